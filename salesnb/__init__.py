@@ -1,0 +1,29 @@
+"""salesnb: sales-performance reports from sales transactions.
+
+Public API (what analysts use in a notebook)::
+
+    import salesnb
+    config = salesnb.load_config("params/acme.yaml")
+    dataset = salesnb.load_data(config)
+    findings = salesnb.build_findings(config, "2024Q3")
+    path = salesnb.run_report("params/acme.yaml", period="2024Q3")
+"""
+from .config import Config, load_config
+from .data import Dataset, DataQuality, load_data
+from .errors import SalesnbError
+
+__version__ = "0.1.0"
+
+
+def build_findings(config, period=None, **kwargs):
+    from .findings import build_findings as _build
+    return _build(config, period, **kwargs)
+
+
+def run_report(params, period=None, **kwargs):
+    from .report import run_report as _run
+    return _run(params, period=period, **kwargs)
+
+
+__all__ = ["Config", "load_config", "Dataset", "DataQuality", "load_data", "build_findings",
+           "run_report", "SalesnbError", "__version__"]

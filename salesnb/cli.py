@@ -1,0 +1,143 @@
+"""The command line: parse arguments, call one library function, turn errors into exit codes.
+
+Exit codes: 0 success; 1 bad data or params (one message, no traceback); 2 usage;
+3 a batch finished with some reports failed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import SalesnbError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="salesnb", description="Sales-performance reports from sales transactions.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("init", help="guess a params file from a data file's columns")
+    s.add_argument("datafile")
+    s.add_argument("-o", "--output", help="params file to write (default params/NAME.yaml)")
+    s.add_argument("--force", action="store_true", help="overwrite an existing params file")
+
+    s = sub.add_parser("validate", help="data-quality report; exit 1 on fatal problems")
+    s.add_argument("params")
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    s = sub.add_parser("findings", help="every section's findings as JSON, no notebooks")
+    s.add_argument("params")
+    s.add_argument("--period")
+    s.add_argument("-o", "--output")
+
+    for name, helptext in (("run", "one report"), ("batch", "one report per period (and dimension value)")):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("params")
+        if name == "run":
+            s.add_argument("--period")
+            s.add_argument("--open", action="store_true", help="open the report in a browser")
+        else:
+            s.add_argument("--periods", required=True, help="a range such as 2023Q3..2024Q3")
+            s.add_argument("--by", help="also one report per value of this dimension")
+            s.add_argument("--jobs", type=int, default=2)
+        s.add_argument("--out", default="reports")
+        s.add_argument("--pdf", action="store_true", help="also write report.pdf (needs Chromium)")
+        s.add_argument("--timeout", type=int, default=1800, help="seconds per notebook (default 1800)")
+
+    s = sub.add_parser("sample", help="write the synthetic sample data set")
+    s.add_argument("out")
+    s.add_argument("--rows", type=int, default=200_000)
+    s.add_argument("--seed", type=int, default=7)
+    return p
+
+
+def cmd_init(args) -> int:
+    from .guess import params_text, read_column_names
+    data = Path(args.datafile)
+    from .data import _source_files
+    _source_files(str(data))
+    names = read_column_names(data)
+    out = Path(args.output) if args.output else Path("params") / (data.stem.lower().replace(" ", "-") + ".yaml")
+    if out.exists() and not args.force:
+        raise SalesnbError(f"{str(out)!r} already exists.", hint="pass --force to overwrite it, or -o another file")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(params_text(data, out, names), encoding="utf-8")
+    print(f"Wrote {out} — check the guessed columns, then: salesnb validate {out}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .config import load_config
+    from .data import load_data
+    from .quality import render_quality
+    config = load_config(args.params)
+    with load_data(config) as dataset:
+        if args.json:
+            print(json.dumps(dataset.quality.to_dict(), indent=2, default=str))
+        else:
+            print(render_quality(dataset.quality, config))
+    return 0
+
+
+def cmd_findings(args) -> int:
+    from .config import load_config
+    from .findings import build_findings, dumps
+    config = load_config(args.params)
+    findings = build_findings(config, args.period, progress=lambda m: print(m, file=sys.stderr))
+    text = dumps(findings.data)
+    if args.output:
+        from .report import write_atomic
+        write_atomic(Path(args.output), text)
+        print(f"Wrote {args.output}", file=sys.stderr)
+    else:
+        print(text)
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .report import run_report
+    path = run_report(args.params, period=args.period, out=args.out, pdf=args.pdf, timeout=args.timeout,
+                      progress=lambda m: print(m, file=sys.stderr))
+    print(path)
+    if args.open:
+        import webbrowser
+        webbrowser.open(Path(path).resolve().as_uri())
+    return 0
+
+
+def cmd_batch(args) -> int:
+    from .report import run_batch
+    result = run_batch(args.params, periods=args.periods, by=args.by, jobs=args.jobs, out=args.out,
+                       pdf=args.pdf, timeout=args.timeout, progress=lambda m: print(m, file=sys.stderr))
+    print(result.index_path)
+    for failure in result.failures:
+        print(f"FAILED {failure}", file=sys.stderr)
+    return 3 if result.failures else 0
+
+
+def cmd_sample(args) -> int:
+    from .sample import write_sample
+    if args.rows < 1:
+        raise SalesnbError(f"--rows must be at least 1, not {args.rows}.")
+    summary = write_sample(args.out, rows=args.rows, seed=args.seed)
+    print(f"Wrote {summary['rows']:,} rows to {args.out} ({summary['first_date']} .. {summary['last_date']})")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler = globals()[f"cmd_{args.command}"]
+    try:
+        return handler(args)
+    except SalesnbError as exc:
+        print(f"salesnb: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("salesnb: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

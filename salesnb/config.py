@@ -1,0 +1,274 @@
+"""The params file (SPEC 2.1) → one typed, validated :class:`Config`.
+
+Paths resolve against the params file's folder. Every problem is a :class:`ConfigError`
+that names the key (and the file) and says what to do.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field, asdict
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError, PeriodError
+from .periods import parse_period
+
+CANONICAL_COLUMNS = (
+    "order_id", "order_date", "customer_id", "revenue", "quantity", "unit_price",
+    "region", "segment", "category", "product", "sales_rep", "channel",
+)
+DIMENSIONS = ("region", "segment", "category", "product", "sales_rep", "channel")
+REQUIRED_COLUMNS = ("order_id", "order_date")
+
+VALID_KEYS = (
+    "name", "source", "table", "query", "engine", "columns", "date_format", "decimal",
+    "currency", "filters", "dedupe", "fiscal_year_start", "rfm_lookback_months", "targets",
+    "period",
+    # salesnb extensions
+    "encoding", "delimiter", "sheet", "memory_limit", "title",
+)
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+DATE_FORMATS = ("auto", "dayfirst", "monthfirst")
+URL_PREFIXES = ("postgres://", "postgresql://", "spark://", "local[", "local", "yarn", "duckdb://")
+
+
+@dataclass
+class Config:
+    """A validated params file. ``source`` is an absolute path (or URL/glob) after loading."""
+
+    name: str
+    source: str | None = None
+    table: str | None = None
+    query: str | None = None
+    engine: str = "duckdb"
+    columns: dict[str, str] = field(default_factory=dict)
+    date_format: str = "auto"
+    decimal: str = "."
+    currency: str = "USD"
+    filters: dict[str, dict[str, list]] = field(default_factory=dict)
+    dedupe: bool = False
+    fiscal_year_start: int = 1
+    rfm_lookback_months: int | None = None
+    targets: dict[str, dict[str, float]] = field(default_factory=dict)
+    period: str | None = None
+    encoding: str = "auto"
+    delimiter: str | None = None
+    sheet: str | int | None = None
+    memory_limit: str | None = None
+    title: str | None = None
+    params_path: str | None = None
+    base_dir: str = "."
+
+    @property
+    def mapped(self) -> dict[str, str]:
+        """canonical name → source column, for the columns the user has."""
+        return dict(self.columns)
+
+    def has(self, canonical: str) -> bool:
+        return canonical in self.columns or (canonical == "revenue" and
+                                             {"quantity", "unit_price"} <= set(self.columns))
+
+    @property
+    def dimensions(self) -> list[str]:
+        return [d for d in DIMENSIONS if d in self.columns]
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out.pop("base_dir", None)
+        return out
+
+    def target_for(self, period_label: str, metric: str = "revenue") -> float | None:
+        return self.targets.get(metric, {}).get(period_label)
+
+
+def _closest(word: str, choices) -> str:
+    match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.5)
+    return f" Did you mean {match[0]!r}?" if match else ""
+
+
+def _where(path) -> str:
+    return f" in {path}" if path else ""
+
+
+def _expect(data: dict, key: str, types, path, what: str):
+    value = data.get(key)
+    if value is not None and not isinstance(value, types):
+        raise ConfigError(f"Key {key!r}{_where(path)} must be {what}, not {type(value).__name__} {value!r}.",
+                          hint=f"write {key}: <{what}>")
+    return value
+
+
+def is_url(text: str) -> bool:
+    return "://" in text
+
+
+def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str | None = None) -> Config:
+    """Validate a params mapping (the parsed YAML) into a Config."""
+    path = params_path
+    if not isinstance(data, dict):
+        raise ConfigError(f"The params file{_where(path)} must be a mapping of keys to values, "
+                          f"not {type(data).__name__}.", hint="start from params/template.yaml")
+    unknown = [k for k in data if k not in VALID_KEYS]
+    if unknown:
+        key = unknown[0]
+        raise ConfigError(f"Unknown key {key!r}{_where(path)}.{_closest(key, VALID_KEYS)}",
+                          hint="valid keys are: " + ", ".join(VALID_KEYS))
+    name = data.get("name")
+    if name is None:
+        raise ConfigError(f"Key 'name'{_where(path)} is missing.",
+                          hint="add e.g. name: acme (letters, digits, '-', '_')")
+    name = str(name)
+    if not _NAME.match(name):
+        raise ConfigError(f"Key 'name'{_where(path)} is {name!r}: only letters, digits, '-' and '_' "
+                          "are allowed (it names the output folder).",
+                          hint="rename it, e.g. " + (re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "acme"))
+    base = Path(base_dir).resolve()
+
+    source = _expect(data, "source", str, path, "a file path, glob or URL")
+    query = _expect(data, "query", str, path, "a SQL SELECT")
+    table = _expect(data, "table", str, path, "a table name")
+    if not source and not query:
+        raise ConfigError(f"Neither 'source' nor 'query' is given{_where(path)}.",
+                          hint="add source: path/to/sales.csv (relative to the params file)")
+    if source and query:
+        raise ConfigError(f"Both 'source' and 'query' are given{_where(path)}; give one.",
+                          hint="use query: alone to read files by path in SQL")
+    if source and not is_url(source):
+        src = Path(source).expanduser()
+        source = str(src if src.is_absolute() else base / src)
+
+    engine = str(data.get("engine") or "duckdb")
+
+    columns = data.get("columns") or {}
+    if not isinstance(columns, dict):
+        raise ConfigError(f"Key 'columns'{_where(path)} must be a mapping like 'order_id: Invoice'.")
+    bad = [k for k in columns if k not in CANONICAL_COLUMNS]
+    if bad:
+        raise ConfigError(f"Unknown column role {bad[0]!r} under 'columns'{_where(path)}."
+                          f"{_closest(bad[0], CANONICAL_COLUMNS)}",
+                          hint="roles are: " + ", ".join(CANONICAL_COLUMNS))
+    columns = {k: str(v) for k, v in columns.items() if v is not None}
+    for req in REQUIRED_COLUMNS:
+        if req not in columns:
+            raise ConfigError(f"columns.{req} is missing{_where(path)}.",
+                              hint=f"map it to your column, e.g. {req}: <your column name>")
+    if "revenue" not in columns and not {"quantity", "unit_price"} <= set(columns):
+        raise ConfigError(f"columns{_where(path)} must map 'revenue', or both 'quantity' and 'unit_price'.",
+                          hint="add revenue: <your amount column>")
+
+    date_format = str(data.get("date_format") or "auto")
+    if date_format not in DATE_FORMATS and "%" not in date_format:
+        raise ConfigError(f"date_format {date_format!r}{_where(path)} is not auto, dayfirst, monthfirst "
+                          "or a strftime pattern.", hint="e.g. date_format: '%d/%m/%Y'")
+    decimal = str(data.get("decimal") or ".")
+    if decimal not in (".", ","):
+        raise ConfigError(f"decimal {decimal!r}{_where(path)} must be '.' or ','.")
+    currency = str(data.get("currency") or "USD").upper()
+    if not _CURRENCY.match(currency):
+        raise ConfigError(f"currency {currency!r}{_where(path)} is not an ISO 4217 code.", hint="e.g. USD, EUR, GBP")
+
+    filters = data.get("filters") or {}
+    if not isinstance(filters, dict) or any(k not in ("include", "exclude") for k in filters):
+        raise ConfigError(f"filters{_where(path)} takes 'include' and/or 'exclude', each a mapping "
+                          "of column role to a list of values.",
+                          hint="e.g. filters: {exclude: {product: [POSTAGE]}}")
+    clean_filters: dict[str, dict[str, list]] = {}
+    for kind, spec in filters.items():
+        if not isinstance(spec, dict):
+            raise ConfigError(f"filters.{kind}{_where(path)} must map a column role to a list of values.")
+        clean_filters[kind] = {}
+        for role, values in spec.items():
+            if role not in columns:
+                raise ConfigError(f"filters.{kind}.{role}{_where(path)}: {role!r} is not a mapped column."
+                                  f"{_closest(role, columns)}", hint="filter on a role listed under columns:")
+            if not isinstance(values, list):
+                values = [values]
+            clean_filters[kind][role] = [str(v) for v in values]
+
+    dedupe = data.get("dedupe", False)
+    if not isinstance(dedupe, bool):
+        raise ConfigError(f"dedupe{_where(path)} must be true or false, not {dedupe!r}.")
+    fys = data.get("fiscal_year_start", 1)
+    if isinstance(fys, bool) or not isinstance(fys, int) or not 1 <= fys <= 12:
+        raise ConfigError(f"fiscal_year_start{_where(path)} must be a month number 1..12, not {fys!r}.")
+    lookback = data.get("rfm_lookback_months")
+    if lookback is not None and (isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1):
+        raise ConfigError(f"rfm_lookback_months{_where(path)} must be a positive whole number of months "
+                          f"or null, not {lookback!r}.")
+
+    targets = data.get("targets") or {}
+    if not isinstance(targets, dict):
+        raise ConfigError(f"targets{_where(path)} must map a metric to {{period: value}}.",
+                          hint="e.g. targets: {revenue: {2024Q3: 250000}}")
+    clean_targets: dict[str, dict[str, float]] = {}
+    for metric, per in targets.items():
+        if not isinstance(per, dict):
+            raise ConfigError(f"targets.{metric}{_where(path)} must map periods to numbers.")
+        clean_targets[str(metric)] = {}
+        for label, value in per.items():
+            try:
+                p = parse_period(str(label), fys)
+            except PeriodError as exc:
+                raise ConfigError(f"targets.{metric}{_where(path)}: {exc.message}") from None
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"targets.{metric}.{label}{_where(path)} must be a number, not {value!r}.")
+            clean_targets[str(metric)][p.label] = float(value)
+
+    period = data.get("period")
+    if period is not None:
+        period = str(period)
+        try:
+            parse_period(period, fys)
+        except PeriodError as exc:
+            raise ConfigError(f"period{_where(path)}: {exc.message}", hint=exc.hint) from None
+
+    encoding = str(data.get("encoding") or "auto")
+    if encoding != "auto":
+        import codecs
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ConfigError(f"encoding {encoding!r}{_where(path)} is not a known text encoding.",
+                              hint="e.g. utf-8, cp1252, latin-1, or auto") from None
+    delimiter = data.get("delimiter")
+    sheet = data.get("sheet")
+    memory_limit = data.get("memory_limit")
+    title = data.get("title")
+    return Config(name=name, source=source, table=table, query=query, engine=engine, columns=columns,
+                  date_format=date_format, decimal=decimal, currency=currency, filters=clean_filters,
+                  dedupe=dedupe, fiscal_year_start=fys, rfm_lookback_months=lookback,
+                  targets=clean_targets, period=period, encoding=encoding,
+                  delimiter=None if delimiter is None else str(delimiter), sheet=sheet,
+                  memory_limit=None if memory_limit is None else str(memory_limit),
+                  title=None if title is None else str(title),
+                  params_path=params_path, base_dir=str(base))
+
+
+def load_config(path: str | Path, **overrides) -> Config:
+    """Read and validate a params file. ``overrides`` replace keys (e.g. ``period``)."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise ConfigError(f"Params file {str(p)!r} does not exist.",
+                          hint="check the path, or create one with: salesnb init DATAFILE")
+    if p.is_dir():
+        raise ConfigError(f"Params path {str(p)!r} is a folder, not a YAML file.")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"Params file {str(p)!r} is not UTF-8 text.", hint="save it as UTF-8") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"Params file {str(p)!r} is not valid YAML{where}: {problem}.",
+                          hint="fix the YAML syntax there (indentation, a missing ':' or quote)") from None
+    if data is None:
+        raise ConfigError(f"Params file {str(p)!r} is empty.", hint="start from params/template.yaml")
+    if isinstance(data, dict):
+        data.update({k: v for k, v in overrides.items() if v is not None})
+    return config_from_dict(data, base_dir=p.resolve().parent, params_path=str(p))
