@@ -1,0 +1,494 @@
+"""Revenue metrics (SPEC 2.4, SPEC 4 item 2) as Ibis expressions over the canonical table.
+
+Only small results (one row per month, per dimension value) become pandas. Definitions:
+
+- ``revenue``: sum of net line revenue; ``units``: sum of quantity (net).
+- ``orders``: distinct order ids whose net revenue *within the window* is positive.
+- ``customers``: distinct non-empty customer ids with at least one of those orders.
+- ``revenue_per_customer``: revenue of lines that have a customer id / customers.
+- ``returns``: ``lines`` with negative revenue and ``value`` = minus their sum.
+- Best/worst month, average monthly growth and CMGR use the period's *complete* months only:
+  an edge month is partial when the data covers < 90% of its days (SPEC 2.3).
+- When the report's period is partial, the previous period and the year-ago period are cut to
+  the same span of days (like for like).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import ibis
+import pandas as pd
+
+from ..periods import Period, month_index, month_label, month_start
+
+KPI_KEYS = ("total", "orders", "units", "aov", "revenue_per_unit", "customers", "revenue_per_customer")
+ANOMALY_Z = 3.5
+MISSING_LABEL = "(missing)"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open span of days ``[start, end)`` the metrics are computed over."""
+
+    label: str
+    start: dt.date
+    end: dt.date
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "start": self.start.isoformat(),
+                "end": (self.end - dt.timedelta(days=1)).isoformat()}
+
+
+def _ts(day: dt.date):
+    return ibis.timestamp(dt.datetime(day.year, day.month, day.day))
+
+
+def in_window(t, window: Window):
+    return t.filter((t.order_date >= _ts(window.start)) & (t.order_date < _ts(window.end)))
+
+
+def _pct_change(new, old):
+    if new is None or old is None or old == 0:
+        return None
+    return (new - old) / abs(old) * 100.0
+
+
+def _div(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+# --------------------------------------------------------------------------- KPIs
+
+def kpis(t, window: Window, has_customers: bool, has_quantity: bool) -> dict:
+    """Headline KPIs of one window (SPEC 2.4)."""
+    w = in_window(t, window)
+    line_aggs = {
+        "total": w.revenue.sum(),
+        "lines": w.count(),
+        "return_lines": (w.revenue < 0).sum(),
+        "return_value": -ibis.cases((w.revenue < 0, w.revenue), else_=0.0).sum(),
+    }
+    if has_quantity:
+        line_aggs["units"] = w.quantity.sum()
+    if has_customers:
+        line_aggs["identified_revenue"] = ibis.cases((w.customer_id.notnull(), w.revenue), else_=0.0).sum()
+    row = w.aggregate(**line_aggs).to_pandas().iloc[0].to_dict()
+    orders = w.group_by("order_id").aggregate(net=w.revenue.sum())
+    positive = orders.filter(orders.net > 0)
+    n_orders = int(positive.count().to_pyarrow().as_py())
+    total = float(row["total"] or 0.0) if row["lines"] else 0.0
+    out = {
+        "total": total,
+        "orders": n_orders,
+        "units": float(row["units"] or 0.0) if has_quantity and row["lines"] else None,
+        "lines": int(row["lines"]),
+        "returns": {"lines": int(row["return_lines"] or 0), "value": float(row["return_value"] or 0.0)},
+    }
+    out["aov"] = _div(total, n_orders)
+    out["revenue_per_unit"] = _div(total, out["units"]) if has_quantity else None
+    if has_customers:
+        cust = w.semi_join(positive, "order_id").filter(w.customer_id.notnull())
+        n_cust = int(cust.customer_id.nunique().to_pyarrow().as_py())
+        identified = float(row["identified_revenue"] or 0.0)
+        out["customers"] = n_cust
+        out["identified_revenue"] = identified
+        out["revenue_per_customer"] = _div(identified, n_cust)
+    else:
+        out["customers"] = None
+        out["revenue_per_customer"] = None
+    return out
+
+
+def kpi_changes(current: dict, previous: dict | None, year_ago: dict | None) -> dict:
+    out = {}
+    for key in KPI_KEYS:
+        cur = current.get(key)
+        entry = {}
+        for name, other in (("previous", previous), ("year_ago", year_ago)):
+            old = other.get(key) if other else None
+            entry[f"vs_{name}_abs"] = None if cur is None or old is None else cur - old
+            entry[f"vs_{name}_pct"] = _pct_change(cur, old)
+        out[key] = entry
+    return out
+
+
+# --------------------------------------------------------------------------- series
+
+def monthly_series(t) -> pd.DataFrame:
+    """One row per calendar month with rows: revenue, units, orders, lines, returns."""
+    month = t.order_date.truncate("M").cast("date").name("month")
+    has_q = "quantity" in t.columns
+    aggs = {"revenue": t.revenue.sum(), "lines": t.count(),
+            "return_value": -ibis.cases((t.revenue < 0, t.revenue), else_=0.0).sum()}
+    if has_q:
+        aggs["units"] = t.quantity.sum()
+    lines = t.group_by(month).aggregate(**aggs)
+    per_order = t.group_by([month, t.order_id]).aggregate(net=t.revenue.sum())
+    orders = per_order.filter(per_order.net > 0).group_by("month").aggregate(orders=ibis._.count())
+    joined = lines.left_join(orders, "month").select(lines, orders.orders)
+    frame = joined.to_pandas()
+    frame["month"] = pd.to_datetime(frame["month"]).dt.strftime("%Y-%m")
+    frame["orders"] = frame["orders"].fillna(0).astype("int64")
+    if not has_q:
+        frame["units"] = float("nan")
+    return frame.sort_values("month").reset_index(drop=True)
+
+
+def months_frame(monthly: pd.DataFrame, months: list[str], partial: set[str]) -> pd.DataFrame:
+    """The given calendar months with their figures; months without rows have zeros (gaps)."""
+    base = pd.DataFrame({"month": months})
+    frame = base.merge(monthly, on="month", how="left")
+    for col in ("revenue", "orders", "lines", "return_value"):
+        frame[col] = frame[col].fillna(0)
+    frame["orders"] = frame["orders"].astype("int64")
+    frame["partial"] = frame["month"].isin(partial)
+    return frame
+
+
+def growth_stats(frame: pd.DataFrame) -> dict:
+    """Best/worst month, average MoM growth and CMGR over the complete months (SPEC 2.4)."""
+    complete = frame[~frame["partial"]]
+    out = {"best_month": None, "worst_month": None, "avg_monthly_growth_pct": None, "cmgr_pct": None,
+           "complete_months": int(len(complete))}
+    if len(complete):
+        best = complete.loc[complete["revenue"].idxmax()]
+        worst = complete.loc[complete["revenue"].idxmin()]
+        out["best_month"] = {"month": best["month"], "revenue": float(best["revenue"])}
+        out["worst_month"] = {"month": worst["month"], "revenue": float(worst["revenue"])}
+    values = complete["revenue"].tolist()
+    if len(values) >= 2:
+        changes = [(b - a) / abs(a) * 100.0 for a, b in zip(values, values[1:]) if a != 0]
+        out["avg_monthly_growth_pct"] = sum(changes) / len(changes) if changes else None
+        first, last, n = values[0], values[-1], len(values)
+        if first > 0 and last >= 0:
+            out["cmgr_pct"] = ((last / first) ** (1.0 / (n - 1)) - 1.0) * 100.0
+    return out
+
+
+def records(frame: pd.DataFrame, with_units: bool) -> list[dict]:
+    out = []
+    for row in frame.itertuples(index=False):
+        item = {"month": row.month, "revenue": float(row.revenue), "orders": int(row.orders),
+                "units": (None if not with_units or pd.isna(row.units) else float(row.units)),
+                "partial": bool(row.partial)}
+        out.append(item)
+    return out
+
+
+def quarterly_series(frame: pd.DataFrame, fiscal_year_start: int) -> pd.DataFrame:
+    """Quarters (fiscal) from a monthly frame with QoQ and YoY growth; partial if any month is."""
+    if frame.empty:
+        return pd.DataFrame(columns=["quarter", "revenue", "orders", "partial", "qoq_pct", "yoy_pct"])
+    rows = []
+    for m in frame.itertuples(index=False):
+        idx = int(m.month[:4]) * 12 + int(m.month[5:7]) - 1
+        offset = (idx - (fiscal_year_start - 1)) % 12
+        fy = (idx - offset) // 12 + (0 if fiscal_year_start == 1 else 1)
+        rows.append((f"{fy}Q{offset // 3 + 1}", idx, m.revenue, m.orders, m.partial))
+    q = pd.DataFrame(rows, columns=["quarter", "idx", "revenue", "orders", "partial"])
+    g = q.groupby("quarter", sort=False).agg(revenue=("revenue", "sum"), orders=("orders", "sum"),
+                                             partial=("partial", "any"), months=("idx", "count"),
+                                             first=("idx", "min")).reset_index()
+    g["partial"] = g["partial"] | (g["months"] < 3)
+    g = g.sort_values("first").reset_index(drop=True)
+    by_first = dict(zip(g["first"], g["revenue"]))
+    partial_by_first = dict(zip(g["first"], g["partial"]))
+
+    def change(first, back):
+        old = by_first.get(first - back)
+        if old is None or old == 0 or partial_by_first.get(first - back) or partial_by_first.get(first):
+            return None
+        return (by_first[first] - old) / abs(old) * 100.0
+
+    g["qoq_pct"] = [change(f, 3) for f in g["first"]]
+    g["yoy_pct"] = [change(f, 12) for f in g["first"]]
+    return g.drop(columns=["months", "first"])
+
+
+def add_growth_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Month-over-month and year-over-year % change, skipped where either month is partial."""
+    frame = frame.copy()
+    rev = dict(zip(frame["month"], frame["revenue"]))
+    part = dict(zip(frame["month"], frame["partial"]))
+
+    def prev_label(label, back):
+        idx = int(label[:4]) * 12 + int(label[5:7]) - 1 - back
+        return month_label(idx)
+
+    def change(label, back):
+        old_label = prev_label(label, back)
+        old = rev.get(old_label)
+        if old is None or old == 0 or part.get(old_label) or part.get(label):
+            return None
+        return (rev[label] - old) / abs(old) * 100.0
+
+    frame["mom_pct"] = [change(m, 1) for m in frame["month"]]
+    frame["yoy_pct"] = [change(m, 12) for m in frame["month"]]
+    return frame
+
+
+def volatility_and_anomalies(trend: pd.DataFrame) -> dict:
+    """Coefficient of variation of complete months' revenue; robust z-score (median/MAD) outliers."""
+    complete = trend[~trend["partial"]]
+    values = complete["revenue"].astype(float)
+    out = {"months": int(len(values)), "cv_pct": None, "median": None, "mad": None, "anomalies": []}
+    if len(values) >= 3:
+        mean = values.mean()
+        out["cv_pct"] = float(values.std(ddof=1) / mean * 100.0) if mean else None
+        median = float(values.median())
+        mad = float((values - median).abs().median())
+        out["median"], out["mad"] = median, mad
+        if mad > 0:
+            for row in complete.itertuples(index=False):
+                z = 0.6745 * (float(row.revenue) - median) / mad
+                if abs(z) > ANOMALY_Z:
+                    out["anomalies"].append({"month": row.month, "revenue": float(row.revenue),
+                                             "robust_z": z, "direction": "high" if z > 0 else "low"})
+    return out
+
+
+# --------------------------------------------------------------------------- breakdowns
+
+def _dim_values(t, dim: str, window: Window) -> pd.DataFrame:
+    w = in_window(t, window)
+    key = w[dim].fill_null(MISSING_LABEL).name("value")
+    per_order = w.group_by([key, w.order_id]).aggregate(net=w.revenue.sum())
+    orders = per_order.filter(per_order.net > 0).group_by("value").aggregate(orders=ibis._.count())
+    lines = w.group_by(key).aggregate(revenue=w.revenue.sum())
+    frame = lines.left_join(orders, "value").select(lines, orders.orders).to_pandas()
+    frame["orders"] = frame["orders"].fillna(0).astype("int64")
+    return frame
+
+
+def breakdown(t, dim: str, current: Window, previous: Window | None) -> pd.DataFrame:
+    """Every value of ``dim``: revenue, share, growth vs previous, contribution to the change."""
+    cur = _dim_values(t, dim, current)
+    total = float(cur["revenue"].sum())
+    if previous is not None:
+        prev = _dim_values(t, dim, previous).rename(columns={"revenue": "previous_revenue", "orders": "previous_orders"})
+        frame = cur.merge(prev, on="value", how="outer")
+        prev_total = float(frame["previous_revenue"].fillna(0).sum())
+    else:
+        frame = cur.assign(previous_revenue=float("nan"), previous_orders=float("nan"))
+        prev_total = None
+    frame["revenue"] = frame["revenue"].fillna(0.0)
+    frame["orders"] = frame["orders"].fillna(0).astype("int64")
+    frame["share_pct"] = frame["revenue"] / total * 100.0 if total else float("nan")
+
+    def growth(row):
+        if previous is None or pd.isna(row.previous_revenue) or row.previous_revenue == 0:
+            return None
+        return (row.revenue - row.previous_revenue) / abs(row.previous_revenue) * 100.0
+
+    frame["growth_pct"] = [growth(r) for r in frame.itertuples(index=False)]
+    if previous is not None:
+        frame["change"] = frame["revenue"] - frame["previous_revenue"].fillna(0.0)
+        frame["contribution_pct_points"] = frame["change"] / abs(prev_total) * 100.0 if prev_total else float("nan")
+    else:
+        frame["change"] = float("nan")
+        frame["contribution_pct_points"] = float("nan")
+    frame["avg_order_value"] = [r.revenue / r.orders if r.orders else None for r in frame.itertuples(index=False)]
+    frame = frame.sort_values(["revenue", "value"], ascending=[False, True]).reset_index(drop=True)
+    return frame
+
+
+def _none(v):
+    if v is None:
+        return None
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return float(v) if isinstance(v, (int, float)) or hasattr(v, "__float__") else v
+
+
+def breakdown_records(frame: pd.DataFrame) -> list[dict]:
+    return [{"value": str(r.value), "revenue": float(r.revenue), "share_pct": _none(r.share_pct),
+             "growth_pct": _none(r.growth_pct), "previous_revenue": _none(r.previous_revenue),
+             "change": _none(r.change), "contribution_pct_points": _none(r.contribution_pct_points),
+             "orders": int(r.orders), "avg_order_value": _none(r.avg_order_value)}
+            for r in frame.itertuples(index=False)]
+
+
+def matrix(t, rows: str, cols: str, window: Window) -> pd.DataFrame:
+    w = in_window(t, window)
+    agg = w.group_by([w[rows].fill_null(MISSING_LABEL).name(rows), w[cols].fill_null(MISSING_LABEL).name(cols)]) \
+        .aggregate(revenue=w.revenue.sum())
+    return agg.to_pandas().sort_values([rows, cols]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- periods & windows
+
+def data_bounds(quality) -> tuple[dt.date, dt.date, dt.date, dt.date]:
+    """(first day, day after last, start of first complete month-ish coverage, end of coverage)."""
+    first = dt.date.fromisoformat(quality.first_date)
+    last = dt.date.fromisoformat(quality.last_date)
+    end = last + dt.timedelta(days=1)
+    partial = set(quality.partial_months)
+    # the span a comparison window must lie in: whole months unless the edge month is partial
+    cover_start = first if month_label(month_index(first)) in partial else month_start(month_index(first))
+    last_month_end = month_start(month_index(last) + 1)
+    cover_end = end if month_label(month_index(last)) in partial else last_month_end
+    return first, end, cover_start, cover_end
+
+
+def period_windows(period: Period, quality) -> dict:
+    """The current, previous and year-ago windows, like for like when the period is partial."""
+    first, end, cover_start, cover_end = data_bounds(quality)
+    partial_months = set(quality.partial_months)
+    months_in_data = [m for m in period.month_labels()
+                      if month_start(int(m[:4]) * 12 + int(m[5:7]) - 1) < end
+                      and month_start(int(m[:4]) * 12 + int(m[5:7])) > first]
+    partial = (period.start < cover_start or period.end > cover_end
+               or any(m in partial_months for m in months_in_data))
+    cur_start = max(period.start, first)
+    cur_end = min(period.end, end)
+    current = Window(period.label, cur_start, cur_end)
+    offset_start = (cur_start - period.start).days
+    offset_end = (cur_end - period.start).days
+
+    def compare(p: Period) -> dict:
+        if partial:
+            w = Window(p.label, p.start + dt.timedelta(days=offset_start), p.start + dt.timedelta(days=offset_end))
+        else:
+            w = Window(p.label, p.start, p.end)
+        available = w.start >= cover_start and w.end <= cover_end and w.end > w.start
+        return {"window": w if available else None, "label": p.label, "available": available,
+                "start": w.start.isoformat(), "end": (w.end - dt.timedelta(days=1)).isoformat()}
+
+    if period.kind == "all":
+        prev = {"window": None, "label": None, "available": False, "start": None, "end": None}
+        yago = dict(prev)
+    else:
+        prev = compare(period.previous())
+        yago = compare(period.year_ago())
+    return {"current": current, "previous": prev, "year_ago": yago, "partial": partial,
+            "months_in_data": months_in_data}
+
+
+# --------------------------------------------------------------------------- findings
+
+def revenue_findings(dataset, period: Period) -> tuple[dict, dict]:
+    """The ``revenue`` section of findings.json and its small tables."""
+    t = dataset.table
+    q = dataset.quality
+    has_c, has_q = dataset.has_customers, dataset.has_quantity
+    wins = period_windows(period, q)
+    current: Window = wins["current"]
+    cur = kpis(t, current, has_c, has_q)
+    prev = kpis(t, wins["previous"]["window"], has_c, has_q) if wins["previous"]["window"] else None
+    yago = kpis(t, wins["year_ago"]["window"], has_c, has_q) if wins["year_ago"]["window"] else None
+
+    monthly = getattr(dataset, "_monthly_cache", None)
+    if monthly is None:
+        monthly = monthly_series(t)
+        try:
+            dataset._monthly_cache = monthly
+        except AttributeError:
+            pass
+    partial = set(q.partial_months)
+    by_month = months_frame(monthly, wins["months_in_data"], partial)
+    stats = growth_stats(by_month)
+    trend_period = period.trailing_months(24)
+    first, end, _, _ = data_bounds(q)
+    trend_labels = [m for m in trend_period.month_labels()
+                    if month_start(int(m[:4]) * 12 + int(m[5:7]) - 1) < end
+                    and month_start(int(m[:4]) * 12 + int(m[5:7])) > first]
+    trend = add_growth_columns(months_frame(monthly, trend_labels, partial))
+    trend["in_period"] = trend["month"].isin(set(period.month_labels()))
+    all_months = [month_label(i) for i in range(month_index(first), month_index(end - dt.timedelta(days=1)) + 1)]
+    full_monthly = add_growth_columns(months_frame(monthly, all_months, partial))
+    quarterly = quarterly_series(full_monthly, period.fiscal_year_start)
+    vol = volatility_and_anomalies(trend)
+
+    prev_window = wins["previous"]["window"]
+    by_dimension, tables = {}, {}
+    for dim in dataset.dimensions:
+        frame = breakdown(t, dim, current, prev_window)
+        by_dimension[dim] = breakdown_records(frame)
+        tables[f"revenue_by_{dim}"] = frame
+    top_performers = []
+    if "sales_rep" in dataset.dimensions:
+        for r in by_dimension["sales_rep"]:
+            top_performers.append({"sales_rep": r["value"], "revenue": r["revenue"], "share_pct": r["share_pct"],
+                                   "orders": r["orders"], "growth_pct": r["growth_pct"],
+                                   "avg_deal_size": r["avg_order_value"]})
+    if {"region", "segment"} <= set(dataset.dimensions):
+        tables["revenue_region_segment"] = matrix(t, "region", "segment", current)
+
+    # the period's MoM / QoQ / YoY: the last complete month of the period vs its predecessor
+    period_complete = by_month[~by_month["partial"]]
+    growth = {"mom_pct": None, "mom_month": None, "qoq_pct": None, "qoq_quarter": None,
+              "yoy_pct": None, "yoy_month": None}
+    if len(period_complete):
+        last_m = period_complete["month"].iloc[-1]
+        row = full_monthly[full_monthly["month"] == last_m].iloc[0]
+        growth.update(mom_pct=_none(row["mom_pct"]), mom_month=last_m, yoy_pct=_none(row["yoy_pct"]), yoy_month=last_m)
+    complete_q = quarterly[~quarterly["partial"].astype(bool)]
+    period_q = [qq for qq in complete_q["quarter"] if _quarter_in(qq, period)]
+    if period_q:
+        qrow = complete_q[complete_q["quarter"] == period_q[-1]].iloc[0]
+        growth.update(qoq_pct=_none(qrow["qoq_pct"]), qoq_quarter=period_q[-1], quarter_yoy_pct=_none(qrow["yoy_pct"]))
+
+    target = dataset.config.target_for(period.label, "revenue")
+    targets = None
+    if target is not None:
+        targets = {"revenue": target, "attainment_pct": cur["total"] / target * 100.0 if target else None,
+                   "gap": cur["total"] - target}
+
+    period_dict = period.to_dict()
+    period_dict["partial"] = bool(wins["partial"])
+    period_dict["data_start"] = current.start.isoformat()
+    period_dict["data_end"] = (current.end - dt.timedelta(days=1)).isoformat()
+    period_dict["kind"] = period.kind
+    period_dict["fiscal_year_start"] = period.fiscal_year_start
+    comparison = {
+        "like_for_like": bool(wins["partial"]),
+        "previous": {k: v for k, v in wins["previous"].items() if k != "window"},
+        "year_ago": {k: v for k, v in wins["year_ago"].items() if k != "window"},
+    }
+
+    def kpi_dict(k):
+        if k is None:
+            return None
+        return {key: k.get(key) for key in KPI_KEYS} | {"returns": k["returns"]}
+
+    out = {
+        "period": period_dict,
+        "comparison": comparison,
+        **{key: cur.get(key) for key in KPI_KEYS},
+        "returns": cur["returns"],
+        "identified_revenue": cur.get("identified_revenue"),
+        "previous": kpi_dict(prev),
+        "year_ago": kpi_dict(yago),
+        "change": kpi_changes(cur, prev, yago),
+        "targets": targets,
+        "by_month": records(by_month, has_q),
+        "trend_by_month": records(trend, has_q),
+        **{k: stats[k] for k in ("best_month", "worst_month", "avg_monthly_growth_pct", "cmgr_pct")},
+        "complete_months": stats["complete_months"],
+        "partial_months_excluded": [m for m in by_month["month"][by_month["partial"]]],
+        "growth": growth,
+        "by_quarter": [{"quarter": r.quarter, "revenue": float(r.revenue), "orders": int(r.orders),
+                        "partial": bool(r.partial), "qoq_pct": _none(r.qoq_pct), "yoy_pct": _none(r.yoy_pct)}
+                       for r in quarterly.itertuples(index=False)][-8:],
+        "by_dimension": by_dimension,
+        "top_performers": top_performers,
+        "volatility": vol,
+        "dimensions": list(dataset.dimensions),
+    }
+    tables["revenue_trend"] = trend
+    tables["revenue_by_quarter"] = quarterly
+    tables["revenue_monthly_all"] = full_monthly
+    return out, tables
+
+
+def _quarter_in(label: str, period: Period) -> bool:
+    from ..periods import parse_period
+    q = parse_period(label, period.fiscal_year_start)
+    return q.start >= period.start and q.end <= period.end
