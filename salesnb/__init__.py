@@ -8,6 +8,13 @@ Public API (what analysts use in a notebook)::
     findings = salesnb.build_findings(config, "2024Q3")
     path = salesnb.run_report("params/acme.yaml", period="2024Q3")
 """
+import warnings as _warnings
+
+# Ibis 12 on pandas 3 / duckdb 1.5 emits deprecation notices on every query; they are not the
+# analyst's business and would show up as stderr in executed notebooks.
+for _category in (DeprecationWarning, FutureWarning, PendingDeprecationWarning):
+    _warnings.filterwarnings("ignore", category=_category, module=r"ibis(\.|$)")
+
 from .config import Config, load_config
 from .data import Dataset, DataQuality, load_data
 from .errors import SalesnbError

@@ -23,6 +23,7 @@ import difflib
 import glob as globlib
 import gzip
 import hashlib
+import math
 import os
 import re
 import shutil
@@ -38,60 +39,89 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
 PARTIAL_COVERAGE = 0.9
+HUGE_VALUE = 1e12  # a line revenue this large (in any currency) is flagged in the notes
 EXAMPLES = 5
 
-# Candidate date formats for ``date_format: auto``; ISO is preferred, D/M/Y vs M/D/Y is
-# decided by the values that only one reading fits.
-_TIME_SUFFIXES = ("", " %H:%M:%S", " %H:%M", "T%H:%M:%S", " %H:%M:%S.%f", "T%H:%M:%S.%f", " %I:%M:%S %p", " %I:%M %p")
-ISO_FORMATS = tuple(f"%Y-%m-%d{t}" for t in _TIME_SUFFIXES) + ("%Y/%m/%d", "%Y/%m/%d %H:%M:%S", "%Y%m%d", "%Y.%m.%d")
-DMY_FORMATS = tuple(f"%d{s}%m{s}%Y{t}" for s in "/.-" for t in _TIME_SUFFIXES[:3] + (" %I:%M %p",)) + (
-    "%d/%m/%y", "%d.%m.%y", "%d %b %Y", "%d-%b-%Y", "%d %B %Y", "%d-%b-%y")
-MDY_FORMATS = tuple(f"%m{s}%d{s}%Y{t}" for s in "/-" for t in _TIME_SUFFIXES[:3] + (" %I:%M %p",)) + (
-    "%m/%d/%y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y")
+# Candidate date formats for ``date_format: auto``, in families that share a date part (a
+# family's formats differ only in the time of day, so a column may mix "5/1/2024" and
+# "5/1/2024 10:30"). ISO is preferred; D/M/Y vs M/D/Y is decided by the values that only one
+# reading fits. An inferred format only reads years 1900..2100, so "05/01/24" is never year 24.
+_TIMES = ("", " %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p")
+ISO_FAMILIES = (
+    tuple(f"%Y-%m-%d{t}" for t in _TIMES + ("T%H:%M:%S", " %H:%M:%S.%f", "T%H:%M:%S.%f", "T%H:%M",
+                                              "T%H:%M:%SZ", "T%H:%M:%S.%fZ", "T%H:%M:%S%z",
+                                              " %H:%M:%S%z", "T%H:%M:%S.%f%z")),
+    tuple(f"%Y/%m/%d{t}" for t in _TIMES[:3]),
+    ("%Y%m%d",),
+    ("%Y.%m.%d",),
+)
+DMY_FAMILIES = tuple(tuple(f"%d{s}%m{s}%Y{t}" for t in _TIMES) for s in "/.-") + tuple(
+    tuple(f"%d{s}%m{s}%y{t}" for t in _TIMES[:3]) for s in "/.-") + (
+    ("%d %b %Y",), ("%d-%b-%Y",), ("%d %B %Y",), ("%d-%b-%y",))
+MDY_FAMILIES = tuple(tuple(f"%m{s}%d{s}%Y{t}" for t in _TIMES) for s in "/-") + (
+    tuple(f"%m/%d/%y{t}" for t in _TIMES[:3]), ("%b %d, %Y",), ("%B %d, %Y",), ("%b %d %Y",))
+ISO_FORMATS = tuple(f for fam in ISO_FAMILIES for f in fam)
+DMY_FORMATS = tuple(f for fam in DMY_FAMILIES for f in fam)
+MDY_FORMATS = tuple(f for fam in MDY_FAMILIES for f in fam)
+YEAR_RANGE = (1900, 2100)
 
 
 # --------------------------------------------------------------------------- text parsing
 
-_MONEY_JUNK = re.compile(r"[^0-9.,+\-()eE]")
+# Money and numbers as text (SPEC 2.2). The Python and SQL versions follow one grammar:
+#  1. a Unicode minus becomes '-';
+#  2. currency symbols and codes, spaces (any kind) and apostrophes are removed: every
+#     non-ASCII character, '$', ASCII whitespace, "'", a run of 2+ ASCII letters (EUR, kr, CHF)
+#     and 1-3 letters right before '$' (R$, US$);
+#  3. what is left must be a number: optional '(' … ')' or a trailing '-' (negative), an
+#     optional sign, digits whose thousands groups are separated by the non-decimal mark
+#     ("1,234,567.89", or "1.234.567,89" with decimal ","), and an optional exponent;
+#  4. a value that is not finite (inf, nan, 1e400) is unreadable.
+# Anything else is unreadable (None / NULL): such a row is dropped and counted.
+_MONEY_STRIP = r"[A-Za-z]{1,3}\$|[A-Za-z]{2,}|[^\x00-\x7F]|[ \t\n\r\f\x0b'$]"
+_NUMBER = {
+    ".": r"[+-]?([0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?|[0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?",
+    ",": r"[+-]?([0-9]{1,3}(\.[0-9]{3})+(,[0-9]*)?|[0-9]+(,[0-9]*)?|,[0-9]+)([eE][+-]?[0-9]+)?",
+}
+_MONEY_STRIP_RE = re.compile(_MONEY_STRIP)
+_NUMBER_RE = {k: re.compile(v) for k, v in _NUMBER.items()}
 
 
 def parse_money(text, decimal: str = ".") -> float | None:
     """Python twin of :func:`money_sql`: ``"$1,234.56"`` → 1234.56, ``"(12.00)"`` → -12.0,
-    ``"1.234,56"`` with ``decimal=","`` → 1234.56. Unreadable → None."""
+    ``"1.234,56 €"`` with ``decimal=","`` → 1234.56, ``"5-"`` → -5.0. Unreadable → None."""
     if text is None:
         return None
-    s = str(text).strip()
-    if not s:
+    s = _MONEY_STRIP_RE.sub("", str(text).replace("\u2212", "-"))
+    negative = False
+    if len(s) > 1 and s.startswith("(") and s.endswith(")"):
+        s, negative = s[1:-1], True
+    elif len(s) > 1 and s.endswith("-"):
+        s, negative = s[:-1], True
+    if not _NUMBER_RE[decimal].fullmatch(s):
         return None
-    negative = (s.startswith("(") and s.endswith(")")) or s.endswith("-")
-    s = _MONEY_JUNK.sub("", s.replace("\u2212", "-")).strip("()")
-    if s.endswith("-"):
-        s = s[:-1]
-    if decimal == ",":
-        s = s.replace(".", "").replace(",", ".")
-    else:
-        s = s.replace(",", "")
-    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", s):
-        return None
+    s = s.replace(",", "") if decimal == "." else s.replace(".", "").replace(",", ".")
     value = float(s)
-    if not (value == value) or value in (float("inf"), float("-inf")):
+    if value != value or value in (float("inf"), float("-inf")):
         return None
     return -abs(value) if negative else value
 
 
 def money_sql(col: str, decimal: str = ".") -> str:
     """SQL expression turning the text column ``col`` into DOUBLE (NULL when unreadable)."""
-    s = f"trim(replace(CAST({col} AS VARCHAR), '\u2212', '-'))"
-    neg = f"(({s} LIKE '(%)') OR ({s} LIKE '%-' AND length({s}) > 1))"
-    body = f"rtrim(trim(regexp_replace({s}, '[^0-9.,+\\-()eE]', '', 'g'), '()'), '-')"
+    s = (f"regexp_replace(replace(CAST({col} AS VARCHAR), '\u2212', '-'), "
+         f"{sql_literal(_MONEY_STRIP)}, '', 'g')")
+    paren = f"(length({s}) > 1 AND {s} LIKE '(%)')"
+    minus = f"(length({s}) > 1 AND {s} LIKE '%-')"
+    body = f"(CASE WHEN {paren} THEN {s}[2:-2] WHEN {minus} THEN {s}[1:-2] ELSE {s} END)"
+    valid = f"regexp_full_match({body}, {sql_literal(_NUMBER[decimal])})"
     if decimal == ",":
-        body = f"replace(replace({body}, '.', ''), ',', '.')"
+        number = f"replace(replace({body}, '.', ''), ',', '.')"
     else:
-        body = f"replace({body}, ',', '')"
-    valid = f"regexp_full_match({body}, '[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?')"
-    value = f"TRY_CAST({body} AS DOUBLE)"
-    return (f"(CASE WHEN {s} IS NULL OR {s} = '' OR NOT {valid} OR NOT isfinite({value}) THEN NULL "
-            f"WHEN {neg} THEN -abs({value}) ELSE {value} END)")
+        number = f"replace({body}, ',', '')"
+    value = f"TRY_CAST({number} AS DOUBLE)"
+    return (f"(CASE WHEN {col} IS NULL OR NOT {valid} OR NOT isfinite({value}) THEN NULL "
+            f"WHEN {paren} OR {minus} THEN -abs({value}) ELSE {value} END)")
 
 
 def _path_list(paths) -> str:
@@ -267,12 +297,38 @@ def detect_encoding(path: Path) -> str:
         return "latin-1"
 
 
+def _check_encoding(path: Path, encoding: str) -> None:
+    """A declared ``encoding`` must decode the whole file: wrong text is never read silently."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with _open_text(path) as fh:
+        while True:
+            chunk = fh.read(1 << 22)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                pos = offset + exc.start
+                with _open_text(path) as again:
+                    head = again.read(pos)
+                line = head.count(b"\n") + 1
+                bad = exc.object[exc.start:exc.start + 1]
+                guess = detect_encoding(path)
+                raise DataError(
+                    f"Source file {str(path)!r} is not {encoding} text: byte 0x{bad.hex()} on line {line} "
+                    f"(byte offset {pos:,}) does not decode.",
+                    hint=f"set encoding: auto (this file reads as {guess}) or the encoding it was saved in") from None
+            if not chunk:
+                return
+            offset += len(chunk)
+
+
 def _looks_binary(path: Path) -> bool:
     with _open_text(path) as fh:
         try:
             sample = fh.read(8192)
-        except (OSError, EOFError):
-            return True
+        except (OSError, EOFError) as exc:
+            raise DataError(f"Source file {str(path)!r} cannot be read as gzip: {exc}.",
+                            hint="check that the .gz file is complete (download it again)") from None
     if not sample:
         return False
     if b"\x00" in sample and not (sample.startswith(b"\xff\xfe") or sample.startswith(b"\xfe\xff")):
@@ -349,15 +405,25 @@ class _Reader:
     def _register_query(self, query: str) -> None:
         base = sql_literal(self.config.base_dir)
         self.db.execute(f"SET file_search_path = {base}")
-        q = query.strip().rstrip(";")
-        if not re.match(r"(?is)^\s*(with|select|from|\()", q):
-            raise DataError("The 'query:' must be a SELECT (or WITH … SELECT).", hint="write e.g. SELECT * FROM 'sales.csv'")
+        q = query.strip().rstrip(";").strip()
+        where = self.config.params_path or "the params"
+        import duckdb
+        try:
+            statements = duckdb.extract_statements(q)
+        except Exception as exc:  # noqa: BLE001 - duckdb.ParserException and friends
+            text = " ".join(str(exc).split())
+            raise DataError(f"The 'query:' in {where} is not valid SQL: {text[:500]}",
+                            hint="fix the SQL (DuckDB dialect); file paths in it are relative to the params file") from None
+        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+            kinds = ", ".join(st.type.name for st in statements) or "nothing"
+            raise DataError(f"The 'query:' in {where} must be one SELECT statement, not {kinds}.",
+                            hint="write e.g. SELECT * FROM 'sales.csv' (no ';'-separated statements)")
         try:
             self.db.execute(f"CREATE TEMP VIEW raw AS {q}")
             self.db.execute("SELECT * FROM raw LIMIT 0")
         except Exception as exc:  # duckdb raises many error classes
-            text = str(exc).strip()
-            raise DataError(f"The 'query:' in {self.config.params_path or 'the params'} failed: {text[:500]}",
+            text = " ".join(str(exc).split())
+            raise DataError(f"The 'query:' in {where} failed: {text[:500]}",
                             hint="fix the SQL; file paths in it are relative to the params file") from None
         self.files = []
 
@@ -437,7 +503,11 @@ class _Reader:
             if _looks_binary(f):
                 raise DataError(f"Source file {str(f)!r} is not text (it holds binary bytes).",
                                 hint="export the data as CSV, Parquet or .xlsx")
-            encoding = cfg.encoding if cfg.encoding != "auto" else detect_encoding(f)
+            if cfg.encoding == "auto":
+                encoding = detect_encoding(f)
+            else:
+                encoding = cfg.encoding
+                _check_encoding(f, encoding)
             self.encoding = encoding
             whitespace = cfg.delimiter == "whitespace" or (cfg.delimiter is None and _whitespace_separated(f, encoding))
             if encoding.replace("-", "").lower() in ("utf8", "ascii", "utf8sig") and not whitespace:
@@ -481,16 +551,26 @@ def _check_columns(config: Config, raw_cols: dict[str, str], source_desc: str) -
             hint_col = lowered.get(match[0].lower(), match[0]) if match else None
         near = f" The closest column is {hint_col!r}." if hint_col else ""
         shown = ", ".join(repr(n) for n in names[:30]) + (" …" if len(names) > 30 else "")
+        missing = [c for c in config.columns.values() if c not in raw_cols]
+        hint = f"fix columns.{role} in the params file; the source's columns are: {shown}"
+        split = next((d for d in (";", "\t", "|", ",") for n in names if d in n and
+                      sum(m in n.split(d) for m in missing) >= 1), None)
+        if split is not None:
+            shown_d = "\\t" if split == "\t" else split
+            near += (f" The header looks like one column holding names separated by {shown_d!r}: "
+                     "the delimiter is probably wrong.")
+            hint = (f"set delimiter: {shown_d!r} in the params file (or remove delimiter: to detect it); "
+                    f"the source's columns are read as: {shown}")
         raise ColumnError(f"Column {col!r} (columns.{role}) is not in {source_desc}.{near}",
-                          hint=f"fix columns.{role} in the params file; the source's columns are: {shown}",
-                          column=col, role=role)
+                          hint=hint, column=col, role=role)
 
 
 def _id_sql(col: str, dtype: str) -> str:
     c = quote_ident(col)
     if dtype.upper() in ("DOUBLE", "FLOAT", "REAL", "DECIMAL") or dtype.upper().startswith("DECIMAL"):
         # float ids such as 17850.0 (a NaN made the column float) become "17850"
-        return (f"CASE WHEN {c} IS NULL OR isnan({c}::DOUBLE) THEN NULL WHEN {c} = trunc({c}) "
+        return (f"CASE WHEN {c} IS NULL OR isnan({c}::DOUBLE) THEN NULL "
+                f"WHEN {c} = trunc({c}) AND abs({c}::DOUBLE) < 1e30 "
                 f"THEN CAST(CAST({c} AS HUGEINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END")
     text = f"trim(CAST({c} AS VARCHAR))"
     if dtype.upper() == "VARCHAR":
@@ -512,60 +592,111 @@ def _number_sql(col: str, dtype: str, decimal: str) -> str:
     return f"(CASE WHEN isfinite(TRY_CAST({c} AS DOUBLE)) THEN TRY_CAST({c} AS DOUBLE) END)"
 
 
-def _infer_date_format(db, col: str, date_format: str, source_desc: str) -> str:
-    """Pick one strptime format for a text date column (SPEC 2.1)."""
-    c = quote_ident(col)
+def _strptime_sql(value_sql: str, fmt: str) -> str:
+    """``try_strptime`` as a naive TIMESTAMP (a ``%z`` offset is converted to UTC)."""
+    expr = f"try_strptime({value_sql}, {sql_literal(fmt)})"
+    if "%z" in fmt:
+        expr = f"CAST(timezone('UTC', {expr}) AS TIMESTAMP)"
+    return expr
+
+
+def _family_sql(value_sql: str, family) -> str:
+    parts = [_strptime_sql(value_sql, f) for f in family]
+    expr = parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+    lo, hi = YEAR_RANGE
+    return f"(CASE WHEN year({expr}) BETWEEN {lo} AND {hi} THEN {expr} END)"
+
+
+def _infer_date_family(db, from_sql: str, what: str, date_format: str = "auto") -> tuple[tuple, str]:
+    """Pick one date family for the text values ``v`` of ``from_sql`` (SPEC 2.1).
+
+    Returns (the family's formats, the format most values read with). ``what`` names the
+    column and source in messages."""
+    groups = {"iso": ISO_FAMILIES, "dmy": DMY_FAMILIES, "mdy": MDY_FAMILIES}
     if date_format == "dayfirst":
-        candidates = DMY_FORMATS + ISO_FORMATS
+        groups.pop("mdy")
     elif date_format == "monthfirst":
-        candidates = MDY_FORMATS + ISO_FORMATS
-    else:
-        candidates = ISO_FORMATS + DMY_FORMATS + MDY_FORMATS
-    distinct = f"(SELECT DISTINCT trim(CAST({c} AS VARCHAR)) AS v FROM raw WHERE {c} IS NOT NULL LIMIT 200000)"
-    counts_sql = ", ".join(f"count(try_strptime(v, {sql_literal(f)}))" for f in candidates)
-    counts = db.execute(f"SELECT count(*), {counts_sql} FROM {distinct}").fetchone()
-    total, counts = counts[0], dict(zip(candidates, counts[1:]))
+        groups.pop("dmy")
+    families = [(g, fam) for g, fams in groups.items() for fam in fams]
+    counts_sql = ", ".join(f"count({_family_sql('v', fam)})" for _, fam in families)
+    row = db.execute(f"SELECT count(*), {counts_sql} FROM {from_sql}").fetchone()
+    total, counts = row[0], row[1:]
     if total == 0:
-        raise NoDataError(f"Column {col!r} (columns.order_date) in {source_desc} is empty on every row.",
+        raise NoDataError(f"{what} is empty on every row.",
                           hint="map columns.order_date to the column that holds the order dates")
-    best_iso = max(ISO_FORMATS, key=lambda f: counts[f])
-    best_dmy = max(DMY_FORMATS, key=lambda f: counts[f])
-    best_mdy = max(MDY_FORMATS, key=lambda f: counts[f])
-    if date_format == "dayfirst":
-        best = max((best_dmy, best_iso), key=lambda f: counts[f])
-    elif date_format == "monthfirst":
-        best = max((best_mdy, best_iso), key=lambda f: counts[f])
+    best = {}
+    for (g, fam), n in zip(families, counts):
+        if g not in best or n > best[g][1]:
+            best[g] = (fam, n)
+    iso_n = best["iso"][1]
+    dmy = best.get("dmy", ((), -1))
+    mdy = best.get("mdy", ((), -1))
+    if iso_n >= max(dmy[1], mdy[1]):
+        family, n = best["iso"]
+    elif dmy[1] == mdy[1]:
+        examples = [r[0] for r in db.execute(f"SELECT v FROM {from_sql} ORDER BY v LIMIT 3").fetchall()]
+        every = "every value reads" if dmy[1] == total else f"as many values ({dmy[1]:,}) read"
+        raise DataError(
+            f"Dates in {what} are ambiguous: {every} both as day/month and as month/day "
+            f"(e.g. {', '.join(map(repr, examples))}).",
+            hint="set date_format: dayfirst, monthfirst, or a pattern such as '%d/%m/%Y'")
     else:
-        best = max((best_iso, best_dmy, best_mdy), key=lambda f: counts[f])
-        if counts[best_iso] >= counts[best]:
-            best = best_iso
-        elif counts[best_dmy] == counts[best_mdy] and counts[best_dmy] > 0 and best != best_iso:
-            examples = [r[0] for r in db.execute(f"SELECT v FROM {distinct} LIMIT 3").fetchall()]
-            raise DataError(
-                f"Dates in column {col!r} of {source_desc} are ambiguous: every value reads both as "
-                f"day/month and as month/day (e.g. {', '.join(map(repr, examples))}).",
-                hint="set date_format: dayfirst, monthfirst, or a pattern such as '%d/%m/%Y'")
-    if counts[best] == 0:
-        examples = [r[0] for r in db.execute(f"SELECT v FROM {distinct} LIMIT {EXAMPLES}").fetchall()]
+        family, n = max((dmy, mdy), key=lambda x: x[1])
+    if n == 0:
+        examples = [r[0] for r in db.execute(f"SELECT v FROM {from_sql} ORDER BY v LIMIT {EXAMPLES}").fetchall()]
         raise NoDataError(
-            f"No value of column {col!r} (columns.order_date) in {source_desc} reads as a date "
-            f"({total:,} distinct values, e.g. {', '.join(map(repr, examples))}).",
+            f"No value of {what} reads as a date ({total:,} distinct values, e.g. "
+            f"{', '.join(map(repr, examples))}).",
             hint="check columns.order_date, or set date_format to a strftime pattern such as '%d.%m.%Y'")
-    return best
+    if len(family) == 1:
+        return family, family[0]
+    per = db.execute("SELECT " + ", ".join(f"count({_strptime_sql('v', f)})" for f in family)
+                     + f" FROM {from_sql}").fetchone()
+    main = max(zip(family, per), key=lambda x: x[1])[0]
+    return family, main
 
 
-def _date_sql(db, col: str, dtype: str, config: Config, source_desc: str) -> tuple[str, str]:
+def infer_date_format(values, date_format: str = "auto") -> str:
+    """The date format ``date_format: auto`` (or dayfirst/monthfirst) picks for these text
+    values; raises :class:`DataError` when they are ambiguous or none reads as a date."""
+    import duckdb
+    db = duckdb.connect()
+    try:
+        db.execute("CREATE TABLE vals (v VARCHAR)")
+        db.executemany("INSERT INTO vals VALUES (?)", [[None if v is None else str(v)] for v in values])
+        src = "(SELECT DISTINCT trim(v) AS v FROM vals WHERE v IS NOT NULL AND trim(v) <> '')"
+        return _infer_date_family(db, src, "the values", date_format)[1]
+    finally:
+        db.close()
+
+
+def _date_sql(db, col: str, dtype: str, config: Config, source_desc: str) -> tuple[str, str, str | None]:
+    """(SQL expression giving a TIMESTAMP, the format used, a note or None)."""
     c = quote_ident(col)
     fmt = config.date_format
     upper = dtype.upper()
-    if "%" in fmt:
-        return f"try_strptime(trim(CAST({c} AS VARCHAR)), {sql_literal(fmt)})", fmt
     if upper.startswith("TIMESTAMP") or upper == "DATE":
+        note = None
+        if fmt != "auto":
+            note = (f"date_format {fmt!r} is not used: column {col!r} is already a date/timestamp "
+                    "in the source.")
         if "WITH TIME ZONE" in upper:
-            return f"CAST(timezone('UTC', {c}) AS TIMESTAMP)", "native timestamp (UTC)"
-        return f"CAST({c} AS TIMESTAMP)", "native " + upper.lower()
-    chosen = _infer_date_format(db, col, fmt, source_desc)
-    return f"try_strptime(trim(CAST({c} AS VARCHAR)), {sql_literal(chosen)})", chosen
+            return f"CAST(timezone('UTC', {c}) AS TIMESTAMP)", "native timestamp (UTC)", note
+        return f"CAST({c} AS TIMESTAMP)", "native " + upper.lower(), note
+    text = f"trim(CAST({c} AS VARCHAR))"
+    if "%" in fmt:
+        try:
+            db.execute(f"SELECT {_strptime_sql(sql_literal('2024-01-01'), fmt)}").fetchone()
+        except Exception as exc:  # noqa: BLE001 - duckdb's InvalidInputException
+            raise DataError(f"date_format {fmt!r} in {config.params_path or 'the params'} is not a valid "
+                            f"date pattern: {str(exc).splitlines()[0][:200]}",
+                            hint="use strftime codes such as '%d/%m/%Y' or '%Y-%m-%d %H:%M'") from None
+        return _strptime_sql(text, fmt), fmt, None
+    distinct = (f"(SELECT DISTINCT {text} AS v FROM raw WHERE {c} IS NOT NULL AND {text} <> '' "
+                f"LIMIT 200000)")
+    what = f"column {col!r} (columns.order_date) in {source_desc}"
+    family, main = _infer_date_family(db, distinct, what, fmt)
+    return _family_sql(text, family), main, None
 
 
 def _connect(config: Config, tmpdir: str):
@@ -582,14 +713,28 @@ def _connect(config: Config, tmpdir: str):
 def load_data(config: Config) -> Dataset:
     """Load the config's source into the canonical table and check it (SPEC 2.2, 2.3)."""
     if config.engine not in ("duckdb", "", None):
-        from . import engines
+        try:
+            from . import engines
+        except ImportError:
+            raise DataError(f"engine {config.engine!r} is not available in this installation.",
+                            hint="use engine: duckdb (the default), or see the README section 'Scaling up'") from None
         return engines.load_on_engine(config)
     tmpdir = tempfile.mkdtemp(prefix="salesnb-")
     try:
         con = _connect(config, tmpdir)
         dataset = _load_duckdb(config, con, tmpdir)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmpdir, ignore_errors=True)
+        import duckdb
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            raise DataError(f"DuckDB ran out of memory loading {config.source or 'the query'}.",
+                            hint="raise memory_limit in the params file (e.g. memory_limit: 8GB), or "
+                                 "SALESNB_MEMORY_LIMIT") from None
+        if isinstance(exc, duckdb.Error) and not isinstance(exc, duckdb.InternalException):
+            # a data problem DuckDB found while converting values: one message, no traceback
+            text = " ".join(str(exc).split())[:500]
+            raise DataError(f"Cannot load {config.source or 'the query'}: {text}",
+                            hint="check the source file and the column mapping in the params file") from None
         raise
     return dataset
 
@@ -607,7 +752,8 @@ def _load_duckdb(config: Config, con, tmpdir: str) -> Dataset:
     _check_columns(config, raw_cols, source_desc)
     cols = config.columns
 
-    date_expr, date_fmt = _date_sql(db, cols["order_date"], raw_cols[cols["order_date"]], config, source_desc)
+    date_expr, date_fmt, date_note = _date_sql(db, cols["order_date"], raw_cols[cols["order_date"]], config,
+                                               source_desc)
     selects = {
         "order_id": _id_sql(cols["order_id"], raw_cols[cols["order_id"]]),
         "order_date": date_expr,
@@ -665,19 +811,23 @@ def _load_duckdb(config: Config, con, tmpdir: str) -> Dataset:
         n = db.execute(f"SELECT count(*) FROM parsed WHERE {where}").fetchone()[0]
         if n:
             dropped[reason] = n
-            ex = db.execute(f"SELECT DISTINCT coalesce({example_col[reason]}, '(empty)') FROM parsed WHERE {where} "
-                            f"LIMIT {EXAMPLES}").fetchall()
+            ex = db.execute(f"SELECT v FROM (SELECT DISTINCT coalesce({example_col[reason]}, '(empty)') AS v "
+                            f"FROM parsed WHERE {where}) ORDER BY v LIMIT {EXAMPLES}").fetchall()
             examples[reason] = [str(r[0]) for r in ex]
         bad_so_far.append(cond)
     valid = " AND ".join(f"NOT ({c})" for c in reasons.values())
+    notes = [date_note] if date_note else []
+    decimal_hint = _decimal_hint(db, config, raw_cols, dropped)
+    if decimal_hint:
+        notes.append(decimal_hint)
 
     # filters: values are bound parameters, never pasted into the SQL
     filter_sql, params = [], []
     for role, values in config.filters.get("include", {}).items():
-        filter_sql.append(f"coalesce({role}, '') IN (SELECT unnest(?::VARCHAR[]))")
+        filter_sql.append(f"coalesce(CAST({role} AS VARCHAR), '') IN (SELECT unnest(?::VARCHAR[]))")
         params.append(values)
     for role, values in config.filters.get("exclude", {}).items():
-        filter_sql.append(f"coalesce({role}, '') NOT IN (SELECT unnest(?::VARCHAR[]))")
+        filter_sql.append(f"coalesce(CAST({role} AS VARCHAR), '') NOT IN (SELECT unnest(?::VARCHAR[]))")
         params.append(values)
     keep = valid
     if filter_sql:
@@ -707,9 +857,11 @@ def _load_duckdb(config: Config, con, tmpdir: str) -> Dataset:
     if rows_used == 0:
         detail = "; ".join(f"{k}: {v:,} (e.g. {', '.join(map(repr, examples.get(k, [])[:3]))})" for k, v in dropped.items())
         raise NoDataError(f"No usable row in {source_desc}: all {rows_read:,} rows were dropped ({detail}).",
-                          hint="check the column mapping, date_format, decimal and filters in the params file")
+                          hint=decimal_hint or
+                          "check the column mapping, date_format, decimal and filters in the params file")
 
-    quality = _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_rows, dup_dropped, date_fmt)
+    quality = _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_rows, dup_dropped, date_fmt,
+                       notes)
     table = con.table("sales")
     return Dataset(config=config, con=con, table=table, quality=quality, _tmpdir=tmpdir)
 
@@ -730,7 +882,28 @@ def partial_months(first: dt.date, last: dt.date) -> list[str]:
     return sorted(m for m, share in month_coverage(first, last).items() if share < PARTIAL_COVERAGE)
 
 
-def _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_rows, dup_dropped, date_fmt) -> DataQuality:
+def _decimal_hint(db, config: Config, raw_cols: dict, dropped: dict) -> str | None:
+    """When rows with unreadable money would read with the other ``decimal``, say so."""
+    if not dropped.get("unparseable revenue"):
+        return None
+    other = "," if config.decimal == "." else "."
+    cols = config.columns
+    roles = ["revenue"] if "revenue" in cols else ["quantity", "unit_price"]
+    for role in roles:
+        if raw_cols.get(cols[role], "").upper() != "VARCHAR":
+            continue
+        c = quote_ident(cols[role])
+        n, alt = db.execute(f"SELECT count(*), count({money_sql(c, other)}) FROM raw "
+                            f"WHERE {c} IS NOT NULL AND {money_sql(c, config.decimal)} IS NULL").fetchone()
+        if n and alt >= max(1, n // 2):
+            return (f"{alt:,} unreadable values of {cols[role]!r} (columns.{role}) read as numbers with "
+                    f"decimal: {other!r}; set decimal: {other!r} in the params file if the data writes "
+                    f"numbers like {'1.234,56' if other == ',' else '1,234.56'}.")
+    return None
+
+
+def _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_rows, dup_dropped, date_fmt,
+             notes=None) -> DataQuality:
     has_cust = "customer_id" in config.columns
     stats = db.execute(f"""
         SELECT min(order_date), max(order_date), sum(revenue),
@@ -749,12 +922,35 @@ def _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_ro
     coverage = month_coverage(first_d, last_d)
     files = reader.files
     sha = fingerprint(files) if files else hashlib.sha256((config.query or "").encode()).hexdigest()
-    notes = []
+    notes = list(notes or [])
+    if total is None or not math.isfinite(total):
+        raise DataError(f"The revenue of {config.source or 'the query'} does not add up to a finite number: "
+                        "some values are too large.",
+                        hint="check the revenue column (or quantity and unit_price) for overflowing values")
+    big = db.execute("SELECT max(abs(revenue)) FROM sales").fetchone()[0] or 0.0
+    if big >= HUGE_VALUE:
+        notes.append(f"Some line revenues are implausibly large (up to {big:.3g}); they are kept. "
+                     "Check the revenue column and decimal.")
+    if "unit_price" in config.columns:
+        neg = db.execute("SELECT count(*) FROM sales WHERE unit_price < 0").fetchone()[0]
+        if neg:
+            notes.append(f"{neg:,} lines have a negative unit price (adjustments such as bad debt); "
+                         "they are kept and reduce revenue.")
+    if total <= 0:
+        notes.append(f"Net revenue is not positive ({total:,.2f}): the data holds mostly returns or zero lines, "
+                     "so shares and growth rates are not meaningful.")
+    if has_cust:
+        n_cust = db.execute("SELECT count(DISTINCT customer_id) FROM sales").fetchone()[0]
+        if n_cust == 0:
+            notes.append("No row has a customer id: customer analyses are left out.")
+        elif n_cust == 1:
+            notes.append("The data holds a single customer: customer analyses (RFM, cohorts, concentration) "
+                         "are not meaningful.")
     if first_d == last_d:
         notes.append(f"The data holds a single day ({first_d.isoformat()}): trends and growth cannot be computed.")
     if not has_cust:
         notes.append("No customer id is mapped: customer analyses are left out.")
-    share = (100.0 * nocust_rev / total) if has_cust and total else None
+    share = (100.0 * nocust_rev / total) + 0.0 if has_cust and total > 0 else None
     q = DataQuality(
         source=config.source or "query", sha256=sha, rows_read=int(rows_read), rows_used=int(rows_used),
         rows_dropped={k: int(v) for k, v in dropped.items()}, examples=examples,

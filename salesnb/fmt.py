@@ -104,3 +104,19 @@ def esc(text) -> str:
 def esc_html(text) -> str:
     """Escape for raw HTML (no Markdown)."""
     return "" if text is None else html.escape(str(text), quote=True)
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
+def fmt_month(label) -> str:
+    """``"2024-07"`` → ``"July 2024"`` (a month label is a name, not a figure)."""
+    if not label:
+        return MISSING
+    text = str(label)
+    try:
+        year, month = int(text[:4]), int(text[5:7])
+        return f"{_MONTHS[month - 1]} {year}"
+    except (ValueError, IndexError):
+        return text

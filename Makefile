@@ -1,0 +1,44 @@
+# Two commands on a fresh machine: `make report` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SAMPLE := data/sample.parquet
+
+.PHONY: report test lab sample bench bench-big clean strip
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (salesnb)" >/dev/null
+	touch $(STAMP)
+
+$(SAMPLE): | $(STAMP)
+	$(BIN)/salesnb sample $(SAMPLE) --rows 200000 --seed 7
+
+sample: $(SAMPLE)
+
+report: $(STAMP) $(SAMPLE)
+	$(BIN)/salesnb validate params/sample.yaml
+	$(BIN)/salesnb run params/sample.yaml
+
+test: $(STAMP) $(SAMPLE)
+	$(BIN)/python -m pytest -q
+
+lab: $(STAMP) $(SAMPLE)
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+bench-big: $(STAMP)
+	$(BIN)/python benchmarks/run.py --big
+
+strip:
+	$(BIN)/python tools/strip_notebooks.py
+
+clean:
+	rm -rf reports/ .pytest_cache

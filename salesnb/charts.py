@@ -1,0 +1,109 @@
+"""Charts: one seaborn theme; each chart a function of findings or a small table.
+
+Axes are formatted by :mod:`salesnb.fmt`; titles say what the chart shows. Functions return the
+matplotlib Figure so notebooks can ``display`` it (and tests can inspect it).
+"""
+from __future__ import annotations
+
+
+
+import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
+import pandas as pd
+import seaborn as sns
+
+from .fmt import fmt_money, fmt_month, fmt_pct
+
+PALETTE = ["#1f5a99", "#e07b39", "#3a9d5d", "#c23b3b", "#7b5ea7", "#8c6d46", "#d16ba5", "#6b7b8c"]
+HIGHLIGHT = "#e07b39"
+BASE = "#1f5a99"
+LONG_TAIL = 12
+
+
+def apply_theme() -> None:
+    """The kit's one theme: white grid, readable font sizes, the kit's palette."""
+    sns.set_theme(style="whitegrid", palette=PALETTE, rc={
+        "figure.figsize": (9, 4.2), "figure.dpi": 100, "savefig.dpi": 100, "axes.titlesize": 12,
+        "axes.titleweight": "bold", "axes.labelsize": 10, "axes.spines.top": False,
+        "axes.spines.right": False, "font.family": "DejaVu Sans", "figure.autolayout": True,
+    })
+
+
+def money_axis(ax, currency: str, axis: str = "y") -> None:
+    formatter = mticker.FuncFormatter(lambda v, _pos: fmt_money(v, currency, compact=True))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
+
+
+def _short(label: str, width: int = 28) -> str:
+    text = str(label)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def trend_chart(trend: pd.DataFrame, currency: str, period_label: str):
+    """Monthly revenue, trailing 24 months; the report's period highlighted, partial months hatched."""
+    fig, ax = plt.subplots()
+    colors = [HIGHLIGHT if p else BASE for p in trend["in_period"]]
+    bars = ax.bar(range(len(trend)), trend["revenue"], color=colors)
+    for bar, partial in zip(bars, trend["partial"]):
+        if partial:
+            bar.set_hatch("//")
+            bar.set_alpha(0.55)
+    ax.set_xticks(range(len(trend)))
+    ax.set_xticklabels([m if i % 3 == 0 or len(trend) <= 12 else "" for i, m in enumerate(trend["month"])],
+                       rotation=45, ha="right", fontsize=8)
+    money_axis(ax, currency)
+    ax.set_title(f"Monthly revenue, trailing {len(trend)} months ({period_label} highlighted, partial hatched)")
+    ax.set_ylabel("Revenue")
+    return fig
+
+
+def quarter_chart(quarters: pd.DataFrame, currency: str):
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    colors = [BASE if not p else "#9db3cc" for p in quarters["partial"]]
+    ax.bar(quarters["quarter"], quarters["revenue"], color=colors)
+    money_axis(ax, currency)
+    ax.set_title("Quarterly revenue (partial quarters lighter)")
+    ax.tick_params(axis="x", rotation=45, labelsize=8)
+    return fig
+
+
+def breakdown_chart(frame: pd.DataFrame, noun: str, currency: str, period_label: str):
+    """Revenue by value of a dimension (top values; the rest grouped as 'other' in the chart only)."""
+    data = frame[["value", "revenue"]].copy()
+    if len(data) > LONG_TAIL:
+        rest = data.iloc[LONG_TAIL - 1:]["revenue"].sum()
+        data = pd.concat([data.iloc[: LONG_TAIL - 1],
+                          pd.DataFrame({"value": [f"other ({len(frame) - LONG_TAIL + 1} values)"], "revenue": [rest]})])
+    fig, ax = plt.subplots(figsize=(9, max(2.2, 0.42 * len(data) + 1)))
+    ax.barh([_short(v) for v in data["value"]][::-1], data["revenue"].tolist()[::-1], color=BASE)
+    money_axis(ax, currency, axis="x")
+    ax.set_title(f"Revenue by {noun}, {period_label}")
+    return fig
+
+
+def growth_chart(frame: pd.DataFrame, noun: str, previous_label: str | None):
+    data = frame.dropna(subset=["growth_pct"]).head(LONG_TAIL)
+    if data.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(9, max(2.2, 0.42 * len(data) + 1)))
+    colors = ["#3a9d5d" if g >= 0 else "#c23b3b" for g in data["growth_pct"]]
+    ax.barh([_short(v) for v in data["value"]][::-1], data["growth_pct"].tolist()[::-1], color=colors[::-1])
+    ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _p: fmt_pct(v, 0)))
+    ax.axvline(0, color="#444", linewidth=0.8)
+    ax.set_title(f"Revenue growth by {noun} vs {previous_label}")
+    return fig
+
+
+def heatmap_chart(matrix: pd.DataFrame, rows: str, cols: str, currency: str, title: str):
+    pivot = matrix.pivot_table(index=rows, columns=cols, values=matrix.columns[-1], aggfunc="sum", fill_value=0)
+    fig, ax = plt.subplots(figsize=(9, max(2.5, 0.5 * len(pivot) + 1.5)))
+    annot = pivot.map(lambda v: fmt_money(v, currency, compact=True))
+    sns.heatmap(pivot, annot=annot, fmt="", cmap="Blues", cbar=False, ax=ax, linewidths=0.5)
+    ax.set_title(title)
+    ax.set_xlabel(cols.replace("_", " "))
+    ax.set_ylabel(rows.replace("_", " "))
+    return fig
+
+
+def month_title(label: str) -> str:
+    return fmt_month(label)

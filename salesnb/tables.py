@@ -1,0 +1,90 @@
+"""Display tables from findings: every cell formatted by :mod:`salesnb.fmt`, rendered escaped."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .fmt import esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
+
+KPI_ROWS = (
+    ("Revenue", "total", "money"), ("Orders", "orders", "count"), ("Units", "units", "count"),
+    ("Average order value", "aov", "money"), ("Revenue per unit", "revenue_per_unit", "money"),
+    ("Unique customers", "customers", "count"), ("Revenue per customer", "revenue_per_customer", "money"),
+)
+
+
+def _fmt(value, kind, currency):
+    return fmt_money(value, currency) if kind == "money" else fmt_count(value)
+
+
+def kpi_table(f: dict) -> pd.DataFrame:
+    """Headline KPIs with change vs the previous period and vs a year ago."""
+    rev, cur = f["revenue"], f.get("currency", "USD")
+    cmp = f.get("comparison", {})
+    prev_label = (cmp.get("previous") or {}).get("label") or "previous"
+    yago_label = (cmp.get("year_ago") or {}).get("label") or "year ago"
+    rows = []
+    for label, key, kind in KPI_ROWS:
+        value = rev.get(key)
+        if value is None and key in ("units", "revenue_per_unit", "customers", "revenue_per_customer"):
+            continue
+        ch = rev.get("change", {}).get(key, {})
+        rows.append({
+            "KPI": label, f["period"]["label"]: _fmt(value, kind, cur),
+            f"vs {prev_label}": fmt_delta(ch.get("vs_previous_pct")),
+            f"vs {yago_label}": fmt_delta(ch.get("vs_year_ago_pct")),
+        })
+    t = rev.get("targets")
+    if t:
+        rows.append({"KPI": "Target attainment", f["period"]["label"]: fmt_pct(t.get("attainment_pct")),
+                     f"vs {prev_label}": "", f"vs {yago_label}": f"target {fmt_money(t['revenue'], cur)}"})
+    return pd.DataFrame(rows)
+
+
+def breakdown_table(f: dict, dim: str, limit: int | None = 15) -> pd.DataFrame:
+    rows = f["revenue"]["by_dimension"].get(dim, [])
+    cur = f.get("currency", "USD")
+    shown = rows if limit is None else rows[:limit]
+    return pd.DataFrame([{
+        dim.replace("_", " ").capitalize(): r["value"], "Revenue": fmt_money(r["revenue"], cur),
+        "Share": fmt_pct(r["share_pct"]), "Growth": fmt_delta(r["growth_pct"]),
+        "Change": fmt_delta(r.get("change"), "money", cur),
+        "Contribution (pts)": fmt_delta(r.get("contribution_pct_points"), "count") if r.get("contribution_pct_points") is None
+        else f"{r['contribution_pct_points']:+.1f}",
+        "Orders": fmt_count(r["orders"]), "AOV": fmt_money(r.get("avg_order_value"), cur),
+    } for r in shown])
+
+
+def quarter_table(f: dict) -> pd.DataFrame:
+    cur = f.get("currency", "USD")
+    return pd.DataFrame([{
+        "Quarter": q["quarter"] + (" (partial)" if q["partial"] else ""), "Revenue": fmt_money(q["revenue"], cur),
+        "Orders": fmt_count(q["orders"]), "QoQ": fmt_delta(q["qoq_pct"]), "YoY": fmt_delta(q["yoy_pct"]),
+    } for q in f["revenue"].get("by_quarter", [])])
+
+
+def month_table(f: dict, key: str = "by_month") -> pd.DataFrame:
+    cur = f.get("currency", "USD")
+    return pd.DataFrame([{
+        "Month": m["month"] + (" (partial)" if m["partial"] else ""), "Revenue": fmt_money(m["revenue"], cur),
+        "Orders": fmt_count(m["orders"]), "Units": fmt_count(m.get("units")),
+    } for m in f["revenue"].get(key, [])])
+
+
+def reps_table(f: dict, limit: int = 10) -> pd.DataFrame:
+    cur = f.get("currency", "USD")
+    return pd.DataFrame([{
+        "Sales rep": r["sales_rep"], "Revenue": fmt_money(r["revenue"], cur), "Share": fmt_pct(r["share_pct"]),
+        "Growth": fmt_delta(r.get("growth_pct")), "Orders": fmt_count(r["orders"]),
+        "Avg deal size": fmt_money(r.get("avg_deal_size"), cur),
+    } for r in f["revenue"].get("top_performers", [])[:limit]])
+
+
+def to_html(frame: pd.DataFrame) -> str:
+    """An escaped HTML table (data strings can hold markup)."""
+    if frame is None or frame.empty:
+        return "<p><em>No rows.</em></p>"
+    return frame.to_html(index=False, escape=True, border=0, classes="salesnb-table")
+
+
+def note_html(text: str) -> str:
+    return f'<p class="salesnb-note">{esc_html(text)}</p>'

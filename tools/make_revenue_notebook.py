@@ -1,0 +1,122 @@
+"""Write notebooks/revenue.ipynb (outputs stripped). Edit the cells here, then run this script."""
+from pathlib import Path
+
+import nbformat as nbf
+
+cells = []
+
+
+def md(text):
+    cells.append(nbf.v4.new_markdown_cell(text.strip()))
+
+
+def code(text, tags=None):
+    cell = nbf.v4.new_code_cell(text.strip())
+    if tags:
+        cell.metadata["tags"] = tags
+    cells.append(cell)
+
+
+code('''
+# Parameters: papermill injects values below this cell. None = the kit's sample data.
+params_file = None
+period = None
+run_dir = None
+''', tags=["parameters"])
+code('''
+from IPython.display import HTML, Markdown, display
+import matplotlib.pyplot as plt
+
+import salesnb
+from salesnb import charts, narrative, tables
+from salesnb.fmt import esc
+from salesnb.findings import load_findings
+from salesnb.paths import default_params_file
+
+if run_dir:
+    findings = load_findings(run_dir)
+else:
+    findings = salesnb.build_findings(salesnb.load_config(default_params_file(params_file)), period)
+f, T = findings.data, findings.tables
+currency = f["currency"]
+charts.apply_theme()
+
+
+def show(fig):
+    if fig is not None:
+        display(fig)
+        plt.close(fig)
+''', tags=["setup"])
+md("## Revenue")
+code('''
+display(Markdown("\n".join("- " + esc(s) for s in narrative.revenue_sentences(f))))
+display(HTML(tables.to_html(tables.kpi_table(f))))
+''')
+md("### Monthly and quarterly trend")
+code('''
+show(charts.trend_chart(T["revenue_trend"], currency, f["period"]["label"]))
+show(charts.quarter_chart(T["revenue_by_quarter"].tail(12), currency))
+display(HTML(tables.to_html(tables.quarter_table(f))))
+''')
+md("### Growth")
+code('''
+g = f["revenue"]["growth"]
+lines = [s for s in (narrative.best_worst_sentence(f), narrative.growth_sentence(f)) if s]
+display(Markdown(" ".join(esc(s) for s in lines) or "Growth needs at least two complete months."))
+display(HTML(tables.to_html(tables.month_table(f))))
+''')
+md("### Breakdown by dimension")
+code('''
+noun = narrative.DIMENSION_NOUNS
+prev_label = f["comparison"]["previous"]["label"] if f["comparison"]["previous"]["available"] else None
+for dim in ("region", "segment", "category", "channel"):
+    if dim not in f["revenue"]["dimensions"]:
+        display(HTML(tables.note_html(f"The data has no {noun[dim]} column: this breakdown is left out.")))
+        continue
+    display(Markdown(f"#### Revenue by {noun[dim]}"))
+    sentence = narrative.dimension_growth_sentence(f, dim) or narrative.dimension_share_sentence(f, dim)
+    if sentence:
+        display(Markdown(esc(sentence)))
+    show(charts.breakdown_chart(T[f"revenue_by_{dim}"], noun[dim], currency, f["period"]["label"]))
+    if prev_label:
+        show(charts.growth_chart(T[f"revenue_by_{dim}"], noun[dim], prev_label))
+    display(HTML(tables.to_html(tables.breakdown_table(f, dim))))
+''')
+md("### Region × segment")
+code('''
+if "revenue_region_segment" in T:
+    show(charts.heatmap_chart(T["revenue_region_segment"], "region", "segment", currency,
+                              f"Revenue by region and segment, {f['period']['label']}"))
+else:
+    display(HTML(tables.note_html("The region × segment heatmap needs both a region and a segment column.")))
+''')
+md("### Top products and sales reps")
+code('''
+if "product" in f["revenue"]["dimensions"]:
+    display(Markdown("#### Top products"))
+    display(HTML(tables.to_html(tables.breakdown_table(f, "product", limit=10))))
+else:
+    display(HTML(tables.note_html("The data has no product column: top products are left out.")))
+if f["revenue"]["top_performers"]:
+    display(Markdown("#### Top sales reps"))
+    sentence = narrative.top_rep_sentence(f)
+    if sentence:
+        display(Markdown(esc(sentence)))
+    show(charts.breakdown_chart(T["revenue_by_sales_rep"], "sales rep", currency, f["period"]["label"]))
+    display(HTML(tables.to_html(tables.reps_table(f))))
+else:
+    display(HTML(tables.note_html("The data has no sales rep column: top sales reps are left out.")))
+''')
+md("### Volatility and anomalous months")
+code('''
+sentence = narrative.anomaly_sentence(f)
+display(Markdown(esc(sentence) if sentence else "Too few complete months to measure volatility."))
+''')
+
+nb = nbf.v4.new_notebook()
+nb.cells = cells
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+nb.metadata["language_info"] = {"name": "python"}
+out = Path(__file__).resolve().parents[1] / "notebooks" / "revenue.ipynb"
+nbf.write(nb, out)
+print(f"wrote {out}")
