@@ -6,6 +6,7 @@ that names the key (and the file) and says what to do.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -32,7 +33,10 @@ VALID_KEYS = (
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 DATE_FORMATS = ("auto", "dayfirst", "monthfirst")
-URL_PREFIXES = ("postgres://", "postgresql://", "spark://", "local[", "local", "yarn", "duckdb://")
+URL_PREFIXES = ("postgres://", "postgresql://", "spark://", "sc://", "local[", "local", "yarn", "duckdb://")
+# roles whose values are text, so that filters can name them
+FILTER_ROLES = ("order_id", "customer_id") + DIMENSIONS
+DELIMITER_WORDS = {"tab": "\t", "\\t": "\t", "whitespace": "whitespace"}
 
 
 @dataclass
@@ -136,11 +140,17 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
     if source and query:
         raise ConfigError(f"Both 'source' and 'query' are given{_where(path)}; give one.",
                           hint="use query: alone to read files by path in SQL")
+    if source is not None and not source.strip():
+        raise ConfigError(f"Key 'source'{_where(path)} is empty.", hint="write source: path/to/sales.csv")
     if source and not is_url(source):
         src = Path(source).expanduser()
-        source = str(src if src.is_absolute() else base / src)
+        source = os.path.normpath(str(src if src.is_absolute() else base / src))
 
-    engine = str(data.get("engine") or "duckdb")
+    engine = _expect(data, "engine", str, path, "duckdb or a connection URL") or "duckdb"
+    if engine != "duckdb" and not engine.startswith(URL_PREFIXES):
+        raise ConfigError(f"engine {engine!r}{_where(path)} is not duckdb or a PySpark / PostgreSQL "
+                          "connection URL.", hint="omit engine: (duckdb is the default), or write e.g. "
+                          "postgresql://user@host/db or local[*] for Spark")
 
     columns = data.get("columns") or {}
     if not isinstance(columns, dict):
@@ -150,7 +160,11 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
         raise ConfigError(f"Unknown column role {bad[0]!r} under 'columns'{_where(path)}."
                           f"{_closest(bad[0], CANONICAL_COLUMNS)}",
                           hint="roles are: " + ", ".join(CANONICAL_COLUMNS))
-    columns = {k: str(v) for k, v in columns.items() if v is not None}
+    for role, value in columns.items():
+        if isinstance(value, (list, dict)):
+            raise ConfigError(f"columns.{role}{_where(path)} must be one column name, not {value!r}.",
+                              hint=f"write {role}: <your column name>")
+    columns = {k: str(v) for k, v in columns.items() if v is not None and str(v) != ""}
     for req in REQUIRED_COLUMNS:
         if req not in columns:
             raise ConfigError(f"columns.{req} is missing{_where(path)}.",
@@ -181,12 +195,19 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
             raise ConfigError(f"filters.{kind}{_where(path)} must map a column role to a list of values.")
         clean_filters[kind] = {}
         for role, values in spec.items():
+            if role in CANONICAL_COLUMNS and role not in FILTER_ROLES:
+                raise ConfigError(f"filters.{kind}.{role}{_where(path)}: filters keep or drop rows by a text "
+                                  f"value, and {role!r} is not one.",
+                                  hint="filter on one of: " + ", ".join(FILTER_ROLES))
             if role not in columns:
                 raise ConfigError(f"filters.{kind}.{role}{_where(path)}: {role!r} is not a mapped column."
                                   f"{_closest(role, columns)}", hint="filter on a role listed under columns:")
             if not isinstance(values, list):
                 values = [values]
-            clean_filters[kind][role] = [str(v) for v in values]
+            if any(isinstance(v, (list, dict)) or v is None for v in values):
+                raise ConfigError(f"filters.{kind}.{role}{_where(path)} must be a list of values, "
+                                  f"not {values!r}.", hint=f"e.g. filters: {{{kind}: {{{role}: [A, B]}}}}")
+            clean_filters[kind][role] = [str(v).strip() for v in values]
 
     dedupe = data.get("dedupe", False)
     if not isinstance(dedupe, bool):
@@ -213,7 +234,12 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
                 p = parse_period(str(label), fys)
             except PeriodError as exc:
                 raise ConfigError(f"targets.{metric}{_where(path)}: {exc.message}") from None
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, str):
+                try:  # PyYAML reads 1e6 (no dot) as text
+                    value = float(value.replace("_", ""))
+                except ValueError:
+                    pass
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
                 raise ConfigError(f"targets.{metric}.{label}{_where(path)} must be a number, not {value!r}.")
             clean_targets[str(metric)][p.label] = float(value)
 
@@ -234,9 +260,26 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
             raise ConfigError(f"encoding {encoding!r}{_where(path)} is not a known text encoding.",
                               hint="e.g. utf-8, cp1252, latin-1, or auto") from None
     delimiter = data.get("delimiter")
+    if delimiter is not None:
+        delimiter = DELIMITER_WORDS.get(str(delimiter).lower(), str(delimiter)) if isinstance(delimiter, str) else delimiter
+        if not isinstance(delimiter, str) or (len(delimiter) != 1 and delimiter != "whitespace") \
+                or delimiter in ('"', "\n", "\r"):
+            raise ConfigError(f"delimiter {data.get('delimiter')!r}{_where(path)} must be one character "
+                              "(such as ',', ';', '|'), tab, or whitespace.",
+                              hint="omit delimiter: to detect it from the file")
     sheet = data.get("sheet")
+    if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, (int, str))
+                              or (isinstance(sheet, int) and sheet < 0)):
+        raise ConfigError(f"sheet {sheet!r}{_where(path)} must be a sheet name or a number from 0.",
+                          hint="e.g. sheet: Orders, or sheet: 0 for the first sheet")
     memory_limit = data.get("memory_limit")
+    if memory_limit is not None and not re.fullmatch(r"\s*\d+(\.\d+)?\s*([KMGT]i?B|[KMGT])?\s*",
+                                                     str(memory_limit), re.I):
+        raise ConfigError(f"memory_limit {memory_limit!r}{_where(path)} is not a size.",
+                          hint="e.g. memory_limit: 4GB")
     title = data.get("title")
+    if title is not None and isinstance(title, (list, dict)):
+        raise ConfigError(f"title{_where(path)} must be text, not {type(title).__name__}.")
     return Config(name=name, source=source, table=table, query=query, engine=engine, columns=columns,
                   date_format=date_format, decimal=decimal, currency=currency, filters=clean_filters,
                   dedupe=dedupe, fiscal_year_start=fys, rfm_lookback_months=lookback,

@@ -461,14 +461,16 @@ class _Reader:
             raise DataError("Reading Excel needs python-calamine.", hint="pip install python-calamine") from None
         frames = []
         for f in self.files:
-            if f.suffix.lower() == ".xls":
-                pass
             try:
                 wb = CalamineWorkbook.from_path(str(f))
                 sheet = self.config.sheet
                 if sheet is None:
                     ws = wb.get_sheet_by_index(0)
                 elif isinstance(sheet, int):
+                    if not 0 <= sheet < len(wb.sheet_names):
+                        raise DataError(f"Sheet number {sheet} is not in {str(f)!r}: it has "
+                                        f"{len(wb.sheet_names)} sheet(s), numbered from 0.",
+                                        hint="sheets there: " + ", ".join(wb.sheet_names))
                     ws = wb.get_sheet_by_index(sheet)
                 else:
                     if sheet not in wb.sheet_names:
@@ -482,16 +484,19 @@ class _Reader:
                 self._fail_read(exc, f"Excel file {str(f)!r}")
             if not rows:
                 raise DataError(f"Excel file {str(f)!r} has an empty first sheet.", hint="set sheet: to the data's sheet")
-            header = [str(h).strip() if h not in (None, "") else f"column{i}" for i, h in enumerate(rows[0])]
-            body = rows[1:]
-            frame = pd.DataFrame(body, columns=header)
-            for col in frame.columns:
-                values = frame[col]
-                types = {type(v) for v in values if v not in (None, "")}
-                if len(types) > 1 or types <= {str}:
-                    frame[col] = values.map(lambda v: None if v in (None, "") else str(v)).astype("object")
-            frames.append(frame)
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+            frames.append(_excel_frame(rows))
+        if len(frames) > 1:
+            # a column typed differently in two workbooks is read as text in all of them
+            names = {c for fr in frames for c in fr.columns}
+            for name in names:
+                kinds = {str(fr[name].dtype) for fr in frames if name in fr.columns}
+                if len(kinds) > 1:
+                    for fr in frames:
+                        if name in fr.columns:
+                            fr[name] = fr[name].map(lambda v: None if pd.isna(v) else str(v)).astype("object")
+            frame = pd.concat(frames, ignore_index=True)
+        else:
+            frame = frames[0]
         arrow_path = Path(self.tmpdir) / "excel.parquet"
         frame.to_parquet(arrow_path, index=False)
         self.db.execute(f"CREATE TEMP VIEW raw AS SELECT * FROM read_parquet({sql_literal(str(arrow_path))})")
@@ -697,6 +702,45 @@ def _date_sql(db, col: str, dtype: str, config: Config, source_desc: str) -> tup
     what = f"column {col!r} (columns.order_date) in {source_desc}"
     family, main = _infer_date_family(db, distinct, what, fmt)
     return _family_sql(text, family), main, None
+
+
+def _excel_header(cells) -> list[str]:
+    """Header names of a sheet: blanks become column1…, repeats get a suffix (as DuckDB does)."""
+    out: list[str] = []
+    for i, h in enumerate(cells):
+        if isinstance(h, float) and h.is_integer():
+            h = int(h)
+        name = str(h).strip() if h not in (None, "") else f"column{i}"
+        base, n = name, 0
+        while name in out:
+            n += 1
+            name = f"{base}_{n}"
+        out.append(name)
+    return out
+
+
+def _excel_frame(rows):
+    """A sheet's rows (header first) as a frame whose columns have one Arrow-friendly type each:
+    whole columns of numbers stay numbers, of dates/datetimes become timestamps, anything mixed
+    becomes text (then parsed like CSV text)."""
+    import pandas as pd
+    header = _excel_header(rows[0])
+    width = len(header)
+    body = [list(r[:width]) + [None] * (width - len(r)) for r in rows[1:]]
+    columns = {}
+    for i, name in enumerate(header):
+        values = [None if (v is None or (isinstance(v, str) and not v.strip())) else v for v in (r[i] for r in body)]
+        types = {type(v) for v in values if v is not None}
+        if types and types <= {int, float}:
+            columns[name] = pd.array([None if v is None else float(v) for v in values], dtype="Float64")
+        elif types and types <= {dt.date, dt.datetime}:
+            columns[name] = pd.to_datetime(pd.Series(values, dtype="object"), errors="coerce")
+        elif types == {bool}:
+            columns[name] = pd.array(values, dtype="boolean")
+        else:
+            columns[name] = pd.Series([None if v is None else (v.isoformat(sep=" ") if isinstance(v, dt.datetime)
+                                                                 else str(v)) for v in values], dtype="object")
+    return pd.DataFrame(columns)
 
 
 def _connect(config: Config, tmpdir: str):

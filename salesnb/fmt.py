@@ -96,7 +96,7 @@ def esc(text) -> str:
         return ""
     out = html.escape(str(text), quote=True)
     # Markdown specials that could turn a data value into a link, emphasis or table break
-    for ch in ("\\", "`", "*", "_", "[", "]", "|", "#"):
+    for ch in ("\\", "`", "*", "_", "[", "]", "|", "#", "$"):
         out = out.replace(ch, "\\" + ch) if ch != "\\" else out.replace("\\", "\\\\")
     return out
 

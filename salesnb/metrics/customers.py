@@ -1,0 +1,562 @@
+"""Customer findings (SPEC 4 item 3, SPEC 5 ``customers``): counts, RFM, cohorts,
+concentration, lifetime value and what sets high-value customers apart.
+
+Everything is computed in the engine as Ibis expressions; only small results (one row per
+segment, cohort cell, curve point) and, for the CLV models, the one-row-per-customer summary
+become pandas. The per-customer summary is materialised once as a temporary engine table
+(``Table.cache()``) and released at the end.
+
+Definitions (identified customers only; rows without a customer id are left out of every
+customer analysis, and their share of revenue is stated):
+
+* *order*: a distinct ``order_id`` whose net revenue within the window (over all its lines) is
+  positive (SPEC 2.4). Windows: the period, the RFM window, all history up to the period end.
+* ``count``: distinct customer ids with an order in the period -- the same definition (and so the
+  same number) as ``revenue.customers``.
+* ``new``: period customers whose first order ever (all history up to the period end) is in the
+  period; ``returning`` = ``count`` − ``new``. When the data starts inside or shortly before the
+  period, "new" includes customers who bought before the data begins: ``history_months_before_period``
+  says how much history the split rests on.
+* ``orders_per_customer``: the period customers' orders / ``count``; ``revenue_per_customer`` =
+  identified revenue of the period / ``count`` (SPEC 2.4).
+* ``top20_revenue_share_pct``: period customers ranked by their net revenue in the period (ties by
+  customer id); the top ``ceil(0.2 × count)`` customers' revenue / the revenue of all period
+  customers × 100. The Pareto curve (``customers_pareto``) uses the same ranking and denominator.
+* RFM (see :mod:`salesnb.metrics.rfm`): ``rfm_customers`` = customers with an order in the RFM
+  window; ``at_risk_share_pct`` = customers in At Risk, Can't Lose Them and About to Sleep /
+  ``rfm_customers`` × 100; ``at_risk_revenue`` = those customers' net revenue in the 12 months up to
+  the period end.
+* ``one_time_buyers``: RFM-window customers with exactly one order in the window.
+* ``second_order_rate_pct``: of the customers whose first order was at least 90 days before the
+  period's last day, the share with a second order (any time up to the period end).
+* ``reactivation_rate_pct``: reference day = the day before the period starts. Customers *lapsed*
+  then (an order before the period, but none in the 180 days up to the reference day) who ordered
+  again in the period / lapsed × 100; null without lapsed customers. ``reactivation`` also gives the
+  customers lapsed at the period end (no order in the last 180 days) and their average order value,
+  for win-back estimates.
+* ``cohort_retention``: see :func:`salesnb.metrics.cohorts.retention_summary`.
+* ``high_value``: the top 10% of RFM customers by window revenue (``ceil``; ties by customer id)
+  against the rest: customers, revenue share, orders per customer, average order value (revenue /
+  orders), average recency; for each dimension the data has (region, segment, category, channel),
+  the value with the most top-decile revenue and its share among top-decile vs other customers.
+* ``clv``: historical CLV = net revenue of customers with an order, up to the period end
+  (``historical_total``; ``historical_per_customer`` = / those customers). Predicted CLV = BG/NBD
+  expected purchases in the next 12 months × Gamma-Gamma expected spend per purchase, summed over
+  customers (undiscounted) -- see :func:`clv_findings`.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import math
+import warnings
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from ..periods import Period, month_index
+from . import cohorts as cohort_metrics
+from . import rfm
+
+LAPSE_DAYS = 180
+SECOND_ORDER_MIN_DAYS = 90
+HORIZON_MONTHS = 12
+TIME_UNIT = "W"
+WEEKS_PER_MONTH = 365.25 / 7 / 12
+HIGH_VALUE_SHARE = 0.10
+TOP_SHARE = 0.20
+HIGH_VALUE_DIMENSIONS = ("region", "segment", "category", "channel")
+CLV_PLAUSIBLE_FACTOR = 10.0
+MISSING_LABEL = "(missing)"
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _ts(day: dt.date):
+    return ibis.timestamp(dt.datetime(day.year, day.month, day.day))
+
+
+def _date(day: dt.date):
+    return ibis.date(day.year, day.month, day.day)
+
+
+def _f(value) -> float | None:
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    v = float(value)
+    return v if math.isfinite(v) else None
+
+
+def _i(value) -> int:
+    v = _f(value)
+    return int(v) if v is not None else 0
+
+
+def _pct(part, whole) -> float | None:
+    part, whole = _f(part), _f(whole)
+    if part is None or not whole:
+        return None
+    return 100.0 * part / whole
+
+
+def _div(a, b) -> float | None:
+    a, b = _f(a), _f(b)
+    if a is None or not b:
+        return None
+    return a / b
+
+
+@contextlib.contextmanager
+def _cached(expr):
+    """Materialise ``expr`` as a temporary engine table for the block (if the backend can)."""
+    try:
+        cached = expr.cache()
+    except Exception:  # noqa: BLE001 - a backend without caching recomputes instead
+        yield expr
+        return
+    try:
+        yield cached
+    finally:
+        try:
+            cached.release()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _row(expr) -> dict:
+    frame = expr.to_pandas()
+    return frame.iloc[0].to_dict() if len(frame) else {}
+
+
+# --------------------------------------------------------------------------- main entry
+
+def customer_findings(dataset, period: Period, revenue_findings: dict | None = None) -> tuple[dict, dict]:
+    """The ``customers`` section of the findings and its small tables (``customers_*``)."""
+    t = dataset.table
+    config = dataset.config
+    lookback = getattr(config, "rfm_lookback_months", None)
+    end = period.end
+    last_day = period.last_day
+    w_start, _ = rfm.rfm_window(period, lookback)
+    y_start = rfm.months_before(end, 12)
+    windows = {
+        "h": (None, end),            # all history up to the period end
+        "w": (w_start, end),         # the RFM window
+        "p": (period.start, end),    # the period
+        "y": (y_start, end),         # the last 12 months up to the period end
+        "pre": (None, period.start),  # history before the period (reactivation)
+    }
+    q = dataset.quality
+    tables: dict[str, pd.DataFrame] = {}
+    with contextlib.ExitStack() as stack:
+        summary = stack.enter_context(_cached(rfm.customer_summary(t, windows)))
+        out = _period_figures(dataset, summary, period)
+        if revenue_findings and revenue_findings.get("customers") is not None:
+            expected = int(revenue_findings["customers"])
+            if expected != out["count"]:
+                raise AssertionError(
+                    f"customers.count ({out['count']}) differs from revenue.customers ({expected}) for "
+                    f"{period.label}: the two customer definitions diverged (a bug in salesnb).")
+        out["missing_customer_revenue_share_pct"] = _f((q.missing_customer or {}).get("revenue_share_pct"))
+        out["missing_customer"] = {k: v for k, v in dict(q.missing_customer or {}).items()}
+
+        # RFM
+        scored = stack.enter_context(_cached(rfm.score(summary, "w", last_day, keep=("y_revenue", "h_revenue"))))
+        rfm_part, rfm_tables = _rfm_figures(scored, w_start, end, lookback)
+        out.update(rfm_part)
+        tables.update(rfm_tables)
+        out["high_value"] = high_value(dataset, scored, w_start, end)
+
+        # concentration
+        conc, pareto = concentration(summary)
+        out.update(conc)
+        tables["customers_pareto"] = pareto
+
+        # cohorts
+        first_month = q.first_date[:7] if q.first_date else None
+        cells = cohort_metrics.cohort_cells(t, end, partial_months=q.partial_months)
+        out["cohort_retention"] = cohort_metrics.retention_summary(cells, first_data_month=first_month)
+        tables["customers_cohorts"] = cells[["cohort", "month_offset", "month", "cohort_customers",
+                                             "active_customers", "retention_pct", "partial"]].reset_index(drop=True)
+        tables["customers_cohort_revenue"] = cells[["cohort", "month_offset", "month", "cohort_customers",
+                                                    "revenue", "revenue_retention_pct", "partial"]].reset_index(drop=True)
+
+        # lifetime value
+        clv, clv_tables = clv_findings(dataset, period, summary, trailing_revenue=out.get("trailing_12m_revenue"))
+        out["clv"] = clv
+        tables.update(clv_tables)
+    out["definitions"] = DEFINITIONS
+    return out, tables
+
+
+DEFINITIONS = {
+    "order": "a distinct order id whose net revenue within the window is positive",
+    "count": "distinct customer ids with an order in the period (rows without a customer id are left out)",
+    "new": "period customers whose first order ever (up to the period end) is in the period",
+    "rfm": "recency = days from the last order to the period's last day; frequency = orders; monetary = net "
+           "revenue, all in the RFM window; quintile scores by ntile(5), ties split by customer id",
+    "top20_revenue_share_pct": "revenue of the top ceil(20%) of period customers by period revenue / revenue of "
+                               "all period customers",
+    "at_risk_share_pct": "customers in At Risk, Can't Lose Them and About to Sleep / rfm_customers",
+    "reactivation_rate_pct": f"customers with no order in the {LAPSE_DAYS} days before the period who ordered in "
+                             "the period / those lapsed customers",
+    "second_order_rate_pct": f"customers whose first order was >= {SECOND_ORDER_MIN_DAYS} days before the period's "
+                             "last day with a second order / those customers",
+    "clv": "predicted = BG/NBD expected purchases in the next 12 months x Gamma-Gamma expected spend, "
+           "undiscounted, time unit weeks; historical = net revenue to date",
+}
+
+
+# --------------------------------------------------------------------------- period figures
+
+def _period_figures(dataset, summary, period: Period) -> dict:
+    s = summary
+    last_day = _date(period.last_day)
+    ref_day = period.start - dt.timedelta(days=1)
+    in_p = s.p_orders > 0
+    has_h = s.h_orders > 0
+    new = in_p & (s.h_first.isnull() | (s.h_first >= _ts(period.start)))
+    eligible = has_h & (last_day.delta(s.h_first.date(), unit="day") >= SECOND_ORDER_MIN_DAYS)
+    lapsed_then = (s.pre_orders > 0) & (_date(ref_day).delta(s.pre_last.date(), unit="day") >= LAPSE_DAYS)
+    lapsed_now = has_h & (last_day.delta(s.h_last.date(), unit="day") >= LAPSE_DAYS)
+    row = _row(s.aggregate(
+        count=in_p.sum(),
+        new=new.sum(),
+        period_orders=s.p_orders.sum(where=in_p),
+        identified_revenue=s.p_revenue.sum(),
+        period_customers_revenue=s.p_revenue.sum(where=in_p),
+        history_customers=has_h.sum(),
+        historical_total=s.h_revenue.sum(where=has_h),
+        trailing_12m_revenue=s.y_revenue.sum(),
+        eligible=eligible.sum(),
+        second=(eligible & (s.h_orders >= 2)).sum(),
+        lapsed=lapsed_then.sum(),
+        reactivated=(lapsed_then & in_p).sum(),
+        lapsed_now=lapsed_now.sum(),
+        lapsed_now_revenue=s.h_revenue.sum(where=lapsed_now),
+        lapsed_now_orders=s.h_orders.sum(where=lapsed_now),
+    ))
+    t = dataset.table
+    w = t.filter((t.order_date >= _ts(period.start)) & (t.order_date < _ts(period.end)))
+    tot = _row(w.aggregate(total=w.revenue.sum(), unidentified=w.revenue.sum(where=w.customer_id.isnull()),
+                           unidentified_rows=w.customer_id.isnull().sum()))
+    count = _i(row.get("count"))
+    new_n = _i(row.get("new"))
+    identified = _f(row.get("identified_revenue")) or 0.0
+    total = _f(tot.get("total")) or 0.0
+    q = dataset.quality
+    first = dt.date.fromisoformat(q.first_date) if q.first_date else period.start
+    history_months = max(0, month_index(period.start) - month_index(first))
+    lapsed = _i(row.get("lapsed"))
+    reactivated = _i(row.get("reactivated"))
+    eligible_n = _i(row.get("eligible"))
+    lapsed_now_n = _i(row.get("lapsed_now"))
+    return {
+        "available": True,
+        "count": count,
+        "new": new_n,
+        "returning": count - new_n,
+        "new_share_pct": _pct(new_n, count),
+        "history_months_before_period": history_months,
+        "orders": _i(row.get("period_orders")),
+        "orders_per_customer": _div(row.get("period_orders"), count),
+        "revenue_per_customer": _div(identified, count),
+        "identified_revenue": identified,
+        "period_customers_revenue": _f(row.get("period_customers_revenue")) or 0.0,
+        "unidentified_revenue": _f(tot.get("unidentified")) or 0.0,
+        "unidentified_rows": _i(tot.get("unidentified_rows")),
+        "unidentified_revenue_share_pct": _pct(_f(tot.get("unidentified")) or 0.0, total) if total else None,
+        "trailing_12m_revenue": _f(row.get("trailing_12m_revenue")) or 0.0,
+        "history_customers": _i(row.get("history_customers")),
+        "historical_total": _f(row.get("historical_total")) or 0.0,
+        "second_order_rate_pct": _pct(row.get("second"), eligible_n) if eligible_n else None,
+        "second_order": {"eligible_customers": eligible_n, "with_second_order": _i(row.get("second")),
+                         "min_days_since_first_order": SECOND_ORDER_MIN_DAYS},
+        "reactivation_rate_pct": _pct(reactivated, lapsed) if lapsed else None,
+        "reactivation": {
+            "lapse_days": LAPSE_DAYS,
+            "reference_date": ref_day.isoformat(),
+            "lapsed_customers": lapsed,
+            "reactivated_customers": reactivated,
+            "rate_pct": _pct(reactivated, lapsed) if lapsed else None,
+            "lapsed_at_period_end": lapsed_now_n,
+            "lapsed_at_period_end_revenue": _f(row.get("lapsed_now_revenue")) or 0.0,
+            "lapsed_at_period_end_aov": _div(row.get("lapsed_now_revenue"), row.get("lapsed_now_orders")),
+        },
+    }
+
+
+# --------------------------------------------------------------------------- RFM figures
+
+def _rfm_figures(scored, w_start, end, lookback) -> tuple[dict, dict]:
+    segments = rfm.segment_summary(scored)
+    heat = rfm.rf_heatmap(scored)
+    n = int(segments.customers.sum())
+    risk = scored.filter(scored.segment.isin(list(rfm.CHURN_RISK_SEGMENTS)))
+    row = _row(scored.aggregate(
+        one_time=(scored.frequency == 1).sum(),
+        revenue=scored.monetary.sum(),
+        frequency=scored.frequency.sum(),
+        recency=scored.recency_days.sum(),
+    ))
+    risk_row = _row(risk.aggregate(n=risk.count(), revenue=risk.y_revenue.sum()))
+    risk_n = _i(risk_row.get("n"))
+    one_time = _i(row.get("one_time"))
+    records = []
+    for rec in segments.to_dict("records"):
+        records.append({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in rec.items()
+                        if k not in ("description",)})
+    out = {
+        "rfm_window": {"start": w_start.isoformat() if w_start else None,
+                       "end": (end - dt.timedelta(days=1)).isoformat(),
+                       "lookback_months": lookback},
+        "rfm_customers": n,
+        "rfm_revenue": _f(row.get("revenue")) or 0.0,
+        "rfm_segments": records,
+        "at_risk_customers": risk_n,
+        "at_risk_share_pct": _pct(risk_n, n) if n else None,
+        "at_risk_revenue": _f(risk_row.get("revenue")) or 0.0,
+        "at_risk_segments": list(rfm.CHURN_RISK_SEGMENTS),
+        "one_time_buyers": one_time,
+        "one_time_buyers_share_pct": _pct(one_time, n) if n else None,
+        "rfm_avg_frequency": _div(row.get("frequency"), n),
+        "rfm_avg_recency_days": _div(row.get("recency"), n),
+        "segment_grid": {f"R{r}": {f"FM{fm}": rfm.segment_of(r, fm) for fm in range(1, 6)} for r in range(5, 0, -1)},
+    }
+    return out, {"customers_rfm_segments": segments, "customers_rf_heatmap": heat,
+                 "customers_segment_grid": rfm.grid_frame()}
+
+
+# --------------------------------------------------------------------------- concentration
+
+def concentration(summary) -> tuple[dict, pd.DataFrame]:
+    """Top-20% share and the Pareto curve of the period's customers (see module docstring)."""
+    s = summary.filter(summary.p_orders > 0).select("customer_id", rev=summary.p_revenue)
+    n = _i(_row(s.aggregate(n=s.count())).get("n"))
+    empty = pd.DataFrame(columns=["customers", "customer_share_pct", "revenue_share_pct"])
+    out = {"top20_revenue_share_pct": None, "top20_customers": 0, "top10_revenue_share_pct": None,
+           "top_customer_share_pct": None, "concentration_basis": "revenue of the period's customers"}
+    if n == 0:
+        return out, empty
+    order = [s.rev.desc(), s.customer_id.asc()]
+    ranked = s.mutate(rank=ibis.row_number().over(order_by=order) + 1,
+                      cum=s.rev.sum().over(ibis.cumulative_window(order_by=order)))
+    ks = sorted({math.ceil(p * n / 100 - 1e-9) for p in range(0, 101)} |
+                {rfm.top_k(n, TOP_SHARE), rfm.top_k(n, HIGH_VALUE_SHARE), 1, n} - {0})
+    pts = ranked.filter(ranked["rank"].isin(ks)).select("rank", "cum").to_pandas()
+    cum = {int(r.rank): float(r.cum) for r in pts.itertuples()}
+    total = cum.get(n, 0.0)
+    share = (lambda k: 100.0 * cum[k] / total if total > 0 else None)
+    k20, k10 = rfm.top_k(n, TOP_SHARE), rfm.top_k(n, HIGH_VALUE_SHARE)
+    out.update({"top20_revenue_share_pct": share(k20), "top20_customers": k20,
+                "top10_revenue_share_pct": share(k10), "top_customer_share_pct": share(1)})
+    curve_ks = sorted({0} | {math.ceil(p * n / 100 - 1e-9) for p in range(0, 101)})
+    rows = [{"customers": 0, "customer_share_pct": 0.0, "revenue_share_pct": 0.0}]
+    rows += [{"customers": k, "customer_share_pct": 100.0 * k / n, "revenue_share_pct": share(k)}
+             for k in curve_ks if k > 0]
+    return out, pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- high value
+
+def high_value(dataset, scored, w_start, end) -> dict:
+    """Top-decile RFM customers (by window revenue) against the rest."""
+    n = _i(_row(scored.aggregate(n=scored.count())).get("n"))
+    k = rfm.top_k(n, HIGH_VALUE_SHARE)
+    out = {"definition": "top 10% of RFM customers by net revenue in the RFM window (ceil; ties by customer id)",
+           "customers": k, "groups": {}, "dimensions": {}}
+    if n == 0:
+        return out
+    ranked = scored.mutate(_rank=ibis.row_number().over(order_by=[scored.monetary.desc(), scored.customer_id.asc()]))
+    flags = ranked.select("customer_id", "monetary", "frequency", "recency_days", top=ranked._rank < k)
+    agg = flags.group_by("top").aggregate(customers=flags.count(), revenue=flags.monetary.sum(),
+                                          orders=flags.frequency.sum(), recency=flags.recency_days.sum()).to_pandas()
+    total_rev = float(agg.revenue.sum()) if len(agg) else 0.0
+    for r in agg.itertuples():
+        name = "top" if bool(r.top) else "rest"
+        out["groups"][name] = {
+            "customers": int(r.customers), "revenue": float(r.revenue),
+            "revenue_share_pct": _pct(r.revenue, total_rev) if total_rev > 0 else None,
+            "avg_orders": _div(r.orders, r.customers), "avg_order_value": _div(r.revenue, r.orders),
+            "revenue_per_customer": _div(r.revenue, r.customers), "avg_recency_days": _div(r.recency, r.customers),
+        }
+    top, rest = out["groups"].get("top"), out["groups"].get("rest")
+    if top and rest:
+        out["orders_ratio"] = _div(top["avg_orders"], rest["avg_orders"])
+        out["aov_ratio"] = _div(top["avg_order_value"], rest["avg_order_value"])
+    t = dataset.table
+    dims = [d for d in HIGH_VALUE_DIMENSIONS if d in dataset.dimensions and d in t.columns]
+    if not dims:
+        return out
+    lines = t.filter(t.customer_id.notnull() & (t.order_date < _ts(end)))
+    if w_start is not None:
+        lines = lines.filter(lines.order_date >= _ts(w_start))
+    flagged = lines.inner_join(flags.select("customer_id", "top"), "customer_id")
+    for dim in dims:
+        value = flagged[dim].fill_null(MISSING_LABEL)
+        frame = flagged.group_by([flagged.top, value.name("value")]).aggregate(
+            revenue=flagged.revenue.sum()).to_pandas()
+        if frame.empty:
+            continue
+        tops = frame[frame.top.astype(bool)]
+        rests = frame[~frame.top.astype(bool)]
+        t_total, r_total = float(tops.revenue.sum()), float(rests.revenue.sum())
+        if tops.empty or t_total <= 0:
+            continue
+        shares = tops.assign(share=100.0 * tops.revenue / t_total)
+        rest_share = {v: (100.0 * rv / r_total if r_total > 0 else None) for v, rv in zip(rests.value, rests.revenue)}
+        best = shares.sort_values(["revenue", "value"], ascending=[False, True]).iloc[0]
+        shares = shares.assign(rest=[rest_share.get(v) or 0.0 for v in shares.value])
+        shares = shares.assign(diff=shares.share - shares.rest)
+        over = shares.sort_values(["diff", "value"], ascending=[False, True]).iloc[0]
+        out["dimensions"][dim] = {
+            "top_value": str(best.value), "top_share_pct": float(best.share),
+            "rest_share_pct": rest_share.get(best.value, 0.0 if r_total > 0 else None),
+            "overrepresented_value": str(over.value), "overrepresented_top_share_pct": float(over.share),
+            "overrepresented_rest_share_pct": float(over.rest) if r_total > 0 else None,
+        }
+    return out
+
+
+# --------------------------------------------------------------------------- CLV
+
+def _clv_transactions(table, end: dt.date):
+    """Lines of identified customers in orders with positive net revenue, up to ``end``."""
+    t = table.filter(table.order_date < _ts(end))
+    orders = t.group_by("order_id").aggregate(_net=t.revenue.sum())
+    positive = orders.filter(orders._net > 0).select("order_id")
+    ident = t.filter(t.customer_id.notnull())
+    return ident.semi_join(positive, "order_id").select("customer_id", "order_date", "revenue")
+
+
+def _histogram(values: np.ndarray, basis: str, bins: int = 20) -> pd.DataFrame:
+    columns = ["bin", "bin_low", "bin_high", "customers", "value_sum", "open_ended", "basis"]
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return pd.DataFrame(columns=columns)
+    lo = float(min(0.0, values.min()))
+    hi = float(np.quantile(values, 0.99))
+    if hi <= lo:
+        hi = float(values.max()) if values.max() > lo else lo + 1.0
+    edges = np.linspace(lo, hi, bins + 1)
+    idx = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, bins - 1)
+    rows = []
+    for b in range(bins):
+        sel = idx == b
+        rows.append({"bin": b, "bin_low": float(edges[b]), "bin_high": float(edges[b + 1]),
+                     "customers": int(sel.sum()), "value_sum": float(values[sel].sum()),
+                     "open_ended": b == bins - 1 and bool((values > hi).any()), "basis": basis})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | None = None) -> tuple[dict, dict]:
+    """Historical CLV and, when the models fit, the 12-month BG/NBD + Gamma-Gamma prediction.
+
+    The per-customer ``frequency, recency, T, monetary_value`` summary comes from
+    :func:`salesnb.clv.rfm_summary` on the lines of identified customers in positive orders up to
+    the period end (observation end = the period's last day). Time unit: **weeks** always (the unit
+    the models are usually fitted in; recency and T may be fractional), so 12 months = 52.18 weeks.
+    Predicted revenue per customer = E[purchases in the next 52.18 weeks] × E[spend per purchase]
+    (negative mean spends count as 0), summed over customers, undiscounted. Any model error (one
+    customer, a single day, no repeat buyer, no convergence, an implausible forecast greater than
+    ten times the trailing 12 months' revenue) leaves ``params`` and ``predicted_revenue`` null and
+    says why in ``status``; the historical figures are always given.
+    """
+    from ..clv import BetaGeoModel, CLVError, GammaGammaModel, rfm_summary
+
+    s = summary
+    has = s.filter(s.h_orders > 0)
+    hist_row = _row(has.aggregate(n=has.count(), total=has.h_revenue.sum()))
+    n_hist = _i(hist_row.get("n"))
+    hist_total = _f(hist_row.get("total")) or 0.0
+    out = {
+        "params": None, "horizon_months": HORIZON_MONTHS, "predicted_revenue": None, "status": "ok",
+        "historical_total": hist_total, "historical_per_customer": _div(hist_total, n_hist),
+        "historical_customers": n_hist, "time_unit": "weeks", "observation_end": period.last_day.isoformat(),
+        "discounted": False, "customers_modelled": None, "repeat_customers": None,
+        "predicted_per_customer": None, "expected_purchases": None, "p_alive_mean": None,
+        "frequency_monetary_corr": None, "gamma_gamma_customers": None,
+    }
+    tables: dict[str, pd.DataFrame] = {}
+    frame = None
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            frame = rfm_summary(_clv_transactions(dataset.table, period.end), "customer_id", "order_date",
+                                "revenue", observation_end=period.last_day, time_unit=TIME_UNIT)
+            f = frame["frequency"].to_numpy(float)
+            r = frame["recency"].to_numpy(float)
+            T = frame["T"].to_numpy(float)
+            m = np.clip(frame["monetary_value"].to_numpy(float), 0.0, None)
+            out["customers_modelled"] = int(len(frame))
+            out["repeat_customers"] = int((f > 0).sum())
+            bg = BetaGeoModel().fit(f, r, T)
+            gg = GammaGammaModel().fit(f, m)
+            horizon = HORIZON_MONTHS * WEEKS_PER_MONTH
+            purchases = np.asarray(bg.conditional_expected_number_of_purchases_up_to_time(horizon, f, r, T), float)
+            spend = np.asarray(gg.conditional_expected_average_profit(f, m), float)
+            alive = np.asarray(bg.conditional_probability_alive(f, r, T), float)
+            value = purchases * spend
+            if not (np.isfinite(value).all() and np.isfinite(alive).all()):
+                raise CLVError("The fitted models gave non-finite predictions for some customers.")
+            predicted = float(value.sum())
+            if predicted < 0:
+                raise CLVError("The fitted models predict negative revenue.")
+            if trailing_revenue and trailing_revenue > 0 and predicted > CLV_PLAUSIBLE_FACTOR * trailing_revenue:
+                raise CLVError(f"The forecast ({predicted:,.0f}) is more than {CLV_PLAUSIBLE_FACTOR:g} times the "
+                               f"last 12 months' revenue ({trailing_revenue:,.0f}); the models do not describe "
+                               "this data, so only historical CLV is shown.")
+        repeat = (f > 0) & (m > 0)
+        corr = None
+        if repeat.sum() >= 3 and np.std(f[repeat]) > 0 and np.std(m[repeat]) > 0:
+            corr = float(np.corrcoef(f[repeat], m[repeat])[0, 1])
+        out.update({
+            "params": {"bgnbd": dict(bg.params_), "gamma_gamma": dict(gg.params_),
+                       "bgnbd_log_likelihood": bg.log_likelihood_, "gamma_gamma_log_likelihood": gg.log_likelihood_},
+            "predicted_revenue": predicted,
+            "predicted_per_customer": predicted / len(frame) if len(frame) else None,
+            "expected_purchases": float(purchases.sum()),
+            "p_alive_mean": float(alive.mean()),
+            "p_alive_below_50_pct": 100.0 * float((alive < 0.5).mean()),
+            "frequency_monetary_corr": corr,
+            "gamma_gamma_customers": gg.n_used_,
+        })
+        pred = pd.DataFrame({"customer_id": frame.index.astype(str), "predicted_value_12m": value,
+                             "expected_purchases_12m": purchases, "p_alive": alive,
+                             "frequency": f.astype(int), "recency_weeks": r, "T_weeks": T,
+                             "monetary_value": frame["monetary_value"].to_numpy(float)})
+        top = pred.sort_values(["predicted_value_12m", "customer_id"], ascending=[False, True]).head(20)
+        tables["customers_clv_distribution"] = _histogram(value, "predicted 12-month value")
+    except CLVError as exc:
+        out["status"] = exc.message
+        out["params"] = None
+        out["predicted_revenue"] = None
+        top = None
+    except Exception as exc:  # noqa: BLE001 - a model failure must not stop the report
+        out["status"] = f"The CLV models could not be fitted ({type(exc).__name__}: {exc}); only historical CLV is shown."
+        out["params"] = None
+        out["predicted_revenue"] = None
+        top = None
+    if top is None:
+        hist = has.select("customer_id", value=has.h_revenue)
+        top = (hist.order_by([hist.value.desc(), hist.customer_id.asc()]).limit(20).to_pandas()
+               .rename(columns={"value": "historical_revenue"}))
+        for col in ("predicted_value_12m", "expected_purchases_12m", "p_alive", "frequency", "recency_weeks",
+                    "T_weeks", "monetary_value"):
+            top[col] = np.nan
+        values = has.select(v=has.h_revenue).to_pandas()["v"].to_numpy(float)
+        tables["customers_clv_distribution"] = _histogram(values, "historical revenue")
+    else:
+        ids = [str(x) for x in top.customer_id]
+        hist = has.filter(has.customer_id.isin(ids)).select("customer_id", historical_revenue=has.h_revenue).to_pandas()
+        top = top.merge(hist, on="customer_id", how="left")
+    cols = ["customer_id", "predicted_value_12m", "expected_purchases_12m", "p_alive", "frequency",
+            "recency_weeks", "T_weeks", "monetary_value", "historical_revenue"]
+    tables["customers_top_clv"] = top[cols].reset_index(drop=True)
+    return out, tables
