@@ -378,6 +378,7 @@ class _Reader:
         self.tmpdir = tmpdir
         self.encoding = None
         self.files: list[Path] = []
+        self.rows: int | None = None  # rows of ``raw`` when registering already counted them
 
     def register(self) -> None:
         cfg = self.config
@@ -397,10 +398,13 @@ class _Reader:
         kind = kinds.pop()
         getattr(self, f"_register_{kind}")()
 
-    def _fail_read(self, exc: Exception, what: str):
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    def _fail_read(self, exc: Exception, what: str, hint: str | None = None):
+        lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+        # DuckDB's CSV errors: "CSV Error on Line: N", then the reason, then the sniffer's settings
+        text = " ".join(lines[:2]) if lines and lines[0].startswith("Invalid Input Error: CSV Error") else \
+            (lines[0] if lines else type(exc).__name__)
         raise DataError(f"Cannot read {what}: {text[:300]}",
-                        hint="check that the file is a complete file of the kind its name says") from None
+                        hint=hint or "check that the file is a complete file of the kind its name says") from None
 
     def _register_query(self, query: str) -> None:
         base = sql_literal(self.config.base_dir)
@@ -528,12 +532,21 @@ class _Reader:
         elif any(f.suffix.lower() == ".tsv" or f.name.lower().endswith(".tsv.gz") for f in self.files):
             options.append("delim = '\t'")
         paths = [str(p) for p in readable]
-        try:
-            self.db.execute(f"CREATE TEMP VIEW raw AS SELECT * FROM read_csv({_path_list(paths)}, "
-                            f"{', '.join(options)}, union_by_name = true)")
-            self.db.execute("SELECT * FROM raw LIMIT 0")
-        except Exception as exc:
-            self._fail_read(exc, f"text source {cfg.source!r}")
+        for attempt in (1, 2):
+            try:
+                self.db.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM read_csv({_path_list(paths)}, "
+                                f"{', '.join(options)}, union_by_name = true)")
+                # a full scan here, so that CSV errors name the file (and the count is reused)
+                self.rows = self.db.execute("SELECT count(*) FROM raw").fetchone()[0]
+                return
+            except Exception as exc:
+                if attempt == 1 and "parallel" in str(exc).lower():
+                    # ragged rows together with quoted line breaks need the serial reader
+                    options.append("parallel = false")
+                    continue
+                self._fail_read(exc, f"text source {cfg.source!r}",
+                                hint="check that the file is complete, that its quotes (\") are balanced, "
+                                     "and the delimiter (set delimiter: if it is not detected)")
 
 
 # --------------------------------------------------------------------------- canonical table
@@ -789,7 +802,7 @@ def _load_duckdb(config: Config, con, tmpdir: str) -> Dataset:
     reader.register()
     source_desc = repr(config.source) if config.source else "the query's result"
     raw_cols = _columns(db)
-    rows_read = db.execute("SELECT count(*) FROM raw").fetchone()[0]
+    rows_read = reader.rows if reader.rows is not None else db.execute("SELECT count(*) FROM raw").fetchone()[0]
     if rows_read == 0:
         raise NoDataError(f"{source_desc} has a header but no data rows." if raw_cols else f"{source_desc} has no rows.",
                           hint="export the data again with its rows")

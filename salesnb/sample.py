@@ -163,23 +163,37 @@ def _bins(u: np.ndarray) -> np.ndarray:
     return (u * (1 << LUT_BITS)).astype(np.intp)
 
 
-_PAIRS = np.array([[48 + i // 10, 48 + i % 10] for i in range(100)], dtype=np.uint8)
+_PAIRS = np.array([(48 + i // 10) | (48 + i % 10) << 8 for i in range(100)], dtype="<u2")
 
 
 def _ascii_ids(numbers: np.ndarray, prefix: str, width: int) -> np.ndarray:
-    """``prefix`` + zero-padded ``numbers`` as an (n, len(prefix)+width) uint8 array."""
+    """``prefix`` + zero-padded ``numbers`` as an (n, len(prefix)+width) uint8 array.
+
+    Two digits at a time through a 100-entry uint16 table; the quotients are exact in
+    float64 (numbers < 2**46), which numpy divides much faster than int64.
+    """
     p = len(prefix)
-    out = np.empty((numbers.size, p + width), dtype=np.uint8)
-    out[:, :p] = np.frombuffer(prefix.encode(), dtype=np.uint8)
-    q = numbers.astype(np.int64, copy=True)
-    col = p + width
-    while col - p >= 2:
-        q, r = np.divmod(q, 100)
-        out[:, col - 2:col] = _PAIRS[r]
-        col -= 2
-    if col > p:
-        out[:, p] = 48 + q % 10
-    return out
+    pad = (p + width) % 2           # work on an even row width so digit pairs are aligned
+    out = np.empty((numbers.size, pad + p + width), dtype=np.uint8)
+    out[:, pad:pad + p] = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    pairs = out.view("<u2")
+    q = numbers.astype(np.float64)
+    col = pairs.shape[1]
+    for _ in range(width // 2):
+        q2 = np.floor(q / 100.0)
+        col -= 1
+        pairs[:, col] = _PAIRS[(q - q2 * 100.0).astype(np.intp)]
+        q = q2
+    if width % 2:
+        out[:, pad + p] = 48 + (q % 10.0).astype(np.uint8)
+    return out[:, pad:] if pad else out
+
+
+def _take_rows(chars: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``chars[index]`` for an (n, w) uint8 matrix, as one fixed-width item per row (fast)."""
+    chars = np.ascontiguousarray(chars)
+    items = chars.view(f"V{chars.shape[1]}").reshape(-1)
+    return np.take(items, index).view(np.uint8).reshape(index.size, chars.shape[1])
 
 
 def _string_array(chars: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
@@ -208,7 +222,9 @@ def _draw(gens, counts: np.ndarray, k: int) -> np.ndarray:
     pos = 0
     for j in np.flatnonzero(counts):
         n = int(counts[j])
-        out[:, pos:pos + n] = gens[j].random((k, n))
+        g = gens[j]
+        for row in out[:, pos:pos + n]:   # same stream as g.random((k, n)), without a copy
+            g.random(out=row)
         pos += n
     return out
 
@@ -342,7 +358,7 @@ def _plan(rows: int, seed: int) -> _World:
         region=region.astype(np.int8), segment=segment.astype(np.int8), rep=rep.astype(np.int8),
         churn=churn.astype(np.int32), cumw=cumw, region_lo=region_lo, prefix=prefix, top=top,
         anchor=anchor, new_slots=new_slots, new_off=new_off, guide=guide,
-        cust_chars=_ascii_ids(cust_no, "C", width), order_width=max(7, len(str(rows))),
+        cust_chars=np.ascontiguousarray(_ascii_ids(cust_no, "C", width)), order_width=max(7, len(str(rows))),
     )
 
 
@@ -357,16 +373,24 @@ _RET_FIELDS = ("day", "slot", "guest", "region", "segment", "channel", "rep", "p
 
 
 def _distinct_products(prod, seg, u, order_of_row) -> None:
-    """Re-draw a line's product (in place) while it repeats an earlier line of its order."""
-    for _ in range(6):
-        dup = np.zeros(prod.size, dtype=bool)
-        for lag in range(1, 5):
-            dup[lag:] |= (prod[lag:] == prod[:-lag]) & (order_of_row[lag:] == order_of_row[:-lag])
-        i = np.flatnonzero(dup)
+    """Re-draw a line's product (in place) while it repeats another line of its order."""
+    key = order_of_row.astype(np.int64) * 64 + prod
+    dup = np.zeros(prod.size, dtype=bool)
+    for lag in range(1, 5):          # orders have at most 5 (consecutive) lines
+        dup[lag:] |= key[lag:] == key[:-lag]
+    i = np.flatnonzero(dup)
+    for _ in range(8):
         if not i.size:
             return
         u[i] = (u[i] * 7919.0) % 1.0    # a fresh uniform from the unused low-order digits
         prod[i] = _SEG_PRODUCT_LUT[seg[i], _bins(u[i])]
+        key[i] = order_of_row[i].astype(np.int64) * 64 + prod[i]
+        again = np.zeros(i.size, dtype=bool)
+        for lag in range(1, 5):
+            for j in (i - lag, i + lag):
+                j = np.clip(j, 0, prod.size - 1)
+                again |= (key[j] == key[i]) & (j != i)
+        i = i[again]
 
 
 def _locate(world: _World, x: np.ndarray) -> np.ndarray:
@@ -375,11 +399,14 @@ def _locate(world: _World, x: np.ndarray) -> np.ndarray:
     m = world.guide.size - 1
     b = np.clip((x * (m / cumw[-1])).astype(np.int64), 0, m - 1)
     i = world.guide[b]      # = first slot with cumw > (b - 1) * total / m  <= x
-    todo = np.arange(x.size)
+    last = cumw.size - 1
+    for _ in range(2):      # usually enough; the rest one by one
+        i += cumw[np.minimum(i, last)] <= x
+    todo = np.flatnonzero(cumw[np.minimum(i, last)] <= x)
     while todo.size:
         i_t = i[todo]
-        adv = cumw[np.minimum(i_t, cumw.size - 1)] <= x[todo]
-        adv &= i_t < cumw.size
+        adv = cumw[np.minimum(i_t, last)] <= x[todo]
+        adv &= i_t <= last
         todo = todo[adv]
         i[todo] += 1
     return i
@@ -528,9 +555,9 @@ def _chunk(world: _World, d0: int, d1: int, order_base: int, carry: dict):
 
     # ---- Arrow
     order_chars = _ascii_ids(order_base + 1 + np.arange(n_orders), "SO-", world.order_width)
-    cust_chars = world.cust_chars[r_slot]
+    cust_chars = _take_rows(world.cust_chars, r_slot)
     cols = {
-        "order_id": _string_array(order_chars[order_of_row]),
+        "order_id": _string_array(_take_rows(order_chars, order_of_row)),
         "order_date": pa.Array.from_buffers(pa.timestamp("us"), L,
                                             [None, pa.py_buffer(o_ts[order_of_row])]),
         "customer_id": _string_array(cust_chars, ~r_guest),

@@ -1,0 +1,51 @@
+"""Shared fixtures. Keep this small: helpers used by more than one test file only."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+#: the real data sets, beside the repository (see shared/data/README.md)
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+#: the column mapping of the small hand-made CSVs (header ``order,date,cust,amount``)
+DEFAULT_COLUMNS = {"order_id": "order", "order_date": "date", "customer_id": "cust", "revenue": "amount"}
+
+
+@pytest.fixture
+def make_params(tmp_path):
+    """Write a data file and a params file beside it; return the params file's path.
+
+    ``make_params("order,date,cust,amount\\n1,2024-01-05,a,10\\n", decimal=",")``: ``data`` is
+    text (written in ``encoding``) or bytes; extra keyword arguments become params keys.
+    """
+    def make(data=None, *, filename="sales.csv", encoding="utf-8", columns=None, params_name="params.yaml",
+             **keys) -> Path:
+        if data is not None:
+            target = tmp_path / filename
+            target.write_bytes(data if isinstance(data, bytes) else data.encode(encoding))
+        params = {"name": "t", "columns": DEFAULT_COLUMNS if columns is None else columns}
+        if "query" not in keys:
+            params["source"] = filename
+        params.update(keys)
+        path = tmp_path / params_name
+        path.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        return path
+    return make
+
+
+@pytest.fixture
+def load(make_params):
+    """``load(data, **keys)`` → a loaded :class:`salesnb.Dataset` (closed after the test)."""
+    from salesnb.config import load_config
+    from salesnb.data import load_data
+    opened = []
+
+    def _load(data=None, **keys):
+        dataset = load_data(load_config(make_params(data, **keys)))
+        opened.append(dataset)
+        return dataset
+    yield _load
+    for dataset in opened:
+        dataset.close()
