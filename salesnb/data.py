@@ -680,8 +680,8 @@ def infer_date_format(values, date_format: str = "auto") -> str:
     import duckdb
     db = duckdb.connect()
     try:
-        db.execute("CREATE TABLE vals (v VARCHAR)")
-        db.executemany("INSERT INTO vals VALUES (?)", [[None if v is None else str(v)] for v in values])
+        db.execute("CREATE TABLE vals AS SELECT unnest(?::VARCHAR[]) AS v",
+                   [[None if v is None else str(v) for v in values]])
         src = "(SELECT DISTINCT trim(v) AS v FROM vals WHERE v IS NOT NULL AND trim(v) <> '')"
         return _infer_date_family(db, src, "the values", date_format)[1]
     finally:
@@ -757,14 +757,18 @@ def _excel_frame(rows):
 
 
 def _connect(config: Config, tmpdir: str):
-    import ibis
-    kwargs = {"temp_directory": os.path.join(tmpdir, "spill")}
+    """A plain DuckDB connection; Ibis wraps it once the data has loaded (importing Ibis takes
+    a while, and a bad input should fail fast)."""
+    import duckdb
+    settings = {"temp_directory": os.path.join(tmpdir, "spill"), "preserve_insertion_order": False}
     limit = config.memory_limit or os.environ.get("SALESNB_MEMORY_LIMIT")
     if limit:
-        kwargs["memory_limit"] = limit
-    con = ibis.duckdb.connect(**kwargs)
-    con.con.execute("SET preserve_insertion_order = false")
-    return con
+        settings["memory_limit"] = str(limit)
+    try:
+        return duckdb.connect(config=settings)
+    except duckdb.Error as exc:
+        raise DataError(f"Cannot start DuckDB with memory_limit {limit!r}: {str(exc).splitlines()[0][:200]}",
+                        hint="write memory_limit like 4GB (params file or SALESNB_MEMORY_LIMIT)") from None
 
 
 def load_data(config: Config) -> Dataset:
@@ -777,10 +781,13 @@ def load_data(config: Config) -> Dataset:
                             hint="use engine: duckdb (the default), or see the README section 'Scaling up'") from None
         return engines.load_on_engine(config)
     tmpdir = tempfile.mkdtemp(prefix="salesnb-")
+    db = None
     try:
-        con = _connect(config, tmpdir)
-        dataset = _load_duckdb(config, con, tmpdir)
+        db = _connect(config, tmpdir)
+        dataset = _load_duckdb(config, db, tmpdir)
     except BaseException as exc:
+        if db is not None:
+            db.close()
         shutil.rmtree(tmpdir, ignore_errors=True)
         import duckdb
         if isinstance(exc, duckdb.OutOfMemoryException):
@@ -796,8 +803,7 @@ def load_data(config: Config) -> Dataset:
     return dataset
 
 
-def _load_duckdb(config: Config, con, tmpdir: str) -> Dataset:
-    db = con.con
+def _load_duckdb(config: Config, db, tmpdir: str) -> Dataset:
     reader = _Reader(config, db, tmpdir)
     reader.register()
     source_desc = repr(config.source) if config.source else "the query's result"
@@ -912,13 +918,24 @@ def _load_duckdb(config: Config, con, tmpdir: str) -> Dataset:
         if dup_dropped:
             dropped["duplicate"] = dup_dropped
     if rows_used == 0:
-        detail = "; ".join(f"{k}: {v:,} (e.g. {', '.join(map(repr, examples.get(k, [])[:3]))})" for k, v in dropped.items())
+        detail = "; ".join(f"{k}: {v:,}" + (f" (e.g. {', '.join(map(repr, examples[k][:3]))})" if examples.get(k) else "")
+                           for k, v in dropped.items())
+        if decimal_hint:
+            hint = decimal_hint
+        elif set(dropped) == {"filtered"}:
+            hint = "the filters in the params file leave no row: check their values (they match exactly)"
+        elif "unparseable date" in dropped and "%" in config.date_format:
+            hint = (f"no date reads with date_format {config.date_format!r}: fix the pattern, or use "
+                    "date_format: auto")
+        else:
+            hint = "check the column mapping, date_format, decimal and filters in the params file"
         raise NoDataError(f"No usable row in {source_desc}: all {rows_read:,} rows were dropped ({detail}).",
-                          hint=decimal_hint or
-                          "check the column mapping, date_format, decimal and filters in the params file")
+                          hint=hint)
 
     quality = _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_rows, dup_dropped, date_fmt,
                        notes)
+    import ibis
+    con = ibis.duckdb.from_connection(db)
     table = con.table("sales")
     return Dataset(config=config, con=con, table=table, quality=quality, _tmpdir=tmpdir)
 
@@ -991,8 +1008,8 @@ def _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_ro
     if "unit_price" in config.columns:
         neg = db.execute("SELECT count(*) FROM sales WHERE unit_price < 0").fetchone()[0]
         if neg:
-            notes.append(f"{neg:,} lines have a negative unit price (adjustments such as bad debt); "
-                         "they are kept and reduce revenue.")
+            notes.append(f"{neg:,} line{' has' if neg == 1 else 's have'} a negative unit price (adjustments "
+                         "such as bad debt); kept, they reduce revenue.")
     if total <= 0:
         notes.append(f"Net revenue is not positive ({total:,.2f}): the data holds mostly returns or zero lines, "
                      "so shares and growth rates are not meaningful.")

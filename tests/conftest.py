@@ -49,3 +49,13 @@ def load(make_params):
     yield _load
     for dataset in opened:
         dataset.close()
+
+
+@pytest.fixture(scope="session")
+def bad_inputs(tmp_path_factory):
+    """(folder, cases): a prepared copy of the bad-input corpus in tests/bad_inputs/ and its cases."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bad_inputs_corpus", Path(__file__).parent / "bad_inputs" / "corpus.py")
+    corpus = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(corpus)
+    return corpus.prepare(tmp_path_factory.mktemp("bad_inputs")), corpus.cases()

@@ -68,6 +68,8 @@ HIGH_VALUE_SHARE = 0.10
 TOP_SHARE = 0.20
 HIGH_VALUE_DIMENSIONS = ("region", "segment", "category", "channel")
 CLV_PLAUSIBLE_FACTOR = 10.0
+CLV_MIN_CUSTOMERS = 30
+CLV_MIN_REPEAT_CUSTOMERS = 10
 MISSING_LABEL = "(missing)"
 
 
@@ -340,7 +342,8 @@ def concentration(summary) -> tuple[dict, pd.DataFrame]:
     s = summary.filter(summary.p_orders > 0).select("customer_id", rev=summary.p_revenue)
     n = _i(_row(s.aggregate(n=s.count())).get("n"))
     empty = pd.DataFrame(columns=["customers", "customer_share_pct", "revenue_share_pct"])
-    out = {"top20_revenue_share_pct": None, "top20_customers": 0, "top10_revenue_share_pct": None,
+    out = {"top20_revenue_share_pct": None, "top20_customers": 0, "top_group_pct": 100.0 * TOP_SHARE,
+           "top10_revenue_share_pct": None,
            "top_customer_share_pct": None, "concentration_basis": "revenue of the period's customers"}
     if n == 0:
         return out, empty
@@ -370,7 +373,7 @@ def high_value(dataset, scored, w_start, end) -> dict:
     n = _i(_row(scored.aggregate(n=scored.count())).get("n"))
     k = rfm.top_k(n, HIGH_VALUE_SHARE)
     out = {"definition": "top 10% of RFM customers by net revenue in the RFM window (ceil; ties by customer id)",
-           "customers": k, "groups": {}, "dimensions": {}}
+           "share_pct": 100.0 * HIGH_VALUE_SHARE, "customers": k, "groups": {}, "dimensions": {}}
     if n == 0:
         return out
     ranked = scored.mutate(_rank=ibis.row_number().over(order_by=[scored.monetary.desc(), scored.customer_id.asc()]))
@@ -440,7 +443,7 @@ def _histogram(values: np.ndarray, basis: str, bins: int = 20) -> pd.DataFrame:
     values = values[np.isfinite(values)]
     if values.size == 0:
         return pd.DataFrame(columns=columns)
-    lo = float(min(0.0, values.min()))
+    lo = float(values.min())
     hi = float(np.quantile(values, 0.99))
     if hi <= lo:
         hi = float(values.max()) if values.max() > lo else lo + 1.0
@@ -466,7 +469,8 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
     (negative mean spends count as 0), summed over customers, undiscounted. Any model error (one
     customer, a single day, no repeat buyer, no convergence, an implausible forecast greater than
     ten times the trailing 12 months' revenue) leaves ``params`` and ``predicted_revenue`` null and
-    says why in ``status``; the historical figures are always given.
+    says why in ``status``; the historical figures are always given. The models are not fitted on fewer
+    than 30 customers or fewer than 10 repeat buyers (their estimates would be noise).
     """
     from ..clv import BetaGeoModel, CLVError, GammaGammaModel, rfm_summary
 
@@ -480,7 +484,7 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
         "historical_total": hist_total, "historical_per_customer": _div(hist_total, n_hist),
         "historical_customers": n_hist, "time_unit": "weeks", "observation_end": period.last_day.isoformat(),
         "discounted": False, "customers_modelled": None, "repeat_customers": None,
-        "predicted_per_customer": None, "expected_purchases": None, "p_alive_mean": None,
+        "predicted_per_customer": None, "expected_purchases": None, "p_alive_mean": None, "p_alive_mean_pct": None,
         "frequency_monetary_corr": None, "gamma_gamma_customers": None,
     }
     tables: dict[str, pd.DataFrame] = {}
@@ -496,6 +500,11 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
             m = np.clip(frame["monetary_value"].to_numpy(float), 0.0, None)
             out["customers_modelled"] = int(len(frame))
             out["repeat_customers"] = int((f > 0).sum())
+            if len(frame) < CLV_MIN_CUSTOMERS or (f > 0).sum() < CLV_MIN_REPEAT_CUSTOMERS:
+                raise CLVError(
+                    f"Only {len(frame):,} customer(s), {int((f > 0).sum()):,} with a repeat purchase: the CLV "
+                    f"models need at least {CLV_MIN_CUSTOMERS} customers and {CLV_MIN_REPEAT_CUSTOMERS} repeat "
+                    "buyers to be estimated, so only historical CLV is shown.")
             bg = BetaGeoModel().fit(f, r, T)
             gg = GammaGammaModel().fit(f, m)
             horizon = HORIZON_MONTHS * WEEKS_PER_MONTH
@@ -523,6 +532,7 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
             "predicted_per_customer": predicted / len(frame) if len(frame) else None,
             "expected_purchases": float(purchases.sum()),
             "p_alive_mean": float(alive.mean()),
+            "p_alive_mean_pct": 100.0 * float(alive.mean()),
             "p_alive_below_50_pct": 100.0 * float((alive < 0.5).mean()),
             "frequency_monetary_corr": corr,
             "gamma_gamma_customers": gg.n_used_,

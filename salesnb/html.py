@@ -1,0 +1,626 @@
+"""HTML assembly helpers for ``report.html`` and the batch ``index.html``.
+
+Everything here renders from findings (the numbers) and from executed notebooks (their
+Markdown cells and display outputs). Pages are Jinja2 templates with autoescaping on, so every
+data string is escaped unless it arrives as a :class:`markupsafe.Markup` fragment: the
+notebook bodies (already escaped by the notebooks with ``salesnb.fmt.esc``; this module never
+unescapes them) and the fragments this module renders itself from autoescaped templates.
+
+Self-contained by construction: one inline stylesheet, no scripts, images as ``data:`` URIs,
+and a Content-Security-Policy that forbids every request to anywhere (so even a stray
+``<img src=http…>`` or an injected event handler does nothing when the page is opened).
+"""
+from __future__ import annotations
+
+import html as _html
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from markupsafe import Markup
+
+from .fmt import MISSING, esc_html, fmt_count, fmt_delta, fmt_money, fmt_number, fmt_pct
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+NBCONVERT_TEMPLATES = TEMPLATES / "nbconvert"
+NBCONVERT_TEMPLATE = "salesnb_report"
+
+#: no network, no scripts: images and fonts only from data: URIs, styles only inline
+CSP = "default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+SECTIONS = (
+    ("executive-summary", "Executive summary"),
+    ("revenue", "Revenue"),
+    ("customers", "Customers"),
+    ("recommendations", "Recommendations"),
+    ("data-quality-and-method", "Data quality and method"),
+)
+SECTION_TITLES = tuple(title for _, title in SECTIONS)
+
+#: SPEC 2.4 (and the SPEC 5 customer keys), in the report's words
+METRIC_DEFINITIONS = (
+    ("revenue", "Sum of net line revenue: returns are negative lines, so every figure is net."),
+    ("units", "Sum of quantity (net)."),
+    ("orders", "Distinct order ids whose net revenue within the period is positive."),
+    ("aov", "Average order value = revenue / orders."),
+    ("revenue_per_unit", "Revenue / units."),
+    ("customers", "Distinct non-empty customer ids with at least one of those orders."),
+    ("revenue_per_customer", "Revenue of lines that have a customer id / customers."),
+    ("returns", "lines = lines with negative revenue; value = minus their sum."),
+    ("best_month / worst_month", "The highest / lowest revenue among the period's complete months."),
+    ("avg_monthly_growth_pct", "The mean of month-over-month % changes between consecutive complete months of "
+                               "the period (a pair whose earlier month has zero revenue is skipped); null with "
+                               "fewer than two complete months."),
+    ("cmgr_pct", "Compound monthly growth rate = ((last / first) ^ (1 / (n − 1)) − 1) × 100 over the n complete "
+                 "months of the period; null with fewer than two complete months or when the first month's "
+                 "revenue is not positive."),
+    ("partial month", "An edge month whose calendar days the data's date range covers less than 90% of; a "
+                      "quarter or year is partial when any of its months is. Partial months are left out of "
+                      "best/worst and growth statistics."),
+    ("like for like", "When the report's period is itself partial, comparisons with the previous period and the "
+                      "year before use the same span of days in those periods."),
+    ("new / returning customers", "Customers of the period whose first order is in the period / before it."),
+    ("rfm_customers", "Customers scored by RFM: every identified customer with an order in the RFM window up to "
+                      "the period end; recency, frequency and monetary value are scored in quintiles (1–5)."),
+    ("at_risk_share_pct", "Share of rfm_customers in the churn-risk segments."),
+    ("top20_revenue_share_pct", "Share of revenue from the top 20% of customers."),
+    ("clv", "Lifetime value: historical revenue per customer, and the predicted revenue of the next months "
+            "from a BG/NBD purchase model with a Gamma-Gamma spend model."),
+)
+
+
+# --------------------------------------------------------------------------- templates
+
+_ENV = None
+
+
+def environment():
+    """The Jinja2 environment of the page templates (autoescape on)."""
+    global _ENV
+    if _ENV is None:
+        import jinja2
+        _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                                  trim_blocks=False, lstrip_blocks=False, undefined=jinja2.StrictUndefined)
+    return _ENV
+
+
+def render(template: str, **context) -> Markup:
+    return Markup(environment().get_template(template).render(**context))
+
+
+def css() -> str:
+    return (TEMPLATES / "report.css").read_text(encoding="utf-8")
+
+
+def generator() -> str:
+    from . import __version__
+    return f"salesnb {__version__}"
+
+
+# --------------------------------------------------------------------------- notebooks → HTML
+
+def _exporter():
+    """nbconvert's HTMLExporter on the salesnb template: outputs only, no prompts, no math."""
+    from jinja2 import pass_context
+    from nbconvert.exporters import HTMLExporter
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+    class _ReportExporter(HTMLExporter):
+        @pass_context
+        def markdown2html(self, context, source):
+            # As nbconvert's, but without the $…$ math parser: amounts such as "$1,200/$1,500"
+            # must stay text (its math renderer would also escape already-escaped data twice).
+            import mistune
+            cell = context.get("cell", {})
+            renderer = IPythonRenderer(escape=False, attachments=cell.get("attachments", {}),
+                                       embed_images=self.embed_images,
+                                       path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+                                       anchor_link_text=self.anchor_link_text,
+                                       exclude_anchor_links=self.exclude_anchor_links, **self.lexer_options)
+            md = MarkdownWithMath(renderer=renderer, block=mistune.BlockParser(),
+                                  inline=mistune.InlineParser(hard_wrap=False))
+            return md.render(source)
+
+    return _ReportExporter(
+        template_name=NBCONVERT_TEMPLATE, extra_template_basedirs=[str(NBCONVERT_TEMPLATES)],
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+        exclude_anchor_links=True, embed_images=True, require_js_url="", mathjax_url="",
+    )
+
+
+#: cells with these tags never reach the report
+REMOVE_TAGS = {"remove", "remove_cell", "remove-cell", "hide", "parameters", "injected-parameters"}
+_RICH = ("text/html", "text/markdown", "image/png", "image/jpeg", "image/svg+xml")
+
+
+def clean_notebook(nb):
+    """Keep what a reader should see: Markdown cells and rich display outputs.
+
+    Drops stream outputs (print, warnings, logging), errors, plain-text-only execute results
+    (``<Axes …>``, ``Text(…)``), widget/JavaScript outputs, raw cells, cells tagged
+    ``remove``/``parameters``, and code cells left without outputs.
+    """
+    cells = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & REMOVE_TAGS or cell.cell_type == "raw":
+            continue
+        if cell.cell_type == "markdown":
+            if cell.source.strip():
+                cells.append(cell)
+            continue
+        if cell.cell_type != "code":
+            continue
+        if tags & {"remove-output", "remove_output"}:
+            continue
+        outputs = []
+        for out in cell.get("outputs", []):
+            kind = out.get("output_type")
+            if kind not in ("display_data", "execute_result"):
+                continue
+            data = out.get("data", {})
+            if not any(m in data for m in _RICH):
+                if kind == "execute_result" or "text/plain" not in data:
+                    continue
+            outputs.append(out)
+        if outputs:
+            cell.outputs = outputs
+            cell.source = ""
+            cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def notebook_body(path_or_nb) -> str:
+    """The HTML body of one executed notebook (a fragment, no ``<head>``)."""
+    import copy
+
+    from .report import skip_slow_imports
+    skip_slow_imports()
+    import nbformat
+    if isinstance(path_or_nb, (str, Path)):
+        nb = nbformat.read(str(path_or_nb), as_version=4)
+    else:
+        nb = copy.deepcopy(path_or_nb)
+    nb = clean_notebook(nb)
+    body, _ = _exporter().from_notebook_node(nb)
+    return body.strip()
+
+
+# --------------------------------------------------------------------------- headings and the TOC
+
+_HEADING = re.compile(r"<h([1-6])(\s[^>]*)?>(.*?)</h\1\s*>", re.S | re.I)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def slug(text: str) -> str:
+    text = _html.unescape(_TAG.sub("", text)).lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "section"
+
+
+def rework_headings(fragment: str, section_id: str, *, drop_title: bool = True, top_level: int = 3):
+    """Fit a notebook body under its report section.
+
+    The notebook's own title (a single top-level heading that comes first) is dropped — the
+    section heading replaces it; the remaining headings move down so the highest becomes
+    ``<h{top_level}>``; every heading gets a unique id prefixed by the section's. Returns the
+    fragment and the TOC entries ``[{"id", "text"(Markup), "level"}]`` of the top-level headings.
+    """
+    found = list(_HEADING.finditer(fragment))
+    if not found:
+        return fragment, []
+    levels = [int(m.group(1)) for m in found]
+    base = min(levels)
+    drop = None
+    if drop_title and levels[0] == base and levels.count(base) == 1:
+        drop = found[0]
+        rest = levels[1:]
+        base = min(rest) if rest else base
+    used: dict[str, int] = {}
+    toc = []
+    out, pos = [], 0
+    for m in found:
+        out.append(fragment[pos:m.start()])
+        pos = m.end()
+        if m is drop:
+            continue
+        level = min(6, int(m.group(1)) - base + top_level)
+        inner = m.group(3)
+        hid = f"{section_id}-{slug(inner)}"
+        if hid in used:
+            used[hid] += 1
+            hid = f"{hid}-{used[hid]}"
+        else:
+            used[hid] = 1
+        attrs = re.sub(r"\sid\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)", "", m.group(2) or "")
+        out.append(f'<h{level} id="{hid}"{attrs}>{inner}</h{level}>')
+        if level == top_level:
+            toc.append({"id": hid, "text": Markup(_TAG.sub("", inner).strip()), "level": level})
+    out.append(fragment[pos:])
+    return "".join(out), toc
+
+
+def toc_entries(fragment: str, level: int = 3):
+    """TOC entries of the ``<h{level}>`` headings that carry an id (for the module's own sections)."""
+    out = []
+    for m in _HEADING.finditer(fragment):
+        if int(m.group(1)) != level:
+            continue
+        idm = re.search(r'\sid="([^"]+)"', m.group(2) or "")
+        if idm:
+            out.append({"id": idm.group(1), "text": Markup(_TAG.sub("", m.group(3)).strip()), "level": level})
+    return out
+
+
+# --------------------------------------------------------------------------- formatting helpers
+
+MONEY_KPIS = {"total", "aov", "revenue_per_unit", "revenue_per_customer"}
+KPI_LABELS = (
+    ("total", "Revenue"), ("orders", "Orders"), ("units", "Units"), ("aov", "Average order value"),
+    ("revenue_per_unit", "Revenue per unit"), ("customers", "Unique customers"),
+    ("revenue_per_customer", "Revenue per customer"),
+)
+
+
+def fmt_kpi(key: str, value, currency: str) -> str:
+    if key in MONEY_KPIS:
+        return fmt_money(value, currency)
+    return fmt_count(value)
+
+
+def delta_class(pct) -> str:
+    if pct is None:
+        return ""
+    return "up" if pct > 0.05 else "down" if pct < -0.05 else ""
+
+
+def _period_text(info: dict | None) -> str:
+    if not info:
+        return MISSING
+    label = info.get("label") or MISSING
+    if info.get("available") is False:
+        return f"{label}: not in the data"
+    if info.get("start") and info.get("end"):
+        return f"{label} ({info['start']} – {info['end']})"
+    return label
+
+
+# --------------------------------------------------------------------------- report sections
+
+def title_context(findings: dict, generated: str, by: dict | None = None) -> dict:
+    period = dict(findings.get("period", {}))
+    period.setdefault("data_start", period.get("start"))
+    period.setdefault("data_end", period.get("end"))
+    comparison = findings.get("comparison") or {}
+    data = findings.get("data") or {}
+    sha = data.get("sha256") or ""
+    return {
+        "title": findings.get("title") or findings.get("name") or "Sales",
+        "period": period,
+        "comparisons": [{"name": "Compared with", "text": _period_text(comparison.get("previous"))},
+                        {"name": "and a year before", "text": _period_text(comparison.get("year_ago"))}],
+        "like_for_like": bool(comparison.get("like_for_like")),
+        "generated": generated,
+        "data_range": f"{data.get('first_date') or MISSING} – {data.get('last_date') or MISSING}",
+        "sha256": sha,
+        "sha256_short": sha[:12] or MISSING,
+        "by": by,
+    }
+
+
+def _sentences(findings: dict) -> list[str]:
+    """Plain sentences of the most important findings (fallback for salesnb.summary)."""
+    cur = findings.get("currency", "USD")
+    rev = findings.get("revenue") or {}
+    comp = findings.get("comparison") or {}
+    label = (findings.get("period") or {}).get("label", "")
+    change = rev.get("change") or {}
+    out = []
+    total_change = change.get("total") or {}
+    parts = []
+    prev_label = (comp.get("previous") or {}).get("label")
+    yago_label = (comp.get("year_ago") or {}).get("label")
+    if total_change.get("vs_previous_pct") is not None:
+        parts.append(f"{fmt_delta(total_change['vs_previous_pct'])} vs {prev_label}")
+    if total_change.get("vs_year_ago_pct") is not None:
+        parts.append(f"{fmt_delta(total_change['vs_year_ago_pct'])} vs {yago_label}")
+    out.append(f"Revenue in {label} was {fmt_money(rev.get('total'), cur)}"
+               + (f" ({', '.join(parts)})." if parts else "."))
+    if rev.get("orders") is not None:
+        out.append(f"{fmt_count(rev.get('orders'))} orders at an average of {fmt_money(rev.get('aov'), cur)} per order"
+                   + (f" ({fmt_delta((change.get('aov') or {}).get('vs_previous_pct'))} vs {prev_label})."
+                      if (change.get("aov") or {}).get("vs_previous_pct") is not None else "."))
+    targets = rev.get("targets") or {}
+    if targets.get("revenue"):
+        out.append(f"Revenue reached {fmt_pct(targets.get('attainment_pct'))} of the {fmt_money(targets['revenue'], cur)} target.")
+    best, worst = rev.get("best_month"), rev.get("worst_month")
+    if best and worst and best.get("month") != worst.get("month"):
+        out.append(f"The best complete month was {best['month']} ({fmt_money(best.get('revenue'), cur)}), "
+                   f"the worst {worst['month']} ({fmt_money(worst.get('revenue'), cur)}).")
+    for dim, rows in (rev.get("by_dimension") or {}).items():
+        if dim == "product" or not rows:
+            continue
+        top = rows[0]
+        out.append(f"The largest {dim.replace('_', ' ')} was {top.get('value')} with "
+                   f"{fmt_pct(top.get('share_pct'))} of revenue.")
+        break
+    cust = findings.get("customers") or {}
+    if cust.get("top20_revenue_share_pct") is not None:
+        out.append(f"The top 20% of customers brought {fmt_pct(cust['top20_revenue_share_pct'])} of revenue.")
+    if cust.get("at_risk_share_pct") is not None:
+        out.append(f"{fmt_pct(cust['at_risk_share_pct'])} of scored customers are at risk of churning.")
+    recs = findings.get("recommendations") or {}
+    for item in (recs.get("risks") or [])[:1] + (recs.get("opportunities") or [])[:1]:
+        if item.get("title"):
+            out.append(str(item["title"]).rstrip(".") + ".")
+    return out[:5]
+
+
+def executive_summary_fallback(findings: dict) -> Markup:
+    cur = findings.get("currency", "USD")
+    rev = findings.get("revenue") or {}
+    change = rev.get("change") or {}
+    comp = findings.get("comparison") or {}
+    kpis = []
+    for key, name in KPI_LABELS:
+        if key not in rev:
+            continue
+        ch = change.get(key) or {}
+        kind = "money" if key in MONEY_KPIS else "count"
+        kpis.append({
+            "name": name, "value": fmt_kpi(key, rev.get(key), cur),
+            "prev": fmt_delta(ch.get("vs_previous_pct")), "prev_cls": delta_class(ch.get("vs_previous_pct")),
+            "prev_abs": fmt_delta(ch.get("vs_previous_abs"), kind, cur) if ch.get("vs_previous_abs") is not None else "",
+            "yago": fmt_delta(ch.get("vs_year_ago_pct")), "yago_cls": delta_class(ch.get("vs_year_ago_pct")),
+            "yago_abs": fmt_delta(ch.get("vs_year_ago_abs"), kind, cur) if ch.get("vs_year_ago_abs") is not None else "",
+        })
+    targets = rev.get("targets") or {}
+    if targets.get("revenue"):
+        kpis.append({"name": "Target attainment", "value": fmt_pct(targets.get("attainment_pct")),
+                     "prev": f"target {fmt_money(targets['revenue'], cur)}", "prev_cls": "", "prev_abs": "",
+                     "yago": f"gap {fmt_delta(targets.get('gap'), 'money', cur)}", "yago_cls": "", "yago_abs": ""})
+    notes = []
+    if not targets.get("revenue"):
+        notes.append("Target attainment: no revenue target is set for this period (targets: in the params file).")
+    if comp.get("like_for_like"):
+        notes.append("The period is partial: the changes compare the same span of days (like for like).")
+    for which in ("previous", "year_ago"):
+        info = comp.get(which) or {}
+        if info.get("available") is False:
+            notes.append(f"{info.get('label', which)} is not in the data: no change against it.")
+    return render("summary.html.j2", kpis=kpis, notes=notes, findings=_sentences(findings),
+                  period=(findings.get("period") or {}).get("label", ""),
+                  previous_label=(comp.get("previous") or {}).get("label", "previous"),
+                  year_ago_label=(comp.get("year_ago") or {}).get("label", "a year ago"))
+
+
+def executive_summary(findings: dict) -> Markup:
+    """``salesnb.summary.executive_summary_html(findings)`` when that module exists, else the fallback."""
+    import importlib
+    import importlib.util
+    if importlib.util.find_spec("salesnb.summary") is not None:
+        module = importlib.import_module("salesnb.summary")
+        fn = getattr(module, "executive_summary_html", None)
+        if fn is not None:
+            return Markup(fn(findings))
+    return executive_summary_fallback(findings)
+
+
+def _param_value(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return "; ".join(f"{k}: {_param_value(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_param_value(v) for v in value) + "]"
+    return str(value)
+
+
+def data_quality(findings: dict) -> Markup:
+    """The "Data quality and method" section from findings["data"] and findings["method"]."""
+    cur = findings.get("currency", "USD")
+    d = findings.get("data") or {}
+    method = findings.get("method") or {}
+    source_rows = [
+        ("Source", d.get("source") or MISSING),
+        ("Fingerprint (SHA-256)", d.get("sha256") or MISSING),
+        ("Date range of the data", f"{d.get('first_date') or MISSING} – {d.get('last_date') or MISSING}"),
+        ("Date format", d.get("date_format") or MISSING),
+        ("Text encoding", d.get("encoding") or "not a text file"),
+        ("Dimensions", ", ".join(d.get("dimensions") or []) or "none"),
+    ]
+    dropped_total = sum((d.get("rows_dropped") or {}).values())
+    row_rows = [("Rows read", fmt_count(d.get("rows_read"))), ("Rows used", fmt_count(d.get("rows_used"))),
+                ("Rows dropped", fmt_count(dropped_total))]
+    examples = d.get("dropped_examples") or {}
+    dropped = [{"reason": reason, "count": fmt_count(n), "examples": list(examples.get(reason, []))[:5]}
+               for reason, n in (d.get("rows_dropped") or {}).items()]
+    checks = []
+    ret = d.get("returns") or {}
+    checks.append(f"Returns (negative lines): {fmt_count(ret.get('lines', 0))} lines worth "
+                  f"{fmt_money(ret.get('value', 0), cur)} over the whole data; they are kept, so every figure is net.")
+    if d.get("zero_revenue_lines"):
+        checks.append(f"Lines with zero revenue: {fmt_count(d['zero_revenue_lines'])}.")
+    mc = d.get("missing_customer") or {}
+    if d.get("has_customers", True) and mc:
+        checks.append(f"Rows without a customer id: {fmt_count(mc.get('rows', 0))} "
+                      f"({fmt_money(mc.get('revenue', 0), cur)}, {fmt_pct(mc.get('revenue_share_pct'))} of revenue); "
+                      "they count toward revenue, customer analyses leave them out.")
+    else:
+        checks.append("No customer id is mapped: customer analyses are left out.")
+    dup = d.get("duplicates") or {}
+    checks.append(f"Exact duplicate rows: {fmt_count(dup.get('rows', 0))}"
+                  + (f", {fmt_count(dup.get('dropped'))} dropped (dedupe: true)." if dup.get("dropped")
+                     else " (kept; set dedupe: true to drop them)."))
+    partial = d.get("partial_months") or []
+    checks.append("Partial months (left out of best/worst and growth statistics): "
+                  + (", ".join(partial) if partial else "none") + ".")
+    gaps = d.get("gap_months") or []
+    checks.append("Months without any row inside the data's range (gaps): " + (", ".join(gaps) if gaps else "none") + ".")
+    for note in d.get("notes") or []:
+        checks.append(str(note))
+    params = [(k, _param_value(v)) for k, v in (method.get("params") or {}).items()]
+    versions = [(k, v or MISSING) for k, v in (method.get("versions") or {}).items()]
+    if method.get("python"):
+        versions.append(("python", method["python"]))
+    return render("quality.html.j2", source_rows=source_rows, row_rows=row_rows, dropped=dropped, checks=checks,
+                  params=params, definitions=METRIC_DEFINITIONS, versions=versions)
+
+
+def report_page(findings: dict, sections: list[dict], *, generated: str, by: dict | None = None) -> str:
+    """The whole report.html. ``sections``: [{"id", "title", "body" (Markup), "toc", "note"}]."""
+    ctx = title_context(findings, generated, by)
+    return str(render("report.html.j2", css=Markup(css()), csp=CSP, generator=generator(),
+                      sections=sections, **ctx))
+
+
+# --------------------------------------------------------------------------- the batch index
+
+PALETTE = ("#1f5fa8", "#d1495b", "#2a9d8f", "#e9a03b", "#6a4c93", "#3d5a80", "#8ab17d", "#b56576", "#6c757d",
+           "#264653")
+
+
+def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    import math
+    if hi <= lo:
+        hi = lo + 1.0
+    span = hi - lo
+    raw = span / max(n - 1, 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=10 * mag)
+    start = math.floor(lo / step) * step
+    ticks, t = [], start
+    while t <= hi + step * 0.5:
+        ticks.append(t)
+        t += step
+    return ticks
+
+
+def revenue_chart_svg(labels: list[str], series: list[tuple[str, list]], currency: str = "USD",
+                      width: int = 900, height: int = 320) -> Markup:
+    """An inline SVG line chart: x = period labels, one line per series (None = no point)."""
+    values = [v for _, vals in series for v in vals if v is not None]
+    if not labels or not values:
+        return Markup("")
+    left, right, top, bottom = 90, 20, 20, 60
+    legend_h = 22 * ((len(series) + 3) // 4) if len(series) > 1 else 0
+    h_plot = height - top - bottom
+    w_plot = width - left - right
+    lo = min(0.0, min(values))
+    ticks = _nice_ticks(lo, max(values))
+    y_lo, y_hi = ticks[0], ticks[-1]
+
+    def x(i):
+        return left + (w_plot * (i + 0.5) / len(labels))
+
+    def y(v):
+        return top + h_plot - (v - y_lo) / ((y_hi - y_lo) or 1) * h_plot
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height + legend_h}" '
+             f'width="{width}" height="{height + legend_h}" aria-label="Revenue by period">',
+             '<title>Revenue by period</title>']
+    for t in ticks:
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(t):.1f}" y2="{y(t):.1f}" stroke="#d8dee4" '
+                     f'stroke-width="1"/>')
+        parts.append(f'<text x="{left - 8}" y="{y(t) + 4:.1f}" text-anchor="end">'
+                     f'{esc_html(fmt_money(t, currency, compact=True))}</text>')
+    step = max(1, len(labels) // 16)
+    for i, label in enumerate(labels):
+        if i % step == 0:
+            parts.append(f'<text x="{x(i):.1f}" y="{top + h_plot + 18}" text-anchor="middle">{esc_html(label)}</text>')
+    for s, (name, vals) in enumerate(series):
+        color = PALETTE[s % len(PALETTE)]
+        pts = [(x(i), y(v), labels[i], v) for i, v in enumerate(vals) if v is not None]
+        if len(pts) > 1:
+            path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _, _ in pts)
+            parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2.5" points="{path}"/>')
+        for px, py, label, v in pts:
+            tip = f"{name + ' · ' if name else ''}{label}: {fmt_money(v, currency)}"
+            parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="{color}"><title>{esc_html(tip)}</title></circle>')
+    if len(series) > 1:
+        for s, (name, _) in enumerate(series):
+            lx = left + (s % 4) * (w_plot / 4)
+            ly = height + 22 * (s // 4) - 10
+            color = PALETTE[s % len(PALETTE)]
+            parts.append(f'<rect x="{lx:.1f}" y="{ly - 10}" width="12" height="12" fill="{color}"/>')
+            parts.append(f'<text x="{lx + 18:.1f}" y="{ly}">{esc_html(name)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def index_page(*, title: str, periods: str, by: str | None, rows: list[dict], chart: Markup, generated: str,
+               any_like_for_like: bool = False) -> str:
+    ok = sum(1 for r in rows if r.get("ok"))
+    return str(render("index.html.j2", css=Markup(css()), csp=CSP, generator=generator(), title=title,
+                      periods=periods, by=by, rows=rows, chart=chart, generated=generated, ok_count=ok,
+                      failed_count=len(rows) - ok, any_like_for_like=any_like_for_like))
+
+
+def index_kpis(findings: dict) -> list[dict]:
+    """The index row's KPIs (revenue, orders, AOV, customers) with their change vs previous."""
+    cur = findings.get("currency", "USD")
+    rev = findings.get("revenue") or {}
+    change = rev.get("change") or {}
+    out = []
+    for key in ("total", "orders", "aov", "customers"):
+        pct = (change.get(key) or {}).get("vs_previous_pct")
+        out.append({"value": fmt_kpi(key, rev.get(key), cur), "delta": fmt_delta(pct), "cls": delta_class(pct)})
+    return out
+
+
+# --------------------------------------------------------------------------- checks
+
+class _RefParser(HTMLParser):
+    ATTRS = {"src", "href", "srcset", "data", "poster", "action", "formaction", "background", "xlink:href"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.refs: list[tuple[str, str, str]] = []
+        self.scripts = 0
+        self.handlers: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self.scripts += 1
+        for name, value in attrs:
+            if name in self.ATTRS and value:
+                self.refs.append((tag, name, value))
+            if name.startswith("on"):
+                self.handlers.append(f"<{tag} {name}>")
+        if tag == "link":
+            self.refs.append((tag, "link", dict(attrs).get("href") or ""))
+
+    handle_startendtag = handle_starttag
+
+
+def external_refs(text: str) -> list[str]:
+    """Every attribute (src, href, …) or ``<link>``/``url()`` that would fetch from another host."""
+    parser = _RefParser()
+    parser.feed(text)
+    bad = []
+    for tag, name, value in parser.refs:
+        v = value.strip().lower()
+        if v.startswith(("http:", "https:", "//", "ftp:", "ws:", "wss:")) or (tag == "link"):
+            if not (tag == "svg" or v.startswith("http://www.w3.org/")):
+                bad.append(f"<{tag} {name}={value!r}>")
+    for m in re.finditer(r"url\(\s*['\"]?\s*((?:https?:)?//[^)'\"]+)", text, re.I):
+        bad.append(f"url({m.group(1)})")
+    for m in re.finditer(r"@import\s", text, re.I):
+        bad.append("@import")
+    return bad
+
+
+def active_content(text: str) -> list[str]:
+    """Scripts and inline event handlers (the report has none of its own)."""
+    parser = _RefParser()
+    parser.feed(text)
+    return (["<script>"] * parser.scripts) + parser.handlers
+
+
+__all__ = ["CSP", "SECTIONS", "SECTION_TITLES", "METRIC_DEFINITIONS", "notebook_body", "clean_notebook",
+           "rework_headings", "executive_summary", "data_quality", "report_page", "revenue_chart_svg",
+           "index_page", "index_kpis", "external_refs", "active_content", "fmt_number"]

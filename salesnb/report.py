@@ -1,0 +1,777 @@
+"""Reports: findings once → notebooks (papermill) → one self-contained ``report.html``.
+
+``run_report(params, period=…)`` builds the findings once, saves them into a temporary run
+folder, executes the notebooks there (in parallel; they load the saved findings through their
+``run_dir`` parameter), assembles ``report.html`` (and ``report.pdf`` with Chromium), and only
+then moves the finished folder into place. ``run_batch`` does that for many periods (and
+``--by`` dimension values) from one loaded dataset and writes an ``index.html``.
+
+Layout under ``OUT/<name>/`` (``OUT`` defaults to ``reports/``)::
+
+    <period>/                     a finished report (replaced as a whole, atomically)
+        report.html               the report: self-contained, no code, no external requests
+        report.pdf                with --pdf
+        findings.json, tables/    the findings the report was rendered from
+        notebooks/*.ipynb         the executed notebooks
+    <period>.failed/              the last failed run of that period: findings.json, tables/,
+        notebooks/*.ipynb         the executed notebooks (the failing one shows its error),
+        error.txt                 and the one-line reason; removed by the next good run
+    <period>.lock                 while a run writes that period (holds the pid)
+    .tmp-<period>-<hex>/          while a run works (never left behind)
+    <dim>=<value>/<period>/…      batch --by: the same layout one level down
+    index.html                    batch: every report of the batch, with its KPIs
+
+A failed run never touches ``<period>/``: the old report stays byte-identical.
+"""
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import datetime as dt
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError, NoDataError, ReportError, SalesnbError
+from .periods import expand_range, safe_folder_name
+
+NOTEBOOKS = ("revenue", "customers", "recommendations")
+NOTEBOOK_SECTIONS = {"revenue": "Revenue", "customers": "Customers", "recommendations": "Recommendations"}
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+PDF_TIMEOUT = 180
+MAX_BY_VALUES = 100
+
+
+# --------------------------------------------------------------------------- small helpers
+
+def write_atomic(path, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` all at once: a temp file in the same folder, then ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+_SAY_LOCK = threading.Lock()
+
+
+def _say(progress, message: str) -> None:
+    """Report progress; calls are serialized (notebooks and reports run in threads)."""
+    if progress:
+        with _SAY_LOCK:
+            progress(message)
+
+
+def _one_line(text, limit: int = 300) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", str(text))
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for a user-facing error (message and hint)."""
+    if isinstance(exc, SalesnbError):
+        text = exc.message + (f" (what to do: {exc.hint})" if exc.hint else "")
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return _one_line(text, 500)
+
+
+def _now() -> str:
+    return dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+def _rmtree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _rename_exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    return False
+
+
+def publish(tmp: Path, final: Path) -> None:
+    """Move the finished run folder ``tmp`` to ``final``, replacing an older report.
+
+    Where the kernel allows, the two folders are swapped in one step, so ``final`` always holds
+    a complete report; otherwise the old one is renamed aside, the new one moved in, then the
+    old one deleted.
+    """
+    if final.exists():
+        if _rename_exchange(tmp, final):
+            _rmtree(tmp)  # now holds the old report
+            return
+        aside = final.parent / f".old-{final.name}-{secrets.token_hex(4)}"
+        os.rename(final, aside)
+        try:
+            os.rename(tmp, final)
+        except BaseException:
+            os.rename(aside, final)
+            raise
+        _rmtree(aside)
+    else:
+        os.rename(tmp, final)
+
+
+# --------------------------------------------------------------------------- the lock
+
+_HELD: set[str] = set()
+_HELD_GUARD = threading.Lock()
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunLock:
+    """``<period>.lock`` next to the report folder: created with O_EXCL, holds the pid.
+
+    A lock whose pid is dead (or this process's, left by a run that did not finish) is stale
+    and taken over; a live one is a :class:`ReportError`.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.held = False
+
+    def acquire(self) -> "RunLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(5):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                if self._stale():
+                    try:
+                        os.unlink(self.path)
+                    except FileNotFoundError:
+                        pass
+                    continue
+                pid = self._pid()
+                raise ReportError(
+                    f"Another salesnb run (pid {pid}) is writing {self.path.with_suffix('')}: lock file {self.path}.",
+                    hint="wait for it to finish; if no salesnb run is active, delete the lock file") from None
+            with os.fdopen(fd, "w") as fh:
+                fh.write(f"{os.getpid()}\n")
+            with _HELD_GUARD:
+                _HELD.add(str(self.path))
+            self.held = True
+            return self
+        raise ReportError(f"Could not take the lock {self.path}.", hint="delete it if no salesnb run is active")
+
+    def _pid(self) -> int | None:
+        try:
+            text = self.path.read_text().strip()
+            return int(text.split()[0]) if text else None
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def _stale(self) -> bool:
+        pid = self._pid()
+        if pid is None:
+            # being written this instant, or left empty by a crash: stale once it is a few seconds old
+            try:
+                return time.time() - self.path.stat().st_mtime > 5
+            except FileNotFoundError:
+                return True
+        if pid == os.getpid():
+            with _HELD_GUARD:
+                return str(self.path) not in _HELD
+        return not _pid_alive(pid)
+
+    def release(self) -> None:
+        if self.held:
+            with _HELD_GUARD:
+                _HELD.discard(str(self.path))
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+            self.held = False
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+# --------------------------------------------------------------------------- notebooks
+
+def notebook_paths(folder=None, progress=None, label: str = "") -> dict[str, Path | None]:
+    """The kit's notebooks in report order; a missing one maps to None (and is logged)."""
+    from .paths import notebooks_dir
+    folder = Path(folder) if folder else notebooks_dir()
+    out: dict[str, Path | None] = {}
+    for name in NOTEBOOKS:
+        path = folder / f"{name}.ipynb"
+        out[name] = path if path.is_file() else None
+        if out[name] is None:
+            _say(progress, f"{label}notebook {path} not found: the {NOTEBOOK_SECTIONS[name]} section says so, "
+                           "the rest of the report goes on")
+    return out
+
+
+class NotebookFailed(Exception):
+    def __init__(self, name: str, reason: str, timeout: bool = False):
+        super().__init__(reason)
+        self.name, self.reason, self.timeout = name, reason, timeout
+
+
+def _quiet_kernel_manager(log_path: Path):
+    """A kernel manager whose kernel writes its own stderr (ipykernel's start-up and shutdown
+    chatter) to ``log_path`` instead of the terminal; cell output is captured as usual."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw.setdefault("stdout", subprocess.DEVNULL)
+            if "stderr" not in kw:
+                kw["stderr"] = open(log_path, "ab")  # noqa: SIM115 - the kernel process owns it
+            try:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:
+                if hasattr(kw["stderr"], "close"):
+                    kw["stderr"].close()
+
+    return QuietKernelManager
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        lines = [ln for ln in path.read_text(errors="replace").splitlines()
+                 if ln.strip() and "without encryption" not in ln]
+    except OSError:
+        return ""
+    return _one_line(lines[-1]) if lines else ""
+
+
+def skip_slow_imports() -> None:
+    """Import time: ``jsonschema`` (through nbformat) imports ``rfc3987_syntax`` when installed,
+    which compiles ~40 Lark grammars at import (2–3 s per process) only to check the "iri" string
+    format, which no notebook schema uses. Skip it in this process when nothing imported it yet."""
+    if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment] - makes its import fail fast
+
+
+def execute_notebook(name: str, src: Path, dst: Path, parameters: dict, timeout: int | None, cwd: Path) -> float:
+    """Run one notebook with papermill into ``dst``; returns seconds. Raises NotebookFailed."""
+    skip_slow_imports()
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+    start = time.perf_counter()
+    fd, log = tempfile.mkstemp(prefix=f"salesnb-kernel-{name}-", suffix=".log")
+    os.close(fd)
+    log_path = Path(log)
+    try:
+        pm.execute_notebook(
+            str(src), str(dst), parameters=parameters, kernel_name="python3", progress_bar=False,
+            request_save_on_cell_execute=False, execution_timeout=timeout, log_output=False,
+            # the kernel's working folder, given per client (papermill's cwd= chdirs the whole process)
+            resources={"metadata": {"path": str(cwd)}},
+            kernel_manager_class=_quiet_kernel_manager(log_path),
+        )
+    except PapermillExecutionError as exc:
+        cell = f" (cell [{exc.exec_count}])" if exc.exec_count is not None else ""
+        evalue = str(exc.evalue).strip().splitlines()
+        reason = f"{exc.ename}: {evalue[0] if evalue else ''}".rstrip(": ")
+        raise NotebookFailed(name, f"{name}.ipynb failed{cell}: {_one_line(reason)}") from None
+    except TimeoutError:
+        raise NotebookFailed(name, f"{name}.ipynb timed out: a cell ran longer than {timeout} s "
+                                   f"(--timeout {timeout})", timeout=True) from None
+    except KeyError as exc:  # jupyter_client.NoSuchKernel
+        if type(exc).__name__ == "NoSuchKernel":
+            raise NotebookFailed(name, f"{name}.ipynb: no Jupyter kernel 'python3' in this environment "
+                                       "(install ipykernel: pip install ipykernel)") from None
+        raise NotebookFailed(name, f"{name}.ipynb could not run: KeyError: {_one_line(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - a dead kernel, an unreadable notebook …: one line
+        what = "the kernel died" if type(exc).__name__ == "DeadKernelError" else type(exc).__name__
+        tail = _log_tail(log_path)
+        raise NotebookFailed(name, f"{name}.ipynb could not run ({what}): {_one_line(exc)}"
+                                   + (f"; kernel log: {tail}" if tail else "")) from None
+    finally:
+        try:
+            os.unlink(log_path)
+        except OSError:
+            pass
+    return time.perf_counter() - start
+
+
+# --------------------------------------------------------------------------- PDF
+
+def find_chromium() -> str | None:
+    env = os.environ.get("SALESNB_CHROMIUM")
+    for cand in ((env,) if env else ()) + CHROMIUM_CANDIDATES:
+        path = shutil.which(cand) if not os.path.isabs(cand) else (cand if os.access(cand, os.X_OK) else None)
+        if path:
+            return path
+    return None
+
+
+def require_chromium() -> str:
+    path = find_chromium()
+    if not path:
+        raise ReportError("Chromium is needed for --pdf: apt-get install chromium",
+                          hint="or run without --pdf (report.html is written either way)")
+    return path
+
+
+def chromium_args(chromium: str, user_data_dir: str) -> list[str]:
+    """Headless Chromium with every network request blocked (the report needs none)."""
+    return [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
+            "--disable-dev-shm-usage", f"--user-data-dir={user_data_dir}",
+            "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+            "--host-resolver-rules=MAP * ~NOTFOUND"]
+
+
+def render_pdf(html_path: Path, pdf_path: Path, timeout: int = PDF_TIMEOUT) -> Path:
+    chromium = require_chromium()
+    with tempfile.TemporaryDirectory(prefix="salesnb-chromium-") as profile:
+        cmd = chromium_args(chromium, profile) + [f"--print-to-pdf={pdf_path}", "--no-pdf-header-footer",
+                                                  Path(html_path).resolve().as_uri()]
+        try:
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ReportError(f"Chromium did not finish {pdf_path.name} within {timeout} s.",
+                              hint="run again, or without --pdf") from None
+    if proc.returncode != 0 or not pdf_path.exists() or pdf_path.stat().st_size == 0:
+        last = [ln for ln in (proc.stderr or "").splitlines() if ln.strip() and "dbus" not in ln][-1:]
+        raise ReportError(f"Chromium could not print {pdf_path.name} (exit {proc.returncode})"
+                          + (f": {_one_line(last[0])}" if last else "."), hint="run again, or without --pdf")
+    return pdf_path
+
+
+# --------------------------------------------------------------------------- assembly
+
+def assemble(findings: dict, executed: dict[str, Path | None], *, by: dict | None = None,
+             generated: str | None = None) -> str:
+    """One report.html from the findings and the executed notebooks (None = missing notebook)."""
+    from . import html as H
+    sections = []
+    body, toc = H.rework_headings(str(H.executive_summary(findings)), "executive-summary", drop_title=False)
+    sections.append({"id": "executive-summary", "title": "Executive summary", "body": H.Markup(body),
+                     "toc": toc, "note": None})
+    for name in NOTEBOOKS:
+        sid = name
+        title = NOTEBOOK_SECTIONS[name]
+        path = executed.get(name)
+        if path is None:
+            sections.append({"id": sid, "title": title, "body": H.Markup(""), "toc": [],
+                             "note": f"The {name} notebook (notebooks/{name}.ipynb) is not part of this "
+                                     "installation, so this section is left out."})
+            continue
+        body, toc = H.rework_headings(H.notebook_body(path), sid)
+        sections.append({"id": sid, "title": title, "body": H.Markup(body), "toc": toc, "note": None})
+    body, toc = H.rework_headings(str(H.data_quality(findings)), "data-quality-and-method", drop_title=False)
+    sections.append({"id": "data-quality-and-method", "title": "Data quality and method", "body": H.Markup(body),
+                     "toc": toc, "note": None})
+    return H.report_page(findings, sections, generated=generated or _now(), by=by)
+
+
+# --------------------------------------------------------------------------- one report
+
+@dataclass
+class _Job:
+    """One report to produce: its findings (or the error that stopped them) and where it goes."""
+
+    config: object
+    params_file: Path
+    label: str
+    parent: Path
+    folder: str
+    findings: object = None
+    error: str | None = None
+    by: dict | None = None
+    path: Path | None = None
+    failed_dir: Path | None = None
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def final(self) -> Path:
+        return self.parent / self.folder
+
+    @property
+    def tag(self) -> str:
+        scope = f" {self.by['dimension']}={self.by['value']}" if self.by else ""
+        return f"[{self.label}{scope}] "
+
+
+def _clean_leftovers(parent: Path, folder: str) -> None:
+    """Temp and aside folders of this report left by a run that was killed (we hold its lock)."""
+    if not parent.is_dir():
+        return
+    for child in parent.iterdir():
+        for prefix in (".tmp-", ".old-"):
+            if child.name.startswith(prefix) and child.name[len(prefix):].rsplit("-", 1)[0] == folder:
+                _rmtree(child)
+
+
+def _produce(job: _Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout: int | None, progress,
+             workers: int) -> Path:
+    """Lock, run the notebooks into a temp folder, assemble, publish. Returns report.html's path."""
+    findings = job.findings
+    with RunLock(job.parent / f"{job.folder}.lock"):
+        _clean_leftovers(job.parent, job.folder)
+        tmp = job.parent / f".tmp-{job.folder}-{secrets.token_hex(4)}"
+        (tmp / "notebooks").mkdir(parents=True)
+        ran_any = False
+        try:
+            t0 = time.perf_counter()
+            findings.save(tmp)
+            job.timings["save_findings"] = time.perf_counter() - t0
+            params = {"params_file": str(Path(job.params_file).resolve()), "period": job.label,
+                      "run_dir": str(tmp.resolve())}
+            executed: dict[str, Path | None] = {}
+            todo = [(n, p) for n, p in notebooks.items() if p is not None]
+            for name, p in notebooks.items():
+                executed[name] = tmp / "notebooks" / f"{name}.ipynb" if p is not None else None
+            failures: list[NotebookFailed] = []
+            t0 = time.perf_counter()
+
+            def run_one(item):
+                name, src = item
+                _say(progress, f"{job.tag}running notebook {name}.ipynb")
+                secs = execute_notebook(name, src, executed[name], params, timeout, tmp / "notebooks")
+                _say(progress, f"{job.tag}notebook {name}.ipynb done in {secs:.1f} s")
+                return name, secs
+
+            ran_any = bool(todo)
+            if todo:
+                with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo))),
+                                        thread_name_prefix="salesnb-nb") as pool:
+                    futures = [pool.submit(run_one, item) for item in todo]
+                    for fut in futures:
+                        try:
+                            name, secs = fut.result()
+                            job.timings[f"notebook_{name}"] = secs
+                        except NotebookFailed as exc:
+                            failures.append(exc)
+            job.timings["notebooks"] = time.perf_counter() - t0
+            if failures:
+                raise failures[0]
+            _say(progress, f"{job.tag}assembling report.html")
+            t0 = time.perf_counter()
+            page = assemble(findings.data, executed, by=job.by)
+            write_atomic(tmp / "report.html", page)
+            job.timings["assemble"] = time.perf_counter() - t0
+            if pdf:
+                _say(progress, f"{job.tag}printing report.pdf with Chromium")
+                t0 = time.perf_counter()
+                render_pdf(tmp / "report.html", tmp / "report.pdf")
+                job.timings["pdf"] = time.perf_counter() - t0
+            publish(tmp, job.final)
+            _rmtree(job.parent / f"{job.folder}.failed")
+        except BaseException as exc:
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)) or not ran_any:
+                _rmtree(tmp)
+                raise
+            failed = job.parent / f"{job.folder}.failed"
+            _rmtree(failed)
+            os.rename(tmp, failed)
+            job.failed_dir = failed
+            if isinstance(exc, NotebookFailed):
+                kept = failed / "notebooks" / f"{exc.name}.ipynb"
+                where = f"; the executed notebook is kept at {kept}" if kept.exists() else \
+                    f"; the run is kept at {failed}"
+                message = f"Notebook {exc.reason}{where}"
+                write_atomic(failed / "error.txt", message + "\n")
+                raise ReportError(message, hint="open that notebook to see the failing cell"
+                                  if not exc.timeout else "raise --timeout, or look at the notebook's slow cell") \
+                    from None
+            write_atomic(failed / "error.txt", error_line(exc) + "\n")
+            raise
+    job.path = job.final / "report.html"
+    return job.path
+
+
+def _folder_for(label: str) -> str:
+    return safe_folder_name(label)
+
+
+def run_report(params, period=None, *, out=None, pdf: bool = False, timeout: int | None = 1800, progress=None,
+               notebooks=None, workers: int = 3):
+    """Produce ``OUT/<name>/<period>/report.html`` (and report.pdf with ``pdf``); returns its path.
+
+    ``notebooks``: the folder of the notebooks (default: the kit's ``notebooks/``).
+    """
+    from .config import load_config
+    from .data import load_data
+    from .findings import build_findings
+    from .paths import reports_dir
+    t_start = time.perf_counter()
+    config = load_config(params)
+    if pdf:
+        require_chromium()
+    timings = {}
+    t0 = time.perf_counter()
+    _say(progress, f"loading {config.source or 'the query'}")
+    with load_data(config) as dataset:
+        timings["load_data"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        findings = build_findings(config, period, dataset=dataset, progress=progress)
+        timings["findings"] = time.perf_counter() - t0
+    label = findings.data["period"]["label"]
+    root = Path(out) if out else reports_dir()
+    job = _Job(config=config, params_file=Path(params), label=label, parent=root / safe_folder_name(config.name),
+               folder=_folder_for(label), findings=findings)
+    nbs = notebook_paths(notebooks, progress, job.tag)
+    path = _produce(job, nbs, pdf=pdf, timeout=timeout, progress=progress, workers=workers)
+    job.timings.update(timings)
+    job.timings["total"] = time.perf_counter() - t_start
+    _say(progress, f"{job.tag}done in {job.timings['total']:.1f} s (" + ", ".join(
+        f"{k} {v:.1f} s" for k, v in job.timings.items() if k != "total") + ")")
+    run_report.last_timings = dict(job.timings)
+    return path
+
+
+run_report.last_timings = {}
+
+
+# --------------------------------------------------------------------------- batch
+
+@dataclass
+class BatchResult:
+    index_path: Path
+    reports: list = field(default_factory=list)
+    failures: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+
+
+def _by_values(dataset, dim: str) -> list:
+    t = dataset.table
+    counts = t.group_by(t[dim]).aggregate(revenue=t.revenue.sum()).to_pandas()
+    values = []
+    for v in counts[dim].tolist():
+        values.append(None if v is None or (isinstance(v, float) and v != v) else str(v))
+    present = sorted({v for v in values if v is not None})
+    return present + ([None] if None in values else [])
+
+
+def _subset(dataset, dim: str, value):
+    """The dataset restricted to ``dim == value`` (None: the rows without a value), on its own
+    in-memory DuckDB connection so every metric (Ibis or SQL on ``sales``) sees only those rows."""
+    import ibis
+
+    from .data import Dataset
+    t = dataset.table
+    expr = t.filter(t[dim].isnull()) if value is None else t.filter(t[dim] == value)
+    arrow = expr.to_pyarrow()
+    con = ibis.duckdb.connect()
+    con.con.register("_subset_arrow", arrow)
+    con.con.execute("CREATE TABLE sales AS SELECT * FROM _subset_arrow")
+    con.con.unregister("_subset_arrow")
+    rows = arrow.num_rows
+    q = dataset.quality
+    shown = value if value is not None else "(missing)"
+    note = (f"This report covers {dim} = {shown} only: {rows:,} of the {q.rows_used:,} rows used; the other "
+            "figures in this section describe the whole source.")
+    quality = dataclasses.replace(q, notes=list(q.notes) + [note])
+    config = dataset.config
+    include = {k: list(v) for k, v in config.filters.get("include", {}).items()}
+    include[dim] = [shown]
+    filters = {k: {kk: list(vv) for kk, vv in v.items()} for k, v in config.filters.items()}
+    filters["include"] = include
+    sub_config = dataclasses.replace(config, filters=filters)
+    return Dataset(config=sub_config, con=con, table=con.table("sales"), quality=quality), rows
+
+
+def _index_rows(jobs: list[_Job], name_dir: Path, by: str | None) -> tuple[list, list, list, bool]:
+    from urllib.parse import quote
+
+    from . import html as H
+    rows, labels, series_map = [], [], {}
+    any_lfl = False
+    for job in jobs:
+        value = job.by["value"] if job.by else None
+        if job.label not in labels:
+            labels.append(job.label)
+        if job.path is not None:
+            f = job.findings.data
+            rel = job.final.relative_to(name_dir).as_posix()
+            any_lfl = any_lfl or bool((f.get("comparison") or {}).get("like_for_like"))
+            pdf_rel = rel + "/report.pdf" if (job.final / "report.pdf").exists() else None
+            rows.append({"ok": True, "value": value, "period": job.label,
+                         "partial": bool((f.get("period") or {}).get("partial")),
+                         "kpis": H.index_kpis(f), "href": quote(rel + "/report.html"),
+                         "pdf_href": quote(pdf_rel) if pdf_rel else None})
+            series_map.setdefault(value, {})[job.label] = (f.get("revenue") or {}).get("total")
+        else:
+            failed_href = None
+            if job.failed_dir is not None and job.failed_dir.exists():
+                failed_href = quote(job.failed_dir.relative_to(name_dir).as_posix() + "/notebooks/")
+            rows.append({"ok": False, "value": value, "period": job.label, "reason": job.error or "failed",
+                         "failed_href": failed_href})
+            series_map.setdefault(value, {})
+    series = [(v if v is not None else "", [series_map[v].get(lb) for lb in labels]) for v in series_map]
+    if by:
+        series = [(name if name else "(missing)", vals) for name, vals in series]
+    # many values: chart the ten largest
+    if len(series) > 10:
+        series = sorted(series, key=lambda s: -sum(x for x in s[1] if x is not None))[:10]
+    return rows, labels, series, any_lfl
+
+
+def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None, pdf: bool = False,
+              timeout: int | None = 1800, progress=None, notebooks=None, workers: int | None = None) -> BatchResult:
+    """One report per period of ``periods`` (and per value of ``by``) and ``OUT/<name>/index.html``.
+
+    The data is loaded and validated once; the findings of every report are built from it in
+    turn, then the reports' notebooks run ``jobs`` reports at a time. A report that fails (no
+    data in its period, a notebook error) is listed in ``failures`` and marked in the index;
+    the others are written.
+    """
+    from . import html as H
+    from .config import load_config
+    from .data import load_data
+    from .findings import build_findings
+    from .paths import reports_dir
+    t_start = time.perf_counter()
+    config = load_config(params)
+    if pdf:
+        require_chromium()
+    period_list = expand_range(periods, config.fiscal_year_start)
+    if by is not None:
+        if by not in config.dimensions:
+            from .config import DIMENSIONS
+            known = ", ".join(config.dimensions) or "none mapped"
+            kind = "a dimension salesnb knows" if by not in DIMENSIONS else "mapped under columns:"
+            raise ConfigError(f"--by {by!r} is not {kind}; the params file's dimensions: {known}.",
+                              hint="choose one of: " + ", ".join(config.dimensions) if config.dimensions
+                              else "map a dimension (region, segment, …) under columns:")
+    root = Path(out) if out else reports_dir()
+    name_dir = root / safe_folder_name(config.name)
+    timings: dict = {}
+    all_jobs: list[_Job] = []
+    t0 = time.perf_counter()
+    _say(progress, f"loading {config.source or 'the query'}")
+    with load_data(config) as dataset:
+        timings["load_data"] = time.perf_counter() - t0
+        groups = [(None, dataset, None)]
+        if by is not None:
+            values = _by_values(dataset, by)
+            if len(values) > MAX_BY_VALUES:
+                raise ConfigError(f"--by {by} has {len(values):,} values; one report each is at most "
+                                  f"{MAX_BY_VALUES} reports.",
+                                  hint=f"filter the values first (filters: include: {{{by}: [...]}}) or choose "
+                                       "a dimension with fewer values")
+            groups = []
+            used: dict[str, int] = {}
+            for value in values:
+                shown = value if value is not None else "(missing)"
+                folder = f"{safe_folder_name(by)}={safe_folder_name(shown)}"
+                if folder in used:  # "a/b" and "a_b" give the same safe name
+                    used[folder] += 1
+                    folder = f"{folder}-{used[folder]}"
+                else:
+                    used[folder] = 1
+                groups.append((value, None, folder))
+        t0 = time.perf_counter()
+        for value, ds, folder in groups:
+            sub = ds
+            if sub is None:
+                sub, _ = _subset(dataset, by, value)
+            try:
+                for p in period_list:
+                    job_by = {"dimension": by, "value": value if value is not None else "(missing)"} if by else None
+                    parent = name_dir / folder if folder else name_dir
+                    job = _Job(config=sub.config, params_file=Path(params), label=p.label, parent=parent,
+                               folder=_folder_for(p.label), by=job_by)
+                    _say(progress, f"{job.tag}building findings")
+                    try:
+                        job.findings = build_findings(sub.config, p.label, dataset=sub, progress=None)
+                        if job_by:
+                            job.findings.data["scope"] = dict(job_by)
+                    except SalesnbError as exc:
+                        job.error = error_line(exc)
+                        _say(progress, f"{job.tag}FAILED: {job.error}")
+                    all_jobs.append(job)
+            finally:
+                if sub is not dataset:
+                    sub.close()
+        timings["findings"] = time.perf_counter() - t0
+
+    nbs = notebook_paths(notebooks, progress, "")
+    n_nb = sum(1 for p in nbs.values() if p is not None)
+    jobs = max(1, int(jobs or 1))
+    per_report = workers if workers else max(1, min(3, n_nb))
+    t0 = time.perf_counter()
+
+    def produce(job: _Job):
+        try:
+            _produce(job, nbs, pdf=pdf, timeout=timeout, progress=progress, workers=per_report)
+            _say(progress, f"{job.tag}report: {job.path}")
+        except SalesnbError as exc:
+            job.error = error_line(exc)
+            _say(progress, f"{job.tag}FAILED: {job.error}")
+        except Exception as exc:  # noqa: BLE001 - one report's bug must not stop the others
+            job.error = error_line(exc)
+            _say(progress, f"{job.tag}FAILED: {job.error}")
+
+    todo = [j for j in all_jobs if j.findings is not None]
+    if todo:
+        with ThreadPoolExecutor(max_workers=min(jobs, len(todo)), thread_name_prefix="salesnb-report") as pool:
+            list(pool.map(produce, todo))
+    timings["reports"] = time.perf_counter() - t0
+
+    rows, labels, series, any_lfl = _index_rows(all_jobs, name_dir, by)
+    currency = config.currency
+    chart = H.revenue_chart_svg(labels, series, currency)
+    title = config.title or config.name
+    page = H.index_page(title=title, periods=f"{period_list[0].label} … {period_list[-1].label}"
+                        if len(period_list) > 1 else period_list[0].label, by=by, rows=rows, chart=chart,
+                        generated=_now(), any_like_for_like=any_lfl)
+    index_path = write_atomic(name_dir / "index.html", page)
+    failures = []
+    for job in all_jobs:
+        if job.error:
+            failures.append(f"{job.tag.strip()[1:-1]}: {job.error}")
+    timings["total"] = time.perf_counter() - t_start
+    _say(progress, f"batch done in {timings['total']:.1f} s: {len(all_jobs) - len(failures)} reports, "
+                   f"{len(failures)} failed; index: {index_path}")
+    return BatchResult(index_path=index_path, reports=[j.path for j in all_jobs if j.path is not None],
+                       failures=failures, timings=timings)
+
+
+__all__ = ["run_report", "run_batch", "BatchResult", "write_atomic", "assemble", "render_pdf", "RunLock",
+           "publish", "find_chromium", "chromium_args", "NoDataError"]

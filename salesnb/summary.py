@@ -1,0 +1,472 @@
+"""Executive summary (SPEC 4 item 1): headline KPIs, the five most important findings, the top actions.
+
+Everything here renders findings; nothing is computed that the findings do not hold. Sentences
+come from :mod:`salesnb.narrative` where it has them; the few it lacks are written here with the
+same discipline -- every number is a findings value formatted by :mod:`salesnb.fmt`, and words
+(up/down, best/worst) are chosen by comparing findings values.
+
+Ranking of the findings (``top_findings``): each candidate sentence gets a score = size of the
+change × the revenue at stake, which for every candidate is a money amount:
+
+==========================  ===============================================================
+sentence                    score
+==========================  ===============================================================
+revenue (headline)          |revenue change| vs the previous period or a year ago (the larger)
+target attainment           |revenue − target|
+orders and AOV              |AOV change %| / 100 × revenue
+best and worst month        best month revenue − worst month revenue
+monthly growth              |average monthly growth %| / 100 × revenue / complete months
+growth by dimension         the larger |revenue change| of the fastest and slowest grower named
+largest value of a dim.     (share − 50) / 100 × revenue, only when one value holds > 50%
+top sales rep               rep revenue × rep share / 100
+returns                     returns value × returns / gross revenue
+anomalous months            the largest |anomalous month revenue − median month revenue|
+churn exposure              at-risk share / 100 × at-risk customers' 12-month revenue
+customer concentration      (top-20% share − 50) / 100 × customers' revenue, when above 50%
+revenue without customer id unidentified share / 100 × unidentified revenue
+==========================  ===============================================================
+
+The five highest scores are kept (ties broken by the sentence text), in score order.
+"""
+from __future__ import annotations
+
+import html
+
+from . import fmt
+from .fmt import esc, esc_html, fmt_count, fmt_delta, fmt_money, fmt_number, fmt_pct
+
+try:  # the lead's sentence functions; summary keeps working without them
+    from . import narrative as _narrative
+except ImportError:  # pragma: no cover - narrative is part of the package
+    _narrative = None
+
+KPI_ROWS = (
+    ("Revenue", "total", "money"), ("Orders", "orders", "count"), ("Units", "units", "count"),
+    ("Average order value", "aov", "money"), ("Revenue per unit", "revenue_per_unit", "money"),
+    ("Unique customers", "customers", "count"), ("Revenue per customer", "revenue_per_customer", "money"),
+)
+OPTIONAL_KPIS = ("units", "revenue_per_unit", "customers", "revenue_per_customer")
+FINDING_DIMENSIONS = ("region", "segment", "category", "channel", "sales_rep")
+TOP_FINDINGS = 5
+TOP_ACTIONS = 3
+NOUNS = {"region": "region", "segment": "segment", "category": "category", "product": "product",
+         "sales_rep": "sales rep", "channel": "channel"}
+
+MONEY_FIELDS = {"revenue", "total", "aov", "value", "avg_order_value", "previous_revenue", "change",
+                "at_risk_revenue", "revenue_per_customer", "revenue_per_unit", "gap", "identified_revenue",
+                "unidentified_revenue", "trailing_12m_revenue", "lapsed_at_period_end_revenue"}
+
+
+def _data(findings) -> dict:
+    return getattr(findings, "data", findings) or {}
+
+
+def _num(v):
+    from .recommend import _num as num
+    return num(v)
+
+
+# --------------------------------------------------------------------------- value formatting
+
+def _field(key: str) -> str:
+    last = str(key).split("]")[-1].split(".")[-1]
+    return last or str(key)
+
+
+def format_value(key: str, value, currency: str = "USD") -> str:
+    """A findings value formatted by what its key names (money, percent, count)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) if value else "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {format_value(k, v, currency)}" for k, v in value.items()) if value else "none"
+    if value is None:
+        return fmt.MISSING
+    field = _field(key)
+    if field.endswith("_pct") or field.endswith("pct_points") or field.endswith("share"):
+        return fmt_pct(value)
+    if field in MONEY_FIELDS or field.endswith("_revenue") or field.endswith("_aov") or "slope" in field \
+            or field.startswith("returns"):
+        return fmt_money(value, currency)
+    if field in ("p_value",):
+        return fmt_number(value, 3)
+    if field in ("t_statistic",):
+        return fmt_number(value, 2)
+    if field.startswith("data.month_coverage") or key.startswith("data.month_coverage"):
+        return fmt_pct(100.0 * float(value))
+    if isinstance(value, int) or float(value).is_integer():
+        return fmt_count(value)
+    return fmt_number(value, 2)
+
+
+def evidence_text(item: dict, currency: str = "USD") -> str:
+    """``key = value`` for each piece of evidence, joined by ``; `` (plain text)."""
+    return "; ".join(f"{e['key']} = {format_value(e['key'], e['value'], currency)}" for e in item.get("evidence") or [])
+
+
+def derived_text(item: dict, currency: str = "USD") -> str:
+    return "; ".join(f"{d['name']} = {format_value(d['name'], d['value'], currency)} ({d['formula']})"
+                     for d in item.get("derived") or [])
+
+
+# --------------------------------------------------------------------------- KPIs
+
+def kpis(findings) -> list[dict]:
+    """Headline KPI rows: value, change vs previous (abs, pct) and vs a year ago, target attainment."""
+    f = _data(findings)
+    rev, cur = f.get("revenue") or {}, f.get("currency", "USD")
+    cmp = f.get("comparison") or {}
+    prev_label = (cmp.get("previous") or {}).get("label") if (cmp.get("previous") or {}).get("available") else None
+    yago_label = (cmp.get("year_ago") or {}).get("label") if (cmp.get("year_ago") or {}).get("available") else None
+    rows = []
+    for label, key, kind in KPI_ROWS:
+        value = rev.get(key)
+        if value is None and key in OPTIONAL_KPIS:
+            continue
+        ch = (rev.get("change") or {}).get(key) or {}
+        row = {"label": label, "key": f"revenue.{key}", "kind": kind, "value": value,
+               "formatted": fmt_money(value, cur) if kind == "money" else fmt_count(value),
+               "previous_label": prev_label, "year_ago_label": yago_label}
+        for which in ("previous", "year_ago"):
+            a, p = ch.get(f"vs_{which}_abs"), ch.get(f"vs_{which}_pct")
+            row[f"vs_{which}_abs"], row[f"vs_{which}_pct"] = a, p
+            row[f"formatted_vs_{which}"] = (
+                f"{fmt_delta(p)} ({fmt_delta(a, 'money' if kind == 'money' else 'count', cur)})"
+                if p is not None else fmt.MISSING)
+        rows.append(row)
+    t = rev.get("targets") or {}
+    if t.get("attainment_pct") is not None:
+        rows.append({"label": "Target attainment", "key": "revenue.targets.attainment_pct", "kind": "pct",
+                     "value": t["attainment_pct"], "formatted": fmt_pct(t["attainment_pct"]),
+                     "target": t.get("revenue"), "formatted_target": fmt_money(t.get("revenue"), cur),
+                     "gap": t.get("gap"), "formatted_gap": fmt_delta(t.get("gap"), "money", cur),
+                     "previous_label": prev_label, "year_ago_label": yago_label,
+                     "vs_previous_abs": None, "vs_previous_pct": None, "vs_year_ago_abs": None,
+                     "vs_year_ago_pct": None, "formatted_vs_previous": fmt.MISSING,
+                     "formatted_vs_year_ago": fmt.MISSING})
+    return rows
+
+
+# --------------------------------------------------------------------------- sentences written here
+
+def churn_sentence(f: dict) -> str | None:
+    c = f.get("customers") or {}
+    if c.get("available") is False or c.get("at_risk_customers") is None or c.get("at_risk_share_pct") is None:
+        return None
+    return (f"{fmt_count(c['at_risk_customers'])} customers ({fmt_pct(c['at_risk_share_pct'])} of the "
+            f"{fmt_count(c.get('rfm_customers'))} scored) are at risk of churning; they brought "
+            f"{fmt_money(c.get('at_risk_revenue'), f.get('currency', 'USD'))} in the last 12 months.")
+
+
+def concentration_sentence(f: dict) -> str | None:
+    c = f.get("customers") or {}
+    if c.get("available") is False or c.get("top20_revenue_share_pct") is None:
+        return None
+    text = (f"The top 20% of customers ({fmt_count(c.get('top20_customers'))}) brought "
+            f"{fmt_pct(c['top20_revenue_share_pct'])} of customer revenue")
+    if c.get("top_customer_share_pct") is not None:
+        text += f"; the largest customer alone {fmt_pct(c['top_customer_share_pct'])}"
+    return text + "."
+
+
+def missing_customer_sentence(f: dict) -> str | None:
+    c = f.get("customers") or {}
+    share = c.get("unidentified_revenue_share_pct")
+    if c.get("available") is False or not share:
+        return None
+    return (f"{fmt_pct(share)} of {f['period']['label']} revenue "
+            f"({fmt_money(c.get('unidentified_revenue'), f.get('currency', 'USD'))}) has no customer id and is left "
+            "out of the customer analyses.")
+
+
+def _sentence(name: str, f: dict, *args):
+    fn = getattr(_narrative, name, None) if _narrative is not None else None
+    return fn(f, *args) if fn is not None else None
+
+
+def _abs(v) -> float:
+    v = _num(v)
+    return abs(v) if v is not None else 0.0
+
+
+def _candidates(f: dict) -> list[tuple[float, str, str]]:
+    rev = f.get("revenue") or {}
+    cust = f.get("customers") or {}
+    total = _num(rev.get("total")) or 0.0
+    change = rev.get("change") or {}
+    out = []
+
+    def add(source, sentence, score):
+        if sentence:
+            out.append((round(float(score), 6), sentence, source))
+
+    ct = change.get("total") or {}
+    add("revenue", _sentence("revenue_sentence", f), max(_abs(ct.get("vs_previous_abs")), _abs(ct.get("vs_year_ago_abs"))))
+    t = rev.get("targets") or {}
+    add("target", _sentence("target_sentence", f), _abs(t.get("gap")))
+    add("orders", _sentence("orders_sentence", f), _abs((change.get("aov") or {}).get("vs_previous_pct")) / 100 * total)
+    best, worst = rev.get("best_month") or {}, rev.get("worst_month") or {}
+    add("best_worst", _sentence("best_worst_sentence", f), _abs(best.get("revenue")) - _abs(worst.get("revenue")))
+    months = _num(rev.get("complete_months")) or 0
+    if months:
+        add("growth", _sentence("growth_sentence", f), _abs(rev.get("avg_monthly_growth_pct")) / 100 * total / months)
+    dims = rev.get("by_dimension") or {}
+    present = rev.get("dimensions") or list(dims)
+    for dim in FINDING_DIMENSIONS:
+        if dim not in present or dim not in dims:
+            continue
+        rows = [r for r in dims[dim][:10] if r.get("growth_pct") is not None and (r.get("share_pct") or 0) >= 1.0]
+        if len(rows) >= 2:
+            # the values the sentence names: the fastest and the slowest grower
+            ranked = sorted(rows, key=lambda r: (-r["growth_pct"], r["value"]))
+            add(f"growth:{dim}", _sentence("dimension_growth_sentence", f, dim),
+                max(_abs(ranked[0].get("change")), _abs(ranked[-1].get("change"))))
+        top = dims[dim][0] if dims[dim] else {}
+        share = _num(top.get("share_pct"))
+        if share is not None and share > 50 and len(dims[dim]) > 1:
+            add(f"share:{dim}", _sentence("dimension_share_sentence", f, dim), (share - 50) / 100 * total)
+    reps = rev.get("top_performers") or []
+    if reps:
+        add("top_rep", _sentence("top_rep_sentence", f), _abs(reps[0].get("revenue")) * _abs(reps[0].get("share_pct")) / 100)
+    ret = rev.get("returns") or {}
+    gross = total + _abs(ret.get("value"))
+    if gross > 0:
+        add("returns", _sentence("returns_sentence", f), _abs(ret.get("value")) ** 2 / gross)
+    vol = rev.get("volatility") or {}
+    if vol.get("anomalies"):
+        med = _abs(vol.get("median"))
+        add("anomalies", _sentence("anomaly_sentence", f), max(abs(_abs(a.get("revenue")) - med) for a in vol["anomalies"]))
+    if cust and cust.get("available") is not False:
+        add("churn", churn_sentence(f), _abs(cust.get("at_risk_share_pct")) / 100 * _abs(cust.get("at_risk_revenue")))
+        share = _num(cust.get("top20_revenue_share_pct"))
+        if share is not None and share > 50:
+            base = _num(cust.get("period_customers_revenue")) or _num(cust.get("identified_revenue")) or 0.0
+            add("concentration", concentration_sentence(f), (share - 50) / 100 * base)
+        add("missing_customer", missing_customer_sentence(f),
+            _abs(cust.get("unidentified_revenue_share_pct")) / 100 * _abs(cust.get("unidentified_revenue")))
+    return out
+
+
+def top_findings(findings, n: int = TOP_FINDINGS) -> list[dict]:
+    """The ``n`` most important findings as sentences, ranked by size of change × revenue at stake."""
+    f = _data(findings)
+    ranked = sorted(_candidates(f), key=lambda c: (-c[0], c[1]))
+    seen, out = set(), []
+    for score, sentence, source in ranked:
+        if sentence in seen:
+            continue
+        seen.add(sentence)
+        out.append({"sentence": sentence, "score": score, "source": source})
+        if len(out) == n:
+            break
+    return out
+
+
+# --------------------------------------------------------------------------- actions
+
+def _recommendations(f: dict) -> dict:
+    recs = f.get("recommendations")
+    if not recs:
+        from .recommend import recommendations
+        recs = recommendations(f)
+    return recs
+
+
+def top_actions(findings, n: int = TOP_ACTIONS) -> list[dict]:
+    f = _data(findings)
+    cur = f.get("currency", "USD")
+    out = []
+    for a in (_recommendations(f).get("actions") or [])[:n]:
+        out.append({**a, "formatted_impact": fmt_money(a.get("impact"), cur) if a.get("impact") is not None else fmt.MISSING,
+                    "formatted_target": format_value(a["metric"], a.get("target"), cur),
+                    "formatted_current": format_value(a["metric"], a.get("current"), cur)})
+    return out
+
+
+def executive_summary(findings) -> dict:
+    """``{kpis, top_findings, top_actions}`` for the report's first section."""
+    f = _data(findings)
+    return {"period": (f.get("period") or {}).get("label"), "currency": f.get("currency", "USD"),
+            "kpis": kpis(f), "top_findings": top_findings(f), "top_actions": top_actions(f)}
+
+
+# --------------------------------------------------------------------------- renderers
+
+_CSS = """<style>
+.salesnb-summary .snb-kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:.6rem;margin:.4rem 0 1rem}
+.salesnb-summary .snb-kpi{border:1px solid #d9dee5;border-radius:6px;padding:.55rem .7rem;background:#fafbfc;break-inside:avoid}
+.salesnb-summary .snb-kpi-label{font-size:.8rem;color:#555}
+.salesnb-summary .snb-kpi-value{font-size:1.25rem;font-weight:600;margin:.15rem 0}
+.salesnb-summary .snb-kpi-delta{font-size:.78rem;color:#555}
+.salesnb-summary .snb-up{color:#2e7d32}.salesnb-summary .snb-down{color:#c62828}
+.salesnb-summary .snb-meta{font-size:.85rem;color:#555}
+</style>"""
+
+
+def _delta_class(pct) -> str:
+    word = fmt.direction(pct)
+    return {"up": " snb-up", "down": " snb-down"}.get(word, "")
+
+
+def executive_summary_html(findings) -> str:
+    """An HTML fragment: KPI cards, the top findings, the top actions (every data string escaped)."""
+    s = executive_summary(findings)
+    cur = s["currency"]
+    parts = [_CSS, '<section class="salesnb-summary">', '<div class="snb-kpis">']
+    for k in s["kpis"]:
+        lines = [f'<div class="snb-kpi"><div class="snb-kpi-label">{esc_html(k["label"])}</div>',
+                 f'<div class="snb-kpi-value">{esc_html(k["formatted"])}</div>']
+        if k["key"] == "revenue.targets.attainment_pct":
+            lines.append(f'<div class="snb-kpi-delta">target {esc_html(k["formatted_target"])}, '
+                         f'gap {esc_html(k["formatted_gap"])}</div>')
+        for which in ("previous", "year_ago"):
+            label = k.get(f"{which}_label")
+            if label and k.get(f"vs_{which}_pct") is not None:
+                lines.append(f'<div class="snb-kpi-delta{_delta_class(k[f"vs_{which}_pct"])}">'
+                             f'{esc_html(k[f"formatted_vs_{which}"])} vs {esc_html(label)}</div>')
+        lines.append("</div>")
+        parts.append("".join(lines))
+    parts.append("</div>")
+    if s["top_findings"]:
+        parts.append("<h3>Key findings</h3><ol>")
+        parts += [f"<li>{esc_html(t['sentence'])}</li>" for t in s["top_findings"]]
+        parts.append("</ol>")
+    if s["top_actions"]:
+        parts.append("<h3>Top actions</h3><ol>")
+        for a in s["top_actions"]:
+            meta = (f"metric <code>{esc_html(a['metric'])}</code>: {esc_html(a['formatted_current'])} → "
+                    f"target {esc_html(a['formatted_target'])} within {esc_html(fmt_count(a['deadline_days']))} days")
+            if a.get("owner"):
+                meta += f"; owner: {esc_html(NOUNS.get(a.get('owner_dimension'), a.get('owner_dimension') or ''))} " \
+                        f"{esc_html(a['owner'])}"
+            if a.get("impact") is not None:
+                meta += f"; impact {esc_html(fmt_money(a['impact'], cur))}"
+            meta += f"; confidence {esc_html(a['confidence'])}"
+            parts.append(f'<li><strong>{esc_html(a["title"])}</strong><br><span class="snb-meta">{meta}</span></li>')
+        parts.append("</ol>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+_MD_SPECIALS = ("\\", "`", "*", "_", "[", "]", "|", "#", "$")
+
+
+def md(text) -> str:
+    """Escape a string for Markdown: Markdown specials (and ``$``, which would start math) are
+    backslash-escaped, then ``&``, ``<``, ``>`` become entities. (Escaping in this order keeps an
+    apostrophe an apostrophe: ``fmt.esc`` turns ``'`` into ``&#x27;`` and then escapes its ``#``.)"""
+    if text is None:
+        return ""
+    out = str(text)
+    for ch in _MD_SPECIALS:
+        out = out.replace(ch, "\\" + ch)
+    return html.escape(out, quote=False)
+
+
+def executive_summary_markdown(findings) -> str:
+    """The executive summary as Markdown for the notebook (every data string escaped)."""
+    s = executive_summary(findings)
+    cur = s["currency"]
+    k0 = s["kpis"][0] if s["kpis"] else {}
+    prev, yago = k0.get("previous_label"), k0.get("year_ago_label")
+    head = ["KPI", s["period"] or ""] + ([f"vs {prev}"] if prev else []) + ([f"vs {yago}"] if yago else [])
+    lines = ["| " + " | ".join(md(h) for h in head) + " |", "|" + "---|" * len(head)]
+    for k in s["kpis"]:
+        cells = [k["label"], k["formatted"]]
+        if k["key"] == "revenue.targets.attainment_pct":
+            extra = [f"target {k['formatted_target']}", f"gap {k['formatted_gap']}"]
+            cells += extra[: len(head) - 2]
+        else:
+            if prev:
+                cells.append(k["formatted_vs_previous"])
+            if yago:
+                cells.append(k["formatted_vs_year_ago"])
+        cells += [""] * (len(head) - len(cells))
+        lines.append("| " + " | ".join(md(c) for c in cells) + " |")
+    out = ["\n".join(lines)]
+    if s["top_findings"]:
+        out.append("**Key findings**\n\n" + "\n".join(f"{i}. {md(t['sentence'])}" for i, t in enumerate(s["top_findings"], 1)))
+    if s["top_actions"]:
+        items = []
+        for i, a in enumerate(s["top_actions"], 1):
+            text = (f"{i}. **{md(a['title'])}** — {md(a['metric'])}: {md(a['formatted_current'])} → target "
+                    f"{md(a['formatted_target'])} within {fmt_count(a['deadline_days'])} days")
+            if a.get("owner"):
+                text += f"; owner: {md(NOUNS.get(a.get('owner_dimension'), a.get('owner_dimension') or ''))} {md(a['owner'])}"
+            if a.get("impact") is not None:
+                text += f"; impact {md(fmt_money(a['impact'], cur))}"
+            items.append(text)
+        out.append("**Top actions**\n\n" + "\n".join(items))
+    return "\n\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------- tables for the notebook
+
+_SHORT = {"aov_uplift": "Raise AOV", "aov_recovery": "Restore AOV to year-ago level", "win_back": "Win back at-risk customers",
+          "repeat_purchase": "Second orders from one-time buyers", "returns": "Cut returns"}
+
+
+def short_label(item: dict) -> str:
+    rule, owner, dim = item.get("rule"), item.get("owner"), item.get("owner_dimension")
+    noun = NOUNS.get(dim, dim or "")
+    if rule == "dimension_gap":
+        return f"{owner} ({noun}) to median"
+    if rule == "recover_decline":
+        return f"Recover {owner} ({noun})"
+    return _SHORT.get(rule, item.get("title", ""))
+
+
+def opportunities_frame(findings):
+    """Opportunities as display strings (pandas), highest priority first."""
+    import pandas as pd
+    f = _data(findings)
+    cur = f.get("currency", "USD")
+    return pd.DataFrame([{
+        "Opportunity": o["title"], "Impact": fmt_money(o["impact"], cur), "Formula": o["formula"],
+        "Confidence": o["confidence"], "Priority": fmt_number(o["priority"], 2), "Rule": o["rule"],
+    } for o in _recommendations(f).get("opportunities") or []],
+        columns=["Opportunity", "Impact", "Formula", "Confidence", "Priority", "Rule"])
+
+
+def impact_frame(findings):
+    """``label``, ``impact`` of the opportunities with a money impact (for the impact chart)."""
+    import pandas as pd
+    f = _data(findings)
+    rows = [{"label": short_label(o), "impact": o["impact"]} for o in _recommendations(f).get("opportunities") or []
+            if o.get("impact") is not None]
+    return pd.DataFrame(rows, columns=["label", "impact"])
+
+
+def risks_frame(findings):
+    import pandas as pd
+    f = _data(findings)
+    cur = f.get("currency", "USD")
+    return pd.DataFrame([{
+        "Risk": r["title"], "At stake": fmt_money(r["impact"], cur) if r.get("impact") is not None else fmt.MISSING,
+        "Formula": r["formula"], "Evidence": evidence_text(r, cur), "Confidence": r["confidence"],
+        "Priority": fmt_number(r["priority"], 2),
+    } for r in _recommendations(f).get("risks") or []],
+        columns=["Risk", "At stake", "Formula", "Evidence", "Confidence", "Priority"])
+
+
+def actions_frame(findings):
+    """The SMART actions as a plan an analyst can paste: one row per action."""
+    import pandas as pd
+    f = _data(findings)
+    cur = f.get("currency", "USD")
+    rows = []
+    for i, a in enumerate(_recommendations(f).get("actions") or [], 1):
+        owner = f"{NOUNS.get(a.get('owner_dimension'), a.get('owner_dimension'))}: {a['owner']}" if a.get("owner") else fmt.MISSING
+        rows.append({
+            "#": i, "Action": a["title"], "Metric": a["metric"],
+            "Now": format_value(a["metric"], a.get("current"), cur),
+            "Target": format_value(a["metric"], a.get("target"), cur),
+            "Deadline": f"{fmt_count(a['deadline_days'])} days", "Owner": owner,
+            "Impact": fmt_money(a["impact"], cur) if a.get("impact") is not None else fmt.MISSING,
+            "Formula": a["formula"], "Evidence": evidence_text(a, cur), "Confidence": a["confidence"],
+        })
+    return pd.DataFrame(rows, columns=["#", "Action", "Metric", "Now", "Target", "Deadline", "Owner", "Impact",
+                                       "Formula", "Evidence", "Confidence"])

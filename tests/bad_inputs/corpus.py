@@ -1,0 +1,52 @@
+"""The bad-input corpus: ``cases.yaml`` says what each params file here must produce.
+
+Small text files are committed beside it; binary or awkward ones are made at run time by
+:func:`prepare`, in a copy of this folder (so the tests never write into the repository).
+"""
+from __future__ import annotations
+
+import gzip
+import random
+import shutil
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+OK_ROWS = "order,date,cust,amount\n1,2024-01-05,a,10\n2,2024-01-20,b,25.5\n"
+
+
+def cases() -> list[dict]:
+    """Each case: ``id`` (the params file's stem), ``exit`` (0 or 1), and message fragments
+    expected in ``stderr`` (exit 1) or in the validate report on ``stdout`` (exit 0)."""
+    return yaml.safe_load((HERE / "cases.yaml").read_text(encoding="utf-8"))
+
+
+def prepare(target: Path) -> Path:
+    """Copy the corpus to ``target`` and generate the files that are not committed."""
+    shutil.copytree(HERE, target, ignore=shutil.ignore_patterns("__pycache__", "*.py", "cases.yaml"),
+                    dirs_exist_ok=True)
+    rng = random.Random(8)
+    (target / "garbage.csv").write_bytes(bytes([0, 1, 2, 0xFF]) + rng.randbytes(4000))
+    (target / "empty.csv").write_bytes(b"")
+    (target / "a_folder").mkdir(exist_ok=True)
+    (target / "a_folder" / "x.csv").write_text(OK_ROWS)
+    (target / "latin1.csv").write_bytes(
+        "order,date,cust,amount\n1,2024-01-05,Müller,10\n2,2024-01-20,Françoise,5\n".encode("latin-1"))
+    (target / "broken.csv.gz").write_bytes(gzip.compress(OK_ROWS.encode() * 50)[:60])
+    (target / "utf16.csv").write_bytes(OK_ROWS.encode("utf-16"))
+    (target / "not_really.xlsx").write_bytes(b"PK\x03\x04" + rng.randbytes(2000))
+    import openpyxl
+    wb = openpyxl.Workbook()
+    wb.active.title = "Data"
+    for row in OK_ROWS.splitlines():
+        wb.active.append(row.split(","))
+    wb.save(target / "book.xlsx")
+    import duckdb
+    db = duckdb.connect(str(target / "store.duckdb"))
+    db.execute("CREATE TABLE orders AS SELECT 1 AS \"order\", DATE '2024-01-05' AS date, 'a' AS cust, 10.0 AS amount")
+    db.close()
+    (target / "mixed").mkdir(exist_ok=True)
+    (target / "mixed" / "a.csv").write_text(OK_ROWS)
+    shutil.copy(target / "store.duckdb", target / "mixed" / "b.duckdb")
+    return target

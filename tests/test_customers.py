@@ -1,0 +1,388 @@
+"""Customer findings: hand-computed goldens (counts, new/returning, concentration, churn risk,
+reactivation, second orders), edge cases that must not crash, and real-data invariants checked
+against independent pandas computations from the raw files."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesnb.config import config_from_dict, load_config
+from salesnb.data import load_data
+from salesnb.findings import dumps
+from salesnb.metrics import customers, rfm
+from salesnb.periods import parse_period
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+PARAMS = Path(__file__).resolve().parent / "params"
+
+# order_id, order_date, customer_id, revenue (same data as tests/test_rfm.py). Period 2024Q1.
+GOLDEN_ROWS = [
+    ("o1", "2024-03-30", "A", 100.0), ("o2", "2024-02-10", "A", 200.0), ("o3", "2023-06-01", "A", 300.0),
+    ("o4", "2024-03-25", "B", 50.0),
+    ("o5", "2023-12-15", "C", 400.0), ("o6", "2023-11-01", "C", 400.0), ("o7", "2023-10-01", "C", 400.0),
+    ("o8", "2023-09-01", "C", 400.0),
+    ("o9", "2023-03-01", "D", 1000.0),
+    ("o10", "2024-01-15", "E", 80.0), ("o11", "2024-01-20", "E", -30.0),
+    ("o12", "2023-05-05", "F", 150.0), ("o13", "2023-07-07", "F", 150.0),
+    ("o14", "2024-03-01", "G", 500.0), ("o14", "2024-03-01", "G", -500.0),
+    ("o15", "2023-08-08", "G", 250.0),
+    ("o16", "2024-02-02", "H", -40.0),
+    ("o17", "2024-02-20", "I", 120.0), ("o18", "2024-03-10", "I", 130.0),
+    ("o19", "2023-02-01", "J", 60.0), ("o20", "2024-03-31", "J", 70.0),
+    ("o21", "2023-10-10", "K", 90.0),
+    ("o22", "2024-03-15", "", 300.0), ("o23", "2023-05-05", "", 100.0),
+]
+TABLES = {"customers_rfm_segments", "customers_rf_heatmap", "customers_cohorts", "customers_cohort_revenue",
+          "customers_pareto", "customers_top_clv", "customers_clv_distribution"}
+
+
+def make_dataset(tmp_path, rows, **params):
+    path = tmp_path / "sales.csv"
+    pd.DataFrame(rows, columns=["order_id", "order_date", "customer_id", "revenue"]).to_csv(path, index=False)
+    data = {"name": "golden", "source": str(path),
+            "columns": {"order_id": "order_id", "order_date": "order_date", "customer_id": "customer_id",
+                        "revenue": "revenue"}}
+    data.update(params)
+    return load_data(config_from_dict(data, base_dir=tmp_path))
+
+
+def run(ds, period, revenue_findings=None):
+    return customers.customer_findings(ds, parse_period(period), revenue_findings)
+
+
+@pytest.fixture(scope="module")
+def golden(tmp_path_factory):
+    ds = make_dataset(tmp_path_factory.mktemp("golden"), GOLDEN_ROWS)
+    try:
+        yield run(ds, "2024Q1", {"customers": 5, "total": 980.0})
+    finally:
+        ds.close()
+
+
+# --------------------------------------------------------------------------- golden
+
+def test_golden_counts(golden):
+    out, _ = golden
+    # period customers (an order with positive net revenue in 2024Q1): A, B, E, I, J.
+    # G's o14 nets to 0 and H has only a return.
+    assert out["count"] == 5
+    assert out["new"] == 3            # B, E, I: first order ever in the period
+    assert out["returning"] == 2      # A, J
+    assert out["orders"] == 7 and out["orders_per_customer"] == pytest.approx(1.4)
+    # identified revenue of the period: 300 + 50 + 50 + 250 + 70 + 0 (G) - 40 (H) = 680
+    assert out["identified_revenue"] == pytest.approx(680.0)
+    assert out["revenue_per_customer"] == pytest.approx(136.0)
+    assert out["unidentified_revenue"] == pytest.approx(300.0)
+    assert out["unidentified_revenue_share_pct"] == pytest.approx(100 * 300 / 980)
+    assert out["missing_customer_revenue_share_pct"] == pytest.approx(100 * 400 / 4680)
+    assert out["history_months_before_period"] == 11
+
+
+def test_golden_rfm_and_risk(golden):
+    out, tables = golden
+    assert out["rfm_customers"] == 10
+    assert [s["segment"] for s in out["rfm_segments"]] == list(rfm.SEGMENTS)
+    assert sum(s["customers"] for s in out["rfm_segments"]) == 10
+    # At Risk D, F, G, K + About to Sleep E (Can't Lose Them: none)
+    assert out["at_risk_customers"] == 5 and out["at_risk_share_pct"] == pytest.approx(50.0)
+    # their revenue 2023-04-01 .. 2024-03-31: D 0 (bought 2023-03), F 300, G 250, K 90, E 50
+    assert out["at_risk_revenue"] == pytest.approx(690.0)
+    assert out["one_time_buyers"] == 5   # B, D, E, G, K
+    assert set(TABLES) <= set(tables)
+    seg = tables["customers_rfm_segments"]
+    assert list(seg.segment) == list(rfm.SEGMENTS)
+    assert tables["customers_rf_heatmap"].customers.sum() == 10
+
+
+def test_golden_concentration(golden):
+    out, tables = golden
+    # period revenue by customer: A 300, I 250, J 70, B 50, E 50 (total 720); top ceil(20% of 5) = 1
+    assert out["top20_customers"] == 1
+    assert out["top20_revenue_share_pct"] == pytest.approx(100 * 300 / 720)
+    assert out["top_customer_share_pct"] == pytest.approx(100 * 300 / 720)
+    pareto = tables["customers_pareto"]
+    assert list(pareto.customers) == [0, 1, 2, 3, 4, 5]
+    assert list(pareto.revenue_share_pct) == pytest.approx([0, 300 / 7.2, 550 / 7.2, 620 / 7.2, 670 / 7.2, 100])
+    assert list(pareto.customer_share_pct) == pytest.approx([0, 20, 40, 60, 80, 100])
+
+
+def test_golden_second_order_and_reactivation(golden):
+    out, _ = golden
+    # first order >= 90 days before 2024-03-31: A C D F G J K; with a second order: A C F J
+    assert out["second_order"]["eligible_customers"] == 7
+    assert out["second_order_rate_pct"] == pytest.approx(400 / 7)
+    # lapsed on 2023-12-31 (no order in 180 days): A (213 days), D (305), J (333); back in 2024Q1: A, J
+    r = out["reactivation"]
+    assert (r["lapsed_customers"], r["reactivated_customers"]) == (3, 2)
+    assert out["reactivation_rate_pct"] == pytest.approx(200 / 3)
+    # lapsed at the period end (>= 180 days): D, F, G; their revenue 1000 + 300 + 250 over 4 orders
+    assert r["lapsed_at_period_end"] == 3
+    assert r["lapsed_at_period_end_aov"] == pytest.approx(1550 / 4)
+
+
+def test_golden_cohorts_and_clv(golden):
+    out, tables = golden
+    cr = out["cohort_retention"]
+    assert cr["month1_avg_pct"] == pytest.approx(25.0)
+    assert len(tables["customers_cohorts"]) == 75
+    clv = out["clv"]
+    assert clv["horizon_months"] == 12 and clv["time_unit"] == "weeks"
+    assert clv["historical_total"] == pytest.approx(4320.0)       # customers with an order (H left out)
+    assert clv["historical_per_customer"] == pytest.approx(432.0)
+    # 10 customers are too few to estimate the models: historical CLV only, and it says why
+    assert "at least 30 customers" in clv["status"]
+    assert clv["params"] is None and clv["predicted_revenue"] is None
+    top = tables["customers_top_clv"]
+    assert 0 < len(top) <= 10 and top.customer_id.is_unique
+    hv = out["high_value"]
+    assert hv["customers"] == 1 and hv["groups"]["top"]["revenue"] == pytest.approx(1600.0)   # C
+    assert hv["dimensions"] == {}
+
+
+def test_golden_is_json_ready(golden):
+    out, _ = golden
+    text = dumps(out)
+    assert json.loads(text)["count"] == 5
+
+
+def test_count_mismatch_is_a_bug(tmp_path):
+    ds = make_dataset(tmp_path, GOLDEN_ROWS)
+    try:
+        with pytest.raises(AssertionError, match="revenue.customers"):
+            run(ds, "2024Q1", {"customers": 4})
+    finally:
+        ds.close()
+
+
+def test_rfm_lookback_from_config(tmp_path):
+    ds = make_dataset(tmp_path, GOLDEN_ROWS, rfm_lookback_months=6)
+    try:
+        out, _ = run(ds, "2024Q1")
+    finally:
+        ds.close()
+    assert out["rfm_customers"] == 7
+    assert out["rfm_window"] == {"start": "2023-10-01", "end": "2024-03-31", "lookback_months": 6}
+    assert out["count"] == 5
+
+
+# --------------------------------------------------------------------------- edge cases
+
+def _check_shape(out, tables):
+    assert sum(s["customers"] for s in out["rfm_segments"]) == out["rfm_customers"]
+    assert out["returning"] == out["count"] - out["new"]
+    assert set(TABLES) <= set(tables)
+    if out["clv"]["status"] != "ok":
+        assert out["clv"]["params"] is None and out["clv"]["predicted_revenue"] is None
+    dumps(out)
+
+
+def test_one_customer(tmp_path):
+    rows = [(f"o{i}", f"2024-0{1 + i % 3}-{10 + i:02d}", "ONLY", 10.0 + i) for i in range(6)]
+    ds = make_dataset(tmp_path, rows)
+    try:
+        out, tables = run(ds, "2024Q1")
+    finally:
+        ds.close()
+    _check_shape(out, tables)
+    assert out["count"] == 1 and out["rfm_customers"] == 1 and out["top20_revenue_share_pct"] == 100.0
+    assert out["clv"]["status"] != "ok"
+
+
+def test_single_day(tmp_path):
+    rows = [(f"o{i}", "2024-02-15", f"C{i % 4}", 10.0 * (i + 1)) for i in range(8)]
+    ds = make_dataset(tmp_path, rows)
+    try:
+        out, tables = run(ds, "2024Q1")
+    finally:
+        ds.close()
+    _check_shape(out, tables)
+    assert out["count"] == 4 and out["new"] == 4
+    assert "repeat purchase" in out["clv"]["status"]
+    assert out["clv"]["historical_total"] == pytest.approx(sum(10.0 * (i + 1) for i in range(8)))
+    assert out["cohort_retention"]["month1_avg_pct"] is None
+
+
+def test_all_one_time_buyers(tmp_path):
+    rows = [(f"o{i}", f"2024-0{1 + i % 3}-{1 + i:02d}", f"C{i:02d}", 5.0 + i) for i in range(20)]
+    ds = make_dataset(tmp_path, rows)
+    try:
+        out, tables = run(ds, "2024Q1")
+    finally:
+        ds.close()
+    _check_shape(out, tables)
+    assert out["one_time_buyers"] == 20 and out["rfm_customers"] == 20
+    assert out["second_order_rate_pct"] is None or out["second_order_rate_pct"] == 0.0
+    assert out["clv"]["status"] != "ok"
+    assert tables["customers_clv_distribution"].customers.sum() == 20
+    assert tables["customers_clv_distribution"].basis.iloc[0] == "historical revenue"
+
+
+def test_period_without_identified_customers(tmp_path):
+    rows = [("o1", "2023-11-05", "A", 10.0), ("o2", "2023-12-05", "A", 20.0),
+            ("o3", "2024-02-05", "", 30.0), ("o4", "2024-03-05", "", 40.0)]
+    ds = make_dataset(tmp_path, rows)
+    try:
+        out, tables = run(ds, "2024Q1", {"customers": 0})
+    finally:
+        ds.close()
+    _check_shape(out, tables)
+    assert out["count"] == 0 and out["new"] == 0
+    assert out["top20_revenue_share_pct"] is None and out["revenue_per_customer"] is None
+    assert out["unidentified_revenue_share_pct"] == 100.0
+    assert out["rfm_customers"] == 1
+
+
+def test_no_customer_ids_at_all(tmp_path):
+    rows = [("o1", "2024-01-05", "", 10.0), ("o2", "2024-02-05", "", 20.0)]
+    ds = make_dataset(tmp_path, rows)
+    try:
+        out, tables = run(ds, "2024Q1")
+    finally:
+        ds.close()
+    _check_shape(out, tables)
+    assert out["count"] == 0 and out["rfm_customers"] == 0
+    assert out["at_risk_share_pct"] is None
+    assert out["clv"]["historical_per_customer"] is None
+    assert tables["customers_pareto"].empty and tables["customers_cohorts"].empty
+
+
+# --------------------------------------------------------------------------- real data
+
+def _load(name):
+    if not DATA.exists():
+        pytest.skip(f"shared data folder {DATA} not found")
+    config = load_config(PARAMS / f"{name}.yaml")
+    if not Path(config.source).exists():
+        pytest.skip(f"shared data for {name} not found at {config.source}")
+    return load_data(config)
+
+
+def _expected_customers(lines: pd.DataFrame, start: str, end: str) -> set:
+    """Plain-pandas SPEC 2.4 customers: ids on the lines of orders with positive net revenue."""
+    w = lines[(lines.date >= start) & (lines.date < end)]
+    net = w.groupby("order")["revenue"].sum()
+    pos = w[w.order.isin(net[net > 0].index)]
+    return set(pos.customer.dropna().unique())
+
+
+@pytest.fixture(scope="module")
+def superstore():
+    ds = _load("superstore")
+    try:
+        from salesnb.metrics import revenue
+        rev, _ = revenue.revenue_findings(ds, parse_period("2017Q4"))
+    except ImportError:
+        rev = None
+    out, tables = customers.customer_findings(ds, parse_period("2017Q4"), rev)
+    path = DATA / "superstore" / "Sample - Superstore.csv"
+    raw = pd.read_csv(path, encoding="cp1252")
+    lines = pd.DataFrame({"order": raw["Order ID"], "customer": raw["Customer ID"], "revenue": raw["Sales"],
+                          "date": pd.to_datetime(raw["Order Date"], format="%m/%d/%Y")})
+    yield out, tables, lines, rev
+    ds.close()
+
+
+def test_superstore_count_and_new(superstore):
+    out, _, lines, rev = superstore
+    expected = _expected_customers(lines, "2017-10-01", "2018-01-01")
+    assert out["count"] == len(expected) == 436
+    if rev is not None:
+        assert out["count"] == rev["customers"]
+    hist = lines[lines.date < "2018-01-01"]
+    net = hist.groupby("order")["revenue"].sum()
+    first = hist[hist.order.isin(net[net > 0].index)].groupby("customer").date.min()
+    new = {c for c in expected if first[c] >= pd.Timestamp("2017-10-01")}
+    assert out["new"] == len(new)
+    assert out["returning"] == out["count"] - out["new"]
+    assert out["missing_customer_revenue_share_pct"] == 0.0
+
+
+def test_superstore_rfm_and_tables(superstore):
+    out, tables, lines, _ = superstore
+    assert out["rfm_customers"] == lines.customer.nunique() == 793
+    assert sum(s["customers"] for s in out["rfm_segments"]) == out["rfm_customers"]
+    assert len(out["rfm_segments"]) == 11
+    risk = sum(s["customers"] for s in out["rfm_segments"] if s["segment"] in rfm.CHURN_RISK_SEGMENTS)
+    assert out["at_risk_share_pct"] == pytest.approx(100 * risk / 793)
+    assert 0 < out["top20_revenue_share_pct"] < 100
+    # independent top-20% share
+    w = lines[(lines.date >= "2017-10-01") & (lines.date < "2018-01-01")]
+    per = w.groupby("customer").revenue.sum().sort_values(ascending=False)
+    k = math.ceil(0.2 * len(per))
+    assert out["top20_revenue_share_pct"] == pytest.approx(100 * per.iloc[:k].sum() / per.sum())
+    pareto = tables["customers_pareto"]
+    assert len(pareto) <= 101 and pareto.revenue_share_pct.is_monotonic_increasing
+    assert pareto.revenue_share_pct.iloc[-1] == pytest.approx(100.0)
+    assert set(out["high_value"]["dimensions"]) == {"region", "segment", "category"}
+    heat = tables["customers_rf_heatmap"]
+    assert len(heat) == 25 and heat.customers.sum() == 793
+    cohorts = tables["customers_cohorts"]
+    assert cohorts.cohort.nunique() <= 24 and cohorts.month_offset.max() <= 23
+    assert out["clv"]["historical_total"] == pytest.approx(lines.revenue.sum())
+
+
+def test_superstore_clv(superstore):
+    out, tables, _, _ = superstore
+    clv = out["clv"]
+    assert clv["status"] == "ok", clv["status"]
+    assert set(clv["params"]["bgnbd"]) == {"r", "alpha", "a", "b"}
+    assert set(clv["params"]["gamma_gamma"]) == {"p", "q", "gamma"}
+    assert clv["predicted_revenue"] > 0
+    assert clv["customers_modelled"] == 793
+    top = tables["customers_top_clv"]
+    assert len(top) == 20 and top.predicted_value_12m.is_monotonic_decreasing
+    assert top.p_alive.between(0, 1).all() and top.historical_revenue.gt(0).all()
+    dist = tables["customers_clv_distribution"]
+    assert dist.customers.sum() == 793
+
+
+@pytest.fixture(scope="module")
+def online_retail():
+    ds = _load("online_retail")
+    try:
+        from salesnb.metrics import revenue
+        rev, _ = revenue.revenue_findings(ds, parse_period("2011Q4"))
+    except ImportError:
+        rev = None
+    out, tables = customers.customer_findings(ds, parse_period("2011Q4"), rev)
+    raw = pd.read_parquet(DATA / "online-retail" / "online_retail.parquet")
+    cust = raw["CustomerID"].map(lambda v: None if pd.isna(v) else str(int(v)))
+    lines = pd.DataFrame({"order": raw["InvoiceNo"], "customer": cust,
+                          "revenue": raw["Quantity"] * raw["UnitPrice"], "date": raw["InvoiceDate"]})
+    yield out, tables, lines, rev
+    ds.close()
+
+
+def test_online_retail_count_and_missing_share(online_retail):
+    out, _, lines, rev = online_retail
+    expected = _expected_customers(lines, "2011-10-01", "2012-01-01")
+    assert out["count"] == len(expected)
+    if rev is not None:
+        assert out["count"] == rev["customers"]
+    assert out["missing_customer_revenue_share_pct"] == pytest.approx(14.85, abs=0.01)
+    w = lines[(lines.date >= "2011-10-01") & (lines.date < "2012-01-01")]
+    assert out["unidentified_revenue_share_pct"] == pytest.approx(
+        100 * w[w.customer.isna()].revenue.sum() / w.revenue.sum())
+    assert out["identified_revenue"] == pytest.approx(w[w.customer.notna()].revenue.sum())
+
+
+def test_online_retail_rfm(online_retail):
+    out, tables, lines, _ = online_retail
+    net = lines.groupby("order").revenue.sum()
+    with_order = lines[lines.order.isin(net[net > 0].index)].customer.dropna().nunique()
+    assert out["rfm_customers"] == with_order
+    assert sum(s["customers"] for s in out["rfm_segments"]) == out["rfm_customers"]
+    assert out["rfm_customers"] < lines.customer.nunique() + 1
+    assert 0 <= out["at_risk_share_pct"] <= 100
+    cr = out["cohort_retention"]
+    assert cr["month1_avg_pct"] is not None and cr["retention_trend"]["recent_avg_pct"] is not None
+    assert tables["customers_cohorts"][tables["customers_cohorts"].month == "2011-12"].partial.all()
+    clv = out["clv"]
+    assert clv["status"] == "ok", clv["status"]
+    assert 0 < clv["predicted_revenue"] < 10 * out["trailing_12m_revenue"]
+    assert np.isfinite(tables["customers_top_clv"].p_alive).all()

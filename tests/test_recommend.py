@@ -1,0 +1,476 @@
+"""The rule engine (salesnb.recommend): each rule on small hand-made findings, determinism, and the
+real data sets (Superstore 2017Q4, Online Retail 2011Q4) held to their findings."""
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+from pathlib import Path
+
+import pytest
+from scipy.stats import linregress
+
+from salesnb import recommend
+from salesnb.recommend import deadline_for, priority_score, recommendations, resolve
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+REAL = {"superstore": ("tests/params/superstore.yaml", "2017Q4"),
+        "online_retail": ("tests/params/online_retail.yaml", "2011Q4")}
+
+
+# --------------------------------------------------------------------------- hand-made findings
+
+def _row(value, revenue, orders, previous):
+    return {"value": value, "revenue": revenue, "share_pct": None, "growth_pct":
+            None if not previous else (revenue - previous) / previous * 100.0,
+            "previous_revenue": previous, "change": revenue - (previous or 0.0), "orders": orders,
+            "avg_order_value": revenue / orders if orders else None}
+
+
+def _dimension(rows):
+    total = sum(r["revenue"] for r in rows)
+    for r in rows:
+        r["share_pct"] = r["revenue"] / total * 100.0
+    return sorted(rows, key=lambda r: (-r["revenue"], r["value"]))
+
+
+def _months(values, start=(2023, 7), partial=()):
+    y, m = start
+    out = []
+    for v in values:
+        label = f"{y}-{m:02d}"
+        out.append({"month": label, "revenue": float(v), "orders": 100, "units": 200.0, "partial": label in partial})
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def make_findings(**changes) -> dict:
+    """A small, self-consistent findings dict: four regions, no customers section."""
+    f = {
+        "currency": "USD",
+        "period": {"label": "2024Q2", "start": "2024-04-01", "end": "2024-07-01", "partial": False},
+        "comparison": {"like_for_like": False, "previous": {"label": "2024Q1", "available": True},
+                       "year_ago": {"label": "2023Q2", "available": True}},
+        "data": {"rows_read": 1000, "rows_used": 1000, "rows_dropped": {}, "partial_months": [], "gap_months": [],
+                 "month_coverage": {}, "missing_customer": {"rows": 0, "revenue": 0.0, "revenue_share_pct": 0.0},
+                 "duplicates": {"rows": 0, "dropped": 0}, "dimensions": ["region"], "has_customers": True},
+        "revenue": {
+            "total": 100000.0, "orders": 400, "aov": 250.0, "customers": 200, "returns": {"lines": 0, "value": 0.0},
+            "previous": {"total": 90000.0, "orders": 380, "aov": 236.84, "returns": {"lines": 0, "value": 0.0}},
+            "year_ago": {"total": 95000.0, "orders": 390, "aov": 243.59, "returns": {"lines": 0, "value": 0.0}},
+            "change": {"total": {"vs_previous_abs": 10000.0, "vs_previous_pct": 11.11, "vs_year_ago_abs": 5000.0,
+                                 "vs_year_ago_pct": 5.26},
+                       "aov": {"vs_previous_abs": 13.16, "vs_previous_pct": 5.56, "vs_year_ago_abs": 6.41,
+                               "vs_year_ago_pct": 2.63}},
+            "targets": None,
+            "by_month": _months([33000, 34000, 33000], start=(2024, 4)),
+            # flat with noise: no trend
+            "trend_by_month": _months([30000, 31000, 29000, 30500, 29500, 30000, 31000, 29000, 30000, 30500,
+                                       29500, 30000]),
+            "best_month": {"month": "2024-05", "revenue": 34000.0}, "worst_month": {"month": "2024-04", "revenue": 33000.0},
+            "partial_months_excluded": [], "complete_months": 3,
+            "dimensions": ["region"],
+            "by_dimension": {"region": _dimension([
+                _row("North", 40000.0, 100, 35000.0), _row("South", 30000.0, 120, 25000.0),
+                _row("East", 20000.0, 100, 17500.0), _row("West", 10000.0, 50, 12500.0)])},
+            "top_performers": [],
+        },
+        "customers": {"available": False, "note": "No customer id is mapped."},
+    }
+    for path, value in changes.items():
+        node = f
+        *head, last = path.split("__")
+        for part in head:
+            node = node[part]
+        node[last] = value
+    return f
+
+
+def customers_section(**changes) -> dict:
+    c = {"available": True, "count": 200, "rfm_customers": 400, "at_risk_customers": 100, "at_risk_share_pct": 25.0,
+         "at_risk_revenue": 20000.0, "at_risk_segments": ["At Risk", "Can't Lose Them", "About to Sleep"],
+         "reactivation_rate_pct": 25.0, "reactivation": {"lapsed_customers": 120, "reactivated_customers": 30},
+         "one_time_buyers": 80, "second_order_rate_pct": 30.0, "second_order": {"eligible_customers": 150},
+         "top20_revenue_share_pct": 55.0, "top20_customers": 40, "top_customer_share_pct": 3.0,
+         "unidentified_revenue_share_pct": 0.0,
+         "cohort_retention": {"retention_trend": {"recent_avg_pct": 20.0, "earlier_avg_pct": 21.0, "change_pts": -1.0,
+                                                  "recent_cohorts": ["2024-01", "2024-02", "2024-03"],
+                                                  "earlier_cohorts": ["2023-10", "2023-11", "2023-12"]}}}
+    c.update(changes)
+    return c
+
+
+def by_rule(result: dict, rule: str, kind: str = None) -> list[dict]:
+    lists = [kind] if kind else ["opportunities", "risks"]
+    return [i for k in lists for i in result[k] if i["rule"] == rule]
+
+
+# --------------------------------------------------------------------------- opportunity rules
+
+def test_aov_uplift_from_the_spread_across_regions():
+    # region AOVs 400, 250, 200, 200 → median 225, top quartile 287.5; x = 62.5 / 2 / 225 = 13.9%
+    [item] = by_rule(recommendations(make_findings()), "aov_uplift")
+    assert item["impact"] == 13900.00               # revenue 100,000 × 13.9%
+    assert item["formula"].startswith("revenue $100,000.00 × 13.9% = $13,900.00")
+    derived = {d["name"]: d["value"] for d in item["derived"]}
+    assert derived["median_aov"] == 225.0 and derived["top_quartile_aov"] == 287.5 and derived["aov_uplift_pct"] == 13.9
+    assert item["confidence"] == "medium"           # 4 peers
+
+
+def test_aov_uplift_prefers_sales_reps_then_falls_back_to_months():
+    f = make_findings()
+    reps = [_row(f"Rep {i}", 10000.0, n, 9000.0) for i, n in enumerate([20, 25, 40, 50, 100])]
+    f["revenue"]["by_dimension"]["sales_rep"] = _dimension(reps)
+    f["revenue"]["dimensions"].append("sales_rep")
+    [item] = by_rule(recommendations(f), "aov_uplift")
+    assert any(e["key"].startswith("revenue.by_dimension.sales_rep[") for e in item["evidence"])
+    assert item["confidence"] == "high"             # 5 peers
+    # too many regions (> 30 values) and no other dimension: the trailing complete months
+    g = make_findings(revenue__by_dimension={"region": _dimension([_row(f"R{i}", 1000.0 + i, 20, 900.0)
+                                                                   for i in range(31)])})
+    [item] = by_rule(recommendations(g), "aov_uplift")
+    assert item["confidence"] == "low"
+    assert all(e["key"].startswith(("revenue.trend_by_month", "revenue.total", "revenue.aov", "revenue.orders"))
+               for e in item["evidence"])
+
+
+def test_aov_uplift_silent_without_spread_or_peers():
+    same = _dimension([_row(v, 10000.0, 40, 9000.0) for v in "ABCD"])
+    f = make_findings(revenue__by_dimension={"region": same})
+    f["revenue"]["trend_by_month"] = []
+    assert by_rule(recommendations(f), "aov_uplift") == []
+    f = make_findings(revenue__aov=None)
+    assert by_rule(recommendations(f), "aov_uplift") == []
+
+
+def test_aov_recovery_against_the_year_ago_aov():
+    f = make_findings()
+    f["revenue"]["year_ago"]["aov"] = 275.50
+    f["revenue"]["change"]["aov"]["vs_year_ago_pct"] = -9.26
+    [item] = by_rule(recommendations(f), "aov_recovery")
+    assert item["impact"] == 10200.00               # (275.50 − 250.00) × 400 orders
+    assert item["formula"] == "(year-ago AOV $275.50 − AOV $250.00) × 400 orders = $25.50 × 400 = $10,200.00"
+    assert by_rule(recommendations(make_findings()), "aov_recovery") == []   # AOV up on a year ago
+    f["comparison"]["year_ago"]["available"] = False
+    assert by_rule(recommendations(f), "aov_recovery") == []
+
+
+def test_dimension_gap_brings_values_up_to_the_median():
+    items = by_rule(recommendations(make_findings()), "dimension_gap")
+    # median of 40k, 30k, 20k, 10k = 25k; West (10k) is below half the median: no meaningful base
+    assert [(i["owner"], i["impact"]) for i in items] == [("East", 5000.00)]
+    assert items[0]["owner_dimension"] == "region"
+    assert items[0]["formula"] == "median region revenue $25,000.00 − East $20,000.00 = $5,000.00 (median of 4 region values)"
+    assert items[0]["confidence"] == "high"         # 100 orders, 4 peers
+
+
+def test_dimension_gap_needs_a_meaningful_base_and_skips_products_and_long_dimensions():
+    f = make_findings()
+    f["revenue"]["by_dimension"]["region"][2]["orders"] = 5      # East: too few orders
+    assert by_rule(recommendations(f), "dimension_gap") == []
+    f = make_findings()
+    f["revenue"]["by_dimension"]["product"] = _dimension([_row(f"P{i}", 1000.0 * (i + 1), 50, 900.0) for i in range(10)])
+    f["revenue"]["dimensions"].append("product")
+    assert {i["owner_dimension"] for i in by_rule(recommendations(f), "dimension_gap")} == {"region"}
+    long = _dimension([_row(f"R{i}", 1000.0 * (i + 1), 50, 1000.0 * (i + 1)) for i in range(31)])
+    assert by_rule(recommendations(make_findings(revenue__by_dimension={"region": long})), "dimension_gap") == []
+
+
+def test_dimension_the_data_lacks_is_never_used():
+    f = make_findings()
+    f["revenue"]["by_dimension"]["segment"] = _dimension([_row(v, r, 100, r) for v, r in
+                                                          (("A", 50000.0), ("B", 40000.0), ("C", 30000.0))])
+    # "segment" is not among the data's dimensions: every rule ignores it
+    result = recommendations(f)
+    for item in result["opportunities"] + result["risks"] + result["actions"]:
+        assert item.get("owner_dimension") != "segment"
+        assert not any("by_dimension.segment" in e["key"] for e in item["evidence"])
+
+
+def test_recover_decline():
+    items = by_rule(recommendations(make_findings()), "recover_decline")
+    assert [(i["owner"], i["impact"]) for i in items] == [("West", 2500.00)]   # 12,500 → 10,000 (−20%)
+    assert items[0]["formula"] == "2024Q1 revenue $12,500.00 − 2024Q2 revenue $10,000.00 = $2,500.00"
+    assert items[0]["confidence"] == "medium"       # 50 orders
+    f = make_findings()
+    f["comparison"]["previous"]["available"] = False
+    assert by_rule(recommendations(f), "recover_decline") == []
+
+
+def test_win_back_uses_the_observed_reactivation_rate():
+    f = make_findings(customers=customers_section())
+    [item] = by_rule(recommendations(f), "win_back")
+    assert item["impact"] == 5000.00                # 20,000 × 25.0%
+    assert "observed reactivation rate of lapsed customers 25.0%" in item["formula"]
+    assert item["confidence"] == "medium"           # 120 lapsed customers
+    [action] = by_rule(recommendations(f), "win_back", "actions")
+    assert action["metric"] == "customers.at_risk_share_pct" and action["target"] == 18.8   # 25.0 × (1 − 25%)
+    for c in (customers_section(reactivation_rate_pct=None), customers_section(at_risk_revenue=0.0),
+              {"available": False}, None):
+        g = make_findings(customers=c)
+        if c is None:
+            del g["customers"]
+        assert by_rule(recommendations(g), "win_back") == []
+
+
+def test_repeat_purchase():
+    [item] = by_rule(recommendations(make_findings(customers=customers_section())), "repeat_purchase")
+    assert item["impact"] == 6000.00                # 80 × 30.0% × 250.00
+    assert item["formula"] == "one-time buyers 80 × observed second-order rate 30.0% × AOV $250.00 = $6,000.00"
+    assert item["title"] == "Convert 24 of the 80 one-time buyers to a second order"
+    assert by_rule(recommendations(make_findings(customers=customers_section(one_time_buyers=0))), "repeat_purchase") == []
+    assert by_rule(recommendations(make_findings(customers=customers_section(second_order_rate_pct=None))),
+                   "repeat_purchase") == []
+
+
+def test_returns_back_to_the_previous_rate():
+    f = make_findings()
+    f["revenue"]["returns"] = {"lines": 40, "value": 5000.0}              # 5,000 / 105,000 = 4.8%
+    f["revenue"]["previous"]["returns"] = {"lines": 10, "value": 1000.0}  # 1,000 / 91,000 = 1.1%
+    [item] = by_rule(recommendations(f), "returns")
+    assert item["impact"] == 3845.00                # 5,000 − 105,000 × 1.1%
+    f["revenue"]["previous"]["returns"] = {"lines": 60, "value": 6000.0}  # the rate fell: nothing to recover
+    assert by_rule(recommendations(f), "returns") == []
+
+
+# --------------------------------------------------------------------------- risk rules
+
+def test_revenue_trend_fires_on_a_significant_decline_only():
+    values = [30000 - 800 * i + (300 if i % 2 else -300) for i in range(12)]
+    f = make_findings()
+    f["revenue"]["trend_by_month"] = _months(values + [500], partial=("2024-07",))   # a partial month: left out
+    [item] = by_rule(recommendations(f), "revenue_trend")
+    fit = linregress(range(12), values)
+    assert item["impact"] == round(abs(round(fit.slope, 2)) * 12, 2)
+    derived = {d["name"]: d["value"] for d in item["derived"]}
+    assert derived["months"] == 12 and derived["slope_per_month"] == round(fit.slope, 2)
+    assert derived["p_value"] == round(fit.pvalue, 3) and item["confidence"] == "high"
+    assert "p < 0.001" in item["formula"] and "t = " in item["formula"]
+    # flat, rising, or too short: silent
+    assert by_rule(recommendations(make_findings()), "revenue_trend") == []
+    f["revenue"]["trend_by_month"] = _months([30000 + 800 * i for i in range(12)])
+    assert by_rule(recommendations(f), "revenue_trend") == []
+    f["revenue"]["trend_by_month"] = _months([30000, 29000, 28000, 27000, 26000])
+    assert by_rule(recommendations(f), "revenue_trend") == []
+
+
+def test_revenue_decline_vs_a_year_ago_then_the_previous_period():
+    f = make_findings()
+    f["revenue"]["year_ago"]["total"] = 111111.11
+    f["revenue"]["change"]["total"].update(vs_year_ago_abs=-11111.11, vs_year_ago_pct=-10.0)
+    [item] = by_rule(recommendations(f), "revenue_decline")
+    assert item["impact"] == 11111.11 and item["confidence"] == "high"
+    [action] = by_rule(recommendations(f), "revenue_decline", "actions")
+    assert action["metric"] == "revenue.total" and action["target"] == 111111.11 and action["deadline_days"] == 60
+    assert by_rule(recommendations(make_findings()), "revenue_decline") == []       # up on a year ago
+    g = make_findings()
+    g["comparison"]["year_ago"]["available"] = False
+    g["revenue"]["change"]["total"].update(vs_previous_abs=-5000.0, vs_previous_pct=-5.26)
+    g["revenue"]["previous"]["total"] = 105000.0
+    [item] = by_rule(recommendations(g), "revenue_decline")
+    assert item["confidence"] == "low" and item["impact"] == 5000.00
+    assert by_rule(recommendations(g), "revenue_decline", "actions") == []          # seasonality: no action
+
+
+def test_target_gap():
+    f = make_findings(revenue__targets={"revenue": 120000.0, "attainment_pct": 83.33, "gap": -20000.0})
+    [item] = by_rule(recommendations(f), "target_gap")
+    assert item["impact"] == 20000.00 and item["formula"] == "target $120,000.00 − revenue $100,000.00 = $20,000.00"
+    f = make_findings(revenue__targets={"revenue": 90000.0, "attainment_pct": 111.1, "gap": 10000.0})
+    assert by_rule(recommendations(f), "target_gap") == []
+
+
+def test_churn_exposure():
+    [item] = by_rule(recommendations(make_findings(customers=customers_section())), "churn_exposure")
+    assert item["impact"] == 20000.00 and item["confidence"] == "medium"     # 400 customers scored
+    assert by_rule(recommendations(make_findings(customers=customers_section(at_risk_share_pct=12.0))),
+                   "churn_exposure") == []
+
+
+def test_customer_concentration():
+    assert by_rule(recommendations(make_findings(customers=customers_section())), "customer_concentration") == []
+    [item] = by_rule(recommendations(make_findings(customers=customers_section(top20_revenue_share_pct=82.0))),
+                     "customer_concentration")
+    assert item["impact"] is None and "82.0%" in item["title"]
+    [item] = by_rule(recommendations(make_findings(customers=customers_section(top_customer_share_pct=15.0))),
+                     "customer_concentration")
+    assert "largest customer brings 15.0%" in item["title"]
+
+
+def test_dimension_concentration_on_one_region_or_rep():
+    assert by_rule(recommendations(make_findings()), "dimension_concentration") == []    # North 40%
+    rows = _dimension([_row("North", 70000.0, 200, 50000.0), _row("South", 20000.0, 100, 25000.0),
+                       _row("East", 10000.0, 50, 15000.0)])
+    f = make_findings(revenue__by_dimension={"region": rows})
+    [item] = by_rule(recommendations(f), "dimension_concentration")
+    assert item["title"] == "70.0% of revenue comes from one region, North"
+    assert item["confidence"] == "high"              # 50,000 / 90,000 = 55.6% before: above the threshold too
+    [action] = by_rule(recommendations(f), "dimension_concentration", "actions")
+    assert action["metric"] == "revenue.by_dimension.region[North].share_pct" and action["target"] == 55.6
+    reps = _dimension([_row("Ann", 45000.0, 100, 40000.0), _row("Bob", 30000.0, 100, 30000.0),
+                       _row("Cy", 25000.0, 100, 20000.0)])
+    g = make_findings()
+    g["revenue"]["by_dimension"]["sales_rep"] = reps
+    g["revenue"]["dimensions"].append("sales_rep")
+    [item] = by_rule(recommendations(g), "dimension_concentration")
+    assert item["owner_dimension"] == "sales_rep" and "45.0%" in item["title"]       # rep threshold 40%
+
+
+def test_retention_decline():
+    trend = {"recent_avg_pct": 12.0, "earlier_avg_pct": 18.0, "change_pts": -6.0,
+             "recent_cohorts": ["2024-01", "2024-02", "2024-03"], "earlier_cohorts": ["2023-10", "2023-11", "2023-12"]}
+    f = make_findings(customers=customers_section(cohort_retention={"retention_trend": trend}))
+    [item] = by_rule(recommendations(f), "retention_decline")
+    assert "18.0% → 12.0%" in item["title"]
+    assert by_rule(recommendations(make_findings(customers=customers_section())), "retention_decline") == []
+
+
+def test_data_quality_risks_and_fixes():
+    f = make_findings()
+    f["data"].update(rows_dropped={"unparseable date": 30, "unparseable revenue": 20}, gap_months=["2024-02"],
+                     missing_customer={"rows": 80, "revenue": 12000.0, "revenue_share_pct": 12.0},
+                     duplicates={"rows": 10, "dropped": 0}, partial_months=["2024-06"], month_coverage={"2024-06": 0.5})
+    f["revenue"]["by_month"][2]["partial"] = True
+    f["revenue"]["partial_months_excluded"] = ["2024-06"]
+    result = recommendations(f)
+    titles = [i["title"] for i in by_rule(result, "data_quality")]
+    assert len(titles) == 5
+    assert any("50 of 1,000 rows were dropped (5.0%)" in t for t in titles)
+    assert any("12.0% of revenue has no customer id" in t for t in titles)
+    metrics = {a["metric"] for a in by_rule(result, "data_quality", "actions")}
+    assert metrics <= {"data.rows_dropped", "data.gap_months", "data.missing_customer.revenue_share_pct"}
+    assert all(a["deadline_days"] == 30 for a in by_rule(result, "data_quality", "actions"))
+    assert by_rule(recommendations(make_findings()), "data_quality") == []          # clean data: silent
+
+
+# --------------------------------------------------------------------------- engine properties
+
+def test_deadlines_and_priority():
+    assert [deadline_for(100, t) for t in (104, 110, 125, 200)] == [30, 60, 90, 120]
+    assert deadline_for(None, 5) == 120
+    assert priority_score(5000, 100000, "high") == 5.0
+    assert priority_score(5000, 100000, "low") == 2.0
+    assert priority_score(None, 100000, "medium", severity=30) == 2.1
+
+
+def test_evidence_keys_resolve_to_their_values():
+    f = make_findings(customers=customers_section(top20_revenue_share_pct=82.0))
+    result = recommendations(f)
+    for item in result["opportunities"] + result["risks"] + result["actions"]:
+        assert item["evidence"], item["title"]
+        for e in item["evidence"]:
+            assert resolve(f, e["key"]) == e["value"], e["key"]
+    assert resolve(f, "revenue.by_dimension.region[West].orders") == 50
+    with pytest.raises(KeyError):
+        resolve(f, "revenue.by_dimension.region[Nowhere].orders")
+
+
+def test_resolve_handles_brackets_and_dots_in_values():
+    f = {"revenue": {"by_dimension": {"product": [{"value": "Cart [L] v2.0", "revenue": 5.0}]}}}
+    assert resolve(f, "revenue.by_dimension.product[Cart [L] v2.0].revenue") == 5.0
+
+
+def test_deterministic_and_pure():
+    f = make_findings(customers=customers_section(top20_revenue_share_pct=82.0))
+    before = copy.deepcopy(f)
+    a = json.dumps(recommendations(f), sort_keys=True)
+    b = json.dumps(recommendations(copy.deepcopy(f)), sort_keys=True)
+    assert a == b
+    assert f == before                              # the input is not changed
+
+
+def test_ties_are_broken_by_title():
+    rows = _dimension([_row("Delta", 30000.0, 100, 30000.0), _row("Gamma", 30000.0, 100, 30000.0),
+                       _row("Beta", 15000.0, 100, 15000.0), _row("Alpha", 15000.0, 100, 15000.0)])
+    result = recommendations(make_findings(revenue__by_dimension={"region": rows}))
+    gaps = by_rule(result, "dimension_gap")
+    assert [g["owner"] for g in gaps] == ["Alpha", "Beta"] and gaps[0]["priority"] == gaps[1]["priority"]
+    for key in ("opportunities", "risks", "actions"):
+        items = result[key]
+        assert items == sorted(items, key=lambda i: (-i["priority"], i["title"], i["rule"]))
+
+
+def test_actions_are_smart_and_capped():
+    f = make_findings(customers=customers_section())
+    f["revenue"]["year_ago"]["aov"] = 275.50
+    f["revenue"]["change"]["aov"]["vs_year_ago_pct"] = -9.26
+    actions = recommendations(f)["actions"]
+    assert 1 <= len(actions) <= recommend.MAX_ACTIONS
+    metrics = [a["metric"] for a in actions]
+    assert len(metrics) == len(set(metrics))        # one action per metric (AOV: recovery or uplift, not both)
+    for a in actions:
+        assert a["kind"] == "action" and a["target"] is not None and a["deadline_days"] in (30, 60, 90, 120)
+        assert a["evidence"] and a["formula"] and a["confidence"] in ("high", "medium", "low")
+        assert a["basis"]["rule"] == a["rule"]
+
+
+def test_empty_findings_give_empty_lists():
+    assert recommendations({}) == {"opportunities": [], "risks": [], "actions": []}
+    tiny = make_findings(revenue__by_dimension={}, revenue__trend_by_month=[], revenue__dimensions=[])
+    tiny["comparison"] = {"previous": {"available": False}, "year_ago": {"available": False}}
+    assert recommendations(tiny) == {"opportunities": [], "risks": [], "actions": []}
+
+
+# --------------------------------------------------------------------------- real data
+
+@functools.lru_cache(maxsize=None)
+def real_findings(name: str) -> dict:
+    """Findings of a real data set, built once per test session (shared with test_summary)."""
+    from salesnb.findings import build_findings
+    params, period = REAL[name]
+    return build_findings(str(ROOT / params), period).data
+
+
+def _needs_data():
+    if not DATA.exists():
+        pytest.skip("../shared/data is not beside this checkout")
+
+
+def _item_values(item: dict) -> list:
+    return [item.get("impact"), item.get("target"), item.get("current"), item.get("priority"),
+            [e["value"] for e in item["evidence"]], [d["value"] for d in item.get("derived") or []],
+            list((item.get("parameters") or {}).values())]
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_real_data_actions(name):
+    _needs_data()
+    from textnumbers import unexplained_numbers
+    f = real_findings(name)
+    recs = f["recommendations"]
+    actions = recs["actions"]
+    assert 5 <= len(actions) <= 7, [a["title"] for a in actions]
+    dims = set(f["revenue"]["dimensions"])
+    partial = set(f["data"]["partial_months"]) | {m["month"] for m in f["revenue"]["by_month"] if m["partial"]}
+    from salesnb.fmt import fmt_month
+    for a in actions:
+        assert a["metric"] and a["target"] is not None and a["deadline_days"] in (30, 60, 90, 120) and a["evidence"]
+        for e in a["evidence"]:
+            assert resolve(f, e["key"]) == e["value"], e["key"]
+            m = re.match(r"revenue\.by_dimension\.(\w+)\[", e["key"])
+            assert m is None or m.group(1) in dims
+            assert not any(p in e["key"] for p in partial), e["key"]
+        assert a["owner_dimension"] is None or a["owner_dimension"] in dims
+        for p in partial:
+            assert p not in a["title"] and fmt_month(p) not in a["title"]
+        # every number in the title and formula is one of this action's own figures
+        own = {"currency": f["currency"], "values": _item_values(a), "owner": a.get("owner")}
+        for text in (a["title"], a["formula"]):
+            assert unexplained_numbers(text, own) == [], (text, unexplained_numbers(text, own))
+    for item in recs["opportunities"] + recs["risks"]:
+        own = {"currency": f["currency"], "values": _item_values(item), "owner": item.get("owner")}
+        for text in (item["title"], item["formula"]):
+            assert unexplained_numbers(text, own) == [], text
+    if name == "online_retail":
+        assert dims == {"region", "product"}
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_real_data_recommendations_are_reproducible(name):
+    _needs_data()
+    f = real_findings(name)
+    plain = {k: v for k, v in f.items() if k != "recommendations"}
+    again = recommendations(json.loads(json.dumps(plain)))
+    assert json.dumps(again, sort_keys=True) == json.dumps(f["recommendations"], sort_keys=True)
