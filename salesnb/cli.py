@@ -58,11 +58,18 @@ def cmd_init(args) -> int:
     from .data import _source_files
     _source_files(str(data))
     names = read_column_names(data)
-    out = Path(args.output) if args.output else Path("params") / (data.stem.lower().replace(" ", "-") + ".yaml")
+    stem = Path(data.name.removesuffix(".gz")).stem if "*" not in data.name else data.parent.name or "sales"
+    out = Path(args.output) if args.output else Path("params") / (stem.lower().replace(" ", "-") + ".yaml")
     if out.exists() and not args.force:
         raise SalesnbError(f"{str(out)!r} already exists.", hint="pass --force to overwrite it, or -o another file")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(params_text(data, out, names), encoding="utf-8")
+    if out.is_dir():
+        raise SalesnbError(f"{str(out)!r} is a folder.", hint="give -o a file name such as params/acme.yaml")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(params_text(data, out, names), encoding="utf-8")
+    except OSError as exc:
+        raise SalesnbError(f"Cannot write {str(out)!r}: {exc.strerror or exc}.",
+                           hint="choose another -o path, in a folder you can write to") from None
     print(f"Wrote {out} — check the guessed columns, then: salesnb validate {out}")
     return 0
 
@@ -137,6 +144,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("salesnb: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader of our output went away (salesnb validate … | head): stop quietly
+        import os
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -80,11 +80,21 @@ YEAR_RANGE = (1900, 2100)
 # Anything else is unreadable (None / NULL): such a row is dropped and counted.
 _MONEY_STRIP = r"[A-Za-z]{1,3}\$|[A-Za-z]{2,}|[^\x00-\x7F]|[ \t\n\r\f\x0b'$]"
 _NUMBER = {
-    ".": r"[+-]?([0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?|[0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?",
-    ",": r"[+-]?([0-9]{1,3}(\.[0-9]{3})+(,[0-9]*)?|[0-9]+(,[0-9]*)?|,[0-9]+)([eE][+-]?[0-9]+)?",
+    ".": r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?|[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?",
+    ",": r"[+-]?(?:[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]*)?|[0-9]+(?:,[0-9]*)?|,[0-9]+)(?:[eE][+-]?[0-9]+)?",
 }
+# the cleaned text: "(number)" → p, "number-" → t, "number" → n (exactly one group matches)
+_MONEY = {d: rf"^(?:\((?P<p>{n})\)|(?P<t>{n})-|(?P<n>{n}))$" for d, n in _NUMBER.items()}
+# plain numbers ("12.50", "-3") need none of that: a fast path in SQL (same result)
+_PLAIN = {".": r"-?[0-9]{1,15}(\.[0-9]{1,15})?", ",": r"-?[0-9]{1,15}"}
 _MONEY_STRIP_RE = re.compile(_MONEY_STRIP)
-_NUMBER_RE = {k: re.compile(v) for k, v in _NUMBER.items()}
+_MONEY_RE = {d: re.compile(p) for d, p in _MONEY.items()}
+
+
+def _to_float(number: str, decimal: str) -> float | None:
+    text = number.replace(",", "") if decimal == "." else number.replace(".", "").replace(",", ".")
+    value = float(text)
+    return value if math.isfinite(value) else None
 
 
 def parse_money(text, decimal: str = ".") -> float | None:
@@ -92,36 +102,31 @@ def parse_money(text, decimal: str = ".") -> float | None:
     ``"1.234,56 €"`` with ``decimal=","`` → 1234.56, ``"5-"`` → -5.0. Unreadable → None."""
     if text is None:
         return None
-    s = _MONEY_STRIP_RE.sub("", str(text).replace("\u2212", "-"))
-    negative = False
-    if len(s) > 1 and s.startswith("(") and s.endswith(")"):
-        s, negative = s[1:-1], True
-    elif len(s) > 1 and s.endswith("-"):
-        s, negative = s[:-1], True
-    if not _NUMBER_RE[decimal].fullmatch(s):
+    m = _MONEY_RE[decimal].match(_MONEY_STRIP_RE.sub("", str(text).replace("\u2212", "-")))
+    if not m:
         return None
-    s = s.replace(",", "") if decimal == "." else s.replace(".", "").replace(",", ".")
-    value = float(s)
-    if value != value or value in (float("inf"), float("-inf")):
+    value = _to_float(m["p"] or m["t"] or m["n"], decimal)
+    if value is None:
         return None
-    return -abs(value) if negative else value
+    return -abs(value) if (m["p"] or m["t"]) else value
 
 
 def money_sql(col: str, decimal: str = ".") -> str:
-    """SQL expression turning the text column ``col`` into DOUBLE (NULL when unreadable)."""
-    s = (f"regexp_replace(replace(CAST({col} AS VARCHAR), '\u2212', '-'), "
-         f"{sql_literal(_MONEY_STRIP)}, '', 'g')")
-    paren = f"(length({s}) > 1 AND {s} LIKE '(%)')"
-    minus = f"(length({s}) > 1 AND {s} LIKE '%-')"
-    body = f"(CASE WHEN {paren} THEN {s}[2:-2] WHEN {minus} THEN {s}[1:-2] ELSE {s} END)"
-    valid = f"regexp_full_match({body}, {sql_literal(_NUMBER[decimal])})"
-    if decimal == ",":
-        number = f"replace(replace({body}, '.', ''), ',', '.')"
-    else:
-        number = f"replace({body}, ',', '')"
-    value = f"TRY_CAST({number} AS DOUBLE)"
-    return (f"(CASE WHEN {col} IS NULL OR NOT {valid} OR NOT isfinite({value}) THEN NULL "
-            f"WHEN {paren} OR {minus} THEN -abs({value}) ELSE {value} END)")
+    """SQL expression turning the text column ``col`` into DOUBLE (NULL when unreadable).
+
+    The text is cleaned and matched once (``list_transform`` over a one-element list binds the
+    match to a name, so DuckDB does not repeat the regular expressions)."""
+    text = f"CAST({col} AS VARCHAR)"
+    clean = f"regexp_replace(replace({text}, '\u2212', '-'), {sql_literal(_MONEY_STRIP)}, '', 'g')"
+    match = f"regexp_extract({clean}, {sql_literal(_MONEY[decimal])}, ['p', 't', 'n'])"
+    number = "m.p || m.t || m.n"
+    number = (f"replace({number}, ',', '')" if decimal == "." else
+              f"replace(replace({number}, '.', ''), ',', '.')")
+    parsed = (f"list_transform([{match}], lambda m: list_transform([TRY_CAST({number} AS DOUBLE)], lambda v: "
+              f"CASE WHEN isfinite(v) THEN CASE WHEN m.p <> '' OR m.t <> '' THEN -abs(v) ELSE v END END)[1])[1]")
+    return (f"(CASE WHEN {col} IS NULL THEN NULL "
+            f"WHEN regexp_full_match({text}, {sql_literal(_PLAIN[decimal])}) THEN CAST({text} AS DOUBLE) "
+            f"ELSE {parsed} END)")
 
 
 def _path_list(paths) -> str:
@@ -217,7 +222,7 @@ class Dataset:
 # --------------------------------------------------------------------------- sources
 
 def _source_files(source: str) -> list[Path]:
-    if any(ch in source for ch in "*?["):
+    if any(ch in source for ch in "*?[") and not Path(source).is_file():
         files = sorted(Path(p) for p in globlib.glob(source, recursive=True))
         files = [f for f in files if f.is_file()]
         if not files:
@@ -336,7 +341,29 @@ def _looks_binary(path: Path) -> bool:
     return False
 
 
-def _transcode(path: Path, encoding: str, tmpdir: str, whitespace: bool = False) -> Path:
+SINGLE_BYTE = ("latin1", "iso88591", "cp1252", "windows1252", "iso885915", "latin9", "cp850", "cp437", "macroman")
+
+
+def _has_non_ascii(path: Path) -> bool:
+    with _open_text(path) as fh:
+        while chunk := fh.read(1 << 22):
+            if not chunk.isascii():
+                return True
+    return False
+
+
+def _sep_line(path: Path, encoding: str) -> str | None:
+    """The delimiter named by an Excel-style first line ``sep=;``, if the file has one."""
+    with _open_text(path) as fh:
+        head = fh.read(64)
+    enc = "utf-8-sig" if encoding.replace("-", "").lower() in ("utf8", "ascii", "utf8sig") else encoding
+    first = head.decode(enc, errors="replace").splitlines()[0] if head else ""
+    m = re.fullmatch(r'\s*"?sep=(.)"?\s*', first)
+    return m.group(1) if m else None
+
+
+def _transcode(path: Path, encoding: str, tmpdir: str, whitespace: bool = False,
+               skip_first_line: bool = False) -> Path:
     """Stream a text file through Python's codecs into a UTF-8 (optionally comma-split) copy."""
     out = Path(tmpdir) / (path.name.removesuffix(".gz") + ".utf8.csv")
     n = 0
@@ -345,6 +372,8 @@ def _transcode(path: Path, encoding: str, tmpdir: str, whitespace: bool = False)
         out = Path(tmpdir) / f"{n}_{path.name.removesuffix('.gz')}.utf8.csv"
     with _open_text(path) as raw, open(out, "w", encoding="utf-8", newline="") as dst:
         reader = codecs.getreader(encoding)(raw, errors="replace")
+        if skip_first_line:
+            reader.readline()
         if whitespace:
             import csv
             writer = csv.writer(dst)
@@ -379,6 +408,8 @@ class _Reader:
         self.encoding = None
         self.files: list[Path] = []
         self.rows: int | None = None  # rows of ``raw`` when registering already counted them
+        self.sep: str | None = None  # the delimiter an Excel "sep=" line names
+        self.notes: list[str] = []  # caveats found while reading, shown in the quality report
 
     def register(self) -> None:
         cfg = self.config
@@ -517,18 +548,28 @@ class _Reader:
             else:
                 encoding = cfg.encoding
                 _check_encoding(f, encoding)
+                if encoding.replace("-", "").replace("_", "").lower() in SINGLE_BYTE and _has_non_ascii(f) \
+                        and detect_encoding(f) == "utf-8":
+                    self.notes.append(f"{f.name} is declared {encoding} but also reads as UTF-8: if names show "
+                                      "characters such as 'Ã©', set encoding: auto.")
             self.encoding = encoding
-            whitespace = cfg.delimiter == "whitespace" or (cfg.delimiter is None and _whitespace_separated(f, encoding))
-            if encoding.replace("-", "").lower() in ("utf8", "ascii", "utf8sig") and not whitespace:
+            sep = _sep_line(f, encoding)
+            if sep:
+                self.sep = sep
+            whitespace = cfg.delimiter == "whitespace" or (cfg.delimiter is None and not sep
+                                                           and _whitespace_separated(f, encoding))
+            if encoding.replace("-", "").lower() in ("utf8", "ascii", "utf8sig") and not whitespace and not sep:
                 readable.append(f)
             else:
                 readable.append(_transcode(f, "utf-8-sig" if encoding.lower().replace("-", "") == "utf8" else encoding,
-                                           self.tmpdir, whitespace))
+                                           self.tmpdir, whitespace, skip_first_line=bool(sep)))
         options = ["header = true", "all_varchar = true", "sample_size = 20480",
                    "quote = '\"'", "escape = '\"'", "null_padding = true"]
         if cfg.delimiter and cfg.delimiter != "whitespace":
             delim = {"\\t": "\t", "tab": "\t"}.get(cfg.delimiter, cfg.delimiter)
             options.append(f"delim = {sql_literal(delim)}")
+        elif self.sep:  # Excel's "sep=;" first line names the delimiter
+            options.append(f"delim = {sql_literal(self.sep)}")
         elif any(f.suffix.lower() == ".tsv" or f.name.lower().endswith(".tsv.gz") for f in self.files):
             options.append("delim = '\t'")
         paths = [str(p) for p in readable]
@@ -765,7 +806,9 @@ def _connect(config: Config, tmpdir: str):
     if limit:
         settings["memory_limit"] = str(limit)
     try:
-        return duckdb.connect(config=settings)
+        db = duckdb.connect(config=settings)
+        db.execute("SET enable_progress_bar = false")  # no progress bars in the report's output
+        return db
     except duckdb.Error as exc:
         raise DataError(f"Cannot start DuckDB with memory_limit {limit!r}: {str(exc).splitlines()[0][:200]}",
                         hint="write memory_limit like 4GB (params file or SALESNB_MEMORY_LIMIT)") from None
@@ -879,7 +922,7 @@ def _load_duckdb(config: Config, db, tmpdir: str) -> Dataset:
             examples[reason] = [str(r[0]) for r in ex]
         bad_so_far.append(cond)
     valid = " AND ".join(f"NOT ({c})" for c in reasons.values())
-    notes = [date_note] if date_note else []
+    notes = list(reader.notes) + ([date_note] if date_note else [])
     decimal_hint = _decimal_hint(db, config, raw_cols, dropped)
     if decimal_hint:
         notes.append(decimal_hint)

@@ -500,35 +500,8 @@ def _dim_expr(col):
     return _text(col).nullif("")
 
 
-def _money_expr(col, decimal: str, dialect: _Dialect):
-    """Text money → float64 by the grammar of salesnb.data.money_sql (NULL when unreadable)."""
-    import ibis
-    from .data import _MONEY_STRIP, _NUMBER
-    s = col.cast("string").replace("\u2212", "-").re_replace(_MONEY_STRIP, "")
-    n = s.length()
-    paren = (n > 1) & s.startswith("(") & s.endswith(")")
-    minus = (n > 1) & s.endswith("-") & ~paren
-    body = ibis.cases((paren, s.substr(1, n - 2)), (minus, s.substr(0, n - 1)), else_=s)
-    valid = body.re_search(f"^(?:{_NUMBER[decimal]})$")
-    number = body.replace(",", "") if decimal == "." else body.replace(".", "").replace(",", ".")
-    value = dialect.to_float(number)
-    bad = col.isnull() | ~valid.fill_null(False) | value.isnull() | value.isnan() | value.isinf()
-    return ibis.cases((bad, ibis.null("float64")), (paren | minus, -value.abs()), else_=value)
-
-
-def _number_expr(col, dtype, decimal: str, dialect: _Dialect):
-    import ibis
-    if dtype.is_string():
-        return _money_expr(col, decimal, dialect)
-    if dtype.is_numeric() or dtype.is_boolean():
-        x = col.cast("float64")
-        return ibis.cases((x.isnan() | x.isinf(), ibis.null("float64")), else_=x)
-    return _money_expr(col.cast("string"), decimal, dialect)
-
-
-def _date_expr(raw, name: str, dtype, config: Config, dialect: _Dialect, desc: str):
-    """(timestamp expression, the format used, a note or None)."""
-    import ibis
+def _date_plan(raw, name: str, dtype, config: Config, desc: str):
+    """How to read the date column: (native expression or None, text expression, family, format, note)."""
     col = raw[name]
     fmt = config.date_format
     if dtype.is_timestamp() or dtype.is_date():
@@ -538,17 +511,12 @@ def _date_expr(raw, name: str, dtype, config: Config, dialect: _Dialect, desc: s
                     "in the source.")
         tz = getattr(dtype, "timezone", None)
         label = "native timestamp (UTC)" if tz else ("native date" if dtype.is_date() else "native timestamp")
-        return col.cast("timestamp"), label, note
+        return col.cast("timestamp"), None, (), label, note
     text = col.cast("string").strip()
     if "%" in fmt:
-        family, main = (fmt,), fmt
-    else:
-        family, main = _infer_family(raw, text, config, desc)
-    lo, hi = 1900, 2100
-    parts = [dialect.parse_timestamp(text, f) for f in family]
-    expr = parts[0] if len(parts) == 1 else ibis.coalesce(*parts)
-    expr = ibis.cases((expr.year().between(lo, hi), expr), else_=ibis.null("timestamp"))
-    return expr, main, None
+        return None, text, (fmt,), fmt, None
+    family, main = _infer_family(raw, text, config, desc)
+    return None, text, family, main, None
 
 
 def _infer_family(raw, text, config: Config, desc: str):
@@ -556,13 +524,19 @@ def _infer_family(raw, text, config: Config, desc: str):
     import duckdb
 
     from .data import _infer_date_family
-    sample = raw.select(v=text).filter(lambda t: t.v.notnull() & (t.v != "")).distinct().limit(DATE_SAMPLE)
+    from .data import _strptime_sql, sql_literal  # noqa: F401 - the DuckDB reading of each format
+    sample = raw.select(v=text).filter(lambda t: t.v.notnull() & (t.v != "")).distinct().limit(DATE_SAMPLE + 1)
     values = sample.to_pyarrow()
     db = duckdb.connect()
     try:
         db.register("vals", values)
         what = f"column {config.columns['order_date']!r} (columns.order_date) in {desc}"
         family, main = _infer_date_family(db, "(SELECT v FROM vals)", what, config.date_format)
+        if values.num_rows <= DATE_SAMPLE and len(family) > 1:
+            # every distinct value was seen: formats that read none of them are not needed
+            per = db.execute("SELECT " + ", ".join(f"count({_strptime_sql('v', f)})" for f in family)
+                             + " FROM vals").fetchone()
+            family = tuple(f for f, n in zip(family, per) if n) or family
     finally:
         db.close()
     return family, main
@@ -596,135 +570,205 @@ def load_on_engine(config: Config):
         raise
 
 
-def _load(config: Config, con, kind: str, source: _Source):
-    import ibis
+def _parsed(raw, schema, config: Config, dialect: _Dialect, desc: str):
+    """The source rows plus ``_c_<role>`` canonical values (NULL where a value does not read).
 
+    The parse is a chain of projections (clean text → sign and body → number → value), so each
+    regular expression runs once per row on every engine instead of once per use."""
+    import ibis
+    from .data import _MONEY_STRIP, _NUMBER
+    cols = config.columns
+    s1: dict = {"_c_order_id": _id_expr(raw[cols["order_id"]], schema[cols["order_id"]])}
+    if "customer_id" in cols:
+        s1["_c_customer_id"] = _id_expr(raw[cols["customer_id"]], schema[cols["customer_id"]])
+    for dim in DIMENSIONS:
+        if dim in cols:
+            s1[f"_c_{dim}"] = _dim_expr(raw[cols[dim]])
+    texts = []
+    for role in NUMBER_ROLES:
+        if role not in cols:
+            continue
+        col, dtype = raw[cols[role]], schema[cols[role]]
+        if dtype.is_numeric() or dtype.is_boolean():
+            x = col.cast("float64")
+            s1[f"_c_{role}"] = ibis.cases((x.isnan() | x.isinf(), ibis.null("float64")), else_=x)
+        else:
+            s1[f"_s_{role}"] = col.cast("string").replace("\u2212", "-").re_replace(_MONEY_STRIP, "")
+            texts.append(role)
+    native, date_text, family, date_fmt, date_note = _date_plan(raw, cols["order_date"], schema[cols["order_date"]],
+                                                                 config, desc)
+    if native is not None:
+        s1["_c_order_date"] = native
+    else:
+        s1["_t_date"] = date_text
+    t = raw.mutate(**s1)
+
+    s2: dict = {}
+    for role in texts:
+        v = t[f"_s_{role}"]
+        n = v.length()
+        paren = (n > 1) & v.startswith("(") & v.endswith(")")
+        minus = (n > 1) & v.endswith("-") & ~paren
+        s2[f"_b_{role}"] = ibis.cases((paren, v.substr(1, n - 2)), (minus, v.substr(0, n - 1)), else_=v)
+        s2[f"_n_{role}"] = paren | minus
+    if native is None:
+        parts = [dialect.parse_timestamp(t._t_date, f) for f in family]
+        s2["_d_date"] = parts[0] if len(parts) == 1 else ibis.coalesce(*parts)
+    if s2:
+        t = t.mutate(**s2)
+
+    s3: dict = {}
+    for role in texts:
+        body = t[f"_b_{role}"]
+        number = body.replace(",", "") if config.decimal == "." else body.replace(".", "").replace(",", ".")
+        valid = body.re_search(f"^(?:{_NUMBER[config.decimal]})$")
+        s3[f"_v_{role}"] = ibis.cases((valid, dialect.to_float(number)), else_=ibis.null("float64"))
+    if native is None:
+        d = t._d_date
+        s3["_c_order_date"] = ibis.cases((d.year().between(1900, 2100), d), else_=ibis.null("timestamp"))
+    if s3:
+        t = t.mutate(**s3)
+
+    s4: dict = {}
+    for role in texts:
+        v = t[f"_v_{role}"]
+        s4[f"_c_{role}"] = ibis.cases((v.isnull() | v.isnan() | v.isinf(), ibis.null("float64")),
+                                      (t[f"_n_{role}"], -v.abs()), else_=v)
+    if s4:
+        t = t.mutate(**s4)
+    if "revenue" not in cols:
+        t = t.mutate(_c_revenue=t._c_quantity * t._c_unit_price)
+    keep = list(raw.columns) + [c for c in t.columns if c.startswith("_c_")]
+    return t.select(*keep), date_fmt, date_note
+
+
+def _load(config: Config, con, kind: str, source: _Source):
     from .data import _check_columns
     raw = source.table
     desc = repr(source.description)
     schema = raw.schema()
-    raw_cols = {name: str(dtype) for name, dtype in schema.items()}
-    _check_columns(config, raw_cols, desc)
+    _check_columns(config, {name: str(dtype) for name, dtype in schema.items()}, desc)
     dialect = _Dialect(kind)
     cols = config.columns
-
-    date_expr, date_fmt, date_note = _date_expr(raw, cols["order_date"], schema[cols["order_date"]], config,
-                                                dialect, desc)
-    parsed_cols = {
-        "order_id": _id_expr(raw[cols["order_id"]], schema[cols["order_id"]]),
-        "order_date": date_expr,
-    }
-    if "customer_id" in cols:
-        parsed_cols["customer_id"] = _id_expr(raw[cols["customer_id"]], schema[cols["customer_id"]])
-    for role in NUMBER_ROLES:
-        if role in cols:
-            parsed_cols[role] = _number_expr(raw[cols[role]], schema[cols[role]], config.decimal, dialect)
-    if "revenue" not in cols:
-        parsed_cols["revenue"] = parsed_cols["quantity"] * parsed_cols["unit_price"]
-    for dim in DIMENSIONS:
-        if dim in cols:
-            parsed_cols[dim] = _dim_expr(raw[cols[dim]])
-    raw_text = {"order_date": raw[cols["order_date"]].cast("string"),
-                "order_id": raw[cols["order_id"]].cast("string")}
-    if "revenue" in cols:
-        raw_text["revenue"] = raw[cols["revenue"]].cast("string")
-    else:
-        raw_text["revenue"] = (raw[cols["quantity"]].cast("string").fill_null("(empty)") + " × "
-                               + raw[cols["unit_price"]].cast("string").fill_null("(empty)"))
-    parsed = raw.mutate(**{f"_c_{k}": v for k, v in parsed_cols.items()},
-                        **{f"_raw_{k}": v for k, v in raw_text.items()})
-
-    reasons = {
-        "unparseable date": parsed._c_order_date.isnull(),
-        "unparseable revenue": parsed._c_revenue.isnull(),
-        "missing order id": parsed._c_order_id.isnull(),
-    }
-    example_col = {"unparseable date": "_raw_order_date", "unparseable revenue": "_raw_revenue",
-                   "missing order id": "_raw_order_id"}
-    firsts, so_far = {}, []
-    for reason, cond in reasons.items():
-        c = cond
-        for b in so_far:
-            c = c & ~b
-        firsts[reason] = c
-        so_far.append(cond)
-    valid = ~reasons["unparseable date"] & ~reasons["unparseable revenue"] & ~reasons["missing order id"]
-
-    keep_filters = None
-    for kind_, values in (("include", True), ("exclude", False)):
-        for role, vals in config.filters.get(kind_, {}).items():
-            v = parsed[f"_c_{role}"].cast("string").fill_null("")
-            cond = v.isin(vals) if values else v.notin(vals)
-            keep_filters = cond if keep_filters is None else keep_filters & cond
-
-    counts = {"rows": parsed.count()}
-    for i, (reason, cond) in enumerate(firsts.items()):
-        counts[f"r{i}"] = cond.sum()
-    if keep_filters is not None:
-        counts["filtered"] = (valid & ~keep_filters).sum()
-    row = parsed.aggregate(**counts).to_pandas().iloc[0].to_dict()
-    rows_read = int(row["rows"] or 0)
-    if rows_read == 0:
-        raise NoDataError(f"{desc} has no rows.", hint="check the table or query")
-    dropped: dict[str, int] = {}
-    examples: dict[str, list[str]] = {}
-    for i, (reason, cond) in enumerate(firsts.items()):
-        n = int(row[f"r{i}"] or 0)
-        if n:
-            dropped[reason] = n
-            ex = (parsed.filter(cond).select(v=parsed[example_col[reason]].fill_null("(empty)"))
-                  .distinct().order_by("v").limit(EXAMPLES).to_pandas())
-            examples[reason] = [str(v) for v in ex["v"]]
-    if keep_filters is not None and int(row.get("filtered") or 0):
-        dropped["filtered"] = int(row["filtered"])
-    notes = [date_note] if date_note else []
-
-    # exact duplicate source rows: every source column compared (DISTINCT), as on DuckDB
-    dup_rows = 0
+    raw_names = list(raw.columns)
+    expr, date_fmt, date_note = _parsed(raw, schema, config, dialect, desc)
+    releases = []
     try:
-        dup_rows = rows_read - int(raw.distinct().count().to_pandas())
-    except Exception as exc:  # noqa: BLE001 - a column type without equality (json, arrays)
-        notes.append(f"Exact duplicate rows were not counted on this engine ({type(exc).__name__}).")
+        # the source is read and parsed once: later counts, examples and the canonical table
+        # come from this materialised copy
+        parsed, _, release = _materialise(con, kind, expr)
+        releases.append(release)
+        reasons = {
+            "unparseable date": parsed._c_order_date.isnull(),
+            "unparseable revenue": parsed._c_revenue.isnull(),
+            "missing order id": parsed._c_order_id.isnull(),
+        }
+        if "revenue" in cols:
+            example = {"unparseable revenue": parsed[cols["revenue"]].cast("string")}
+        else:
+            example = {"unparseable revenue": parsed[cols["quantity"]].cast("string").fill_null("(empty)") + " × "
+                       + parsed[cols["unit_price"]].cast("string").fill_null("(empty)")}
+        example["unparseable date"] = parsed[cols["order_date"]].cast("string")
+        example["missing order id"] = parsed[cols["order_id"]].cast("string")
+        firsts, so_far = {}, []
+        for reason, cond in reasons.items():
+            c = cond
+            for b in so_far:
+                c = c & ~b
+            firsts[reason] = c
+            so_far.append(cond)
+        valid = ~reasons["unparseable date"] & ~reasons["unparseable revenue"] & ~reasons["missing order id"]
+        keep_filters = None
+        for kind_, include in (("include", True), ("exclude", False)):
+            for role, vals in config.filters.get(kind_, {}).items():
+                v = parsed[f"_c_{role}"].cast("string").fill_null("")
+                cond = v.isin(vals) if include else v.notin(vals)
+                keep_filters = cond if keep_filters is None else keep_filters & cond
+        counts = {"rows": parsed.count()}
+        for i, cond in enumerate(firsts.values()):
+            counts[f"r{i}"] = cond.sum()
+        if keep_filters is not None:
+            counts["filtered"] = (valid & ~keep_filters).sum()
+        row = parsed.aggregate(**counts).to_pandas().iloc[0].to_dict()
+        rows_read = int(row["rows"] or 0)
+        if rows_read == 0:
+            raise NoDataError(f"{desc} has no rows.", hint="check the source, table or query")
+        dropped: dict[str, int] = {}
+        examples: dict[str, list[str]] = {}
+        for i, (reason, cond) in enumerate(firsts.items()):
+            n = int(row[f"r{i}"] or 0)
+            if n:
+                dropped[reason] = n
+                ex = (parsed.filter(cond).select(v=example[reason].fill_null("(empty)"))
+                      .distinct().order_by("v").limit(EXAMPLES).to_pandas())
+                examples[reason] = [str(v) for v in ex["v"]]
+        if keep_filters is not None and int(row.get("filtered") or 0):
+            dropped["filtered"] = int(row["filtered"])
+        notes = [date_note] if date_note else []
 
-    keep = valid if keep_filters is None else valid & keep_filters
-    kept = parsed.filter(keep)
-    if config.dedupe and dup_rows:
-        kept = kept.distinct()
-    canonical = ["order_id", "order_date"] + [k for k in ("customer_id", "quantity", "unit_price") if k in parsed_cols]
-    canonical += ["revenue"] + [d for d in DIMENSIONS if d in parsed_cols]
-    out = kept.select(**{k: kept[f"_c_{k}"] for k in canonical})
-    table, table_name, release = _materialise(con, kind, out)
-    try:
-        quality = _quality(config, table, source, kind, rows_read, dropped, examples, dup_rows, date_fmt, notes)
+        # exact duplicate source rows: every source column compared (DISTINCT), as on DuckDB
+        dup_rows = 0
+        try:
+            dup_rows = rows_read - int(parsed.select(*raw_names).distinct().count().to_pandas())
+        except Exception as exc:  # noqa: BLE001 - a column type without equality (json, arrays)
+            notes.append(f"Exact duplicate rows were not counted on this engine ({type(exc).__name__}).")
+
+        kept = parsed.filter(valid if keep_filters is None else valid & keep_filters)
+        if config.dedupe and dup_rows:
+            kept = kept.distinct()
+        canonical = ["order_id", "order_date"] + [k for k in ("customer_id", "quantity", "unit_price")
+                                                  if f"_c_{k}" in parsed.columns]
+        canonical += ["revenue"] + [d for d in DIMENSIONS if f"_c_{d}" in parsed.columns]
+        out = kept.select(**{k: kept[f"_c_{k}"] for k in canonical})
+        table, table_name, release = _materialise(con, kind, out, collate=True)
+        releases.append(release)
+        quality = _quality(config, table, source, rows_read, dropped, examples, dup_rows, date_fmt, notes)
     except BaseException:
-        release()
+        for release in reversed(releases):
+            release()
         raise
+    releases[0]()  # the parsed copy (the canonical table is computed and cached by now)
     cls = _dataset_class()
     return cls(config=config, con=con, table=table, quality=quality, kind=kind, table_name=table_name,
                _release=release)
 
 
-def _materialise(con, kind: str, expr):
-    """The canonical rows computed once on the engine: (ibis table, its name, release())."""
+def _materialise(con, kind: str, expr, collate: bool = False):
+    """``expr`` computed once on the engine: (ibis table, its name, release()).
+
+    Spark: a cached DataFrame (filled by the first query that uses it). PostgreSQL: a temporary
+    table; with ``collate`` its text columns sort by code point (``COLLATE "C"``), as on DuckDB."""
     if kind == SPARK:
         cached = expr.cache()
-        name = cached.get_name()
-        return cached, name, cached.release
-    name = f"salesnb_sales_{secrets.token_hex(4)}"
-    sql = con.compile(expr)
-    schema = expr.schema()
-    parts = []
-    for col, dtype in schema.items():
-        q = '"' + col.replace('"', '""') + '"'
-        parts.append(f'{q} COLLATE "C" AS {q}' if dtype.is_string() else f"{q}")
-    with con.con.cursor() as cur:
-        cur.execute(f'CREATE TEMP TABLE "{name}" AS SELECT {", ".join(parts)} FROM ({sql}) AS _c')
-        cur.execute(f'ANALYZE "{name}"')
+        done = []
 
-    def release():
+        def release_spark():
+            if not done:
+                done.append(True)
+                cached.release()
+        return cached, cached.get_name(), release_spark
+    name = f"salesnb_{'sales' if collate else 'parsed'}_{secrets.token_hex(4)}"
+    sql = con.compile(expr)
+    parts = []
+    for col, dtype in expr.schema().items():
+        q = '"' + col.replace('"', '""') + '"'
+        parts.append(f'{q} COLLATE "C" AS {q}' if collate and dtype.is_string() else q)
+    try:
         with con.con.cursor() as cur:
-            cur.execute(f'DROP TABLE IF EXISTS "{name}"')
-    return con.table(name), name, release
+            cur.execute(f'CREATE TEMP TABLE "{name}" AS SELECT {", ".join(parts)} FROM ({sql}) AS _c')
+            cur.execute(f'ANALYZE "{name}"')
+    except Exception as exc:  # noqa: BLE001 - psycopg errors: the source failed to read
+        text = " ".join(str(exc).split())[:400]
+        raise DataError(f"PostgreSQL could not read the source: {text}",
+                        hint="check the table or query and the column mapping in the params file") from None
+
+    def release_pg():
+        try:
+            with con.con.cursor() as cur:
+                cur.execute(f'DROP TABLE IF EXISTS "{name}"')
+        except Exception:  # noqa: BLE001 - the connection is already closed
+            pass
+    return con.table(name), name, release_pg
 
 
 def _fingerprint(config: Config, source: _Source, rows_read: int, total: float) -> str:
@@ -736,7 +780,7 @@ def _fingerprint(config: Config, source: _Source, rows_read: int, total: float) 
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _quality(config: Config, t, source: _Source, kind: str, rows_read, dropped, examples, dup_rows, date_fmt,
+def _quality(config: Config, t, source: _Source, rows_read, dropped, examples, dup_rows, date_fmt,
              notes):
     from .data import HUGE_VALUE, DataQuality, month_coverage, partial_months
     from .periods import month_index, month_label

@@ -91,14 +91,14 @@ def direction(value, flat_band: float = 0.5) -> str:
 
 
 def esc(text) -> str:
-    """Escape a data string for HTML or Markdown output."""
+    """Escape a data string for Markdown that is rendered to HTML: Markdown specials first
+    (so a value cannot become a link, emphasis, math or a table break), then HTML markup."""
     if text is None:
         return ""
-    out = html.escape(str(text), quote=True)
-    # Markdown specials that could turn a data value into a link, emphasis or table break
-    for ch in ("\\", "`", "*", "_", "[", "]", "|", "#", "$"):
-        out = out.replace(ch, "\\" + ch) if ch != "\\" else out.replace("\\", "\\\\")
-    return out
+    out = str(text).replace("\\", "\\\\")
+    for ch in ("`", "*", "_", "[", "]", "|", "#", "$"):
+        out = out.replace(ch, "\\" + ch)
+    return html.escape(out, quote=False)
 
 
 def esc_html(text) -> str:

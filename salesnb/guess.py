@@ -56,20 +56,20 @@ def read_column_names(path: Path) -> list[str]:
     cfg = config_from_dict({"name": "probe", "source": str(path),
                             "columns": {"order_id": "x", "order_date": "y", "revenue": "z"}})
     tmp = tempfile.mkdtemp(prefix="salesnb-init-")
+    db = duckdb.connect()
     try:
-        db = duckdb.connect()
         reader = _Reader(cfg, db, tmp)
         reader.register()
-        names = [r[0] for r in db.execute("DESCRIBE raw").fetchall()]
-        db.close()
-        return names
+        return [r[0] for r in db.execute("DESCRIBE raw").fetchall()]
     finally:
+        db.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def params_text(datafile: Path, out: Path, names: list[str]) -> str:
     cols = guess_columns(names)
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", datafile.stem).strip("-").lower() or "sales"
+    stem = Path(datafile.name.removesuffix(".gz")).stem
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-").lower() or "sales"
     try:
         rel = Path(datafile).resolve().relative_to(out.resolve().parent)
     except ValueError:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from .fmt import MISSING, esc_html, fmt_count, fmt_delta, fmt_money, fmt_number, fmt_pct
+from .fmt import MISSING, esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NBCONVERT_TEMPLATES = TEMPLATES / "nbconvert"
@@ -99,6 +99,15 @@ def generator() -> str:
 
 # --------------------------------------------------------------------------- notebooks → HTML
 
+def skip_slow_imports() -> None:
+    """Import time: ``jsonschema`` (through nbformat) imports ``rfc3987_syntax`` when installed,
+    which compiles ~40 Lark grammars at import (2–3 s per process) only to check the "iri" string
+    format, which no notebook schema uses. Skip it in this process when nothing imported it yet."""
+    import sys
+    if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment] - makes its import fail fast
+
+
 def _exporter():
     """nbconvert's HTMLExporter on the salesnb template: outputs only, no prompts, no math."""
     from jinja2 import pass_context
@@ -175,7 +184,6 @@ def notebook_body(path_or_nb) -> str:
     """The HTML body of one executed notebook (a fragment, no ``<head>``)."""
     import copy
 
-    from .report import skip_slow_imports
     skip_slow_imports()
     import nbformat
     if isinstance(path_or_nb, (str, Path)):
@@ -623,4 +631,4 @@ def active_content(text: str) -> list[str]:
 
 __all__ = ["CSP", "SECTIONS", "SECTION_TITLES", "METRIC_DEFINITIONS", "notebook_body", "clean_notebook",
            "rework_headings", "executive_summary", "data_quality", "report_page", "revenue_chart_svg",
-           "index_page", "index_kpis", "external_refs", "active_content", "fmt_number"]
+           "index_page", "index_kpis", "external_refs", "active_content", "skip_slow_imports"]

@@ -81,7 +81,7 @@ def rfm_sentence(f: dict) -> str | None:
         return None
     largest = max(segs, key=lambda s: s["customers"])  # the first of equals, in the fixed segment order
     text = (f"Of the {fmt_count(c['rfm_customers'])} customers scored by RFM, the largest segment is "
-            f"{largest['segment']} ({fmt_count(largest['customers'])}, {fmt_pct(largest.get('share_pct'))})")
+            f"{largest['segment']} ({fmt_count(largest['customers'])} customers, {fmt_pct(largest.get('share_pct'))})")
     champs = next((s for s in segs if s["segment"] == "Champions"), None)
     if champs and champs.get("revenue_share_pct") is not None:
         text += (f"; the {fmt_count(champs['customers'])} Champions bring {fmt_pct(champs['revenue_share_pct'])} "

@@ -33,7 +33,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -41,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError, NoDataError, ReportError, SalesnbError
+from .errors import ConfigError, ReportError, SalesnbError
 from .periods import expand_range, safe_folder_name
 
 NOTEBOOKS = ("revenue", "customers", "recommendations")
@@ -286,16 +285,9 @@ def _log_tail(path: Path) -> str:
     return _one_line(lines[-1]) if lines else ""
 
 
-def skip_slow_imports() -> None:
-    """Import time: ``jsonschema`` (through nbformat) imports ``rfc3987_syntax`` when installed,
-    which compiles ~40 Lark grammars at import (2–3 s per process) only to check the "iri" string
-    format, which no notebook schema uses. Skip it in this process when nothing imported it yet."""
-    if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
-        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment] - makes its import fail fast
-
-
 def execute_notebook(name: str, src: Path, dst: Path, parameters: dict, timeout: int | None, cwd: Path) -> float:
     """Run one notebook with papermill into ``dst``; returns seconds. Raises NotebookFailed."""
+    from .html import skip_slow_imports
     skip_slow_imports()
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -525,6 +517,17 @@ def _produce(job: _Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout
     return job.path
 
 
+def _config(params):
+    """``params``: a params file or a loaded Config → (Config, params file path)."""
+    from .config import Config, load_config
+    if isinstance(params, Config):
+        if not params.params_path:
+            raise ReportError("This Config has no params file (params_path); the notebooks need one.",
+                              hint="load it with salesnb.load_config(path)")
+        return params, Path(params.params_path)
+    return load_config(params), Path(params)
+
+
 def _folder_for(label: str) -> str:
     return safe_folder_name(label)
 
@@ -535,12 +538,11 @@ def run_report(params, period=None, *, out=None, pdf: bool = False, timeout: int
 
     ``notebooks``: the folder of the notebooks (default: the kit's ``notebooks/``).
     """
-    from .config import load_config
     from .data import load_data
     from .findings import build_findings
     from .paths import reports_dir
     t_start = time.perf_counter()
-    config = load_config(params)
+    config, params = _config(params)
     if pdf:
         require_chromium()
     timings = {}
@@ -662,12 +664,11 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
     the others are written.
     """
     from . import html as H
-    from .config import load_config
     from .data import load_data
     from .findings import build_findings
     from .paths import reports_dir
     t_start = time.perf_counter()
-    config = load_config(params)
+    config, params = _config(params)
     if pdf:
         require_chromium()
     period_list = expand_range(periods, config.fiscal_year_start)
@@ -774,4 +775,4 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
 
 
 __all__ = ["run_report", "run_batch", "BatchResult", "write_atomic", "assemble", "render_pdf", "RunLock",
-           "publish", "find_chromium", "chromium_args", "NoDataError"]
+           "publish", "find_chromium", "chromium_args"]

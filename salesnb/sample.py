@@ -26,8 +26,10 @@ byte-identical file. The file is written to a temporary name and renamed into pl
 """
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +128,7 @@ WHALE_BOOST = 2.5     # ... with this repeat-order rate multiplier
 LIFE_SHAPE = 2.0      # gamma shape of the repeat buyers' lifetimes (1 = exponential)
 RATE_SIGMA = 0.45     # lognormal spread of the customers' repeat-order rates
 LUT_BITS = 16
+_AHEAD = 1            # chunks generated ahead by worker threads (memory: ~400 MB each)
 
 COLUMNS = ("order_id", "order_date", "customer_id", "region", "segment", "category", "product",
            "sales_rep", "channel", "quantity", "unit_price", "revenue")
@@ -314,77 +317,104 @@ def _calendar(seed: int, rows: int):
     return day_rows, year, day_sec0, share, weight
 
 
+def _guide(cumw: np.ndarray) -> np.ndarray:
+    """guide[b] = first slot with cumw > (b - 1) * total / m, m = 2 * len(cumw); in blocks."""
+    m = 2 * cumw.size
+    guide = np.empty(m + 1, dtype=np.int32 if cumw.size < 2**31 - 1 else np.int64)
+    step, block = cumw[-1] / m, 1 << 21
+    for i in range(0, m + 1, block):
+        k = np.arange(i - 1, min(i + block, m + 1) - 1)
+        guide[i:i + k.size] = np.searchsorted(cumw, k * step, side="right")
+    return guide
+
+
 def _plan(rows: int, seed: int) -> _World:
+    """Calendar and customer pool. Written to keep the temporaries small: at 100M rows the
+    pool has 8.3M customers and every float64 temporary costs 67 MB."""
     day_rows, day_year, day_sec0, share, weight = _calendar(seed, rows)
     mix_cdf = np.cumsum(share, axis=1)[:, :3]
     rng = np.random.default_rng([seed, _TAG_CUSTOMERS])
     n = max(50, rows // 12)
     n_base = max(len(REGIONS), int(round(BASE_SHARE * n)))
-    base = np.arange(n) < n_base
+    n_reg = len(REGIONS)
+    base = np.arange(n) < n_base      # the existing base comes first; 0..3 are the anchors
 
     # acquisition day: before 2022 for the existing base, else following the order volume
-    acq = np.empty(n, dtype=np.int64)
-    acq[base] = -rng.integers(1, 731, n_base)
+    acq = np.empty(n, dtype=np.int32)
+    acq[:n_base] = -rng.integers(1, 731, n_base)
     cdf = np.cumsum(weight) / weight.sum()
-    acq[~base] = np.minimum(np.searchsorted(cdf, rng.random(n - n_base), side="right"), N_DAYS - 1)
+    acq[n_base:] = np.minimum(np.searchsorted(cdf, rng.random(n - n_base), side="right"),
+                              N_DAYS - 1)
     # region from the mix on the acquisition day; segment; rep (stronger reps win more accounts)
-    u = rng.random(n)
-    region = _pick_region(np.cumsum(share, axis=1)[:, :3], np.maximum(acq, 0), u)
-    region[:len(REGIONS)] = np.arange(len(REGIONS))   # anchors: one per region
+    region = _pick_region(mix_cdf, np.maximum(acq, 0), rng.random(n)).astype(np.int8)
+    region[:n_reg] = np.arange(n_reg)
     # the existing base is a survivor pool: its segment mix is tilted towards long lifetimes
-    base_share = SEGMENT_SHARE * (1 - SEG_ONE_TIMER) * SEG_LIFE_YEARS
-    segment = np.where(base, _lut(base_share)[_bins(rng.random(n))],
-                       _lut(SEGMENT_SHARE)[_bins(rng.random(n))]).astype(np.int64)
-    segment[:len(REGIONS)] = 2
-    rep_p = np.sqrt(REP_CONV).reshape(len(REGIONS), 3)
-    rep = region * 3 + _lut(rep_p)[region, _bins(rng.random(n))]
+    segment = np.empty(n, dtype=np.int8)
+    segment[:n_base] = _lut(SEGMENT_SHARE * (1 - SEG_ONE_TIMER) * SEG_LIFE_YEARS)[
+        _bins(rng.random(n_base))]
+    segment[n_base:] = _lut(SEGMENT_SHARE)[_bins(rng.random(n - n_base))]
+    segment[:n_reg] = 2
+    rep = _lut(np.sqrt(REP_CONV).reshape(n_reg, 3))[region, _bins(rng.random(n))]
+    rep += region * np.int8(3)
 
-    # lifecycle: one-time buyers, early churners, exponential lifetimes, whales never churn
-    one_timer = ~base & (rng.random(n) < SEG_ONE_TIMER[segment])
-    life = rng.gamma(LIFE_SHAPE, 1.0 / LIFE_SHAPE, n) * SEG_LIFE_YEARS[segment] * REGION_LIFE[region] * 365.25
+    # lifecycle: one-time buyers, early churners, gamma lifetimes, whales never churn
+    one_timer = rng.random(n) < SEG_ONE_TIMER[segment]
+    one_timer[:n_base] = False
+    life = rng.gamma(LIFE_SHAPE, 365.25 / LIFE_SHAPE, n)
+    life *= SEG_LIFE_YEARS[segment]
+    life *= REGION_LIFE[region]
     early = rng.random(n) < 0.12
     life[early] = rng.uniform(20, 150, int(early.sum()))
-    churn = np.maximum(acq, 0) + life.astype(np.int64)
-    w = rng.lognormal(0.0, RATE_SIGMA, n) * SEG_RATE[segment] * REP_CONV[rep]
-    whale = base & (segment > 0) & (rng.random(n) < WHALE_SHARE / BASE_SHARE)
-    whale[:len(REGIONS)] = True
+    del early
+    churn = np.maximum(acq, 0)
+    churn += life.astype(np.int32)
+    del life
+    w = rng.lognormal(0.0, RATE_SIGMA, n)
+    w *= SEG_RATE[segment]
+    w *= REP_CONV[rep]
+    whale = rng.random(n) < WHALE_SHARE / BASE_SHARE
+    whale &= base & (segment > 0)
+    whale[:n_reg] = True
     w[whale] *= WHALE_BOOST
     churn[whale] = 10 * N_DAYS
     churn[one_timer] = acq[one_timer]
     w[one_timer] = 0.0
+    del whale, one_timer, base
 
-    # customer numbers follow acquisition; slots are sorted by (region, acquisition)
-    cust_no = np.empty(n, dtype=np.int64)
-    cust_no[np.argsort(acq, kind="stable")] = np.arange(1, n + 1)
-    slot = np.lexsort((cust_no, region))
+    # customer numbers follow acquisition; slots are sorted by (region, customer number)
+    by_acq = np.argsort(acq, kind="stable")               # rank → customer
+    rank = np.argsort(region[by_acq], kind="stable")      # slot → rank (= customer number - 1)
+    slot = by_acq[rank]                                   # slot → customer
+    del by_acq
+    anchor = np.array([np.flatnonzero(slot == r)[0] for r in range(n_reg)])
     region, segment, rep = region[slot], segment[slot], rep[slot]
-    acq, churn, w, cust_no = acq[slot], churn[slot], w[slot], cust_no[slot]
-    cumw = np.cumsum(w)
-    starts = np.searchsorted(region, np.arange(len(REGIONS)))
-    region_lo = np.where(starts > 0, cumw[np.maximum(starts - 1, 0)], 0.0)
-    region_lo[starts == 0] = 0.0
-    ends = np.append(starts[1:], n)
-    prefix = np.stack([starts[r] + np.searchsorted(acq[starts[r]:ends[r]], np.arange(N_DAYS))
-                       for r in range(len(REGIONS))])
-    top = cumw[prefix - 1]
-    anchor = np.array([np.flatnonzero((region == r) & (acq < 0) & (churn > N_DAYS) & (w > 0))[0]
-                       for r in range(len(REGIONS))])
-    assert (prefix > starts[:, None]).all() and (top > region_lo[:, None]).all()
-
-    new = np.flatnonzero(acq >= 0)
-    new_slots = new[np.lexsort((cust_no[new], acq[new]))]
+    acq, churn, w = acq[slot], churn[slot], w[slot]
+    del slot
+    new_slots = np.empty(n, dtype=np.int32)
+    new_slots[rank] = np.arange(n, dtype=np.int32)       # rank → slot
+    new_slots = new_slots[n_base:].copy()                 # the acquired ones, by acquisition
     new_off = np.searchsorted(acq[new_slots], np.arange(N_DAYS + 1))
     width = max(5, len(str(n)))
-    m = 2 * n
-    guide = np.searchsorted(cumw, np.arange(-1, m) * (cumw[-1] / m), side="right")
-    guide = guide.astype(np.int32 if n < 2**31 - 1 else np.int64)
+    cust_chars = np.empty((n, 1 + width), dtype=np.uint8)
+    for i in range(0, n, 1 << 20):
+        cust_chars[i:i + (1 << 20)] = _ascii_ids(rank[i:i + (1 << 20)] + 1, "C", width)
+    del rank
+    cumw = np.cumsum(w)
+    del w
+    starts = np.searchsorted(region, np.arange(n_reg))
+    region_lo = np.where(starts > 0, cumw[np.maximum(starts - 1, 0)], 0.0)
+    ends = np.append(starts[1:], n)
+    prefix = np.stack([starts[r] + np.searchsorted(acq[starts[r]:ends[r]], np.arange(N_DAYS))
+                       for r in range(n_reg)])
+    top = cumw[prefix - 1]
+    assert (prefix > starts[:, None]).all() and (top > region_lo[:, None]).all()
     return _World(
         seed=seed, day_rows=day_rows, day_price=YEAR_PRICE[day_year], day_sec0=day_sec0,
         mix_cdf=mix_cdf, mix_lo=np.hstack([np.zeros((N_DAYS, 1)), mix_cdf, np.ones((N_DAYS, 1))]),
-        region=region.astype(np.int8), segment=segment.astype(np.int8), rep=rep.astype(np.int8),
-        churn=churn.astype(np.int32), cumw=cumw, region_lo=region_lo, prefix=prefix, top=top,
-        anchor=anchor, new_slots=new_slots, new_off=new_off, guide=guide,
-        cust_chars=np.ascontiguousarray(_ascii_ids(cust_no, "C", width)), order_width=max(7, len(str(rows))),
+        region=region, segment=segment, rep=rep, churn=churn, cumw=cumw,
+        region_lo=region_lo, prefix=prefix, top=top, anchor=anchor,
+        new_slots=new_slots, new_off=new_off, guide=_guide(cumw), cust_chars=cust_chars,
+        order_width=max(7, len(str(rows))),
     )
 
 
@@ -400,7 +430,7 @@ _RET_FIELDS = ("day", "slot", "guest", "region", "segment", "channel", "rep", "p
 
 def _distinct_products(prod, seg, u, order_of_row) -> None:
     """Re-draw a line's product (in place) while it repeats another line of its order."""
-    key = order_of_row * np.int32(64) + prod      # order index < 2**25 per chunk
+    key = order_of_row * np.int32(64) + prod      # int32: < 2**25 orders per chunk
     dup = np.zeros(prod.size, dtype=bool)
     for lag in range(1, 5):          # orders have at most 5 (consecutive) lines
         dup[lag:] |= key[lag:] == key[:-lag]
@@ -458,7 +488,10 @@ def _sample_customers(world: _World, gens, d0: int, day: np.ndarray, reg: np.nda
     return s
 
 
-def _chunk(world: _World, d0: int, d1: int, order_base: int, carry: dict):
+def _lines(world: _World, d0: int, d1: int) -> dict:
+    """Phase 1 of a chunk of days [d0, d1): every line except the returns' contents.
+
+    Independent of the other chunks, so several can run at once (numpy releases the GIL)."""
     counts = world.day_rows[d0:d1]
     nd = d1 - d0
     L = int(counts.sum())
@@ -561,15 +594,44 @@ def _chunk(world: _World, d0: int, d1: int, order_base: int, carry: dict):
     prod_i = prod.astype(np.intp)
     lam = PROD_EXTRA[prod_i] * o_qty[order_of_row]
     qty = 1 + np.minimum(-np.log1p(-u_qty) * lam, MAX_QTY - 1).astype(np.int64)
-    factor = o_price[order_of_row]
-    factor[qty >= VOLUME_QTY] *= 1.0 - VOLUME_DISCOUNT
-    price = np.round(PROD_PRICE[prod_i] * factor, 2)
-    del lam, factor, u_prod, u_qty, o_disc, o_price, o_qty, prod_i
+    price = o_price[order_of_row]
+    price[qty >= VOLUME_QTY] *= 1.0 - VOLUME_DISCOUNT
+    price *= PROD_PRICE[prod_i]
+    _round_cents(price)
+    del lam, u_prod, u_qty, o_disc, o_price, o_qty, prod_i
+
+    ret = np.flatnonzero(is_ret)
+    return {
+        "d1": d1, "rows": L, "n_orders": n_orders, "row_day": row_day, "ret": ret,
+        "u_ret": u_ret[ret], "cand": np.flatnonzero(is_cand), "order_of_row": order_of_row,
+        "o_slot": o_slot, "o_guest": o_guest, "ts0": int(o_ts[0]), "ts1": int(o_ts[-1]),
+        "order_date": pa.Array.from_buffers(pa.timestamp("us"), L,
+                                            [None, pa.py_buffer(o_ts[order_of_row])]),
+        "rows_now": {"slot": r_slot, "guest": r_guest, "region": r_reg, "segment": r_seg,
+                     "channel": r_chan, "rep": r_rep, "product": prod, "price": price,
+                     "qty": qty},
+        "cust_chars": _take_rows(world.cust_chars, r_slot),
+    }
+
+
+def _round_cents(x: np.ndarray) -> None:
+    """In place, bit-identical to ``np.round(x, 2)`` (which is x*100 → rint → /100)."""
+    x *= 100.0
+    np.rint(x, out=x)
+    x /= 100.0
+
+
+def _finish(world: _World, part: dict, order_base: int, carry: dict):
+    """Phase 2, in chunk order: fill in the returns (they copy an earlier purchase, maybe
+    from the previous chunk: ``carry``), number the orders, build the Arrow table."""
+    d1, L, row_day, ret, u_ret, cand = (part[k] for k in ("d1", "rows", "row_day", "ret",
+                                                          "u_ret", "cand"))
+    order_of_row, o_slot, o_guest = part["order_of_row"], part["o_slot"], part["o_guest"]
+    rows_now = part["rows_now"]
+    r_slot, r_guest, prod, price, qty = (rows_now[k] for k in ("slot", "guest", "product",
+                                                               "price", "qty"))
 
     # ---- returns: copy a random earlier purchase line (3..21 days before), negate the quantity
-    ret = np.flatnonzero(is_ret)
-    cand = np.flatnonzero(is_cand)
-    del is_cand
     c_day = row_day[cand]
     rd = row_day[ret].astype(np.int64)
     lo_c = np.searchsorted(c_day, rd - RETURN_DAYS[1])
@@ -580,15 +642,13 @@ def _chunk(world: _World, d0: int, d1: int, order_base: int, carry: dict):
     total = nk + hi_c - lo_c
     has = total > 0
     ret, lo_c, lo_k, nk, total = ret[has], lo_c[has], lo_k[has], nk[has], total[has]
-    t = u_ret[ret] * (1.0 / P_RETURN) * total
+    t = u_ret[has] * (1.0 / P_RETURN) * total
     pick = np.minimum(t.astype(np.int64), total - 1)
     ub = t - pick                                   # the remainder: uniform again
     fc = pick < nk
     ic = ~fc
     src_c = cand[lo_c[ic] + pick[ic] - nk[ic]]
     src_k = lo_k[fc] + pick[fc]
-    rows_now = {"slot": r_slot, "guest": r_guest, "region": r_reg, "segment": r_seg,
-                "channel": r_chan, "rep": r_rep, "product": prod, "price": price, "qty": qty}
     for name, arr in rows_now.items():
         vals = np.empty(ret.size, dtype=arr.dtype)
         vals[ic] = arr[src_c]
@@ -597,24 +657,26 @@ def _chunk(world: _World, d0: int, d1: int, order_base: int, carry: dict):
     q = qty[ret]
     partial = np.minimum(1 + ((ub - 0.6) / 0.4 * q).astype(np.int64), q)
     qty[ret] = -np.where(ub < 0.6, q, partial)
-    revenue = np.round(qty * price, 2)
+    revenue = qty * price
+    _round_cents(revenue)
 
     keep = cand[c_day >= d1 - RETURN_DAYS[1]]
     fresh = {"day": row_day[keep].astype(np.int64), **{k_: v[keep] for k_, v in rows_now.items()}}
     old = carry["day"] >= d1 - RETURN_DAYS[1]
     new_carry = {k_: np.concatenate([carry[k_][old], fresh[k_]]) for k_ in _RET_FIELDS}
-    del u_ret
 
     # ---- Arrow
+    n_orders = part["n_orders"]
     order_chars = _consecutive_ids(order_base + 1, n_orders, "SO-", world.order_width)
-    cust_chars = _take_rows(world.cust_chars, r_slot)
+    cust_chars = part["cust_chars"]
+    cust_chars[ret] = _take_rows(world.cust_chars, r_slot[ret])
     cols = {
         "order_id": _string_array(_take_rows(order_chars, order_of_row)),
-        "order_date": pa.Array.from_buffers(pa.timestamp("us"), L,
-                                            [None, pa.py_buffer(o_ts[order_of_row])]),
+        "order_date": part["order_date"],
         "customer_id": _string_array(cust_chars, ~r_guest),
-        "region": r_reg, "segment": r_seg, "category": PROD_CAT[prod], "product": prod,
-        "sales_rep": r_rep, "channel": r_chan,
+        "region": rows_now["region"], "segment": rows_now["segment"],
+        "category": PROD_CAT[prod], "product": prod,
+        "sales_rep": rows_now["rep"], "channel": rows_now["channel"],
         "quantity": pa.array(qty), "unit_price": pa.array(price), "revenue": pa.array(revenue),
     }
     for name in _DICT_COLUMNS:
@@ -624,7 +686,7 @@ def _chunk(world: _World, d0: int, d1: int, order_base: int, carry: dict):
     o_slot[order_of_row[ret]] = r_slot[ret]   # return lines are one-line orders
     o_guest[order_of_row[ret]] = r_guest[ret]
     seen = o_slot[~o_guest]
-    return table, n_orders, new_carry, seen, int(o_ts[0]), int(o_ts[-1])
+    return table, n_orders, new_carry, seen
 
 
 def _empty_carry() -> dict:
@@ -653,17 +715,28 @@ def write_sample(path, rows: int = 200_000, seed: int = 7, chunk_rows: int = 2_0
         raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
     if seed < 0:
         raise ValueError(f"seed must be non-negative, not {seed}")
-    chunk_rows = min(chunk_rows, 50_000_000)   # keeps string offsets within int32
+    chunk_rows = min(chunk_rows, 30_000_000)   # int32 string offsets and product keys
     path = Path(path)
     world = _plan(rows, seed)
     cum = np.concatenate([[0], np.cumsum(world.day_rows)])
     seen = np.zeros(world.cumw.size, dtype=bool)
 
+    chunks, d0 = [], 0
+    while d0 < N_DAYS:
+        d1 = int(np.searchsorted(cum, cum[d0] + chunk_rows, side="right")) - 1
+        d1 = min(max(d1, d0 + 1), N_DAYS)
+        if cum[d1] > cum[d0]:
+            chunks.append((d0, d1))
+        d0 = d1
+
+    # Pipeline: up to _AHEAD chunks generated by worker threads (phase 1), finished here in
+    # order (phase 2), written by one writer thread; numpy and Parquet release the GIL.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     os.close(fd)
-    writer = None
-    pending = None
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesnb-sample")
+    writer = pending = None
+    parts: deque = deque()
+    gen_pool = ThreadPoolExecutor(max_workers=_AHEAD, thread_name_prefix="salesnb-sample")
+    write_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesnb-write")
     try:
         writer = pq.ParquetWriter(
             tmp, _WRITE_SCHEMA, compression="zstd", store_schema=False,
@@ -676,21 +749,23 @@ def write_sample(path, rows: int = 200_000, seed: int = 7, chunk_rows: int = 2_0
         carry = _empty_carry()
         order_base = 0
         first = last = None
-        d0 = 0
-        while d0 < N_DAYS:
-            d1 = int(np.searchsorted(cum, cum[d0] + chunk_rows, side="right")) - 1
-            d1 = min(max(d1, d0 + 1), N_DAYS)
-            if cum[d1] > cum[d0]:
-                table, n_orders, carry, slots, ts0, ts1 = _chunk(world, d0, d1, order_base, carry)
-                order_base += n_orders
-                seen[slots] = True
-                first = ts0 if first is None else first
-                last = ts1
-                if pending is not None:
-                    pending.result()
-                pending = pool.submit(writer.write_table, table)
-                del table
-            d0 = d1
+        todo = iter(chunks)
+        for d0, d1 in itertools.islice(todo, _AHEAD):
+            parts.append(gen_pool.submit(_lines, world, d0, d1))
+        while parts:
+            part = parts.popleft().result()
+            for d0, d1 in itertools.islice(todo, 1):
+                parts.append(gen_pool.submit(_lines, world, d0, d1))
+            table, n_orders, carry, slots = _finish(world, part, order_base, carry)
+            order_base += n_orders
+            seen[slots] = True
+            first = part["ts0"] if first is None else first
+            last = part["ts1"]
+            del part, slots
+            if pending is not None:
+                pending.result()
+            pending = write_pool.submit(writer.write_table, table)
+            del table
         if pending is not None:
             pending.result()
             pending = None
@@ -699,11 +774,14 @@ def write_sample(path, rows: int = 200_000, seed: int = 7, chunk_rows: int = 2_0
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
-        if pending is not None:
-            try:
-                pending.result()
-            except BaseException:
-                pass
+        for future in parts:
+            future.cancel()
+        for future in [*parts, pending]:
+            if future is not None:
+                try:
+                    future.result()
+                except BaseException:
+                    pass
         if writer is not None:
             try:
                 writer.close()
@@ -715,7 +793,8 @@ def write_sample(path, rows: int = 200_000, seed: int = 7, chunk_rows: int = 2_0
             pass
         raise
     finally:
-        pool.shutdown(wait=True)
+        gen_pool.shutdown(wait=True, cancel_futures=True)
+        write_pool.shutdown(wait=True)
 
     def iso(us):
         return str(np.datetime64(us, "us").astype("datetime64[D]"))

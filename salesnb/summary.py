@@ -33,7 +33,7 @@ from __future__ import annotations
 import html
 
 from . import fmt
-from .fmt import esc, esc_html, fmt_count, fmt_delta, fmt_money, fmt_number, fmt_pct
+from .fmt import esc_html, fmt_count, fmt_delta, fmt_money, fmt_number, fmt_pct
 
 try:  # the lead's sentence functions; summary keeps working without them
     from . import narrative as _narrative
@@ -62,8 +62,8 @@ def _data(findings) -> dict:
 
 
 def _num(v):
-    from .recommend import _num as num
-    return num(v)
+    from .recommend import _num as number
+    return number(v)
 
 
 # --------------------------------------------------------------------------- value formatting
@@ -286,11 +286,27 @@ def top_actions(findings, n: int = TOP_ACTIONS) -> list[dict]:
     return out
 
 
+def notes(findings) -> list[str]:
+    """Caveats the KPI grid needs: no target, a partial period, a missing comparison."""
+    f = _data(findings)
+    rev, comp = f.get("revenue") or {}, f.get("comparison") or {}
+    out = []
+    if not (rev.get("targets") or {}).get("revenue"):
+        out.append("Target attainment: no revenue target is set for this period (targets: in the params file).")
+    if comp.get("like_for_like"):
+        out.append("The period is partial: the changes compare the same span of days (like for like).")
+    for which in ("previous", "year_ago"):
+        info = comp.get(which) or {}
+        if info.get("available") is False:
+            out.append(f"{info.get('label') or which.replace('_', ' ')} is not in the data: no change against it.")
+    return out
+
+
 def executive_summary(findings) -> dict:
-    """``{kpis, top_findings, top_actions}`` for the report's first section."""
+    """``{kpis, notes, top_findings, top_actions}`` for the report's first section."""
     f = _data(findings)
     return {"period": (f.get("period") or {}).get("label"), "currency": f.get("currency", "USD"),
-            "kpis": kpis(f), "top_findings": top_findings(f), "top_actions": top_actions(f)}
+            "kpis": kpis(f), "notes": notes(f), "top_findings": top_findings(f), "top_actions": top_actions(f)}
 
 
 # --------------------------------------------------------------------------- renderers
@@ -330,6 +346,7 @@ def executive_summary_html(findings) -> str:
         lines.append("</div>")
         parts.append("".join(lines))
     parts.append("</div>")
+    parts += [f'<p class="snb-meta">{esc_html(n)}</p>' for n in s["notes"]]
     if s["top_findings"]:
         parts.append("<h3>Key findings</h3><ol>")
         parts += [f"<li>{esc_html(t['sentence'])}</li>" for t in s["top_findings"]]
@@ -387,6 +404,8 @@ def executive_summary_markdown(findings) -> str:
         cells += [""] * (len(head) - len(cells))
         lines.append("| " + " | ".join(md(c) for c in cells) + " |")
     out = ["\n".join(lines)]
+    if s["notes"]:
+        out.append("\n".join(f"*{md(n)}*  " for n in s["notes"]))
     if s["top_findings"]:
         out.append("**Key findings**\n\n" + "\n".join(f"{i}. {md(t['sentence'])}" for i, t in enumerate(s["top_findings"], 1)))
     if s["top_actions"]:

@@ -386,3 +386,53 @@ def test_online_retail_rfm(online_retail):
     assert clv["status"] == "ok", clv["status"]
     assert 0 < clv["predicted_revenue"] < 10 * out["trailing_12m_revenue"]
     assert np.isfinite(tables["customers_top_clv"].p_alive).all()
+
+
+def test_online_retail_is_deterministic(online_retail):
+    """The same data gives the same findings, CLV fit included (money sums are exact)."""
+    out, _, _, _ = online_retail
+    ds = _load("online_retail")
+    try:
+        again, _ = customers.customer_findings(ds, parse_period("2011Q4"), None)
+    finally:
+        ds.close()
+    for key in ("clv", "rfm_segments", "identified_revenue", "top20_revenue_share_pct", "high_value",
+                "cohort_retention", "at_risk_revenue", "reactivation"):
+        assert dumps({key: again[key]}) == dumps({key: out[key]}), key
+
+
+# --------------------------------------------------------------------------- sentences
+
+@pytest.mark.parametrize("case", ["superstore", "online_retail", "golden"])
+def test_every_number_in_the_sentences_is_a_finding(case, request):
+    from textnumbers import unexplained_numbers  # tests/ is on sys.path (rootdir conftest)
+    from salesnb import narrative_customers as nc
+    out = request.getfixturevalue(case)[0]
+    currency = {"online_retail": "GBP"}.get(case, "USD")
+    f = json.loads(dumps({"currency": currency, "period": {"label": "2017Q4"}, "customers": out}))
+    sentences = nc.customer_sentences(f)
+    assert len(sentences) >= 6
+    for s in sentences:
+        assert unexplained_numbers(s, f) == [], s
+    html = nc.sentences_html(sentences) + nc.kpi_cards_html(f)
+    assert "Can't" not in html          # data strings and apostrophes are HTML-escaped
+
+
+def test_sentences_escape_data_strings():
+    from salesnb import narrative_customers as nc
+    f = {"currency": "USD", "period": {"label": "2024Q1"},
+         "customers": {"count": 2, "new": 1, "returning": 1, "new_share_pct": 50.0,
+                       "high_value": {"share_pct": 10.0, "customers": 1, "dimensions": {
+                           "region": {"top_value": "<b>x</b>", "top_share_pct": 60.0, "rest_share_pct": 10.0,
+                                      "overrepresented_value": "<b>x</b>", "overrepresented_top_share_pct": 60.0,
+                                      "overrepresented_rest_share_pct": 10.0}},
+                           "groups": {"top": {"customers": 1, "revenue_share_pct": 60.0, "avg_orders": 2,
+                                              "avg_order_value": 10.0},
+                                      "rest": {"customers": 1, "avg_orders": 1, "avg_order_value": 5.0}}}}}
+    sentence = nc.high_value_sentence(f)
+    assert "<b>x</b> (region)" in sentence            # raw in text ...
+    html = nc.sentences_html([sentence])
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>" not in html   # ... escaped in HTML
+    assert nc.customers_sentence(f).startswith("2 customers bought in 2024Q1: 1 new (50.0%)")
+    assert nc.clv_sentence(f) is None and nc.retention_sentence(f) is None
+    assert nc.customer_sentences({"customers": {"available": False}}) == []

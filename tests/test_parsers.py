@@ -15,7 +15,7 @@ from salesnb.periods import (
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # each date inference runs one DuckDB query (~50 ms): fewer examples keep the suite fast
-DATE_SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+DATE_SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                                HealthCheck.filter_too_much])
 
 
@@ -259,32 +259,6 @@ def test_fiscal_year_start_shifts_quarters_and_years(fys, year, q):
         assert (fy.start, fy.end) == (dt.date(year, 1, 1), dt.date(year + 1, 1, 1))
 
 
-def test_fiscal_examples():
-    assert (parse_period("2024Q1", 4).start, parse_period("2024Q1", 4).end) == (dt.date(2023, 4, 1), dt.date(2023, 7, 1))
-    assert parse_period("FY2024", 4).start == dt.date(2023, 4, 1)
-    assert parse_period("2024", 4).label == "FY2024"
-    assert parse_period("2024Q3").previous().label == "2024Q2"
-    assert parse_period("2024Q1").previous().label == "2023Q4"
-    assert parse_period("2024-01").year_ago().label == "2023-01"
-    assert [p.label for p in expand_range("2023Q3..2024Q3")] == ["2023Q3", "2023Q4", "2024Q1", "2024Q2", "2024Q3"]
-
-
-@pytest.mark.parametrize("text", ["2024Q5", "2024-13", "24", "Q3", "2024Q3..2024Q1", "", "2024-00", "next year"])
-def test_bad_periods(text):
-    with pytest.raises(PeriodError):
-        parse_period(text)
-
-
-def test_expand_range_rejects_mixed_units():
-    with pytest.raises(PeriodError, match="mixes"):
-        expand_range("2023Q3..2024-01")
-
-
-def test_all_period_spans_the_data():
-    p = parse_period("all", first_date=dt.date(2023, 3, 15), last_date=dt.date(2024, 2, 2))
-    assert (p.start, p.end) == (dt.date(2023, 3, 1), dt.date(2024, 3, 1))
-
-
 @SETTINGS
 @given(text=st.text(max_size=300) | st.sampled_from(["..", "../x", "a/b", "/", ".", "...", "..\\..", "\x00"]))
 def test_safe_folder_name(text):
@@ -293,8 +267,3 @@ def test_safe_folder_name(text):
     assert "/" not in name and "\\" not in name and ".." not in name and "\x00" not in name
     assert len(name) <= 100
     assert name == safe_folder_name(name)  # already safe names stay as they are
-
-
-def test_month_helpers_round_trip():
-    for i in range(2000 * 12, 2030 * 12):
-        assert month_index(month_start(i)) == i

@@ -226,15 +226,17 @@ def test_bad_arguments(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def _fail_in_chunk(monkeypatch):
-    real, calls = sample._chunk, []
+def _failing(name):
+    def install(monkeypatch):
+        real, calls = getattr(sample, name), []
 
-    def chunk(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise RuntimeError("boom")
-        return real(*args, **kwargs)
-    monkeypatch.setattr(sample, "_chunk", chunk)
+        def step(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 2:
+                raise RuntimeError("boom")
+            return real(*args, **kwargs)
+        monkeypatch.setattr(sample, name, step)
+    return install
 
 
 def _fail_in_writer(monkeypatch):
@@ -249,7 +251,8 @@ def _fail_in_writer(monkeypatch):
     monkeypatch.setattr(sample.pq, "ParquetWriter", Writer)
 
 
-@pytest.mark.parametrize("fail", [_fail_in_chunk, _fail_in_writer])
+@pytest.mark.parametrize("fail", [_failing("_lines"), _failing("_finish"), _fail_in_writer],
+                         ids=["generate", "finish", "write"])
 @pytest.mark.parametrize("existing", [False, True])
 def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, fail, existing):
     target = tmp_path / "out.parquet"

@@ -6,7 +6,7 @@ import re
 
 from salesnb.fmt import currency_symbol, fmt_count, fmt_money, fmt_pct
 
-NUMBER = re.compile(r"(?<![\w.])[-+]?[$£€¥]?\d[\d,]*(?:\.\d+)?%?")
+NUMBER = re.compile(r"(?<![\w.])[-+]?[$£€¥]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?")
 DATE_LIKE = re.compile(r"\b\d{4}-\d{2}(?:-\d{2})?\b|\b\d{4}Q[1-4]\b|\bFY\d{4}\b")
 MONTH_NAME = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December) \d{4}\b")
 

@@ -49,7 +49,7 @@ def show(fig):
 ''', tags=["setup"])
 md("## Revenue")
 code('''
-display(Markdown("\n".join("- " + esc(s) for s in narrative.revenue_sentences(f))))
+display(Markdown("\\n".join("- " + esc(s) for s in narrative.revenue_sentences(f))))
 display(HTML(tables.to_html(tables.kpi_table(f))))
 ''')
 md("### Monthly and quarterly trend")

@@ -29,6 +29,7 @@ import ibis
 import pandas as pd
 
 from ..periods import month_index, month_label
+from .rfm import money_sum
 
 MAX_COHORTS = 24
 MAX_OFFSET = 23
@@ -44,10 +45,10 @@ def customer_months(table, end: dt.date):
     orders = t.group_by("order_id").aggregate(_net=t.revenue.sum())
     ident = t.filter(t.customer_id.notnull())
     ident = ident.mutate(month=ident.order_date.year() * 12 + ident.order_date.month() - 1)
-    cm = ident.group_by(["customer_id", "order_id", "month"]).aggregate(_rev=ident.revenue.sum())
+    cm = ident.group_by(["customer_id", "order_id", "month"]).aggregate(_rev=money_sum(ident.revenue))
     j = cm.inner_join(orders, "order_id")
     return j.group_by(["customer_id", "month"]).aggregate(
-        active=(j._net > 0).any(), revenue=j._rev.sum())
+        active=(j._net > 0).any(), revenue=money_sum(j._rev))
 
 
 def cohort_cells(table, end: dt.date, *, max_cohorts: int = MAX_COHORTS, max_offset: int = MAX_OFFSET,
@@ -67,7 +68,7 @@ def cohort_cells(table, end: dt.date, *, max_cohorts: int = MAX_COHORTS, max_off
     x = x.mutate(month_offset=x.month - x.cohort)
     x = x.filter((x.month_offset >= 0) & (x.month_offset <= max_offset))
     agg = x.group_by(["cohort", "month_offset"]).aggregate(
-        active_customers=x.customer_id.count(where=x.active), revenue=x.revenue.sum()).to_pandas()
+        active_customers=x.customer_id.count(where=x.active), revenue=money_sum(x.revenue)).to_pandas()
     columns = ["cohort", "cohort_index", "month_offset", "month", "cohort_customers", "active_customers",
                "retention_pct", "revenue", "revenue_retention_pct", "partial"]
     if agg.empty:

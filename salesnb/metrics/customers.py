@@ -58,6 +58,7 @@ import pandas as pd
 from ..periods import Period, month_index
 from . import cohorts as cohort_metrics
 from . import rfm
+from .rfm import fsum, money_cumsum, money_sum
 
 LAPSE_DAYS = 180
 SECOND_ORDER_MIN_DAYS = 90
@@ -68,6 +69,7 @@ HIGH_VALUE_SHARE = 0.10
 TOP_SHARE = 0.20
 HIGH_VALUE_DIMENSIONS = ("region", "segment", "category", "channel")
 CLV_PLAUSIBLE_FACTOR = 10.0
+CLV_VALUE_SCALE = 10_000  # CLV inputs in 1/10,000 of the currency unit (exact float sums)
 CLV_MIN_CUSTOMERS = 30
 CLV_MIN_REPEAT_CUSTOMERS = 10
 MISSING_LABEL = "(missing)"
@@ -231,22 +233,22 @@ def _period_figures(dataset, summary, period: Period) -> dict:
         count=in_p.sum(),
         new=new.sum(),
         period_orders=s.p_orders.sum(where=in_p),
-        identified_revenue=s.p_revenue.sum(),
-        period_customers_revenue=s.p_revenue.sum(where=in_p),
+        identified_revenue=money_sum(s.p_revenue),
+        period_customers_revenue=money_sum(s.p_revenue, where=in_p),
         history_customers=has_h.sum(),
-        historical_total=s.h_revenue.sum(where=has_h),
-        trailing_12m_revenue=s.y_revenue.sum(),
+        historical_total=money_sum(s.h_revenue, where=has_h),
+        trailing_12m_revenue=money_sum(s.y_revenue),
         eligible=eligible.sum(),
         second=(eligible & (s.h_orders >= 2)).sum(),
         lapsed=lapsed_then.sum(),
         reactivated=(lapsed_then & in_p).sum(),
         lapsed_now=lapsed_now.sum(),
-        lapsed_now_revenue=s.h_revenue.sum(where=lapsed_now),
+        lapsed_now_revenue=money_sum(s.h_revenue, where=lapsed_now),
         lapsed_now_orders=s.h_orders.sum(where=lapsed_now),
     ))
     t = dataset.table
     w = t.filter((t.order_date >= _ts(period.start)) & (t.order_date < _ts(period.end)))
-    tot = _row(w.aggregate(total=w.revenue.sum(), unidentified=w.revenue.sum(where=w.customer_id.isnull()),
+    tot = _row(w.aggregate(total=money_sum(w.revenue), unidentified=money_sum(w.revenue, where=w.customer_id.isnull()),
                            unidentified_rows=w.customer_id.isnull().sum()))
     count = _i(row.get("count"))
     new_n = _i(row.get("new"))
@@ -303,11 +305,11 @@ def _rfm_figures(scored, w_start, end, lookback) -> tuple[dict, dict]:
     risk = scored.filter(scored.segment.isin(list(rfm.CHURN_RISK_SEGMENTS)))
     row = _row(scored.aggregate(
         one_time=(scored.frequency == 1).sum(),
-        revenue=scored.monetary.sum(),
+        revenue=money_sum(scored.monetary),
         frequency=scored.frequency.sum(),
         recency=scored.recency_days.sum(),
     ))
-    risk_row = _row(risk.aggregate(n=risk.count(), revenue=risk.y_revenue.sum()))
+    risk_row = _row(risk.aggregate(n=risk.count(), revenue=money_sum(risk.y_revenue)))
     risk_n = _i(risk_row.get("n"))
     one_time = _i(row.get("one_time"))
     records = []
@@ -349,7 +351,7 @@ def concentration(summary) -> tuple[dict, pd.DataFrame]:
         return out, empty
     order = [s.rev.desc(), s.customer_id.asc()]
     ranked = s.mutate(rank=ibis.row_number().over(order_by=order) + 1,
-                      cum=s.rev.sum().over(ibis.cumulative_window(order_by=order)))
+                      cum=money_cumsum(s.rev, order))
     ks = sorted({math.ceil(p * n / 100 - 1e-9) for p in range(0, 101)} |
                 {rfm.top_k(n, TOP_SHARE), rfm.top_k(n, HIGH_VALUE_SHARE), 1, n} - {0})
     pts = ranked.filter(ranked["rank"].isin(ks)).select("rank", "cum").to_pandas()
@@ -378,9 +380,9 @@ def high_value(dataset, scored, w_start, end) -> dict:
         return out
     ranked = scored.mutate(_rank=ibis.row_number().over(order_by=[scored.monetary.desc(), scored.customer_id.asc()]))
     flags = ranked.select("customer_id", "monetary", "frequency", "recency_days", top=ranked._rank < k)
-    agg = flags.group_by("top").aggregate(customers=flags.count(), revenue=flags.monetary.sum(),
+    agg = flags.group_by("top").aggregate(customers=flags.count(), revenue=money_sum(flags.monetary),
                                           orders=flags.frequency.sum(), recency=flags.recency_days.sum()).to_pandas()
-    total_rev = float(agg.revenue.sum()) if len(agg) else 0.0
+    total_rev = fsum(agg.revenue) if len(agg) else 0.0
     for r in agg.itertuples():
         name = "top" if bool(r.top) else "rest"
         out["groups"][name] = {
@@ -404,12 +406,12 @@ def high_value(dataset, scored, w_start, end) -> dict:
     for dim in dims:
         value = flagged[dim].fill_null(MISSING_LABEL)
         frame = flagged.group_by([flagged.top, value.name("value")]).aggregate(
-            revenue=flagged.revenue.sum()).to_pandas()
+            revenue=money_sum(flagged.revenue)).to_pandas()
         if frame.empty:
             continue
         tops = frame[frame.top.astype(bool)]
         rests = frame[~frame.top.astype(bool)]
-        t_total, r_total = float(tops.revenue.sum()), float(rests.revenue.sum())
+        t_total, r_total = fsum(tops.revenue), fsum(rests.revenue)
         if tops.empty or t_total <= 0:
             continue
         shares = tops.assign(share=100.0 * tops.revenue / t_total)
@@ -434,8 +436,12 @@ def _clv_transactions(table, end: dt.date):
     t = table.filter(table.order_date < _ts(end))
     orders = t.group_by("order_id").aggregate(_net=t.revenue.sum())
     positive = orders.filter(orders._net > 0).select("order_id")
-    ident = t.filter(t.customer_id.notnull())
-    return ident.semi_join(positive, "order_id").select("customer_id", "order_date", "revenue")
+    ident = t.filter(t.customer_id.notnull()).semi_join(positive, "order_id")
+    # One exact sum per customer and day, in whole units of 1/CLV_VALUE_SCALE: rfm_summary's float
+    # sums of whole numbers are exact in any order, so the models see the same inputs on every run.
+    day = ident.order_date.date().name("order_date")
+    return ident.group_by([ident.customer_id, day]).aggregate(
+        revenue=(money_sum(ident.revenue) * CLV_VALUE_SCALE).round(0).cast("float64"))
 
 
 def _histogram(values: np.ndarray, basis: str, bins: int = 20) -> pd.DataFrame:
@@ -476,7 +482,7 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
 
     s = summary
     has = s.filter(s.h_orders > 0)
-    hist_row = _row(has.aggregate(n=has.count(), total=has.h_revenue.sum()))
+    hist_row = _row(has.aggregate(n=has.count(), total=money_sum(has.h_revenue)))
     n_hist = _i(hist_row.get("n"))
     hist_total = _f(hist_row.get("total")) or 0.0
     out = {
@@ -497,6 +503,7 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
             f = frame["frequency"].to_numpy(float)
             r = frame["recency"].to_numpy(float)
             T = frame["T"].to_numpy(float)
+            frame["monetary_value"] = frame["monetary_value"] / CLV_VALUE_SCALE
             m = np.clip(frame["monetary_value"].to_numpy(float), 0.0, None)
             out["customers_modelled"] = int(len(frame))
             out["repeat_customers"] = int((f > 0).sum())

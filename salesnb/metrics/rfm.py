@@ -55,6 +55,7 @@ import datetime as dt
 import math
 
 import ibis
+import ibis.expr.datatypes as dt_
 import pandas as pd
 
 from ..periods import Period, month_index, month_start
@@ -134,6 +135,27 @@ def rfm_window(period: Period, lookback_months: int | None) -> tuple[dt.date | N
     return months_before(period.end, lookback_months), period.end
 
 
+#: Money is summed as DECIMAL(38, 6): each line is rounded to 6 decimals and the sum is exact, so
+#: the result does not depend on the order the engine adds rows in (float sums do, in the last
+#: bits, which a CLV fit can amplify). Order positivity keeps the float sum of the revenue module.
+MONEY = dt_.Decimal(38, 6)
+
+
+def money_sum(col, where=None):
+    """Exact, order-independent sum of a money column (returned as float64)."""
+    return col.cast(MONEY).sum(where=where).cast("float64")
+
+
+def money_cumsum(col, order_by):
+    """Exact running sum of a money column over ``order_by`` (float64)."""
+    return col.cast(MONEY).sum().over(ibis.cumulative_window(order_by=order_by)).cast("float64")
+
+
+def fsum(values) -> float:
+    """Exact, order-independent float sum in Python (for small frames fetched from the engine)."""
+    return math.fsum(float(v) for v in values if v is not None and not pd.isna(v))
+
+
 def _cond(ts, start, end):
     cond = ts < _ts(end)
     if start is not None:
@@ -163,7 +185,7 @@ def customer_summary(table, windows: dict[str, tuple[dt.date | None, dt.date]]):
     iconds = {w: _cond(ident.order_date, s, e) for w, (s, e) in windows.items()}
     aggs = {}
     for w, c in iconds.items():
-        aggs[f"_rev_{w}"] = ident.revenue.sum(where=c)
+        aggs[f"_rev_{w}"] = money_sum(ident.revenue, where=c)
         aggs[f"_min_{w}"] = ident.order_date.min(where=c)
         aggs[f"_max_{w}"] = ident.order_date.max(where=c)
     co = ident.group_by(["customer_id", "order_id"]).aggregate(**aggs)
@@ -174,7 +196,7 @@ def customer_summary(table, windows: dict[str, tuple[dt.date | None, dt.date]]):
         out[f"{w}_orders"] = j.order_id.count(where=positive)
         out[f"{w}_first"] = j[f"_min_{w}"].min(where=positive)
         out[f"{w}_last"] = j[f"_max_{w}"].max(where=positive)
-        out[f"{w}_revenue"] = j[f"_rev_{w}"].sum().fill_null(0.0)
+        out[f"{w}_revenue"] = money_sum(j[f"_rev_{w}"]).fill_null(0.0)
     return j.group_by("customer_id").aggregate(**out)
 
 
@@ -241,12 +263,12 @@ def segment_summary(scored) -> pd.DataFrame:
     ``avg_frequency``, ``avg_monetary``, ``r_range``, ``fm_range``, ``description``.
     """
     agg = scored.group_by("segment").aggregate(
-        customers=scored.count(), revenue=scored.monetary.sum(),
+        customers=scored.count(), revenue=money_sum(scored.monetary),
         recency_sum=scored.recency_days.sum(), frequency_sum=scored.frequency.sum(),
     ).to_pandas()
     by = {row["segment"]: row for row in agg.to_dict("records")}
     total_customers = int(sum(int(r["customers"]) for r in by.values()))
-    total_revenue = float(sum(float(_num(r["revenue"])) for r in by.values()))
+    total_revenue = fsum(r["revenue"] for r in by.values())
     ranges = {name: key for key, name in SEGMENT_GRID.items()}
     rows = []
     for name in SEGMENTS:
@@ -273,7 +295,7 @@ def segment_summary(scored) -> pd.DataFrame:
 def rf_heatmap(scored) -> pd.DataFrame:
     """Customer counts (and average monetary) for every R × F score pair, 25 rows."""
     agg = scored.group_by(["r_score", "f_score"]).aggregate(
-        customers=scored.count(), revenue=scored.monetary.sum()).to_pandas()
+        customers=scored.count(), revenue=money_sum(scored.monetary)).to_pandas()
     cells = {(int(r.r_score), int(r.f_score)): r for r in agg.itertuples()}
     rows = []
     for r in range(1, 6):

@@ -1,0 +1,179 @@
+"""The loader as a whole: a property test on generated CSVs, and the Dataset's life cycle."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings, strategies as st
+
+from salesnb.config import config_from_dict
+from salesnb.data import YEAR_RANGE, load_data, parse_money
+from salesnb.errors import SalesnbError
+
+HEADER = ["order", "date", "cust", "amount"]
+COLUMNS = {"order_id": "order", "order_date": "date", "customer_id": "cust", "revenue": "amount"}
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S", "%Y%m%d"]
+
+
+def _money(cents: int, style: str) -> str:
+    neg, whole, frac = cents < 0, abs(cents) // 100, abs(cents) % 100
+    if style == "plain":
+        return f"{cents / 100:.2f}"
+    if style == "en":
+        return f"{'-' if neg else ''}${whole:,}.{frac:02d}"
+    if style == "de":
+        return f"{'-' if neg else ''}{whole:,}".replace(",", ".") + f",{frac:02d} €"
+    if style == "accounting":
+        return f"({whole:,}.{frac:02d})" if neg else f"{whole:,}.{frac:02d}"
+    return str(cents)  # "int": whole currency units as digits
+
+
+cell_text = st.text(alphabet="abcXYZ 0123456789-/.,;|'\"€éÜ", max_size=8)
+
+
+@st.composite
+def csv_files(draw):
+    date_fmt = draw(st.sampled_from(DATE_FORMATS))
+    style = draw(st.sampled_from(["plain", "en", "de", "accounting", "int"]))
+    natural = "," if style == "de" else "."
+    decimal = natural if draw(st.integers(0, 4)) else draw(st.sampled_from([".", ","]))
+    rows = []
+    for _ in range(draw(st.integers(min_value=1, max_value=8))):
+        # mostly well-formed cells, sometimes an empty, odd or random one
+        def cell(good, odd):
+            kind = draw(st.integers(0, 9))
+            return good if kind < 7 else draw(st.sampled_from(odd)) if kind < 9 else draw(cell_text)
+        order = cell(str(draw(st.integers(0, 10**6))), ["C536379", "A-1", "", " 7 "])
+        day = draw(st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2030, 12, 31)))
+        date = cell(day.strftime(date_fmt), ["", "n/a", "31/02/2024", "2024-13-01"])
+        cust = cell(draw(st.sampled_from(["a", "Zoë", "Müller", "O'Brien", "a,b", "17850.0"])), ["", " "])
+        amount = cell(_money(draw(st.integers(-10**9, 10**9)), style), ["", "abc", "1e300", "inf", "(5)", "--1"])
+        rows.append([order, date, cust, amount])
+    delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
+    encoding = draw(st.sampled_from(["utf-8", "cp1252", "utf-8-sig"]))
+    give_delimiter = draw(st.booleans())
+    return rows, delimiter, encoding, give_delimiter, decimal
+
+
+def _expected(rows, date_format: str, decimal: str):
+    """The rows salesnb must keep, worked out in Python: an order id, a date that reads with
+    the format it reports, and readable money."""
+    kept = []
+    for order, date, _cust, amount in rows:
+        try:
+            day = dt.datetime.strptime(date.strip(), date_format)
+        except ValueError:
+            continue
+        if not YEAR_RANGE[0] <= day.year <= YEAR_RANGE[1] or not order.strip():
+            continue
+        value = parse_money(amount, decimal)
+        if value is not None:
+            kept.append(value)
+    return kept
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(spec=csv_files())
+def test_generated_csvs_load_or_fail_cleanly(tmp_path_factory, spec):
+    rows, delimiter, encoding, give_delimiter, decimal = spec
+    folder = tmp_path_factory.mktemp("gen")
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator="\n").writerows([HEADER, *rows])
+    try:
+        data = buf.getvalue().encode(encoding)
+    except UnicodeEncodeError:
+        data = buf.getvalue().encode("utf-8")
+    (folder / "s.csv").write_bytes(data)
+    params = {"name": "gen", "source": "s.csv", "columns": COLUMNS, "decimal": decimal}
+    if give_delimiter:
+        params["delimiter"] = delimiter
+    config = config_from_dict(params, base_dir=folder)
+    try:
+        dataset = load_data(config)
+    except SalesnbError as exc:
+        assert exc.message and "Traceback" not in str(exc)
+        event(f"error: {type(exc).__name__}: {exc.message[:25]}")
+        return
+    with dataset:
+        q = dataset.quality
+        event("loaded")
+        assert q.rows_read == len(rows)
+        assert q.rows_used + sum(q.rows_dropped.values()) == q.rows_read
+        assert q.rows_used == dataset.sql("SELECT count(*) AS n FROM sales").n[0]
+        frame = dataset.sql("SELECT revenue FROM sales")
+        assert q.revenue_total == pytest.approx(float(frame.revenue.sum()), rel=1e-9, abs=1e-6)
+        assert math.isfinite(q.revenue_total)
+        if q.date_format.startswith("%") and (give_delimiter or delimiter == ","):
+            event("checked against the Python oracle")
+            expected = _expected(rows, q.date_format, decimal)
+            assert q.rows_used == len(expected)
+            assert q.revenue_total == pytest.approx(math.fsum(expected), rel=1e-9, abs=1e-6)
+        json.dumps(q.to_dict())  # the quality record is JSON-ready
+
+
+# --------------------------------------------------------------------------- the Dataset
+
+def _dataset(tmp_path, text="order,date,cust,amount\n1,2024-01-05,a,10\n2,2024-01-06,b,-4\n", **keys):
+    (tmp_path / "s.csv").write_text(text, encoding=keys.pop("encoding_", "utf-8"))
+    return load_data(config_from_dict({"name": "t", "source": "s.csv", "columns": COLUMNS, **keys},
+                                      base_dir=tmp_path))
+
+
+def test_close_removes_the_temp_folder(tmp_path):
+    ds = _dataset(tmp_path, "order,date,cust,amount\n1,2024-01-05,Zoë,10\n".encode("cp1252").decode("latin-1"),
+                  encoding_="latin-1")
+    assert ds.quality.encoding == "cp1252"
+    tmp = Path(ds._tmpdir)
+    assert tmp.is_dir() and any(tmp.iterdir())  # the UTF-8 copy lives there
+    ds.close()
+    assert not tmp.exists()
+    ds.close()  # twice is harmless
+
+
+def test_context_manager_and_sql_params(tmp_path):
+    with _dataset(tmp_path) as ds:
+        frame = ds.sql("SELECT sum(revenue) AS r FROM sales WHERE customer_id = ?", ["a"])
+        assert frame.r[0] == 10
+        assert ds.has_customers and not ds.has_quantity and ds.dimensions == []
+
+
+def test_quality_record_is_json_ready(tmp_path):
+    with _dataset(tmp_path) as ds:
+        data = json.loads(json.dumps(ds.quality.to_dict()))
+    assert data["rows_read"] == 2 and data["returns"] == {"lines": 1, "value": 4.0}
+    assert data["first_date"] == "2024-01-05" and len(data["sha256"]) == 64
+
+
+def test_date_format_is_ignored_for_native_dates_with_a_note(tmp_path):
+    import pandas as pd
+    pd.DataFrame({"order": ["1"], "date": pd.to_datetime(["2024-01-05"]), "cust": ["a"], "amount": [1.0]}) \
+        .to_parquet(tmp_path / "s.parquet")
+    config = config_from_dict({"name": "t", "source": "s.parquet", "columns": COLUMNS, "date_format": "%d/%m/%Y"},
+                              base_dir=tmp_path)
+    with load_data(config) as ds:
+        assert ds.quality.rows_used == 1
+        assert any("is not used" in n for n in ds.quality.notes)
+
+
+def test_timezone_offsets_become_utc(tmp_path):
+    text = "order,date,cust,amount\n1,2024-01-05T23:30:00-02:00,a,1\n2,2024-01-06T10:00:00+01:00,a,1\n"
+    with _dataset(tmp_path, text) as ds:
+        assert ds.quality.first_date == "2024-01-06"  # 23:30 at -02:00 is 01:30 UTC the next day
+        assert ds.quality.rows_used == 2
+
+
+def test_decimal_hint_when_most_values_need_the_other_decimal(tmp_path):
+    text = "order;date;cust;amount\n1;2024-01-05;a;1.234,50\n2;2024-01-06;a;10,25\n3;2024-01-07;a;7\n"
+    with _dataset(tmp_path, text) as ds:
+        assert ds.quality.rows_dropped == {"unparseable revenue": 2}
+        assert any("decimal: ','" in n for n in ds.quality.notes)
+
+
+def test_memory_limit_is_applied(tmp_path):
+    with _dataset(tmp_path, memory_limit="512MB") as ds:
+        assert ds.sql("SELECT current_setting('memory_limit') AS m").m[0].startswith("488")
