@@ -53,13 +53,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_init(args) -> int:
-    from .guess import params_text, read_column_names
-    data = Path(args.datafile)
     from .data import _source_files
+    from .guess import params_text, read_column_names, suggested_name
+    data = Path(args.datafile)
     _source_files(str(data))
     names = read_column_names(data)
-    stem = Path(data.name.removesuffix(".gz")).stem if "*" not in data.name else data.parent.name or "sales"
-    out = Path(args.output) if args.output else Path("params") / (stem.lower().replace(" ", "-") + ".yaml")
+    out = Path(args.output) if args.output else Path("params") / f"{suggested_name(data)}.yaml"
     if out.exists() and not args.force:
         raise SalesnbError(f"{str(out)!r} already exists.", hint="pass --force to overwrite it, or -o another file")
     if out.is_dir():
@@ -76,14 +75,14 @@ def cmd_init(args) -> int:
 
 def cmd_validate(args) -> int:
     from .config import load_config
-    from .data import load_data
+    from .data import check_data
     from .quality import render_quality
     config = load_config(args.params)
-    with load_data(config) as dataset:
-        if args.json:
-            print(json.dumps(dataset.quality.to_dict(), indent=2, default=str))
-        else:
-            print(render_quality(dataset.quality, config))
+    quality = check_data(config)
+    if args.json:
+        print(json.dumps(quality.to_dict(), indent=2, default=str))
+    else:
+        print(render_quality(quality, config))
     return 0
 
 

@@ -302,6 +302,9 @@ def load_config(path: str | Path, **overrides) -> Config:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"Params file {str(p)!r} is not UTF-8 text.", hint="save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"Params file {str(p)!r} cannot be read: {exc.strerror or exc}.",
+                          hint="check that you may read it") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -14,6 +14,20 @@ Data rules (SPEC 2.3), in the order they apply:
 3. Exact duplicate source rows are counted; with ``dedupe: true`` all but one copy are dropped.
 4. Returns (negative revenue) are kept: every figure is net.
 5. Rows without a customer id are kept for revenue; customer analyses leave them out.
+
+Reading text (where the SPEC is silent, these are the choices):
+
+* ``encoding: auto`` reads UTF-8 (BOM or not) and UTF-16 (BOM), else Windows-1252, else
+  Latin-1. A named encoding must decode the whole file, or loading stops with the line of the
+  first bad byte (wrong text is never read silently); a single-byte encoding named for a file
+  that is valid UTF-8 adds a note.
+* An Excel ``sep=;`` first line names the delimiter. A header that arrives as one column
+  holding ``;``/tab/``|``/``,`` is reported as a wrong delimiter.
+* Dates (``auto``): one family of formats per column (a date part, with or without a time of
+  day); an inferred format reads years 1900..2100 only; ISO wins ties; text with a UTC offset
+  becomes UTC. A native date/timestamp column ignores ``date_format`` (with a note).
+* Money and numbers: see :func:`parse_money`. Non-finite values (inf, nan, overflow) are
+  unreadable; huge finite values are kept with a note; a total that overflows is an error.
 """
 from __future__ import annotations
 
@@ -32,7 +46,7 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
 from .config import Config, DIMENSIONS, is_url
-from .errors import ColumnError, DataError, NoDataError
+from .errors import ColumnError, DataError, NoDataError, SalesnbError
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".psv", ".tab")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -596,35 +610,56 @@ def _columns(db) -> dict[str, str]:
     return {r[0]: r[1] for r in db.execute("DESCRIBE raw").fetchall()}
 
 
-def _check_columns(config: Config, raw_cols: dict[str, str], source_desc: str) -> None:
-    names = list(raw_cols)
+def _closest_column(col: str, names: list[str]) -> str | None:
     lowered = {n.lower().strip(): n for n in names}
-    for role, col in config.columns.items():
-        if col in raw_cols:
-            continue
-        if col.strip().lower() in lowered:
-            hint_col = lowered[col.strip().lower()]
-        else:
-            match = difflib.get_close_matches(col, names, n=1, cutoff=0.4) or \
-                difflib.get_close_matches(col.lower(), [n.lower() for n in names], n=1, cutoff=0.4)
-            hint_col = lowered.get(match[0].lower(), match[0]) if match else None
-        near = f" The closest column is {hint_col!r}." if hint_col else ""
-        shown = ", ".join(repr(n) for n in names[:30]) + (" …" if len(names) > 30 else "")
-        missing = [c for c in config.columns.values() if c not in raw_cols]
+    if col.strip().lower() in lowered:
+        return lowered[col.strip().lower()]
+    match = difflib.get_close_matches(col, names, n=1, cutoff=0.6) or \
+        difflib.get_close_matches(col.lower(), [n.lower() for n in names], n=1, cutoff=0.6)
+    return lowered.get(match[0].lower(), match[0]) if match else None
+
+
+def _check_columns(config: Config, raw_cols: dict[str, str], source_desc: str) -> None:
+    """Every column named under ``columns:`` must exist: one error naming all that are missing,
+    each with the closest real column, and a delimiter hint when the header did not split."""
+    names = list(raw_cols)
+    missing = [(role, col) for role, col in config.columns.items() if col not in raw_cols]
+    if not missing:
+        return
+    shown = ", ".join(repr(n) for n in names[:30]) + (" …" if len(names) > 30 else "")
+    parts = []
+    for role, col in missing:
+        near = _closest_column(col, names)
+        parts.append((role, col, near))
+    if len(parts) == 1:
+        role, col, near = parts[0]
+        text = f"Column {col!r} (columns.{role}) is not in {source_desc}."
+        text += f" The closest column is {near!r}." if near else ""
         hint = f"fix columns.{role} in the params file; the source's columns are: {shown}"
-        split = next((d for d in (";", "\t", "|", ",") for n in names if d in n and
-                      sum(m in n.split(d) for m in missing) >= 1), None)
-        if split is not None:
-            shown_d = "\\t" if split == "\t" else split
-            near += (f" The header looks like one column holding names separated by {shown_d!r}: "
-                     "the delimiter is probably wrong.")
-            hint = (f"set delimiter: {shown_d!r} in the params file (or remove delimiter: to detect it); "
-                    f"the source's columns are read as: {shown}")
-        raise ColumnError(f"Column {col!r} (columns.{role}) is not in {source_desc}.{near}",
-                          hint=hint, column=col, role=role)
+    else:
+        listed = ", ".join(f"{col!r} (columns.{role}" + (f"; closest: {near!r})" if near else ")")
+                           for role, col, near in parts)
+        text = f"{len(parts)} mapped columns are not in {source_desc}: {listed}."
+        hint = ("fix " + ", ".join(f"columns.{role}" for role, _, _ in parts)
+                + f" in the params file; the source's columns are: {shown}")
+    cols = [col for _, col, _ in parts]
+    split = next((d for d in (";", "\t", "|", ",") for n in names if d in n and
+                  any(m in n.split(d) for m in cols)), None)
+    if split is not None:
+        shown_d = "\\t" if split == "\t" else split
+        text += (f" The header looks like one column holding names separated by {shown_d!r}: "
+                 "the delimiter is probably wrong.")
+        hint = (f"set delimiter: {shown_d!r} in the params file (or remove delimiter: to detect it); "
+                f"the source's columns are read as: {shown}")
+    role, col, _ = parts[0]
+    raise ColumnError(text, hint=hint, column=col, role=role, missing=[c for _, c, _ in parts])
 
 
-def _id_sql(col: str, dtype: str) -> str:
+# text a missing customer id is often exported as (pandas' str(NaN), R's NA, Excel's #N/A)
+MISSING_ID_WORDS = ("nan", "na", "n/a", "#n/a", "null", "none")
+
+
+def _id_sql(col: str, dtype: str, missing_words: bool = False) -> str:
     c = quote_ident(col)
     if dtype.upper() in ("DOUBLE", "FLOAT", "REAL", "DECIMAL") or dtype.upper().startswith("DECIMAL"):
         # float ids such as 17850.0 (a NaN made the column float) become "17850"
@@ -635,6 +670,9 @@ def _id_sql(col: str, dtype: str) -> str:
     if dtype.upper() == "VARCHAR":
         # text ids exported from a float column: "17850.0" → "17850"
         text = f"regexp_replace({text}, '^([0-9]+)\\.0+$', '\\1')"
+    if missing_words:
+        words = ", ".join(sql_literal(w) for w in MISSING_ID_WORDS)
+        return f"(CASE WHEN lower({text}) IN ({words}) THEN NULL ELSE NULLIF({text}, '') END)"
     return f"NULLIF({text}, '')"
 
 
@@ -816,6 +854,19 @@ def _connect(config: Config, tmpdir: str):
 
 def load_data(config: Config) -> Dataset:
     """Load the config's source into the canonical table and check it (SPEC 2.2, 2.3)."""
+    return _load(config, with_table=True)
+
+
+def check_data(config: Config) -> DataQuality:
+    """Load and check the source like :func:`load_data`, return only what loading found, and
+    release everything (``salesnb validate``: no Ibis table is built)."""
+    if config.engine not in ("duckdb", "", None):
+        with load_data(config) as dataset:
+            return dataset.quality
+    return _load(config, with_table=False)
+
+
+def _load(config: Config, with_table: bool):
     if config.engine not in ("duckdb", "", None):
         try:
             from . import engines
@@ -827,7 +878,10 @@ def load_data(config: Config) -> Dataset:
     db = None
     try:
         db = _connect(config, tmpdir)
-        dataset = _load_duckdb(config, db, tmpdir)
+        dataset = _load_duckdb(config, db, tmpdir, with_table)
+        if not with_table:
+            db.close()
+            shutil.rmtree(tmpdir, ignore_errors=True)
     except BaseException as exc:
         if db is not None:
             db.close()
@@ -837,6 +891,10 @@ def load_data(config: Config) -> Dataset:
             raise DataError(f"DuckDB ran out of memory loading {config.source or 'the query'}.",
                             hint="raise memory_limit in the params file (e.g. memory_limit: 8GB), or "
                                  "SALESNB_MEMORY_LIMIT") from None
+        if isinstance(exc, OSError) and not isinstance(exc, SalesnbError):
+            where = exc.filename or config.source or "the source"
+            raise DataError(f"Cannot read {str(where)!r}: {exc.strerror or exc}.",
+                            hint="check that the file exists and that you may read it") from None
         if isinstance(exc, duckdb.Error) and not isinstance(exc, duckdb.InternalException):
             # a data problem DuckDB found while converting values: one message, no traceback
             text = " ".join(str(exc).split())[:500]
@@ -846,7 +904,7 @@ def load_data(config: Config) -> Dataset:
     return dataset
 
 
-def _load_duckdb(config: Config, db, tmpdir: str) -> Dataset:
+def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
     reader = _Reader(config, db, tmpdir)
     reader.register()
     source_desc = repr(config.source) if config.source else "the query's result"
@@ -865,7 +923,7 @@ def _load_duckdb(config: Config, db, tmpdir: str) -> Dataset:
         "order_date": date_expr,
     }
     if "customer_id" in cols:
-        selects["customer_id"] = _id_sql(cols["customer_id"], raw_cols[cols["customer_id"]])
+        selects["customer_id"] = _id_sql(cols["customer_id"], raw_cols[cols["customer_id"]], missing_words=True)
     for role in ("quantity", "unit_price"):
         if role in cols:
             selects[role] = _number_sql(cols[role], raw_cols[cols[role]], config.decimal)
@@ -977,6 +1035,8 @@ def _load_duckdb(config: Config, db, tmpdir: str) -> Dataset:
 
     quality = _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_rows, dup_dropped, date_fmt,
                        notes)
+    if not with_table:
+        return quality
     import ibis
     con = ibis.duckdb.from_connection(db)
     table = con.table("sales")

@@ -66,10 +66,20 @@ def read_column_names(path: Path) -> list[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def suggested_name(datafile: Path) -> str:
+    """A valid params ``name`` from a data file's name: ``Sample - Superstore.csv`` → ``sample-superstore``."""
+    datafile = Path(datafile)
+    stem = Path(datafile.name.removesuffix(".gz")).stem
+    if any(ch in datafile.name for ch in "*?["):  # a glob: name it after its folder
+        stem = datafile.parent.name
+    import unicodedata
+    stem = "".join(ch for ch in unicodedata.normalize("NFKD", stem) if not unicodedata.combining(ch))
+    return re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9_-]+", "-", stem)).strip("-_").lower() or "sales"
+
+
 def params_text(datafile: Path, out: Path, names: list[str]) -> str:
     cols = guess_columns(names)
-    stem = Path(datafile.name.removesuffix(".gz")).stem
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-").lower() or "sales"
+    name = suggested_name(datafile)
     try:
         rel = Path(datafile).resolve().relative_to(out.resolve().parent)
     except ValueError:

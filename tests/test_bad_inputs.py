@@ -44,7 +44,7 @@ def test_column_error_carries_the_column_and_role(bad_inputs):
     folder, _ = bad_inputs
     with pytest.raises(ColumnError) as exc:
         load_data(load_config(folder / "misspelt_column.yaml"))
-    assert exc.value.context == {"column": "Date", "role": "order_date"}
+    assert exc.value.context == {"column": "Date", "role": "order_date", "missing": ["Date", "amont"]}
 
 
 def test_a_failed_load_leaves_no_temp_folder(bad_inputs, monkeypatch, tmp_path):

@@ -125,3 +125,14 @@ def test_init_leaves_todo_notes_when_roles_are_not_guessed(tmp_path):
     assert "TODO" in text and "order_id" in text
     run = salesnb("validate", tmp_path / "x.yaml")
     assert run.returncode == 1 and "columns.order_id is missing" in run.stderr
+
+
+@pytest.mark.parametrize("path, name", [
+    ("Sample - Superstore.csv", "sample-superstore"), ("sales.csv.gz", "sales"), ("data/2024/*.csv", "2024"),
+    ("Online_Retail_II.xlsx", "online_retail_ii"), ("---.csv", "sales"), ("Ventes été.csv", "ventes-ete"),
+])
+def test_init_suggests_a_valid_name(path, name):
+    from salesnb.config import _NAME
+    from salesnb.guess import suggested_name
+    assert suggested_name(Path(path)) == name
+    assert _NAME.match(name)

@@ -177,3 +177,52 @@ def test_decimal_hint_when_most_values_need_the_other_decimal(tmp_path):
 def test_memory_limit_is_applied(tmp_path):
     with _dataset(tmp_path, memory_limit="512MB") as ds:
         assert ds.sql("SELECT current_setting('memory_limit') AS m").m[0].startswith("488")
+
+
+def test_excel_sep_line_names_the_delimiter(tmp_path):
+    text = "sep=;\norder;date;cust;amount\n1;2024-01-05;a;10,5\n2;2024-01-06;b;1.000\n"
+    with _dataset(tmp_path, text, decimal=",") as ds:
+        assert ds.quality.rows_read == 2
+        assert ds.quality.revenue_total == pytest.approx(1010.5)
+
+
+def test_a_file_name_with_brackets_is_not_a_glob(tmp_path):
+    (tmp_path / "sales [2024].csv").write_text("order,date,cust,amount\n1,2024-01-05,a,10\n")
+    config = config_from_dict({"name": "t", "source": "sales [2024].csv", "columns": COLUMNS}, base_dir=tmp_path)
+    with load_data(config) as ds:
+        assert ds.quality.rows_used == 1
+
+
+def test_unreadable_file_is_a_data_error(tmp_path, monkeypatch):
+    def denied(files):
+        raise PermissionError(13, "Permission denied", str(files[0]))
+    monkeypatch.setattr("salesnb.data.fingerprint", denied)
+    with pytest.raises(SalesnbError, match="Permission denied") as err:
+        _dataset(tmp_path)
+    assert "s.csv" in err.value.message
+
+
+def test_bad_memory_limit_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("SALESNB_MEMORY_LIMIT", "lots")
+    with pytest.raises(SalesnbError, match="memory_limit"):
+        _dataset(tmp_path)
+
+
+def test_utf8_declared_latin1_gets_a_note(tmp_path):
+    with _dataset(tmp_path, "order,date,cust,amount\n1,2024-01-05,Müller,10\n", encoding="latin-1") as ds:
+        assert ds.quality.encoding == "latin-1"
+        assert any("also reads as UTF-8" in n for n in ds.quality.notes)
+
+
+def test_check_data_returns_the_same_quality_and_releases_everything(tmp_path, monkeypatch):
+    from salesnb.data import check_data
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    text = "order,date,cust,amount\n1,2024-01-05,Zoë,10\n2,bad,b,-4\n".encode("cp1252")
+    (tmp_path / "s.csv").write_bytes(text)
+    config = config_from_dict({"name": "t", "source": "s.csv", "columns": COLUMNS}, base_dir=tmp_path)
+    quality = check_data(config)
+    with load_data(config) as ds:
+        assert quality.to_dict() == ds.quality.to_dict()
+    assert quality.rows_dropped == {"unparseable date": 1} and quality.encoding == "cp1252"
+    assert list((tmp_path / "tmp").iterdir()) == []

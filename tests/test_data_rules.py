@@ -266,3 +266,10 @@ def test_the_ibis_table_has_the_canonical_columns(load):
     assert set(ds.table.columns) == {"order_id", "order_date", "customer_id", "revenue"}
     assert float(ds.table.revenue.sum().execute()) == pytest.approx(275.0)
     assert ds.table.count().execute() == 8
+
+
+def test_missing_customer_words_are_missing(load):
+    rows = "".join(f"{i},2024-01-0{i},{c},10\n" for i, c in enumerate(["nan", "NaN", "NA", "#N/A", "null", "None", "Nana"], 1))
+    ds = load(HEADER + rows)
+    assert ds.quality.missing_customer["rows"] == 6
+    assert _rows(ds, "SELECT DISTINCT customer_id FROM sales WHERE customer_id IS NOT NULL") == [("Nana",)]

@@ -150,12 +150,16 @@ def customer_findings(dataset, period: Period, revenue_findings: dict | None = N
     w_start, _ = rfm.rfm_window(period, lookback)
     y_start = rfm.months_before(end, 12)
     windows = {
-        "h": (None, end),            # all history up to the period end
-        "w": (w_start, end),         # the RFM window
-        "p": (period.start, end),    # the period
-        "y": (y_start, end),         # the last 12 months up to the period end
-        "pre": (None, period.start),  # history before the period (reactivation)
+        "h": (None, end),                                        # all history up to the period end
+        "w": (w_start, end),                                     # the RFM window
+        "p": (period.start, end, ("orders", "revenue")),         # the period
+        "y": (y_start, end, ("revenue",)),                       # the 12 months up to the period end
+        "pre": (None, period.start, ("orders", "last")),         # before the period (reactivation)
     }
+    rfm_name = "w"
+    if w_start is None:            # the RFM window is all history: score on "h", compute it once
+        del windows["w"]
+        rfm_name = "h"
     q = dataset.quality
     tables: dict[str, pd.DataFrame] = {}
     with contextlib.ExitStack() as stack:
@@ -171,7 +175,7 @@ def customer_findings(dataset, period: Period, revenue_findings: dict | None = N
         out["missing_customer"] = {k: v for k, v in dict(q.missing_customer or {}).items()}
 
         # RFM
-        scored = stack.enter_context(_cached(rfm.score(summary, "w", last_day, keep=("y_revenue", "h_revenue"))))
+        scored = stack.enter_context(_cached(rfm.score(summary, rfm_name, last_day, keep=("y_revenue", "h_revenue"))))
         rfm_part, rfm_tables = _rfm_figures(scored, w_start, end, lookback)
         out.update(rfm_part)
         tables.update(rfm_tables)

@@ -163,40 +163,63 @@ def _cond(ts, start, end):
     return cond
 
 
-def customer_summary(table, windows: dict[str, tuple[dt.date | None, dt.date]]):
+SUMMARY_FIELDS = ("orders", "first", "last", "revenue")
+
+
+def customer_summary(table, windows: dict[str, tuple]):
     """One row per identified customer with order figures in each named window.
 
-    ``windows`` maps a short name to ``(start, end)`` (start inclusive or None = all history,
-    end exclusive). For each window ``w`` the result has ``{w}_orders`` (distinct orders whose
-    net revenue over all their lines within the window is positive, and which have a line of the
-    customer in the window), ``{w}_first`` / ``{w}_last`` (earliest / latest timestamp of the
-    customer's lines of those orders), and ``{w}_revenue`` (net revenue of all the customer's lines
-    in the window, 0 when none). Everything runs in the engine: two grouped scans (per order, per
-    customer × order) and one join; the result is still an Ibis expression.
+    ``windows`` maps a short name to ``(start, end)`` or ``(start, end, fields)`` (start inclusive
+    or None = all history, end exclusive; ``fields`` a subset of :data:`SUMMARY_FIELDS`, default
+    all). For each window ``w`` the result has ``{w}_orders`` (distinct orders whose net revenue
+    over all their lines within the window is positive, and which have a line of the customer in
+    the window), ``{w}_first`` / ``{w}_last`` (earliest / latest timestamp of the customer's lines of
+    those orders), and ``{w}_revenue`` (net revenue of all the customer's lines in the window, 0 when
+    none). Everything runs in the engine: two grouped scans (per order, per customer × order) and
+    one join; the result is still an Ibis expression.
     """
-    hi = max(end for _, end in windows.values())
-    starts = [start for start, _ in windows.values()]
+    spec = {}
+    for w, value in windows.items():
+        s, e, *rest = value
+        fields = set(rest[0]) if rest else set(SUMMARY_FIELDS)
+        unknown = fields - set(SUMMARY_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown summary fields {sorted(unknown)} for window {w!r}")
+        if fields & {"first", "last"}:
+            fields.add("orders")          # first/last are over the window's orders
+        spec[w] = (s, e, fields)
+    hi = max(e for _, e, _ in spec.values())
+    starts = [s for s, _, _ in spec.values()]
     lo = None if any(s is None for s in starts) else min(starts)
     t = table.filter(_cond(table.order_date, lo, hi))
-    conds = {w: _cond(t.order_date, s, e) for w, (s, e) in windows.items()}
-    orders = t.group_by("order_id").aggregate(
-        **{f"_net_{w}": t.revenue.sum(where=c) for w, c in conds.items()})
+    order_aggs = {f"_net_{w}": t.revenue.sum(where=_cond(t.order_date, s, e))
+                  for w, (s, e, fields) in spec.items() if "orders" in fields}
     ident = t.filter(t.customer_id.notnull())
-    iconds = {w: _cond(ident.order_date, s, e) for w, (s, e) in windows.items()}
     aggs = {}
-    for w, c in iconds.items():
-        aggs[f"_rev_{w}"] = money_sum(ident.revenue, where=c)
-        aggs[f"_min_{w}"] = ident.order_date.min(where=c)
-        aggs[f"_max_{w}"] = ident.order_date.max(where=c)
+    for w, (s, e, fields) in spec.items():
+        c = _cond(ident.order_date, s, e)
+        aggs[f"_rev_{w}"] = money_sum(ident.revenue, where=c)   # NULL = no line in the window
+        if "first" in fields:
+            aggs[f"_min_{w}"] = ident.order_date.min(where=c)
+        if "last" in fields:
+            aggs[f"_max_{w}"] = ident.order_date.max(where=c)
     co = ident.group_by(["customer_id", "order_id"]).aggregate(**aggs)
-    j = co.inner_join(orders, "order_id")
+    if order_aggs:
+        orders = t.group_by("order_id").aggregate(**order_aggs)
+        j = co.inner_join(orders, "order_id")
+    else:
+        j = co
     out = {}
-    for w in windows:
-        positive = (j[f"_net_{w}"] > 0) & j[f"_min_{w}"].notnull()
-        out[f"{w}_orders"] = j.order_id.count(where=positive)
-        out[f"{w}_first"] = j[f"_min_{w}"].min(where=positive)
-        out[f"{w}_last"] = j[f"_max_{w}"].max(where=positive)
-        out[f"{w}_revenue"] = money_sum(j[f"_rev_{w}"]).fill_null(0.0)
+    for w, (s, e, fields) in spec.items():
+        if "orders" in fields:
+            positive = (j[f"_net_{w}"] > 0) & j[f"_rev_{w}"].notnull()
+            out[f"{w}_orders"] = j.order_id.count(where=positive)
+            if "first" in fields:
+                out[f"{w}_first"] = j[f"_min_{w}"].min(where=positive)
+            if "last" in fields:
+                out[f"{w}_last"] = j[f"_max_{w}"].max(where=positive)
+        if "revenue" in fields:
+            out[f"{w}_revenue"] = money_sum(j[f"_rev_{w}"]).fill_null(0.0)
     return j.group_by("customer_id").aggregate(**out)
 
 
