@@ -102,7 +102,9 @@ class PeakMemory:
 def measure(cmd: list[str], *, cwd: Path = ROOT, env: dict | None = None, timeout: float = 3600) -> dict:
     """Run ``cmd``; wall seconds, peak RSS of its process tree (MB), exit code, timestamped stderr."""
     lines: list[tuple[float, str]] = []
+    import resource
     load_before = os.getloadavg()[0]
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=str(cwd), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             errors="replace")
@@ -120,8 +122,11 @@ def measure(cmd: list[str], *, cwd: Path = ROOT, env: dict | None = None, timeou
             proc.kill()
             out, _ = proc.communicate()
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
     reader.join(timeout=5)
-    return {"cmd": " ".join(map(str, cmd)), "seconds": seconds, "peak_mb": mem.peak / 2**20, "rc": proc.returncode,
+    return {"cmd": " ".join(map(str, cmd)), "seconds": seconds, "cpu_s": cpu, "peak_mb": mem.peak / 2**20,
+            "rc": proc.returncode,
             "stderr": lines, "stdout": out[-2000:] if out else "", "load_before": load_before,
             "load_after": os.getloadavg()[0]}
 
@@ -135,7 +140,9 @@ def summarise(runs: list[dict]) -> dict:
         return out
     secs = [r["seconds"] for r in ok]
     mems = [r["peak_mb"] for r in ok]
+    cpus = [r.get("cpu_s", 0.0) for r in ok]
     out.update(seconds=statistics.median(secs), seconds_min=min(secs), seconds_max=max(secs),
+               cpu_s=statistics.median(cpus),
                peak_mb=statistics.median(mems), peak_mb_min=min(mems), peak_mb_max=max(mems),
                all_seconds=[round(s, 2) for s in secs], all_peak_mb=[round(m, 1) for m in mems],
                load=[round(r["load_before"], 2) for r in ok])
@@ -148,7 +155,7 @@ def repeat(label: str, n: int, make_cmd, **kw) -> tuple[dict, list[dict]]:
         cmd = make_cmd(i)
         r = measure(cmd, **kw)
         status = "ok" if r["rc"] == 0 else f"FAILED (exit {r['rc']})"
-        print(f"  {label} run {i + 1}/{n}: {r['seconds']:.1f} s, peak {r['peak_mb']:.0f} MB, "
+        print(f"  {label} run {i + 1}/{n}: {r['seconds']:.1f} s (CPU {r['cpu_s']:.1f} s), peak {r['peak_mb']:.0f} MB, "
               f"load {r['load_before']:.1f} — {status}", flush=True)
         if r["rc"] != 0:
             for _, ln in r["stderr"][-6:]:
@@ -250,6 +257,31 @@ def probe(params: str, period: str) -> dict:
 _DONE = re.compile(r"done in ([\d.]+) s \((.*)\)\s*$")
 
 
+_LINE_STAGES = (("loading", "load_data"), ("revenue findings", "findings_revenue"),
+                ("customer findings", "findings_customers"), ("recommendations", "findings_recommendations"),
+                ("running notebook", "notebooks"), ("assembling", "assemble"), ("printing report.pdf", "pdf"))
+
+
+def _stages_from_lines(lines: list[tuple[float, str]], total: float) -> dict:
+    """Seconds per stage from the timestamps of the progress lines (a line that names no stage,
+    such as "notebook x done in", belongs to the stage before it)."""
+    out: dict[str, float] = {}
+    key = None
+    ends = [t for t, _ in lines[1:]] + [total]
+    for (t, line), end in zip(lines, ends):
+        text = re.sub(r"^\[[^\]]*\]\s*", "", line)
+        for prefix, name in _LINE_STAGES:
+            if text.startswith(prefix):
+                key = name
+                break
+        if key:
+            out[key] = out.get(key, 0.0) + (end - t)
+    if any(k.startswith("findings_") for k in out):
+        out["findings"] = sum(v for k, v in out.items() if k.startswith("findings_"))
+    out["source"] = "progress-line timestamps (the assemble figure includes publishing and process exit)"
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items()}
+
+
 def report_stages(run: dict, out_dir: Path, name: str) -> dict:
     """Stage seconds of one ``salesnb run``: its final progress line, else the line timestamps."""
     stages: dict = {}
@@ -262,11 +294,8 @@ def report_stages(run: dict, out_dir: Path, name: str) -> dict:
                 mm = re.match(r"(\S+) ([\d.]+)", part)
                 if mm:
                     stages[mm.group(1)] = float(mm.group(2))
-    marks = run["stderr"]
-    if not stages and marks:
-        # fall back to the time between progress lines
-        for (t, line), (t2, _) in zip(marks, marks[1:] + [(run["seconds"], "")]):
-            stages.setdefault(line[:60], round(t2 - t, 3))
+    if not stages and run["stderr"]:
+        stages = _stages_from_lines(run["stderr"], run["seconds"])
     notebooks = {}
     folder = out_dir / name / PERIOD / "notebooks"
     if folder.is_dir():

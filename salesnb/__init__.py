@@ -32,5 +32,10 @@ def run_report(params, period=None, **kwargs):
     return _run(params, period=period, **kwargs)
 
 
+def run_batch(params, periods, **kwargs):
+    from .report import run_batch as _batch
+    return _batch(params, periods=periods, **kwargs)
+
+
 __all__ = ["Config", "load_config", "Dataset", "DataQuality", "load_data", "build_findings",
-           "run_report", "SalesnbError", "__version__"]
+           "run_report", "run_batch", "SalesnbError", "__version__"]

@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
             s.add_argument("--jobs", type=int, default=2)
         s.add_argument("--out", default="reports")
         s.add_argument("--pdf", action="store_true", help="also write report.pdf (needs Chromium)")
-        s.add_argument("--timeout", type=int, default=1800, help="seconds per notebook (default 1800)")
+        s.add_argument("--timeout", type=int, default=1800, help="seconds a notebook cell may run before the report fails (default 1800)")
 
     s = sub.add_parser("sample", help="write the synthetic sample data set")
     s.add_argument("out")

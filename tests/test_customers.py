@@ -354,12 +354,12 @@ def online_retail():
     cust = raw["CustomerID"].map(lambda v: None if pd.isna(v) else str(int(v)))
     lines = pd.DataFrame({"order": raw["InvoiceNo"], "customer": cust,
                           "revenue": raw["Quantity"] * raw["UnitPrice"], "date": raw["InvoiceDate"]})
-    yield out, tables, lines, rev
+    yield out, tables, lines, rev, ds
     ds.close()
 
 
 def test_online_retail_count_and_missing_share(online_retail):
-    out, _, lines, rev = online_retail
+    out, _, lines, rev, _ = online_retail
     expected = _expected_customers(lines, "2011-10-01", "2012-01-01")
     assert out["count"] == len(expected)
     if rev is not None:
@@ -372,7 +372,7 @@ def test_online_retail_count_and_missing_share(online_retail):
 
 
 def test_online_retail_rfm(online_retail):
-    out, tables, lines, _ = online_retail
+    out, tables, lines, _, _ = online_retail
     net = lines.groupby("order").revenue.sum()
     with_order = lines[lines.order.isin(net[net > 0].index)].customer.dropna().nunique()
     assert out["rfm_customers"] == with_order
@@ -390,12 +390,8 @@ def test_online_retail_rfm(online_retail):
 
 def test_online_retail_is_deterministic(online_retail):
     """The same data gives the same findings, CLV fit included (money sums are exact)."""
-    out, _, _, _ = online_retail
-    ds = _load("online_retail")
-    try:
-        again, _ = customers.customer_findings(ds, parse_period("2011Q4"), None)
-    finally:
-        ds.close()
+    out, _, _, _, ds = online_retail
+    again, _ = customers.customer_findings(ds, parse_period("2011Q4"), None)
     for key in ("clv", "rfm_segments", "identified_revenue", "top20_revenue_share_pct", "high_value",
                 "cohort_retention", "at_risk_revenue", "reactivation"):
         assert dumps({key: again[key]}) == dumps({key: out[key]}), key
