@@ -288,8 +288,29 @@ def _open_text(path: Path):
     return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
 
 
+UTF8_REPLACED = "utf-8 (invalid bytes replaced)"
+
+
+def _utf8_counts(path: Path) -> tuple[int, int]:
+    """(invalid byte sequences, valid non-ASCII characters) of a file read as UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    bad = good = 0
+    with _open_text(path) as fh:
+        while True:
+            chunk = fh.read(1 << 22)
+            text = decoder.decode(chunk, final=not chunk)
+            if not text.isascii():
+                n_bad = text.count("\ufffd")
+                bad += n_bad
+                good += sum(1 for ch in text if ord(ch) > 127) - n_bad
+            if not chunk:
+                return bad, good
+
+
 def detect_encoding(path: Path) -> str:
-    """UTF-8 if the whole file decodes as UTF-8 (BOM allowed), else cp1252, else latin-1."""
+    """UTF-8 if the whole file decodes as UTF-8 (BOM allowed); UTF-8 with the few invalid bytes
+    replaced when valid UTF-8 characters outnumber them (a mostly UTF-8 file with a stray
+    byte); else cp1252, else latin-1."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         with _open_text(path) as fh:
@@ -306,6 +327,9 @@ def detect_encoding(path: Path) -> str:
     except (OSError, EOFError) as exc:
         raise DataError(f"Source file {str(path)!r} cannot be read: {exc}.",
                         hint="check that it is a complete, uncompressed or gzip text file") from None
+    bad, good = _utf8_counts(path)
+    if good > bad:
+        return UTF8_REPLACED
     cp = codecs.getincrementaldecoder("cp1252")()
     try:
         with _open_text(path) as fh:
@@ -559,6 +583,10 @@ class _Reader:
                                 hint="export the data as CSV, Parquet or .xlsx")
             if cfg.encoding == "auto":
                 encoding = detect_encoding(f)
+                if encoding == UTF8_REPLACED:
+                    bad, _ = _utf8_counts(f)
+                    self.notes.append(f"{f.name} is UTF-8 but for {bad:,} invalid byte sequence(s), read as "
+                                      "'\ufffd'; set encoding: to the file's encoding if that is wrong.")
             else:
                 encoding = cfg.encoding
                 _check_encoding(f, encoding)
@@ -567,16 +595,17 @@ class _Reader:
                     self.notes.append(f"{f.name} is declared {encoding} but also reads as UTF-8: if names show "
                                       "characters such as 'Ã©', set encoding: auto.")
             self.encoding = encoding
-            sep = _sep_line(f, encoding)
+            codec = "utf-8-sig" if encoding.lower().replace("-", "") == "utf8" or encoding == UTF8_REPLACED \
+                else encoding
+            sep = _sep_line(f, codec)
             if sep:
                 self.sep = sep
             whitespace = cfg.delimiter == "whitespace" or (cfg.delimiter is None and not sep
-                                                           and _whitespace_separated(f, encoding))
+                                                           and _whitespace_separated(f, codec))
             if encoding.replace("-", "").lower() in ("utf8", "ascii", "utf8sig") and not whitespace and not sep:
                 readable.append(f)
             else:
-                readable.append(_transcode(f, "utf-8-sig" if encoding.lower().replace("-", "") == "utf8" else encoding,
-                                           self.tmpdir, whitespace, skip_first_line=bool(sep)))
+                readable.append(_transcode(f, codec, self.tmpdir, whitespace, skip_first_line=bool(sep)))
         options = ["header = true", "all_varchar = true", "sample_size = 20480",
                    "quote = '\"'", "escape = '\"'", "null_padding = true"]
         if cfg.delimiter and cfg.delimiter != "whitespace":
@@ -614,8 +643,11 @@ def _closest_column(col: str, names: list[str]) -> str | None:
     lowered = {n.lower().strip(): n for n in names}
     if col.strip().lower() in lowered:
         return lowered[col.strip().lower()]
-    match = difflib.get_close_matches(col, names, n=1, cutoff=0.6) or \
-        difflib.get_close_matches(col.lower(), [n.lower() for n in names], n=1, cutoff=0.6)
+    containing = [n for n in names if col.strip().lower() in n.lower()]
+    if containing and len(col.strip()) >= 3:  # "date" → "Order Date"
+        return containing[0]
+    match = difflib.get_close_matches(col, names, n=1, cutoff=0.7) or \
+        difflib.get_close_matches(col.lower(), [n.lower() for n in names], n=1, cutoff=0.7)
     return lowered.get(match[0].lower(), match[0]) if match else None
 
 

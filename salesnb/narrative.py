@@ -119,8 +119,8 @@ def dimension_growth_sentence(f: dict, dim: str) -> str | None:
             return f"flat at {fmt_money(r['revenue'], cur)}"
         return f"{word} {fmt_pct(abs(r['growth_pct']))} to {fmt_money(r['revenue'], cur)}"
 
-    verb_top = "grew fastest" if top["growth_pct"] > 0 else "declined least"
-    verb_bottom = "declined most" if bottom["growth_pct"] < 0 else "grew slowest"
+    verb_top = {"up": "grew fastest", "flat": "held steadiest", "down": "declined least"}[direction(top["growth_pct"])]
+    verb_bottom = {"up": "grew slowest", "flat": "held steady", "down": "declined most"}[direction(bottom["growth_pct"])]
     return (f"The {top['value']} {noun} {verb_top} ({move(top)}); "
             f"{bottom['value']} {verb_bottom} ({move(bottom)}).")
 

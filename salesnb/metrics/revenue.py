@@ -401,7 +401,9 @@ def revenue_findings(dataset, period: Period) -> tuple[dict, dict]:
                     and month_start(int(m[:4]) * 12 + int(m[5:7])) > first]
     trend = add_growth_columns(months_frame(monthly, trend_labels, partial))
     trend["in_period"] = trend["month"].isin(set(period.month_labels()))
-    all_months = [month_label(i) for i in range(month_index(first), month_index(end - dt.timedelta(days=1)) + 1)]
+    # quarters and growth "as of" the period: nothing after the period's end
+    last_index = min(month_index(end - dt.timedelta(days=1)), month_index(period.end) - 1)
+    all_months = [month_label(i) for i in range(month_index(first), last_index + 1)]
     full_monthly = add_growth_columns(months_frame(monthly, all_months, partial))
     quarterly = quarterly_series(full_monthly, period.fiscal_year_start)
     vol = volatility_and_anomalies(trend)

@@ -1,0 +1,387 @@
+"""Other engines (salesnb.engines): the same findings on PySpark and PostgreSQL as on DuckDB.
+
+Superstore's revenue (and customers) findings for 2017Q4 are computed on DuckDB, on PySpark in
+local mode (reading the cp1252 CSV itself) and on a real PostgreSQL server started here (a typed
+canonical table loaded with COPY, and the raw CSV as text columns), and compared to the cent.
+Tests skip with the reason when Java/pyspark or the PostgreSQL binaries are missing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from salesnb.config import config_from_dict, load_config
+from salesnb.data import load_data
+from salesnb.errors import DataError
+from salesnb.findings import build_findings
+
+ROOT = Path(__file__).resolve().parents[1]
+SUPERSTORE = ROOT.parent / "shared" / "data" / "superstore" / "Sample - Superstore.csv"
+PARAMS = ROOT / "tests" / "params" / "superstore.yaml"
+PERIOD = "2017Q4"
+CANONICAL = ("order_id", "order_date", "customer_id", "revenue", "quantity", "region", "segment", "category",
+             "product")
+
+needs_superstore = pytest.mark.skipif(not SUPERSTORE.is_file(), reason=f"shared data not found: {SUPERSTORE}")
+
+
+def _sections() -> tuple[str, ...]:
+    try:
+        from salesnb.metrics import customers  # noqa: F401
+    except Exception:  # noqa: BLE001 - the customers section is not there (yet)
+        return ("revenue",)
+    return ("revenue", "customers")
+
+
+SECTIONS = _sections()
+# what the data sections must agree on whatever the engine (source, fingerprint, encoding,
+# date format and duplicates depend on how the rows reached the engine)
+DATA_KEYS = ("rows_read", "rows_used", "rows_dropped", "first_date", "last_date", "returns", "zero_revenue_lines",
+             "missing_customer", "partial_months", "gap_months", "month_coverage", "dimensions", "revenue_total",
+             "has_customers", "has_quantity")
+
+
+def assert_same(a, b, path="findings"):
+    """Equal findings: money and every other float to the cent (0.005), all else exactly."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert set(a) == set(b), f"{path}: keys differ: {sorted(set(a) ^ set(b))}"
+        for k in a:
+            assert_same(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), f"{path}: {len(a)} items vs {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) or isinstance(b, float):
+        assert a is not None and b is not None, f"{path}: {a!r} vs {b!r}"
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=0.005), f"{path}: {a!r} vs {b!r}"
+    else:
+        assert a == b, f"{path}: {a!r} vs {b!r}"
+
+
+def assert_same_findings(expected, got):
+    for section in SECTIONS:
+        assert_same(expected.data[section], got.data[section], section)
+    for key in ("period", "comparison"):
+        assert_same(expected.data[key], got.data[key], key)
+    for key in DATA_KEYS:
+        assert_same(expected.data["data"][key], got.data["data"][key], f"data.{key}")
+
+
+@pytest.fixture(scope="module")
+def duckdb_findings():
+    if not SUPERSTORE.is_file():
+        pytest.skip(f"shared data not found: {SUPERSTORE}")
+    return build_findings(load_config(PARAMS), PERIOD, sections=SECTIONS)
+
+
+# --------------------------------------------------------------------------- no engine needed
+
+def test_engine_kind_and_masked_url():
+    from salesnb.engines import engine_kind, mask_url
+    assert engine_kind("local[2]") == engine_kind("spark://h:7077") == engine_kind("local") == "spark"
+    assert engine_kind("postgresql://u@h/db") == engine_kind("postgres://h/db") == "postgres"
+    with pytest.raises(DataError, match="not duckdb"):
+        engine_kind("mysql://h/db")
+    assert mask_url("postgresql://ann:s3cret@db.example:5433/sales?sslmode=require") == \
+        "postgresql://ann:***@db.example:5433/sales?sslmode=require"
+    assert mask_url("postgresql://ann@/sales?host=/run/pg") == "postgresql://ann@/sales?host=/run/pg"
+
+
+def test_date_formats_convert_for_each_engine():
+    import re
+
+    from salesnb.engines import convert_date_format
+    spark, pg, rx = convert_date_format("%m/%d/%Y")
+    assert (spark, pg) == ("M/d/yyyy", "MM/DD/YYYY")
+    assert re.fullmatch(rx, "11/8/2016") and not re.fullmatch(rx, "2016-11-08")
+    spark, pg, rx = convert_date_format("%Y-%m-%dT%H:%M:%S")
+    assert spark == "yyyy-M-d'T'H:m:s" and pg == 'YYYY-MM-DD"T"HH24:MI:SS'
+    assert re.fullmatch(rx, "2024-01-05T10:30:00")
+    with pytest.raises(DataError, match="not supported"):
+        convert_date_format("%a %d")
+
+
+# --------------------------------------------------------------------------- PySpark
+
+def _spark_missing() -> str | None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (pip install 'salesnb[spark]')"
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        return "Java is not installed (PySpark needs Java 17)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def spark_superstore():
+    reason = _spark_missing()
+    if reason:
+        print(f"skipping the Spark tests: {reason}")
+        pytest.skip(reason)
+    if not SUPERSTORE.is_file():
+        pytest.skip(f"shared data not found: {SUPERSTORE}")
+    from salesnb import engines
+    config = load_config(PARAMS, engine="local[2]")
+    dataset = load_data(config)  # starts the module's one SparkSession (local[2], 4 shuffle partitions)
+    session = engines.spark_session("local[2]")
+    assert session.conf.get("spark.sql.shuffle.partitions") == "4"
+    assert session.conf.get("spark.ui.enabled") == "false"
+    yield config, dataset
+    dataset.close()
+    engines.stop_spark()
+
+
+@pytest.mark.spark
+@needs_superstore
+def test_spark_loads_superstore_csv(spark_superstore):
+    _, ds = spark_superstore
+    q = ds.quality
+    assert (q.rows_read, q.rows_used, q.rows_dropped) == (9994, 9994, {})
+    assert q.revenue_total == pytest.approx(2_297_200.8603, abs=1e-3)
+    assert (q.first_date, q.last_date) == ("2014-01-03", "2017-12-30")
+    assert q.encoding == "cp1252" and q.date_format == "%m/%d/%Y"
+    # a local file is fingerprinted by its bytes, as on DuckDB
+    assert q.sha256 == "58fb59c63089e564d835e4aabe19d371757de1137a5bf1888243ae386c4b7a97"
+    assert q.duplicates["rows"] == 0 and q.gap_months == [] and q.partial_months == []
+    schema = ds.table.schema()
+    assert str(schema["order_date"]) == "timestamp" and str(schema["revenue"]) == "float64"
+    assert str(schema["order_id"]) == "string" and str(schema["quantity"]) == "float64"
+    names = set(ds.table.select("product").distinct().to_pandas()["product"])
+    assert any(ord(ch) > 127 for n in names for ch in n) and not any("\ufffd" in n for n in names)
+
+
+@pytest.mark.spark
+@needs_superstore
+def test_spark_findings_equal_duckdb(spark_superstore, duckdb_findings):
+    config, ds = spark_superstore
+    got = build_findings(config, PERIOD, dataset=ds, sections=SECTIONS)
+    assert_same_findings(duckdb_findings, got)
+    assert got.data["data"]["sha256"] == duckdb_findings.data["data"]["sha256"]
+
+
+@pytest.mark.spark
+@needs_superstore
+def test_spark_reads_parquet_with_native_timestamps(spark_superstore, tmp_path):
+    with load_data(load_config(PARAMS)) as duck:
+        arrow = duck.table.to_pyarrow()
+        import pyarrow.parquet as pq
+        pq.write_table(arrow, tmp_path / "superstore.parquet")
+        expected = duck.quality
+    config = config_from_dict({"name": "pq", "source": str(tmp_path / "superstore.parquet"), "engine": "local[2]",
+                               "columns": {k: k for k in CANONICAL}})
+    with load_data(config) as ds:
+        q = ds.quality
+        assert (q.rows_read, q.rows_used, q.first_date, q.last_date) == \
+            (9994, 9994, expected.first_date, expected.last_date)
+        assert q.date_format == "native timestamp" and str(ds.table.schema()["order_date"]) == "timestamp"
+        assert q.revenue_total == pytest.approx(expected.revenue_total, abs=0.005)
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+def _pg_bin() -> Path | None:
+    for cand in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (cand / "initdb").exists() and (cand / "pg_ctl").exists():
+            return cand
+    initdb = shutil.which("initdb")
+    if initdb and shutil.which("pg_ctl"):
+        return Path(initdb).resolve().parent
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Server:
+    """A throw-away PostgreSQL cluster on a Unix socket in a temp folder (no TCP)."""
+
+    def __init__(self, bindir: Path):
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="salesnb-pg-"))
+        self.data = self.root / "data"
+        self.port = _free_port()
+        self.as_root = os.geteuid() == 0
+        if self.as_root:  # PostgreSQL refuses to run as root
+            shutil.chown(self.root, "postgres")
+        os.chmod(self.root, 0o700)
+
+    def _run(self, *args):
+        cmd = [str(self.bindir / args[0]), *args[1:]]
+        if self.as_root:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+    def start(self):
+        # an ICU en-US default collation (punctuation sorts unlike DuckDB) when the server has ICU
+        r = self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                      "--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=en-US")
+        if r.returncode != 0:
+            shutil.rmtree(self.data, ignore_errors=True)
+            r = self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale")
+        if r.returncode != 0:
+            raise RuntimeError(f"initdb failed: {r.stderr[-500:]}")
+        r = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-t", "60",
+                      "-o", f"-k {self.root} -p {self.port} -c listen_addresses='' -c fsync=off", "start")
+        if r.returncode != 0:
+            log = (self.root / "log").read_text(errors="replace")[-500:] if (self.root / "log").exists() else ""
+            raise RuntimeError(f"pg_ctl start failed: {r.stderr[-300:]} {log}")
+
+    def stop(self):
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, db: str) -> str:
+        return f"postgresql://postgres@/{db}?host={self.root}&port={self.port}"
+
+    def conninfo(self, db: str) -> str:
+        return f"host={self.root} port={self.port} user=postgres dbname={db}"
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    bindir = _pg_bin()
+    if bindir is None:
+        print("skipping the PostgreSQL tests: initdb / pg_ctl not found")
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found")
+    try:
+        import psycopg
+    except ImportError:
+        pytest.skip("psycopg (v3) is not installed (pip install 'salesnb[postgres]')")
+    if os.geteuid() == 0 and not shutil.which("runuser"):
+        pytest.skip("running as root without runuser: cannot start PostgreSQL as its own user")
+    server = _Server(bindir)
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001 - report why and skip, as without the binaries
+        server.stop()
+        pytest.skip(f"could not start PostgreSQL: {exc}")
+    try:
+        with psycopg.connect(server.conninfo("postgres"), autocommit=True) as con:
+            con.execute("CREATE DATABASE salesnb")
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def pg_superstore(postgres):
+    """Two tables: ``superstore`` (the canonical columns from DuckDB, typed) and
+    ``superstore_raw`` (the CSV's own columns, all text), both loaded with COPY."""
+    if not SUPERSTORE.is_file():
+        pytest.skip(f"shared data not found: {SUPERSTORE}")
+    import psycopg
+    import pyarrow.csv as pacsv
+    with load_data(load_config(PARAMS)) as duck:
+        arrow = duck.table.to_pyarrow()
+    buf = io.BytesIO()
+    pacsv.write_csv(arrow, buf)
+    types = {"order_date": "timestamp", "revenue": "double precision", "quantity": "double precision",
+             "unit_price": "double precision"}
+    typed = ", ".join(f'"{n}" {types.get(n, "text")}' for n in arrow.column_names)
+    raw_text = SUPERSTORE.read_bytes().decode("cp1252")
+    header = raw_text.splitlines()[0].split(",")
+    raw_cols = ", ".join('"' + h + '" text' for h in header)
+    with psycopg.connect(postgres.conninfo("salesnb"), autocommit=True) as con:
+        con.execute(f"CREATE TABLE superstore ({typed})")
+        with con.cursor().copy("COPY superstore FROM STDIN WITH (FORMAT csv, HEADER true)") as cp:
+            cp.write(buf.getvalue())
+        con.execute(f"CREATE TABLE superstore_raw ({raw_cols})")
+        with con.cursor().copy("COPY superstore_raw FROM STDIN WITH (FORMAT csv, HEADER true)") as cp:
+            cp.write(raw_text.encode("utf-8"))
+    return postgres
+
+
+def _pg_config(server, *, table=None, query=None, columns=None):
+    cfg = config_from_dict({"name": "superstore", "engine": server.url("salesnb"),
+                            "query": query or f"SELECT * FROM {table}",
+                            "columns": columns or {k: k for k in CANONICAL}})
+    if table:  # `table:` without source/query (a database source)
+        cfg = dataclasses.replace(cfg, query=None, table=table)
+    return cfg
+
+
+@pytest.mark.postgres
+@needs_superstore
+def test_postgres_typed_table_findings_equal_duckdb(pg_superstore, duckdb_findings):
+    config = _pg_config(pg_superstore, table="superstore")
+    with load_data(config) as ds:
+        q = ds.quality
+        assert (q.rows_read, q.rows_used, q.rows_dropped) == (9994, 9994, {})
+        assert q.date_format == "native timestamp" and q.encoding is None
+        # the canonical columns lose "Row ID": the one near-duplicate line becomes exact
+        assert q.duplicates == {"rows": 1, "dropped": 0}
+        assert "postgresql://postgres@/salesnb" in q.source and "table superstore" in q.source
+        assert len(q.sha256) == 64
+        got = build_findings(config, PERIOD, dataset=ds, sections=SECTIONS)
+        name = ds.table_name
+        assert ds.sql(f"SELECT count(*) AS n FROM {name}")["n"].iloc[0] == 9994
+    assert_same_findings(duckdb_findings, got)
+
+
+@pytest.mark.postgres
+@needs_superstore
+def test_postgres_raw_text_query_findings_equal_duckdb(pg_superstore, duckdb_findings):
+    """The CSV's own text columns: dates (M/D/YYYY) and money parsed on PostgreSQL."""
+    columns = load_config(PARAMS).columns
+    config = _pg_config(pg_superstore, query='SELECT * FROM superstore_raw WHERE "Row ID" IS NOT NULL',
+                        columns=columns)
+    with load_data(config) as ds:
+        q = ds.quality
+        assert (q.rows_read, q.rows_used, q.rows_dropped) == (9994, 9994, {})
+        assert q.date_format == "%m/%d/%Y" and q.duplicates["rows"] == 0
+        got = build_findings(config, PERIOD, dataset=ds, sections=SECTIONS)
+    assert_same_findings(duckdb_findings, got)
+
+
+@pytest.mark.postgres
+def test_postgres_counts_unreadable_rows_and_applies_filters(postgres):
+    import psycopg
+    with psycopg.connect(postgres.conninfo("salesnb"), autocommit=True) as con:
+        con.execute("DROP TABLE IF EXISTS messy")
+        con.execute("CREATE TABLE messy (inv text, day text, cust text, amount text, region text)")
+        con.execute("""INSERT INTO messy VALUES
+            ('1', '2024-01-05', 'a', '$1,234.50', 'North'), ('2', '2024-01-06', 'b', '(10.00)', 'South'),
+            ('3', 'not a date', 'c', '5', 'North'), ('4', '2024-02-30', 'c', '5', 'North'),
+            ('5', '2024-01-07', 'c', 'n/a', 'North'), ('6', '2024-01-08', '', '1e400', 'North'),
+            (NULL, '2024-01-09', 'd', '7', 'North'), ('8', '2024-01-10', 'e', '8', 'West'),
+            ('8', '2024-01-10', 'e', '8', 'West')""")
+    config = dataclasses.replace(
+        config_from_dict({"name": "messy", "engine": postgres.url("salesnb"), "query": "SELECT * FROM messy",
+                          "columns": {"order_id": "inv", "order_date": "day", "customer_id": "cust",
+                                      "revenue": "amount", "region": "region"},
+                          "filters": {"exclude": {"region": ["West"]}}}),
+        query=None, table="messy")
+    with load_data(config) as ds:
+        q = ds.quality
+        assert q.rows_read == 9
+        assert q.rows_dropped == {"unparseable date": 2, "unparseable revenue": 2, "missing order id": 1,
+                                  "filtered": 2}
+        assert q.examples["unparseable date"] == ["2024-02-30", "not a date"]
+        assert q.examples["unparseable revenue"] == ["1e400", "n/a"]
+        assert q.rows_used == 2 and q.revenue_total == pytest.approx(1224.5)
+        assert q.returns == {"lines": 1, "value": 10.0}
+        assert q.duplicates["rows"] == 1
+        assert q.missing_customer["rows"] == 0
+
+
+@pytest.mark.postgres
+def test_postgres_unreachable_server_is_one_clear_message(tmp_path):
+    pytest.importorskip("psycopg")
+    config = dataclasses.replace(
+        config_from_dict({"name": "x", "engine": f"postgresql://nobody@/nodb?host={tmp_path}&port=1",
+                          "query": "SELECT 1", "columns": {"order_id": "a", "order_date": "b", "revenue": "c"}}))
+    with pytest.raises(DataError, match="Cannot connect to PostgreSQL"):
+        load_data(config)
