@@ -290,6 +290,25 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
                   params_path=params_path, base_dir=str(base))
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error (plain
+    YAML keeps the last one silently: two ``columns:`` blocks would lose the first)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {key!r} is given twice (first on line {seen[key] + 1})",
+                        key_node.start_mark)
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
 def load_config(path: str | Path, **overrides) -> Config:
     """Read and validate a params file. ``overrides`` replace keys (e.g. ``period``)."""
     p = Path(path).expanduser()
@@ -306,7 +325,7 @@ def load_config(path: str | Path, **overrides) -> Config:
         raise ConfigError(f"Params file {str(p)!r} cannot be read: {exc.strerror or exc}.",
                           hint="check that you may read it") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

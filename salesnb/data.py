@@ -659,10 +659,10 @@ def _check_columns(config: Config, raw_cols: dict[str, str], source_desc: str) -
     if not missing:
         return
     shown = ", ".join(repr(n) for n in names[:30]) + (" …" if len(names) > 30 else "")
-    parts = []
-    for role, col in missing:
-        near = _closest_column(col, names)
-        parts.append((role, col, near))
+    split = next((d for d in (";", "\t", "|", ",") for n in names if d in n and
+                  any(m in n.split(d) for _, m in missing)), None)
+    # with a wrong delimiter, the "closest" column is the whole header line: no suggestions
+    parts = [(role, col, None if split else _closest_column(col, names)) for role, col in missing]
     if len(parts) == 1:
         role, col, near = parts[0]
         text = f"Column {col!r} (columns.{role}) is not in {source_desc}."
@@ -674,9 +674,10 @@ def _check_columns(config: Config, raw_cols: dict[str, str], source_desc: str) -
         text = f"{len(parts)} mapped columns are not in {source_desc}: {listed}."
         hint = ("fix " + ", ".join(f"columns.{role}" for role, _, _ in parts)
                 + f" in the params file; the source's columns are: {shown}")
-    cols = [col for _, col, _ in parts]
-    split = next((d for d in (";", "\t", "|", ",") for n in names if d in n and
-                  any(m in n.split(d) for m in cols)), None)
+    datalike = sum(1 for n in names if parse_money(n) is not None or re.fullmatch(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}.*", n))
+    if split is None and names and datalike * 2 >= len(names):
+        text += " Its first row looks like data, not column names: the file may have no header row."
+        hint = "add a first line with the column names to the file, then map them under columns:"
     if split is not None:
         shown_d = "\\t" if split == "\t" else split
         text += (f" The header looks like one column holding names separated by {shown_d!r}: "
@@ -877,11 +878,17 @@ def _connect(config: Config, tmpdir: str):
         settings["memory_limit"] = str(limit)
     try:
         db = duckdb.connect(config=settings)
-        db.execute("SET enable_progress_bar = false")  # no progress bars in the report's output
-        return db
     except duckdb.Error as exc:
         raise DataError(f"Cannot start DuckDB with memory_limit {limit!r}: {str(exc).splitlines()[0][:200]}",
                         hint="write memory_limit like 4GB (params file or SALESNB_MEMORY_LIMIT)") from None
+    # No progress bar: it is noise in reports, and inside a Jupyter kernel DuckDB wants ipywidgets
+    # for it (setting it there can itself fail for that reason).
+    for setting in ("SET enable_progress_bar = false", "SET enable_progress_bar_print = false"):
+        try:
+            db.execute(setting)
+        except duckdb.Error:
+            pass
+    return db
 
 
 def load_data(config: Config) -> Dataset:

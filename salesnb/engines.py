@@ -654,10 +654,16 @@ def _load(config: Config, con, kind: str, source: _Source):
     expr, date_fmt, date_note = _parsed(raw, schema, config, dialect, desc)
     releases = []
     try:
-        # the source is read and parsed once: later counts, examples and the canonical table
-        # come from this materialised copy
-        parsed, _, release = _materialise(con, kind, expr)
-        releases.append(release)
+        if kind == SPARK:
+            # Spark reads and parses the source once (a cached DataFrame): the counts, examples
+            # and the canonical table come from it instead of reading the CSV again each time
+            parsed, _, release = _materialise(con, kind, expr)
+            releases.append(release)
+        else:
+            # PostgreSQL: two scans of the source (the counts, then the canonical table) cost
+            # less than writing a full copy of every source column
+            parsed = expr
+            releases.append(lambda: None)
         reasons = {
             "unparseable date": parsed._c_order_date.isnull(),
             "unparseable revenue": parsed._c_revenue.isnull(),

@@ -56,6 +56,10 @@ def ensure_sample(rows: int = 200_000, seed: int = 7) -> Path:
 def default_params_file(params_file=None) -> Path:
     """The params file a notebook runs on: the given one, else the sample's (generated if needed)."""
     if params_file:
-        return Path(params_file)
+        path = Path(params_file).expanduser()
+        # a relative path works from the current folder or, as in `make lab`, from the project root
+        if not path.is_absolute() and not path.exists() and (project_root() / path).exists():
+            return project_root() / path
+        return path
     ensure_sample()
     return sample_params()

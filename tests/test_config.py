@@ -223,3 +223,20 @@ def test_template_is_a_valid_params_file(tmp_path):
     data = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
     cfg = config_from_dict(data, base_dir=tmp_path)
     assert cfg.name and cfg.columns["order_id"]
+
+
+def test_a_key_given_twice_is_an_error(tmp_path):
+    path = _write(tmp_path, "name: acme\nsource: a.csv\ncolumns: {order_id: I}\nperiod: 2024Q1\n"
+                            "columns: {order_id: I, order_date: D, revenue: S}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "'columns' is given twice" in err.value.message and "line 5" in err.value.message
+    assert "first on line 3" in err.value.message
+
+
+def test_nested_duplicate_keys_and_merge_keys(tmp_path):
+    path = _write(tmp_path, "name: acme\nsource: a.csv\ncolumns:\n  order_id: I\n  order_id: J\n")
+    with pytest.raises(ConfigError, match="'order_id' is given twice"):
+        load_config(path)
+    ok = _write(tmp_path, "base: &b {order_id: I, order_date: D}\n", name="anchors.yaml")
+    assert yaml.safe_load(ok.read_text())  # anchors still parse (merge keys are not checked)

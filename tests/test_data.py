@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import json
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,8 @@ def _expected(rows, date_format: str, decimal: str):
     return kept
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=int(os.environ.get("SALESNB_HYP_EXAMPLES", 50)), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(spec=csv_files())
 def test_generated_csvs_load_or_fail_cleanly(tmp_path_factory, spec):
     rows, delimiter, encoding, give_delimiter, decimal = spec
@@ -226,3 +228,17 @@ def test_check_data_returns_the_same_quality_and_releases_everything(tmp_path, m
         assert quality.to_dict() == ds.quality.to_dict()
     assert quality.rows_dropped == {"unparseable date": 1} and quality.encoding == "cp1252"
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+@pytest.mark.parametrize("data, expected", [
+    ("a,b\n1,2\n".encode(), "utf-8"),
+    ("a,b\nZoë,2\n".encode("utf-8-sig"), "utf-8"),
+    ("a,b\nZoë,2\n".encode("utf-16"), "utf-16"),
+    ("a,b\nZoë,“2”\n".encode("cp1252"), "cp1252"),
+    (b"a,b\n\x81\xe9,2\n", "latin-1"),  # 0x81 is not cp1252
+    ("a,b\nZoë,Jürgen,Åsa\n".encode() + b"\xe9\n", "utf-8 (invalid bytes replaced)"),
+])
+def test_detect_encoding(tmp_path, data, expected):
+    from salesnb.data import detect_encoding
+    (tmp_path / "x.csv").write_bytes(data)
+    assert detect_encoding(tmp_path / "x.csv") == expected

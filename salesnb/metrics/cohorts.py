@@ -42,7 +42,7 @@ def _ts(day: dt.date):
 def customer_months(table, end: dt.date):
     """Per identified customer × month index: ``active`` (has an order line) and ``revenue``."""
     t = table.filter(table.order_date < _ts(end))
-    orders = t.group_by("order_id").aggregate(_net=t.revenue.sum())
+    orders = t.group_by("order_id").aggregate(_net=money_sum(t.revenue))
     ident = t.filter(t.customer_id.notnull())
     ident = ident.mutate(month=ident.order_date.year() * 12 + ident.order_date.month() - 1)
     cm = ident.group_by(["customer_id", "order_id", "month"]).aggregate(_rev=money_sum(ident.revenue))

@@ -4,7 +4,9 @@ concentration, lifetime value and what sets high-value customers apart.
 Everything is computed in the engine as Ibis expressions; only small results (one row per
 segment, cohort cell, curve point) and, for the CLV models, the one-row-per-customer summary
 become pandas. The per-customer summary is materialised once as a temporary engine table
-(``Table.cache()``) and released at the end.
+(``Table.cache()``) and released at the end. Money is summed exactly (DECIMAL, see
+:func:`salesnb.metrics.rfm.money_sum`), so the same data gives byte-identical findings, CLV fit
+included.
 
 Definitions (identified customers only; rows without a customer id are left out of every
 customer analysis, and their share of revenue is stated):
@@ -70,6 +72,7 @@ TOP_SHARE = 0.20
 HIGH_VALUE_DIMENSIONS = ("region", "segment", "category", "channel")
 CLV_PLAUSIBLE_FACTOR = 10.0
 CLV_VALUE_SCALE = 10_000  # CLV inputs in 1/10,000 of the currency unit (exact float sums)
+CLV_MIN_HISTORY_WEEKS = 26
 CLV_MIN_CUSTOMERS = 30
 CLV_MIN_REPEAT_CUSTOMERS = 10
 MISSING_LABEL = "(missing)"
@@ -438,7 +441,7 @@ def high_value(dataset, scored, w_start, end) -> dict:
 def _clv_transactions(table, end: dt.date):
     """Lines of identified customers in orders with positive net revenue, up to ``end``."""
     t = table.filter(table.order_date < _ts(end))
-    orders = t.group_by("order_id").aggregate(_net=t.revenue.sum())
+    orders = t.group_by("order_id").aggregate(_net=money_sum(t.revenue))
     positive = orders.filter(orders._net > 0).select("order_id")
     ident = t.filter(t.customer_id.notnull()).semi_join(positive, "order_id")
     # One exact sum per customer and day, in whole units of 1/CLV_VALUE_SCALE: rfm_summary's float
@@ -496,7 +499,15 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
         "discounted": False, "customers_modelled": None, "repeat_customers": None,
         "predicted_per_customer": None, "expected_purchases": None, "p_alive_mean": None, "p_alive_mean_pct": None,
         "frequency_monetary_corr": None, "gamma_gamma_customers": None,
+        "history_weeks": None, "caveat": None,
     }
+    q = dataset.quality
+    if q.first_date:
+        weeks = (period.last_day - dt.date.fromisoformat(q.first_date)).days / 7.0
+        out["history_weeks"] = max(0.0, weeks)
+        if weeks < CLV_MIN_HISTORY_WEEKS:
+            out["caveat"] = (f"The models rest on only {max(0.0, weeks):.0f} weeks of history (less than half a "
+                             "year), so the prediction is rough.")
     tables: dict[str, pd.DataFrame] = {}
     frame = None
     try:

@@ -22,6 +22,7 @@ import ibis
 import pandas as pd
 
 from ..periods import Period, month_index, month_label, month_start
+from .money import money_sum
 
 KPI_KEYS = ("total", "orders", "units", "aov", "revenue_per_unit", "customers", "revenue_per_customer")
 ANOMALY_Z = 3.5
@@ -67,17 +68,17 @@ def kpis(t, window: Window, has_customers: bool, has_quantity: bool) -> dict:
     """Headline KPIs of one window (SPEC 2.4)."""
     w = in_window(t, window)
     line_aggs = {
-        "total": w.revenue.sum(),
+        "total": money_sum(w.revenue),
         "lines": w.count(),
         "return_lines": (w.revenue < 0).sum(),
-        "return_value": -ibis.cases((w.revenue < 0, w.revenue), else_=0.0).sum(),
+        "return_value": -money_sum(w.revenue, where=w.revenue < 0),
     }
     if has_quantity:
         line_aggs["units"] = w.quantity.sum()
     if has_customers:
-        line_aggs["identified_revenue"] = ibis.cases((w.customer_id.notnull(), w.revenue), else_=0.0).sum()
+        line_aggs["identified_revenue"] = money_sum(w.revenue, where=w.customer_id.notnull())
     row = w.aggregate(**line_aggs).to_pandas().iloc[0].to_dict()
-    orders = w.group_by("order_id").aggregate(net=w.revenue.sum())
+    orders = w.group_by("order_id").aggregate(net=money_sum(w.revenue))
     positive = orders.filter(orders.net > 0)
     n_orders = int(positive.count().to_pyarrow().as_py())
     total = float(row["total"] or 0.0) if row["lines"] else 0.0
@@ -122,12 +123,12 @@ def monthly_series(t) -> pd.DataFrame:
     """One row per calendar month with rows: revenue, units, orders, lines, returns."""
     month = t.order_date.truncate("M").cast("date").name("month")
     has_q = "quantity" in t.columns
-    aggs = {"revenue": t.revenue.sum(), "lines": t.count(),
-            "return_value": -ibis.cases((t.revenue < 0, t.revenue), else_=0.0).sum()}
+    aggs = {"revenue": money_sum(t.revenue), "lines": t.count(),
+            "return_value": -money_sum(t.revenue, where=t.revenue < 0)}
     if has_q:
         aggs["units"] = t.quantity.sum()
     lines = t.group_by(month).aggregate(**aggs)
-    per_order = t.group_by([month, t.order_id]).aggregate(net=t.revenue.sum())
+    per_order = t.group_by([month, t.order_id]).aggregate(net=money_sum(t.revenue))
     orders = per_order.filter(per_order.net > 0).group_by("month").aggregate(orders=ibis._.count())
     joined = lines.left_join(orders, "month").select(lines, orders.orders)
     frame = joined.to_pandas()
@@ -256,9 +257,9 @@ def volatility_and_anomalies(trend: pd.DataFrame) -> dict:
 def _dim_values(t, dim: str, window: Window) -> pd.DataFrame:
     w = in_window(t, window)
     key = w[dim].fill_null(MISSING_LABEL).name("value")
-    per_order = w.group_by([key, w.order_id]).aggregate(net=w.revenue.sum())
+    per_order = w.group_by([key, w.order_id]).aggregate(net=money_sum(w.revenue))
     orders = per_order.filter(per_order.net > 0).group_by("value").aggregate(orders=ibis._.count())
-    lines = w.group_by(key).aggregate(revenue=w.revenue.sum())
+    lines = w.group_by(key).aggregate(revenue=money_sum(w.revenue))
     frame = lines.left_join(orders, "value").select(lines, orders.orders).to_pandas()
     frame["orders"] = frame["orders"].fillna(0).astype("int64")
     return frame
@@ -318,7 +319,7 @@ def breakdown_records(frame: pd.DataFrame) -> list[dict]:
 def matrix(t, rows: str, cols: str, window: Window) -> pd.DataFrame:
     w = in_window(t, window)
     agg = w.group_by([w[rows].fill_null(MISSING_LABEL).name(rows), w[cols].fill_null(MISSING_LABEL).name(cols)]) \
-        .aggregate(revenue=w.revenue.sum())
+        .aggregate(revenue=money_sum(w.revenue))
     return agg.to_pandas().sort_values([rows, cols]).reset_index(drop=True)
 
 

@@ -135,20 +135,7 @@ def rfm_window(period: Period, lookback_months: int | None) -> tuple[dt.date | N
     return months_before(period.end, lookback_months), period.end
 
 
-#: Money is summed as DECIMAL(38, 6): each line is rounded to 6 decimals and the sum is exact, so
-#: the result does not depend on the order the engine adds rows in (float sums do, in the last
-#: bits, which a CLV fit can amplify). Order positivity keeps the float sum of the revenue module.
-MONEY = dt_.Decimal(38, 6)
-
-
-def money_sum(col, where=None):
-    """Exact, order-independent sum of a money column (returned as float64)."""
-    return col.cast(MONEY).sum(where=where).cast("float64")
-
-
-def money_cumsum(col, order_by):
-    """Exact running sum of a money column over ``order_by`` (float64)."""
-    return col.cast(MONEY).sum().over(ibis.cumulative_window(order_by=order_by)).cast("float64")
+from .money import MONEY, money_cumsum, money_sum  # noqa: E402,F401  (re-exported)
 
 
 def fsum(values) -> float:

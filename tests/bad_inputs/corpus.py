@@ -33,6 +33,9 @@ def prepare(target: Path) -> Path:
     (target / "a_folder" / "x.csv").write_text(OK_ROWS)
     (target / "latin1.csv").write_bytes(
         "order,date,cust,amount\n1,2024-01-05,Müller,10\n2,2024-01-20,Françoise,5\n".encode("latin-1"))
+    (target / "mostly_utf8.csv").write_bytes(
+        "order,date,cust,amount\n1,2024-01-05,Müller,10\n2,2024-01-06,José,5\n".encode("utf-8")
+        + "3,2024-01-07,François,5\n".encode("latin-1"))
     (target / "broken.csv.gz").write_bytes(gzip.compress(OK_ROWS.encode() * 50)[:60])
     (target / "utf16.csv").write_bytes(OK_ROWS.encode("utf-16"))
     (target / "not_really.xlsx").write_bytes(b"PK\x03\x04" + rng.randbytes(2000))
