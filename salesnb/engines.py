@@ -109,6 +109,7 @@ def _spark_conf(master: str) -> dict[str, str]:
         "spark.sql.legacy.timeParserPolicy": "CORRECTED",
         "spark.sql.legacy.javaCharsets": "true",
         "spark.ui.showConsoleProgress": "false",
+        "spark.log.level": "ERROR",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
     }
     match = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master)
