@@ -1122,10 +1122,10 @@ def _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_ro
              notes=None) -> DataQuality:
     has_cust = "customer_id" in config.columns
     stats = db.execute(f"""
-        SELECT min(order_date), max(order_date), sum(revenue),
-               count(*) FILTER (WHERE revenue < 0), coalesce(-sum(revenue) FILTER (WHERE revenue < 0), 0),
+        SELECT min(order_date), max(order_date), sum(revenue::DECIMAL(38,6))::DOUBLE,
+               count(*) FILTER (WHERE revenue < 0), coalesce(-sum(revenue::DECIMAL(38,6))::DOUBLE FILTER (WHERE revenue < 0), 0),
                count(*) FILTER (WHERE revenue = 0),
-               {"count(*) FILTER (WHERE customer_id IS NULL), coalesce(sum(revenue) FILTER (WHERE customer_id IS NULL), 0)" if has_cust else "count(*), sum(revenue)"}
+               {"count(*) FILTER (WHERE customer_id IS NULL), coalesce(sum(revenue::DECIMAL(38,6))::DOUBLE FILTER (WHERE customer_id IS NULL), 0)" if has_cust else "count(*), sum(revenue::DECIMAL(38,6))::DOUBLE"}
         FROM sales""").fetchone()
     first, last, total, ret_lines, ret_value, zero_lines, nocust_rows, nocust_rev = stats
     months = [r[0] for r in db.execute(
