@@ -54,6 +54,7 @@ EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
 PARTIAL_COVERAGE = 0.9
 HUGE_VALUE = 1e12  # a line revenue this large (in any currency) is flagged in the notes
+MAX_LINE_REVENUE = 1e15  # a line revenue this large is dropped and counted (no real sale is)
 EXAMPLES = 5
 
 # Candidate date formats for ``date_format: auto``, in families that share a date part (a
@@ -1000,9 +1001,12 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
     reasons = {
         "unparseable date": "order_date IS NULL",
         "unparseable revenue": "revenue IS NULL",
+        # beyond any real line amount, and past what exact money sums (DECIMAL(38, 6)) can hold
+        "revenue out of range": f"abs(revenue) >= {MAX_LINE_REVENUE:.0f}",
         "missing order id": "order_id IS NULL",
     }
     example_col = {"unparseable date": "_raw_order_date", "missing order id": "_raw_order_id",
+                   "revenue out of range": "CAST(revenue AS VARCHAR)",
                    "unparseable revenue": "_raw_revenue" if "revenue" in cols else
                    "concat_ws(' × ', coalesce(_raw_quantity, '(empty)'), coalesce(_raw_unit_price, '(empty)'))"}
     dropped: dict[str, int] = {}
@@ -1122,10 +1126,10 @@ def _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_ro
              notes=None) -> DataQuality:
     has_cust = "customer_id" in config.columns
     stats = db.execute(f"""
-        SELECT min(order_date), max(order_date), sum(revenue::DECIMAL(38,6))::DOUBLE,
-               count(*) FILTER (WHERE revenue < 0), coalesce(-sum(revenue::DECIMAL(38,6))::DOUBLE FILTER (WHERE revenue < 0), 0),
+        SELECT min(order_date), max(order_date), sum(revenue),
+               count(*) FILTER (WHERE revenue < 0), coalesce(-sum(revenue) FILTER (WHERE revenue < 0), 0),
                count(*) FILTER (WHERE revenue = 0),
-               {"count(*) FILTER (WHERE customer_id IS NULL), coalesce(sum(revenue::DECIMAL(38,6))::DOUBLE FILTER (WHERE customer_id IS NULL), 0)" if has_cust else "count(*), sum(revenue::DECIMAL(38,6))::DOUBLE"}
+               {"count(*) FILTER (WHERE customer_id IS NULL), coalesce(sum(revenue) FILTER (WHERE customer_id IS NULL), 0)" if has_cust else "count(*), sum(revenue)"}
         FROM sales""").fetchone()
     first, last, total, ret_lines, ret_value, zero_lines, nocust_rows, nocust_rev = stats
     months = [r[0] for r in db.execute(
