@@ -74,6 +74,8 @@ CLV_PLAUSIBLE_FACTOR = 10.0
 CLV_VALUE_SCALE = 10_000  # CLV inputs in 1/10,000 of the currency unit (exact float sums)
 CLV_MIN_HISTORY_WEEKS = 26
 CLV_MIN_CUSTOMERS = 30
+CLV_FIT_SAMPLE = 50_000  # customers the models are fitted on (all, when fewer)
+CLV_FIT_SEED = 20050101
 CLV_MIN_REPEAT_CUSTOMERS = 10
 MISSING_LABEL = "(missing)"
 
@@ -483,7 +485,9 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
     customer, a single day, no repeat buyer, no convergence, an implausible forecast greater than
     ten times the trailing 12 months' revenue) leaves ``params`` and ``predicted_revenue`` null and
     says why in ``status``; the historical figures are always given. The models are not fitted on fewer
-    than 30 customers or fewer than 10 repeat buyers (their estimates would be noise).
+    than 30 customers or fewer than 10 repeat buyers (their estimates would be noise). With more
+    than 50,000 customers the models are fitted on a fixed random sample of 50,000 of them
+    (``customers_fitted``) and predict for every customer.
     """
     from ..clv import BetaGeoModel, CLVError, GammaGammaModel, rfm_summary
 
@@ -527,8 +531,16 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
                     f"Only {len(frame):,} customer(s), {int((f > 0).sum()):,} with a repeat purchase: the CLV "
                     f"models need at least {CLV_MIN_CUSTOMERS} customers and {CLV_MIN_REPEAT_CUSTOMERS} repeat "
                     "buyers to be estimated, so only historical CLV is shown.")
-            bg = BetaGeoModel().fit(f, r, T)
-            gg = GammaGammaModel().fit(f, m)
+            # Maximum likelihood on a large base is slow and gains nothing: fit on a fixed random
+            # sample of customers (seeded, over the customers sorted by id), predict for everyone.
+            fit_idx = np.arange(len(frame))
+            if len(frame) > CLV_FIT_SAMPLE:
+                order = np.argsort(frame.index.astype(str).to_numpy(), kind="stable")
+                rng = np.random.default_rng(CLV_FIT_SEED)
+                fit_idx = np.sort(order[rng.choice(len(frame), CLV_FIT_SAMPLE, replace=False)])
+            out["customers_fitted"] = int(len(fit_idx))
+            bg = BetaGeoModel().fit(f[fit_idx], r[fit_idx], T[fit_idx])
+            gg = GammaGammaModel().fit(f[fit_idx], m[fit_idx])
             horizon = HORIZON_MONTHS * WEEKS_PER_MONTH
             purchases = np.asarray(bg.conditional_expected_number_of_purchases_up_to_time(horizon, f, r, T), float)
             spend = np.asarray(gg.conditional_expected_average_profit(f, m), float)
