@@ -442,7 +442,8 @@ def bench_size(size: str, runs: int, args, env: dict) -> dict:
                 print(f"  salesnb run --pdf: {r['seconds']:.1f} s (rc {r['rc']})", flush=True)
 
     if "batch" in args.parts and size in args.batch_sizes:
-        res["batch"], _ = repeat(f"salesnb batch {BATCH_PERIODS}", max(1, min(runs, args.batch_runs)), lambda i: [
+        n_batch = args.batch_runs if args.batch_runs else (runs if SIZES[size] < 10_000_000 else 1)
+        res["batch"], _ = repeat(f"salesnb batch {BATCH_PERIODS}", n_batch, lambda i: [
             cli, "batch", str(params), "--periods", BATCH_PERIODS, "--out", str(out_root / "batch")], env=env)
 
     if "hand" in args.parts:
@@ -473,7 +474,8 @@ def bench_size(size: str, runs: int, args, env: dict) -> dict:
 def _t(m: dict | None) -> str:
     if not m or "seconds" not in m:
         return "—" if not m else ("skipped" if "skipped" in m else "failed")
-    return f"{m['seconds']:.1f} s ({m['seconds_min']:.1f}–{m['seconds_max']:.1f})"
+    spread = f" ({m['seconds_min']:.1f}–{m['seconds_max']:.1f})" if m.get("ok", 1) > 1 else " (1 run)"
+    return f"{m['seconds']:.1f} s{spread}, CPU {m.get('cpu_s', 0):.0f} s"
 
 
 def _m(m: dict | None) -> str:
@@ -589,12 +591,16 @@ def main(argv=None) -> int:
     ap.add_argument("--parts", default="probe,findings,run,batch,hand,overheads",
                     help="what to measure (default: all): probe,findings,run,batch,hand,overheads")
     ap.add_argument("--batch-sizes", default="10M")
-    ap.add_argument("--batch-runs", type=int, default=3)
+    ap.add_argument("--batch-runs", type=int, default=0,
+                    help="runs of the batch (default: as --runs below 10M lines, 1 from 10M: it takes minutes)")
     ap.add_argument("--hand-max-rows", type=int, default=30_000_000,
                     help="skip the hand-written pandas notebook above this many rows (it needs ~3.3 GB per 10M)")
     ap.add_argument("--memory-limit", help="DuckDB memory_limit for the params (default: 2500MB at 100M only)")
     ap.add_argument("--pdf", action="store_true", help="one extra `salesnb run --pdf` per size")
     ap.add_argument("--merge", action="store_true", help="update results.json instead of replacing it")
+    ap.add_argument("--pythonpath", help="measure the salesnb package in this folder (a working copy with changes) "
+                                         "instead of the installed one")
+    ap.add_argument("--results", default="results", help="base name of the results files (default: results)")
     ap.add_argument("--probe", nargs=2, metavar=("PARAMS", "PERIOD"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.probe:
@@ -606,8 +612,12 @@ def main(argv=None) -> int:
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("PYTHONWARNINGS", "ignore")
-    results_path = BENCH / "results.json"
-    results = {"machine": machine(), "period": PERIOD, "sizes": {}}
+    code = "installed salesnb"
+    if args.pythonpath:
+        env["PYTHONPATH"] = str(Path(args.pythonpath).resolve())
+        code = f"salesnb from {env['PYTHONPATH']}"
+    results_path = BENCH / f"{args.results}.json"
+    results = {"machine": machine(), "period": PERIOD, "code": code, "sizes": {}}
     if args.merge and results_path.exists():
         old = json.loads(results_path.read_text())
         results["sizes"] = old.get("sizes", {})
@@ -624,7 +634,7 @@ def main(argv=None) -> int:
     results["targets"] = targets(results)
     results_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
     text = markdown(results)
-    (BENCH / "results.md").write_text(text, encoding="utf-8")
+    (BENCH / f"{args.results}.md").write_text(text, encoding="utf-8")
     print("\n" + text)
     return 0
 
