@@ -59,3 +59,30 @@ def bad_inputs(tmp_path_factory):
     corpus = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(corpus)
     return corpus.prepare(tmp_path_factory.mktemp("bad_inputs")), corpus.cases()
+
+
+# --------------------------------------------------------------------------- raw data is read-only
+
+def _input_files():
+    root = Path(__file__).resolve().parent
+    shared = root.parents[0].parent / "shared" / "data"
+    files = []
+    for folder in (shared, root / "params", root / "bad_inputs"):
+        if folder.is_dir():
+            files += [p for p in sorted(folder.rglob("*")) if p.is_file()]
+    return files
+
+
+def _digest(path):
+    import hashlib
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def inputs_never_change():
+    """Checksums every input file (../shared/data, tests/params, tests/bad_inputs) before the
+    session and after it: nothing the kit does may change an input."""
+    before = {p: _digest(p) for p in _input_files()}
+    yield
+    changed = [str(p) for p, d in before.items() if not p.exists() or _digest(p) != d]
+    assert not changed, f"input files changed during the tests: {changed}"
