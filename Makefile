@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 $(SAMPLE): | $(STAMP)
+	mkdir -p data
 	$(BIN)/salesnb sample $(SAMPLE) --rows 200000 --seed 7
 
 sample: $(SAMPLE)

@@ -126,7 +126,11 @@ def cmd_sample(args) -> int:
     from .sample import write_sample
     if args.rows < 1:
         raise SalesnbError(f"--rows must be at least 1, not {args.rows}.")
-    summary = write_sample(args.out, rows=args.rows, seed=args.seed)
+    out = Path(args.out)
+    if out.is_dir():
+        raise SalesnbError(f"{str(out)!r} is a folder.", hint="give a file name such as data/sample.parquet")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    summary = write_sample(out, rows=args.rows, seed=args.seed)
     print(f"Wrote {summary['rows']:,} rows to {args.out} ({summary['first_date']} .. {summary['last_date']})")
     return 0
 
