@@ -294,8 +294,12 @@ def report_stages(run: dict, out_dir: Path, name: str) -> dict:
                 mm = re.match(r"(\S+) ([\d.]+)", part)
                 if mm:
                     stages[mm.group(1)] = float(mm.group(2))
-    if not stages and run["stderr"]:
-        stages = _stages_from_lines(run["stderr"], run["seconds"])
+    if run["stderr"]:
+        from_lines = _stages_from_lines(run["stderr"], run["seconds"])
+        if not stages:
+            stages = dict(from_lines)
+        stages["from_lines"] = from_lines
+        stages["progress_lines"] = [[round(t, 2), line] for t, line in run["stderr"]][-40:]
     notebooks = {}
     folder = out_dir / name / PERIOD / "notebooks"
     if folder.is_dir():
@@ -540,8 +544,11 @@ def markdown(results: dict) -> str:
               "(wall; each: papermill duration) | assemble | PDF |", "|---|---|---|---|---|---|"]
     for size, s in results["sizes"].items():
         st = s.get("run_stages") or {}
-        pr = s.get("stages_in_process") or {}
-        sec = pr.get("sections_s") or {}
+        lines = st.get("from_lines") or {}
+        sec = {k: lines[f"findings_{k}"] for k in ("revenue", "customers", "recommendations")
+               if f"findings_{k}" in lines}
+        if not sec:
+            sec = (s.get("stages_in_process") or {}).get("sections_s") or {}
         nbs = st.get("notebooks_papermill") or {}
         each = ", ".join(f"{k} {v['papermill_duration_s']:.1f}" for k, v in nbs.items()
                          if v.get("papermill_duration_s") is not None)
@@ -601,10 +608,18 @@ def main(argv=None) -> int:
     ap.add_argument("--pythonpath", help="measure the salesnb package in this folder (a working copy with changes) "
                                          "instead of the installed one")
     ap.add_argument("--results", default="results", help="base name of the results files (default: results)")
+    ap.add_argument("--report-only", action="store_true", help="only rewrite the Markdown from the results JSON")
     ap.add_argument("--probe", nargs=2, metavar=("PARAMS", "PERIOD"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.probe:
         print(json.dumps(probe(*args.probe), default=str))
+        return 0
+    if args.report_only:
+        results = json.loads((BENCH / f"{args.results}.json").read_text())
+        results["targets"] = targets(results)
+        text = markdown(results)
+        (BENCH / f"{args.results}.md").write_text(text, encoding="utf-8")
+        print(text)
         return 0
     args.parts = set(args.parts.split(","))
     args.batch_sizes = set(args.batch_sizes.split(","))

@@ -703,7 +703,9 @@ def _id_sql(col: str, dtype: str, missing_words: bool = False) -> str:
     text = f"trim(CAST({c} AS VARCHAR))"
     if dtype.upper() == "VARCHAR":
         # text ids exported from a float column: "17850.0" → "17850"
-        text = f"regexp_replace({text}, '^([0-9]+)\\.0+$', '\\1')"
+        # (the regular expression only runs on the ids that hold a '.': most hold none)
+        text = (f"(CASE WHEN contains({text}, '.') THEN regexp_replace({text}, '^([0-9]+)\\.0+$', '\\1') "
+                f"ELSE {text} END)")
     if missing_words:
         words = ", ".join(sql_literal(w) for w in MISSING_ID_WORDS)
         return f"(CASE WHEN lower({text}) IN ({words}) THEN NULL ELSE NULLIF({text}, '') END)"
@@ -990,13 +992,21 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
         raw_keep["quantity"] = cols["quantity"]
         raw_keep["unit_price"] = cols["unit_price"]
     raw_keep["order_id"] = cols["order_id"]
-    first += [f"CAST({quote_ident(c)} AS VARCHAR) AS _raw_{k}" for k, c in raw_keep.items()]
+    first += [f"{quote_ident(c)} AS _raw_{k}" for k, c in raw_keep.items()]
     hash_cols = ", ".join(quote_ident(c) for c in raw_cols)
     dup_sql = f", hash({hash_cols}) AS _row_hash"
     inner = f"SELECT {', '.join(first)}{dup_sql} FROM raw"
     if "revenue" not in cols:
         inner = f"SELECT *, quantity * unit_price AS revenue FROM ({inner})"
-    db.execute(f"CREATE TEMP TABLE parsed AS {inner}")
+    canonical = ["order_id", "order_date"] + [k for k in ("customer_id", "quantity", "unit_price") if k in selects]
+    canonical += ["revenue"] + [d for d in DIMENSIONS if d in selects]
+    stored_raw = [k for k, c in raw_keep.items() if k != "order_id" and raw_cols[c].upper() == "VARCHAR"]
+    helpers = [f"_raw_{k}" for k in stored_raw] + ["_row_hash"]
+    # The rows are parsed and stored once: "parsed" becomes "sales" in place below. The raw text is
+    # kept for the examples of dropped rows only where it is text; a typed value or an order id is
+    # read from the source again, and only for a reason that dropped rows.
+    db.execute(f"CREATE TABLE parsed AS SELECT {', '.join(canonical + helpers)} FROM ({inner})")
+    missing_raw = [f"_raw_{k}" for k in raw_keep if k not in stored_raw]
 
     reasons = {
         "unparseable date": "order_date IS NULL",
@@ -1005,23 +1015,30 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
         "revenue out of range": f"abs(revenue) >= {MAX_LINE_REVENUE:.0f}",
         "missing order id": "order_id IS NULL",
     }
-    example_col = {"unparseable date": "_raw_order_date", "missing order id": "_raw_order_id",
+    example_col = {"unparseable date": "CAST(_raw_order_date AS VARCHAR)",
+                   "missing order id": "CAST(_raw_order_id AS VARCHAR)",
                    "revenue out of range": "CAST(revenue AS VARCHAR)",
-                   "unparseable revenue": "_raw_revenue" if "revenue" in cols else
-                   "concat_ws(' × ', coalesce(_raw_quantity, '(empty)'), coalesce(_raw_unit_price, '(empty)'))"}
+                   "unparseable revenue": "CAST(_raw_revenue AS VARCHAR)" if "revenue" in cols else
+                   "concat_ws(' × ', coalesce(CAST(_raw_quantity AS VARCHAR), '(empty)'), "
+                   "coalesce(CAST(_raw_unit_price AS VARCHAR), '(empty)'))"}
     dropped: dict[str, int] = {}
     examples: dict[str, list[str]] = {}
-    bad_so_far = []
+    bad_so_far, wheres = [], {}
     for reason, cond in reasons.items():
         # each row counts under its first failing reason, so the counts add up to the rows dropped
-        where = cond + "".join(f" AND NOT ({b})" for b in bad_so_far)
-        n = db.execute(f"SELECT count(*) FROM parsed WHERE {where}").fetchone()[0]
+        wheres[reason] = cond + "".join(f" AND NOT ({b})" for b in bad_so_far)
+        bad_so_far.append(cond)
+    # one scan counts every reason and the exact duplicates
+    counts = db.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {w})" for w in wheres.values())
+                        + ", count(*) - count(DISTINCT _row_hash) FROM parsed").fetchone()
+    dup_rows = counts[-1]
+    for (reason, where), n in zip(wheres.items(), counts):
         if n:
             dropped[reason] = n
+            src = f"({inner})" if any(m in example_col[reason] for m in missing_raw) else "parsed"
             ex = db.execute(f"SELECT v FROM (SELECT DISTINCT coalesce({example_col[reason]}, '(empty)') AS v "
-                            f"FROM parsed WHERE {where}) ORDER BY v LIMIT {EXAMPLES}").fetchall()
+                            f"FROM {src} WHERE {where}) ORDER BY v LIMIT {EXAMPLES}").fetchall()
             examples[reason] = [str(r[0]) for r in ex]
-        bad_so_far.append(cond)
     valid = " AND ".join(f"NOT ({c})" for c in reasons.values())
     notes = list(reader.notes) + ([date_note] if date_note else [])
     decimal_hint = _decimal_hint(db, config, raw_cols, dropped)
@@ -1044,17 +1061,20 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
             dropped["filtered"] = n
         keep = f"{valid} AND {keep_filters}"
 
-    dup_rows = db.execute("SELECT count(*) - count(DISTINCT _row_hash) FROM parsed").fetchone()[0]
-    canonical = ["order_id", "order_date"] + [k for k in ("customer_id", "quantity", "unit_price") if k in selects]
-    canonical += ["revenue"] + [d for d in DIMENSIONS if d in selects]
     col_list = ", ".join(canonical)
     if config.dedupe and dup_rows:
         body = (f"SELECT {col_list} FROM (SELECT *, row_number() OVER (PARTITION BY _row_hash) AS _copy "
                 f"FROM parsed WHERE {keep}) WHERE _copy = 1")
+        db.execute(f"CREATE TABLE sales AS {body}", params)
+        db.execute("DROP TABLE parsed")
     else:
-        body = f"SELECT {col_list} FROM parsed WHERE {keep}"
-    db.execute(f"CREATE TABLE sales AS {body}", params)
-    db.execute("DROP TABLE parsed")
+        # no copy: drop the unusable / filtered rows and the helper columns (DuckDB drops a column
+        # without copying the others), then rename
+        if dropped:
+            db.execute(f"DELETE FROM parsed WHERE NOT coalesce(({keep}), false)", params)
+        for helper in helpers:
+            db.execute(f"ALTER TABLE parsed DROP COLUMN {helper}")
+        db.execute("ALTER TABLE parsed RENAME TO sales")
     rows_used = db.execute("SELECT count(*) FROM sales").fetchone()[0]
     dup_dropped = 0
     if config.dedupe and dup_rows:
@@ -1122,20 +1142,31 @@ def _decimal_hint(db, config: Config, raw_cols: dict, dropped: dict) -> str | No
     return None
 
 
+def _exact_sum(col: str, where: str | None = None) -> str:
+    """SQL for an exact, order-independent money sum (see salesnb.metrics.money)."""
+    flt = f" FILTER (WHERE {where})" if where else ""
+    return f"(sum(CAST({col} AS DECIMAL(38, 6))){flt})::DOUBLE"
+
+
 def _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_rows, dup_dropped, date_fmt,
              notes=None) -> DataQuality:
     has_cust = "customer_id" in config.columns
     stats = db.execute(f"""
-        SELECT min(order_date), max(order_date), sum(revenue),
-               count(*) FILTER (WHERE revenue < 0), coalesce(-sum(revenue) FILTER (WHERE revenue < 0), 0),
+        SELECT min(order_date), max(order_date), {_exact_sum("revenue")},
+               count(*) FILTER (WHERE revenue < 0), coalesce(-{_exact_sum("revenue", "revenue < 0")}, 0),
                count(*) FILTER (WHERE revenue = 0),
-               {"count(*) FILTER (WHERE customer_id IS NULL), coalesce(sum(revenue) FILTER (WHERE customer_id IS NULL), 0)" if has_cust else "count(*), sum(revenue)"}
+               {"count(*) FILTER (WHERE customer_id IS NULL), coalesce(" + _exact_sum("revenue", "customer_id IS NULL") + ", 0)" if has_cust else "count(*), " + _exact_sum("revenue")},
+               max(abs(revenue)),
+               {"count(*) FILTER (WHERE unit_price < 0)" if "unit_price" in config.columns else "0"},
+               {"min(customer_id), max(customer_id)" if has_cust else "NULL, NULL"}
         FROM sales""").fetchone()
-    first, last, total, ret_lines, ret_value, zero_lines, nocust_rows, nocust_rev = stats
-    months = [r[0] for r in db.execute(
-        "SELECT DISTINCT strftime(order_date, '%Y-%m') FROM sales ORDER BY 1").fetchall()]
-    first_d, last_d = first.date(), last.date()
+    (first, last, total, ret_lines, ret_value, zero_lines, nocust_rows, nocust_rev, big, neg,
+     cust_min, cust_max) = stats
     from .periods import month_index, month_label
+    # months as numbers: strftime on every row costs more than the rest of these statistics
+    months = [month_label(r[0]) for r in db.execute(
+        "SELECT DISTINCT year(order_date) * 12 + month(order_date) - 1 FROM sales").fetchall()]
+    first_d, last_d = first.date(), last.date()
     present = set(months)
     gaps = [month_label(i) for i in range(month_index(first_d), month_index(last_d) + 1)
             if month_label(i) not in present]
@@ -1147,12 +1178,12 @@ def _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_ro
         raise DataError(f"The revenue of {config.source or 'the query'} does not add up to a finite number: "
                         "some values are too large.",
                         hint="check the revenue column (or quantity and unit_price) for overflowing values")
-    big = db.execute("SELECT max(abs(revenue)) FROM sales").fetchone()[0] or 0.0
+    big = big or 0.0
     if big >= HUGE_VALUE:
         notes.append(f"Some line revenues are implausibly large (up to {big:.3g}); they are kept. "
                      "Check the revenue column and decimal.")
     if "unit_price" in config.columns:
-        neg = db.execute("SELECT count(*) FROM sales WHERE unit_price < 0").fetchone()[0]
+        neg = int(neg or 0)
         if neg:
             notes.append(f"{neg:,} line{' has' if neg == 1 else 's have'} a negative unit price (adjustments "
                          "such as bad debt); kept, they reduce revenue.")
@@ -1160,7 +1191,7 @@ def _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_ro
         notes.append(f"Net revenue is not positive ({total:,.2f}): the data holds mostly returns or zero lines, "
                      "so shares and growth rates are not meaningful.")
     if has_cust:
-        n_cust = db.execute("SELECT count(DISTINCT customer_id) FROM sales").fetchone()[0]
+        n_cust = 0 if cust_max is None else (1 if cust_min == cust_max else 2)  # 2: two or more
         if n_cust == 0:
             notes.append("No row has a customer id: customer analyses are left out.")
         elif n_cust == 1:

@@ -135,6 +135,9 @@ def spark_session(master: str):
         raise DataError(f"engine {master!r} needs PySpark, which is not installed.",
                         hint="pip install 'salesnb[spark]' (pyspark>=3.5,<4.1; Ibis 12 does not support 4.1), "
                              "and Java 17") from None
+    import warnings
+    # PySpark 4.0 on pandas 3 warns about its own use of astype(copy=) on every result
+    warnings.filterwarnings("ignore", message="The copy keyword is deprecated", module=r"pyspark(\.|$)")
     with _SPARK_LOCK:
         session = _SPARK.get("session")
         if session is not None and _SPARK.get("master") != master:

@@ -240,7 +240,7 @@ class _Server:
             raise RuntimeError(f"pg_ctl start failed: {r.stderr[-300:]} {log}")
 
     def stop(self):
-        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, db: str) -> str:

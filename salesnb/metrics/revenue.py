@@ -268,11 +268,11 @@ def _dim_values(t, dim: str, window: Window) -> pd.DataFrame:
 def breakdown(t, dim: str, current: Window, previous: Window | None) -> pd.DataFrame:
     """Every value of ``dim``: revenue, share, growth vs previous, contribution to the change."""
     cur = _dim_values(t, dim, current)
-    total = float(cur["revenue"].sum())
+    total = math.fsum(cur["revenue"].tolist())  # exact: row order from the engine varies
     if previous is not None:
         prev = _dim_values(t, dim, previous).rename(columns={"revenue": "previous_revenue", "orders": "previous_orders"})
         frame = cur.merge(prev, on="value", how="outer")
-        prev_total = float(frame["previous_revenue"].fillna(0).sum())
+        prev_total = math.fsum(frame["previous_revenue"].fillna(0).tolist())
     else:
         frame = cur.assign(previous_revenue=float("nan"), previous_orders=float("nan"))
         prev_total = None
