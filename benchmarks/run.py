@@ -398,12 +398,15 @@ def machine() -> dict:
 
 # --------------------------------------------------------------------------- one size
 
-def bench_size(size: str, runs: int, args, env: dict) -> dict:
+def bench_size(size: str, runs: int, args, env: dict, previous: dict | None = None) -> dict:
     data_path, gen_s = ensure_data(size)
     limit = args.memory_limit if args.memory_limit else ("2500MB" if size == "100M" else None)
     params = params_for(size, data_path, limit)
-    res: dict = {"rows": SIZES[size], "file_mb": round(data_path.stat().st_size / 2**20, 1),
-                 "generate_s": gen_s, "params": str(params.relative_to(ROOT)), "memory_limit": limit}
+    res: dict = dict(previous or {})  # --merge: keep what this run does not measure again
+    res.update({"rows": SIZES[size], "file_mb": round(data_path.stat().st_size / 2**20, 1),
+                "params": str(params.relative_to(ROOT)), "memory_limit": limit})
+    if gen_s is not None or "generate_s" not in res:
+        res["generate_s"] = gen_s
     cli = str(BIN / "salesnb")
     out_root = WORK / f"out_{size}"
     shutil.rmtree(out_root, ignore_errors=True)
@@ -544,9 +547,8 @@ def markdown(results: dict) -> str:
               "(wall; each: papermill duration) | assemble | PDF |", "|---|---|---|---|---|---|"]
     for size, s in results["sizes"].items():
         st = s.get("run_stages") or {}
-        lines = st.get("from_lines") or {}
-        sec = {k: lines[f"findings_{k}"] for k in ("revenue", "customers", "recommendations")
-               if f"findings_{k}" in lines}
+        fl = st.get("from_lines") or {}
+        sec = {k: fl[f"findings_{k}"] for k in ("revenue", "customers", "recommendations") if f"findings_{k}" in fl}
         if not sec:
             sec = (s.get("stages_in_process") or {}).get("sections_s") or {}
         nbs = st.get("notebooks_papermill") or {}
@@ -639,10 +641,10 @@ def main(argv=None) -> int:
         results["overheads"] = old.get("overheads", {})
     for size in sizes:
         runs = 1 if size == "100M" else args.runs
-        results["sizes"][size] = bench_size(size, runs, args, env)
+        results["sizes"][size] = bench_size(size, runs, args, env, results["sizes"].get(size) if args.merge else None)
         results["targets"] = targets(results)
         results_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
-    if "overheads" in args.parts:
+    if "overheads" in args.parts or not results.get("overheads"):
         print("\n== fixed costs ==", flush=True)
         results["overheads"] = overheads(env)
     results["sizes"] = {k: results["sizes"][k] for k in SIZES if k in results["sizes"]}
