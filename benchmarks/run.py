@@ -109,22 +109,31 @@ def measure(cmd: list[str], *, cwd: Path = ROOT, env: dict | None = None, timeou
     proc = subprocess.Popen(cmd, cwd=str(cwd), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             errors="replace")
 
+    chunks: list[str] = []
+
     def read_err():
         for line in proc.stderr:
             lines.append((time.perf_counter() - start, line.rstrip("\n")))
 
-    reader = threading.Thread(target=read_err, daemon=True)
-    reader.start()
+    def read_out():
+        chunks.append(proc.stdout.read())
+
+    # one reader per pipe (communicate() would read stderr too, and split its lines)
+    readers = [threading.Thread(target=read_err, daemon=True), threading.Thread(target=read_out, daemon=True)]
+    for t in readers:
+        t.start()
     with PeakMemory(proc.pid) as mem:
         try:
-            out, _ = proc.communicate(timeout=timeout)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
-            out, _ = proc.communicate()
+            proc.wait()
     seconds = time.perf_counter() - start
+    for t in readers:
+        t.join(timeout=10)
+    out = "".join(chunks)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
-    reader.join(timeout=5)
     return {"cmd": " ".join(map(str, cmd)), "seconds": seconds, "cpu_s": cpu, "peak_mb": mem.peak / 2**20,
             "rc": proc.returncode,
             "stderr": lines, "stdout": out[-2000:] if out else "", "load_before": load_before,

@@ -391,6 +391,8 @@ def high_value(dataset, scored, w_start, end) -> dict:
     flags = ranked.select("customer_id", "monetary", "frequency", "recency_days", top=ranked._rank < k)
     agg = flags.group_by("top").aggregate(customers=flags.count(), revenue=money_sum(flags.monetary),
                                           orders=flags.frequency.sum(), recency=flags.recency_days.sum()).to_pandas()
+    # The engine returns groups in any order; fix "top" before "rest" so findings.json is byte-stable.
+    agg = agg.sort_values("top", ascending=False, key=lambda s: s.astype(bool))
     total_rev = fsum(agg.revenue) if len(agg) else 0.0
     for r in agg.itertuples():
         name = "top" if bool(r.top) else "rest"
