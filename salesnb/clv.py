@@ -419,7 +419,7 @@ def _finish_summary(per_customer: pd.DataFrame, observation_end: pd.Timestamp, d
     return out.sort_index()
 
 
-def _ibis_summary(table, customer_col, date_col, value_col, start, end):
+def _ibis_summary(table, customer_col, date_col, value_col, start, end, complete=False):
     import ibis
     import ibis.expr.datatypes as dt
 
@@ -434,8 +434,10 @@ def _ibis_summary(table, customer_col, date_col, value_col, start, end):
     else:
         raise CLVError(f"Column {date_col!r} has type {col.type()}; it must be a date, timestamp or ISO date string.")
     t = table.select(cust=table[customer_col], day=day, value=table[value_col].cast(dt.float64))
-    missing = t.aggregate(n=(t.cust.isnull() | t.day.isnull() | t.value.isnull()).sum()).to_pandas()
-    n_missing = int(missing["n"].fillna(0).iloc[0])
+    n_missing = 0
+    if not complete:
+        missing = t.aggregate(n=(t.cust.isnull() | t.day.isnull() | t.value.isnull()).sum()).to_pandas()
+        n_missing = int(missing["n"].fillna(0).iloc[0])
     if n_missing:
         raise CLVError(f"{n_missing} transaction(s) have a missing customer, date or value; drop or fill them first.")
     t = t.filter(t.day <= ibis.literal(end.date()))
@@ -454,7 +456,8 @@ def _ibis_summary(table, customer_col, date_col, value_col, start, end):
 
 
 def rfm_summary(transactions, customer_col: str, date_col: str, value_col: str,
-                observation_end, time_unit: str = "W", calibration_start=None) -> pd.DataFrame:
+                observation_end, time_unit: str = "W", calibration_start=None,
+                complete: bool = False) -> pd.DataFrame:
     """Per-customer ``frequency, recency, T, monetary_value`` from a transaction log.
 
     Definitions are those of ``lifetimes.utils.summary_data_from_transaction_data``:
@@ -472,7 +475,8 @@ def rfm_summary(transactions, customer_col: str, date_col: str, value_col: str,
     ``"W"`` (7 days).
 
     ``transactions`` is a pandas DataFrame or an Ibis table; with Ibis both grouping steps run
-    in the engine and only the one-row-per-customer result is fetched.
+    in the engine and only the one-row-per-customer result is fetched. ``complete=True`` says
+    the caller guarantees no missing customer, date or value (skips the scan that checks it).
     """
     if time_unit not in _DAYS_PER_UNIT:
         raise CLVError(f"time_unit must be 'D' or 'W', not {time_unit!r}.")
@@ -496,7 +500,7 @@ def rfm_summary(transactions, customer_col: str, date_col: str, value_col: str,
         raise CLVError(f"Column(s) {absent} not in the transactions; available: {columns}.")
 
     if is_ibis:
-        per_customer = _ibis_summary(transactions, customer_col, date_col, value_col, start, end)
+        per_customer = _ibis_summary(transactions, customer_col, date_col, value_col, start, end, complete)
     elif isinstance(transactions, pd.DataFrame):
         df = transactions[[customer_col, date_col, value_col]]
         n_missing = int(df.isna().any(axis=1).sum())

@@ -197,6 +197,8 @@ class Dataset:
     table: object  # ibis Table over the canonical "sales" table
     quality: DataQuality
     _tmpdir: str | None = None
+    # order-day rows shared by the metrics (salesnb.metrics.orders), built on first use
+    _orders: object = field(default=None, repr=False, compare=False)
 
     @property
     def dimensions(self) -> list[str]:
@@ -215,6 +217,9 @@ class Dataset:
         return self.con.con.execute(query, params or []).df()
 
     def close(self) -> None:
+        orders, self._orders = self._orders, None
+        if orders is not None:
+            orders.release()
         try:
             self.con.disconnect()
         except Exception:  # noqa: BLE001 - closing twice is harmless

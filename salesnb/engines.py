@@ -244,6 +244,9 @@ def _dataset_class():
             return self.con.sql(query).to_pandas()
 
         def close(self) -> None:
+            orders, self._orders = self._orders, None
+            if orders is not None:
+                orders.release()
             release, self._release = self._release, None
             if release is not None:
                 try:

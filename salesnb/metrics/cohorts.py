@@ -39,8 +39,17 @@ def _ts(day: dt.date):
     return ibis.timestamp(dt.datetime(day.year, day.month, day.day))
 
 
-def customer_months(table, end: dt.date):
-    """Per identified customer × month index: ``active`` (has an order line) and ``revenue``."""
+def customer_months(table, end: dt.date, orders=None):
+    """Per identified customer × month index: ``active`` (has an order line) and ``revenue``.
+
+    ``orders``: the dataset's order rows when each order is one row
+    (:func:`salesnb.metrics.orders.atomic_orders`); the same result from one grouped scan.
+    """
+    if orders is not None:
+        o = orders.filter(orders.customer_id.notnull() & (orders.order_date < _ts(end)))
+        o = o.mutate(month=o.order_date.year() * 12 + o.order_date.month() - 1)
+        return o.group_by(["customer_id", "month"]).aggregate(active=(o.revenue > 0).any(),
+                                                              revenue=money_sum(o.revenue))
     t = table.filter(table.order_date < _ts(end))
     orders = t.group_by("order_id").aggregate(_net=money_sum(t.revenue))
     ident = t.filter(t.customer_id.notnull())
@@ -52,7 +61,7 @@ def customer_months(table, end: dt.date):
 
 
 def cohort_cells(table, end: dt.date, *, max_cohorts: int = MAX_COHORTS, max_offset: int = MAX_OFFSET,
-                 partial_months=()) -> pd.DataFrame:
+                 partial_months=(), orders=None) -> pd.DataFrame:
     """The cohort × month-offset cells (long format, one row per observable cell).
 
     Columns: ``cohort`` ('YYYY-MM'), ``cohort_index`` (month index), ``month_offset``, ``month``
@@ -61,7 +70,7 @@ def cohort_cells(table, end: dt.date, *, max_cohorts: int = MAX_COHORTS, max_off
     """
     last_index = month_index(end) - 1
     first_cohort = last_index - max_cohorts + 1
-    cm = customer_months(table, end)
+    cm = customer_months(table, end, orders)
     first = cm.filter(cm.active).group_by("customer_id").aggregate(cohort=cm.month.min())
     first = first.filter(first.cohort >= first_cohort)
     x = cm.inner_join(first, "customer_id")

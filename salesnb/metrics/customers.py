@@ -60,6 +60,8 @@ import pandas as pd
 from ..periods import Period, month_index
 from . import cohorts as cohort_metrics
 from . import rfm
+from .orders import atomic_orders
+from .money import MONEY
 from .rfm import fsum, money_cumsum, money_sum
 
 LAPSE_DAYS = 180
@@ -168,7 +170,8 @@ def customer_findings(dataset, period: Period, revenue_findings: dict | None = N
     q = dataset.quality
     tables: dict[str, pd.DataFrame] = {}
     with contextlib.ExitStack() as stack:
-        summary = stack.enter_context(_cached(rfm.customer_summary(t, windows)))
+        orders = atomic_orders(dataset)
+        summary = stack.enter_context(_cached(rfm.customer_summary(t, windows, orders)))
         out = _period_figures(dataset, summary, period)
         if revenue_findings and revenue_findings.get("customers") is not None:
             expected = int(revenue_findings["customers"])
@@ -193,7 +196,7 @@ def customer_findings(dataset, period: Period, revenue_findings: dict | None = N
 
         # cohorts
         first_month = q.first_date[:7] if q.first_date else None
-        cells = cohort_metrics.cohort_cells(t, end, partial_months=q.partial_months)
+        cells = cohort_metrics.cohort_cells(t, end, partial_months=q.partial_months, orders=orders)
         out["cohort_retention"] = cohort_metrics.retention_summary(cells, first_data_month=first_month)
         tables["customers_cohorts"] = cells[["cohort", "month_offset", "month", "cohort_customers",
                                              "active_customers", "retention_pct", "partial"]].reset_index(drop=True)
@@ -414,10 +417,18 @@ def high_value(dataset, scored, w_start, end) -> dict:
     if w_start is not None:
         lines = lines.filter(lines.order_date >= _ts(w_start))
     flagged = lines.inner_join(flags.select("customer_id", "top"), "customer_id")
+    # One scan of the lines for every dimension: exact revenue per (top, region, segment, …)
+    # combination, kept on the engine; each dimension then sums that small table.
+    cube = flagged.group_by([flagged.top, *(flagged[d].fill_null(MISSING_LABEL).name(d) for d in dims)]) \
+        .aggregate(revenue=flagged.revenue.cast(MONEY).sum())
+    with _cached(cube) as cube:
+        return _high_value_dimensions(out, cube, dims)
+
+
+def _high_value_dimensions(out: dict, cube, dims) -> dict:
     for dim in dims:
-        value = flagged[dim].fill_null(MISSING_LABEL)
-        frame = flagged.group_by([flagged.top, value.name("value")]).aggregate(
-            revenue=money_sum(flagged.revenue)).to_pandas()
+        frame = cube.group_by([cube.top, cube[dim].name("value")]).aggregate(
+            revenue=money_sum(cube.revenue)).to_pandas()
         if frame.empty:
             continue
         tops = frame[frame.top.astype(bool)]
@@ -442,8 +453,12 @@ def high_value(dataset, scored, w_start, end) -> dict:
 
 # --------------------------------------------------------------------------- CLV
 
-def _clv_transactions(table, end: dt.date):
+def _clv_transactions(table, end: dt.date, orders=None):
     """Lines of identified customers in orders with positive net revenue, up to ``end``."""
+    if orders is not None:      # order rows that are whole orders: the same sums, one scan
+        o = orders.filter(orders.customer_id.notnull() & (orders.order_date < _ts(end)) & (orders.revenue > 0))
+        return o.group_by([o.customer_id, o.day.name("order_date")]).aggregate(
+            revenue=(money_sum(o.revenue) * CLV_VALUE_SCALE).round(0).cast("float64"))
     t = table.filter(table.order_date < _ts(end))
     orders = t.group_by("order_id").aggregate(_net=money_sum(t.revenue))
     positive = orders.filter(orders._net > 0).select("order_id")
@@ -519,8 +534,11 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            frame = rfm_summary(_clv_transactions(dataset.table, period.end), "customer_id", "order_date",
-                                "revenue", observation_end=period.last_day, time_unit=TIME_UNIT)
+            frame = rfm_summary(_clv_transactions(dataset.table, period.end, atomic_orders(dataset)),
+                                "customer_id", "order_date",
+                                "revenue", observation_end=period.last_day, time_unit=TIME_UNIT,
+                                # identified customers' days with exact, non-null sums
+                                complete=True)
             f = frame["frequency"].to_numpy(float)
             r = frame["recency"].to_numpy(float)
             T = frame["T"].to_numpy(float)

@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..periods import Period, month_index, month_label, month_start
 from .money import money_sum
+from .orders import atomic_orders
 
 KPI_KEYS = ("total", "orders", "units", "aov", "revenue_per_unit", "customers", "revenue_per_customer")
 ANOMALY_Z = 3.5
@@ -64,8 +65,12 @@ def _div(a, b):
 
 # --------------------------------------------------------------------------- KPIs
 
-def kpis(t, window: Window, has_customers: bool, has_quantity: bool) -> dict:
-    """Headline KPIs of one window (SPEC 2.4)."""
+def kpis(t, window: Window, has_customers: bool, has_quantity: bool, orders=None) -> dict:
+    """Headline KPIs of one window (SPEC 2.4).
+
+    ``orders``: the dataset's order rows when each order is one row
+    (:func:`salesnb.metrics.orders.atomic_orders`): orders and customers are counted from them.
+    """
     w = in_window(t, window)
     line_aggs = {
         "total": money_sum(w.revenue),
@@ -78,9 +83,18 @@ def kpis(t, window: Window, has_customers: bool, has_quantity: bool) -> dict:
     if has_customers:
         line_aggs["identified_revenue"] = money_sum(w.revenue, where=w.customer_id.notnull())
     row = w.aggregate(**line_aggs).to_pandas().iloc[0].to_dict()
-    orders = w.group_by("order_id").aggregate(net=money_sum(w.revenue))
-    positive = orders.filter(orders.net > 0)
-    n_orders = int(positive.count().to_pyarrow().as_py())
+    if orders is not None:
+        o = in_window(orders, window)
+        o = o.filter(o.revenue > 0)
+        counts = {"n": o.count()}
+        if has_customers:
+            counts["customers"] = o.customer_id.nunique()
+        ord_row = o.aggregate(**counts).to_pandas().iloc[0]
+        n_orders = int(ord_row["n"])
+    else:
+        per_order = w.group_by("order_id").aggregate(net=money_sum(w.revenue))
+        positive = per_order.filter(per_order.net > 0)
+        n_orders = int(positive.count().to_pyarrow().as_py())
     total = float(row["total"] or 0.0) if row["lines"] else 0.0
     out = {
         "total": total,
@@ -92,8 +106,11 @@ def kpis(t, window: Window, has_customers: bool, has_quantity: bool) -> dict:
     out["aov"] = _div(total, n_orders)
     out["revenue_per_unit"] = _div(total, out["units"]) if has_quantity else None
     if has_customers:
-        cust = w.semi_join(positive, "order_id").filter(w.customer_id.notnull())
-        n_cust = int(cust.customer_id.nunique().to_pyarrow().as_py())
+        if orders is not None:
+            n_cust = int(ord_row["customers"])
+        else:
+            cust = w.semi_join(positive, "order_id").filter(w.customer_id.notnull())
+            n_cust = int(cust.customer_id.nunique().to_pyarrow().as_py())
         identified = float(row["identified_revenue"] or 0.0)
         out["customers"] = n_cust
         out["identified_revenue"] = identified
@@ -119,8 +136,11 @@ def kpi_changes(current: dict, previous: dict | None, year_ago: dict | None) -> 
 
 # --------------------------------------------------------------------------- series
 
-def monthly_series(t) -> pd.DataFrame:
-    """One row per calendar month with rows: revenue, units, orders, lines, returns."""
+def monthly_series(t, orders=None) -> pd.DataFrame:
+    """One row per calendar month with rows: revenue, units, orders, lines, returns.
+
+    ``orders``: the dataset's order rows when each order is one row: orders are counted from them.
+    """
     month = t.order_date.truncate("M").cast("date").name("month")
     has_q = "quantity" in t.columns
     aggs = {"revenue": money_sum(t.revenue), "lines": t.count(),
@@ -128,9 +148,13 @@ def monthly_series(t) -> pd.DataFrame:
     if has_q:
         aggs["units"] = t.quantity.sum()
     lines = t.group_by(month).aggregate(**aggs)
-    per_order = t.group_by([month, t.order_id]).aggregate(net=money_sum(t.revenue))
-    orders = per_order.filter(per_order.net > 0).group_by("month").aggregate(orders=ibis._.count())
-    joined = lines.left_join(orders, "month").select(lines, orders.orders)
+    if orders is not None:
+        o = orders.filter(orders.revenue > 0)
+        counts = o.group_by(o.order_date.truncate("M").cast("date").name("month")).aggregate(orders=o.count())
+    else:
+        per_order = t.group_by([month, t.order_id]).aggregate(net=money_sum(t.revenue))
+        counts = per_order.filter(per_order.net > 0).group_by("month").aggregate(orders=ibis._.count())
+    joined = lines.left_join(counts, "month").select(lines, counts.orders)
     frame = joined.to_pandas()
     frame["month"] = pd.to_datetime(frame["month"]).dt.strftime("%Y-%m")
     frame["orders"] = frame["orders"].fillna(0).astype("int64")
@@ -381,13 +405,14 @@ def revenue_findings(dataset, period: Period) -> tuple[dict, dict]:
     has_c, has_q = dataset.has_customers, dataset.has_quantity
     wins = period_windows(period, q)
     current: Window = wins["current"]
-    cur = kpis(t, current, has_c, has_q)
-    prev = kpis(t, wins["previous"]["window"], has_c, has_q) if wins["previous"]["window"] else None
-    yago = kpis(t, wins["year_ago"]["window"], has_c, has_q) if wins["year_ago"]["window"] else None
+    orders = atomic_orders(dataset)
+    cur = kpis(t, current, has_c, has_q, orders)
+    prev = kpis(t, wins["previous"]["window"], has_c, has_q, orders) if wins["previous"]["window"] else None
+    yago = kpis(t, wins["year_ago"]["window"], has_c, has_q, orders) if wins["year_ago"]["window"] else None
 
     monthly = getattr(dataset, "_monthly_cache", None)
     if monthly is None:
-        monthly = monthly_series(t)
+        monthly = monthly_series(t, orders)
         try:
             dataset._monthly_cache = monthly
         except AttributeError:

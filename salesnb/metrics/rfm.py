@@ -153,7 +153,7 @@ def _cond(ts, start, end):
 SUMMARY_FIELDS = ("orders", "first", "last", "revenue")
 
 
-def customer_summary(table, windows: dict[str, tuple]):
+def customer_summary(table, windows: dict[str, tuple], orders=None):
     """One row per identified customer with order figures in each named window.
 
     ``windows`` maps a short name to ``(start, end)`` or ``(start, end, fields)`` (start inclusive
@@ -163,7 +163,9 @@ def customer_summary(table, windows: dict[str, tuple]):
     the window), ``{w}_first`` / ``{w}_last`` (earliest / latest timestamp of the customer's lines of
     those orders), and ``{w}_revenue`` (net revenue of all the customer's lines in the window, 0 when
     none). Everything runs in the engine: two grouped scans (per order, per customer × order) and
-    one join; the result is still an Ibis expression.
+    one join; the result is still an Ibis expression. With ``orders`` (the dataset's order rows
+    when each order is one row, :func:`salesnb.metrics.orders.atomic_orders`) it is one grouped
+    scan of those rows, with the same result.
     """
     spec = {}
     for w, value in windows.items():
@@ -175,11 +177,13 @@ def customer_summary(table, windows: dict[str, tuple]):
         if fields & {"first", "last"}:
             fields.add("orders")          # first/last are over the window's orders
         spec[w] = (s, e, fields)
+    if orders is not None:
+        return _customer_summary_from_orders(orders, spec)
     hi = max(e for _, e, _ in spec.values())
     starts = [s for s, _, _ in spec.values()]
     lo = None if any(s is None for s in starts) else min(starts)
     t = table.filter(_cond(table.order_date, lo, hi))
-    order_aggs = {f"_net_{w}": t.revenue.sum(where=_cond(t.order_date, s, e))
+    order_aggs = {f"_net_{w}": money_sum(t.revenue, where=_cond(t.order_date, s, e))
                   for w, (s, e, fields) in spec.items() if "orders" in fields}
     ident = t.filter(t.customer_id.notnull())
     aggs = {}
@@ -208,6 +212,24 @@ def customer_summary(table, windows: dict[str, tuple]):
         if "revenue" in fields:
             out[f"{w}_revenue"] = money_sum(j[f"_rev_{w}"]).fill_null(0.0)
     return j.group_by("customer_id").aggregate(**out)
+
+
+def _customer_summary_from_orders(orders, spec: dict):
+    """:func:`customer_summary` from order rows that are whole orders (one customer, one day)."""
+    ident = orders.filter(orders.customer_id.notnull())
+    out = {}
+    for w, (s, e, fields) in spec.items():
+        c = _cond(ident.order_date, s, e)
+        positive = c & (ident.revenue > 0)
+        if "orders" in fields:
+            out[f"{w}_orders"] = ident.count(where=positive)
+            if "first" in fields:
+                out[f"{w}_first"] = ident.order_date.min(where=positive)
+            if "last" in fields:
+                out[f"{w}_last"] = ident.last_date.max(where=positive)
+        if "revenue" in fields:
+            out[f"{w}_revenue"] = money_sum(ident.revenue, where=c).fill_null(0.0)
+    return ident.group_by("customer_id").aggregate(**out)
 
 
 # --------------------------------------------------------------------------- scoring

@@ -1,0 +1,93 @@
+"""Order rows (salesnb.metrics.orders): the fast path gives the same findings as the lines.
+
+The metrics that count orders read the dataset's order-day rows when every order is one row
+(one customer, one day) instead of grouping the lines by order again. These tests build the
+whole findings both ways, byte for byte, on the shared data sets and on a hand-made table whose
+orders span days and customers (where the lines must be used).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from salesnb.config import load_config
+from salesnb.data import load_data
+from salesnb.findings import build_findings, dumps
+from salesnb.metrics import orders as order_rows
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent.parent / "shared" / "data"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data not found at {DATA}")
+
+
+def _findings(params, period, use_orders: bool, monkeypatch) -> tuple[str, object]:
+    monkeypatch.setattr(order_rows, "USE_ORDER_ROWS", use_orders)
+    config = load_config(params)
+    with load_data(config) as ds:
+        f = build_findings(config, period, dataset=ds)
+        built = ds._orders
+    return dumps(f.data), built
+
+
+@needs_data
+@pytest.mark.parametrize("params,period,atomic", [
+    ("superstore.yaml", "2017Q4", True),
+    ("online_retail.yaml", "2011Q4", True),
+    ("cdnow.yaml", "1997Q4", False),          # its order id is the customer: orders span days
+])
+def test_order_rows_give_the_same_findings(params, period, atomic, monkeypatch):
+    fast, built = _findings(HERE / "params" / params, period, True, monkeypatch)
+    slow, none = _findings(HERE / "params" / params, period, False, monkeypatch)
+    assert none is None                               # the lines were used
+    assert built is not None and built.atomic is atomic
+    assert fast == slow
+
+
+def test_sample_findings_the_same_both_ways(tmp_path, monkeypatch):
+    from salesnb.sample import write_sample
+    src = tmp_path / "sample.parquet"
+    write_sample(src, rows=30_000, seed=3)
+    params = tmp_path / "p.yaml"
+    cols = ["order_id", "order_date", "customer_id", "revenue", "quantity", "unit_price", "region", "segment",
+            "category", "product", "sales_rep", "channel"]
+    params.write_text("name: s\nsource: sample.parquet\ncolumns:\n" + "".join(f"  {c}: {c}\n" for c in cols)
+                      + "period: 2024Q3\n", encoding="utf-8")
+    fast, built = _findings(params, "2024Q3", True, monkeypatch)
+    slow, _ = _findings(params, "2024Q3", False, monkeypatch)
+    assert built.atomic
+    assert fast == slow
+
+
+def _csv(columns: dict) -> str:
+    return pd.DataFrame(columns).to_csv(index=False)
+
+
+def test_orders_spanning_days_and_customers_fall_back_to_lines(load):
+    # order A: two days; order B: two customers; C: a return that nets the order to zero
+    ds = load(_csv({
+        "order": ["A", "A", "B", "B", "C", "C", "D"],
+        "date": ["2024-01-05", "2024-02-03", "2024-01-10", "2024-01-10", "2024-02-01", "2024-02-01",
+                 "2024-03-01"],
+        "cust": ["x", "x", "x", "y", "y", "y", "z"],
+        "amount": [10.0, 5.0, 7.0, 3.0, 4.0, -4.0, 9.0],
+    }))
+    built = order_rows.build_orders(ds.table)
+    frame = built.table.to_pandas().sort_values(["order_id", "customer_id", "day"])
+    assert not built.atomic and built.rows == 6
+    assert list(frame.order_id) == ["A", "A", "B", "B", "C", "D"]
+    assert [float(v) for v in frame.revenue] == [10.0, 5.0, 7.0, 3.0, 0.0, 9.0]
+    assert list(frame.lines) == [1, 1, 1, 1, 2, 1]
+    assert order_rows.atomic_orders(ds) is None
+
+
+def test_atomic_orders_are_cached_on_the_dataset(load):
+    ds = load(_csv({
+        "order": ["A", "A", "B"], "date": ["2024-01-05 09:00", "2024-01-05 17:30", "2024-01-06 00:00"],
+        "cust": ["x", "x", "y"], "amount": [10.0, -2.5, 7.0]}))
+    first = order_rows.atomic_orders(ds)
+    assert first is not None and order_rows.atomic_orders(ds) is first
+    row = first.filter(first.order_id == "A").to_pandas().iloc[0]
+    assert float(row.revenue) == 7.5 and row.lines == 2
+    assert str(row.order_date) == "2024-01-05 09:00:00" and str(row.last_date) == "2024-01-05 17:30:00"
