@@ -1,16 +1,18 @@
-"""Charts: one seaborn theme; each chart a function of findings or a small table.
+"""Charts: one theme; each chart a function of findings or a small table.
 
 Axes are formatted by :mod:`salesnb.fmt`; titles say what the chart shows. Functions return the
 matplotlib Figure so notebooks can ``display`` it (and tests can inspect it).
+
+Plain matplotlib: the theme is seaborn's "whitegrid" look written as rcParams, and
+:func:`annotated_heatmap` draws what ``seaborn.heatmap(annot=...)`` drew. Importing seaborn
+(and through it scipy.stats) cost every notebook kernel most of a second.
 """
 from __future__ import annotations
 
-
-
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
+import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from .fmt import fmt_money, fmt_month, fmt_pct
 
@@ -20,13 +22,64 @@ BASE = "#1f5a99"
 LONG_TAIL = 12
 
 
+THEME = {
+    # seaborn's "whitegrid" style
+    "axes.facecolor": "white", "axes.edgecolor": ".8", "axes.grid": True, "axes.axisbelow": True,
+    "axes.labelcolor": ".15", "figure.facecolor": "white", "grid.color": ".8", "grid.linestyle": "-",
+    "text.color": ".15", "xtick.color": ".15", "ytick.color": ".15", "xtick.direction": "out",
+    "ytick.direction": "out", "xtick.bottom": False, "ytick.left": False, "patch.edgecolor": "w",
+    "patch.force_edgecolor": True, "lines.solid_capstyle": "round", "image.cmap": "Blues",
+    "axes.linewidth": 1.25, "grid.linewidth": 1.0, "lines.linewidth": 1.5,
+    "font.size": 10, "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 9,
+    # the kit's own settings
+    "figure.figsize": (9, 4.2), "figure.dpi": 100, "savefig.dpi": 100, "axes.titlesize": 12,
+    "axes.titleweight": "bold", "axes.labelsize": 10, "axes.spines.top": False,
+    "axes.spines.right": False, "font.family": "DejaVu Sans", "figure.autolayout": True,
+}
+
+
 def apply_theme() -> None:
     """The kit's one theme: white grid, readable font sizes, the kit's palette."""
-    sns.set_theme(style="whitegrid", palette=PALETTE, rc={
-        "figure.figsize": (9, 4.2), "figure.dpi": 100, "savefig.dpi": 100, "axes.titlesize": 12,
-        "axes.titleweight": "bold", "axes.labelsize": 10, "axes.spines.top": False,
-        "axes.spines.right": False, "font.family": "DejaVu Sans", "figure.autolayout": True,
-    })
+    from cycler import cycler
+    plt.rcParams.update(THEME)
+    plt.rcParams["axes.prop_cycle"] = cycler(color=PALETTE)
+
+
+def annotated_heatmap(ax, data: pd.DataFrame, annot: pd.DataFrame, *, mask=None, fontsize: float = 9,
+                      linewidths: float = 0.5, cmap: str = "Blues") -> None:
+    """Colour cells by ``data`` (rows top to bottom as in the frame), write ``annot`` in each,
+    leave ``mask``ed cells blank; tick labels are the frame's index and columns."""
+    values = data.to_numpy(dtype=float)
+    hidden = np.isnan(values) if mask is None else (np.asarray(mask, dtype=bool) | np.isnan(values))
+    shown = np.ma.masked_where(hidden, values)
+    finite = values[~hidden]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if hi == lo:
+        hi = lo + 1.0
+    mesh = ax.pcolormesh(shown, cmap=cmap, vmin=lo, vmax=hi, edgecolors="white", linewidth=linewidths)
+    colormap = mesh.get_cmap()
+    labels = annot.to_numpy(dtype=object)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if hidden[i, j]:
+                continue
+            r, g, b, _ = colormap((values[i, j] - lo) / (hi - lo))
+            dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5     # white text on dark cells
+            ax.text(j + 0.5, i + 0.5, str(labels[i, j]), ha="center", va="center", fontsize=fontsize,
+                    color="white" if dark else ".15")
+    ax.set_xlim(0, values.shape[1])
+    ax.set_ylim(values.shape[0], 0)
+    ax.set_xticks(np.arange(values.shape[1]) + 0.5)
+    ax.set_xticklabels([str(c) for c in data.columns])
+    ax.set_yticks(np.arange(values.shape[0]) + 0.5)
+    ax.set_yticklabels([str(r) for r in data.index], rotation=0)
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if data.columns.name:
+        ax.set_xlabel(str(data.columns.name))
+    if data.index.name:
+        ax.set_ylabel(str(data.index.name))
 
 
 def money_axis(ax, currency: str, axis: str = "y") -> None:
@@ -98,7 +151,7 @@ def heatmap_chart(matrix: pd.DataFrame, rows: str, cols: str, currency: str, tit
     pivot = matrix.pivot_table(index=rows, columns=cols, values=matrix.columns[-1], aggfunc="sum", fill_value=0)
     fig, ax = plt.subplots(figsize=(9, max(2.5, 0.5 * len(pivot) + 1.5)))
     annot = pivot.map(lambda v: fmt_money(v, currency, compact=True))
-    sns.heatmap(pivot, annot=annot, fmt="", cmap="Blues", cbar=False, ax=ax, linewidths=0.5)
+    annotated_heatmap(ax, pivot, annot)
     ax.set_title(title)
     ax.set_xlabel(cols.replace("_", " "))
     ax.set_ylabel(rows.replace("_", " "))

@@ -9,9 +9,8 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
-from .charts import BASE, HIGHLIGHT, money_axis
+from .charts import BASE, HIGHLIGHT, annotated_heatmap, money_axis
 from .fmt import fmt_count, fmt_money, fmt_pct
 
 RISK_COLOR = "#c23b3b"
@@ -46,7 +45,7 @@ def rf_heatmap_chart(heat: pd.DataFrame):
     pivot = heat.pivot(index="r_score", columns="f_score", values="customers").sort_index(ascending=False)
     fig, ax = plt.subplots(figsize=(6.5, 4.6))
     annot = pivot.map(fmt_count)
-    sns.heatmap(pivot, annot=annot, fmt="", cmap="Blues", cbar=False, ax=ax, linewidths=0.5)
+    annotated_heatmap(ax, pivot, annot)
     ax.grid(False)
     ax.set_xlabel("F score (5 = most orders)")
     ax.set_ylabel("R score (5 = most recent)")
@@ -68,8 +67,7 @@ def cohort_chart(cells: pd.DataFrame, value: str = "retention_pct", max_offset: 
     fig, ax = plt.subplots(figsize=(10, max(2.8, 0.32 * len(pivot) + 1.6)))
     annot = pivot.map(lambda v: "" if pd.isna(v) else fmt_pct(v, 0))
     shown = pivot.clip(upper=100) if value == "retention_pct" else pivot.clip(upper=150)
-    sns.heatmap(shown, annot=annot, fmt="", cmap="Blues", cbar=False, ax=ax, linewidths=0.4,
-                annot_kws={"fontsize": 7}, mask=pivot.isna())
+    annotated_heatmap(ax, shown, annot, mask=pivot.isna().to_numpy(), fontsize=7, linewidths=0.4)
     ax.grid(False)
     ax.set_xlabel("Months since first order")
     ax.set_ylabel("Cohort (month of first order)")

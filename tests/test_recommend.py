@@ -8,7 +8,11 @@ import json
 import re
 from pathlib import Path
 
+import math
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import linregress
 
 from salesnb import recommend
@@ -474,3 +478,19 @@ def test_real_data_recommendations_are_reproducible(name):
     plain = {k: v for k, v in f.items() if k != "recommendations"}
     again = recommendations(json.loads(json.dumps(plain)))
     assert json.dumps(again, sort_keys=True) == json.dumps(f["recommendations"], sort_keys=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=-10**9, max_value=10**9), min_size=3, max_size=40))
+def test_linear_trend_matches_scipy_linregress(cents):
+    ys = [c / 100 for c in cents]
+    from salesnb.recommend import linear_trend
+    xs = list(range(len(ys)))
+    slope, p, se = linear_trend(xs, ys)
+    if len(set(ys)) < 2:
+        assert math.isnan(slope)
+        return
+    fit = linregress(xs, ys)
+    assert slope == pytest.approx(fit.slope, rel=1e-9, abs=1e-6)
+    assert p == pytest.approx(fit.pvalue, rel=1e-6, abs=1e-9)
+    assert se == pytest.approx(fit.stderr, rel=1e-6, abs=1e-6)

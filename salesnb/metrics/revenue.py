@@ -278,23 +278,42 @@ def volatility_and_anomalies(trend: pd.DataFrame) -> dict:
 
 # --------------------------------------------------------------------------- breakdowns
 
-def _dim_values(t, dim: str, window: Window) -> pd.DataFrame:
-    w = in_window(t, window)
+def _in(ts, window: Window):
+    return (ts >= _ts(window.start)) & (ts < _ts(window.end))
+
+
+def _dim_values(t, dim: str, windows: list[Window]) -> list[pd.DataFrame]:
+    """Revenue and orders per value of ``dim`` in each of ``windows`` (which do not overlap),
+    from one scan of the lines."""
+    conds = [_in(t.order_date, w) for w in windows]
+    which = ibis.cases(*((c, i) for i, c in enumerate(conds)), else_=-1)
+    any_window = conds[0]
+    for c in conds[1:]:
+        any_window = any_window | c
+    w = t.filter(any_window).mutate(_w=which)
     key = w[dim].fill_null(MISSING_LABEL).name("value")
-    per_order = w.group_by([key, w.order_id]).aggregate(net=money_sum(w.revenue))
-    orders = per_order.filter(per_order.net > 0).group_by("value").aggregate(orders=ibis._.count())
-    lines = w.group_by(key).aggregate(revenue=money_sum(w.revenue))
-    frame = lines.left_join(orders, "value").select(lines, orders.orders).to_pandas()
+    per_order = w.group_by([w._w, key, w.order_id]).aggregate(net=money_sum(w.revenue))
+    orders = per_order.filter(per_order.net > 0).group_by(["_w", "value"]).aggregate(orders=ibis._.count())
+    lines = w.group_by([w._w, key]).aggregate(revenue=money_sum(w.revenue))
+    frame = lines.left_join(orders, ["_w", "value"]).select(lines, orders.orders).to_pandas()
     frame["orders"] = frame["orders"].fillna(0).astype("int64")
-    return frame
+    return [frame[frame["_w"] == i].drop(columns="_w").reset_index(drop=True) for i in range(len(windows))]
+
+
+def _overlap(a: Window, b: Window) -> bool:
+    return a.start < b.end and b.start < a.end
 
 
 def breakdown(t, dim: str, current: Window, previous: Window | None) -> pd.DataFrame:
     """Every value of ``dim``: revenue, share, growth vs previous, contribution to the change."""
-    cur = _dim_values(t, dim, current)
+    if previous is not None and not _overlap(current, previous):
+        cur, prev = _dim_values(t, dim, [current, previous])
+    else:
+        cur = _dim_values(t, dim, [current])[0]
+        prev = _dim_values(t, dim, [previous])[0] if previous is not None else None
     total = math.fsum(cur["revenue"].tolist())  # exact: row order from the engine varies
     if previous is not None:
-        prev = _dim_values(t, dim, previous).rename(columns={"revenue": "previous_revenue", "orders": "previous_orders"})
+        prev = prev.rename(columns={"revenue": "previous_revenue", "orders": "previous_orders"})
         frame = cur.merge(prev, on="value", how="outer")
         prev_total = math.fsum(frame["previous_revenue"].fillna(0).tolist())
     else:
