@@ -454,6 +454,7 @@ class _Reader:
         self.rows: int | None = None  # rows of ``raw`` when registering already counted them
         self.sep: str | None = None  # the delimiter an Excel "sep=" line names
         self.notes: list[str] = []  # caveats found while reading, shown in the quality report
+        self.kind: str | None = None  # parquet, duckdb, excel, text; None for a query
 
     def register(self) -> None:
         cfg = self.config
@@ -471,6 +472,7 @@ class _Reader:
             raise DataError(f"The source pattern {source!r} matches files of different kinds: {sorted(kinds)}.",
                             hint="use a pattern that matches one kind, e.g. *.csv")
         kind = kinds.pop()
+        self.kind = kind
         getattr(self, f"_register_{kind}")()
 
     def _fail_read(self, exc: Exception, what: str, hint: str | None = None):
@@ -698,8 +700,12 @@ def _check_columns(config: Config, raw_cols: dict[str, str], source_desc: str) -
 MISSING_ID_WORDS = ("nan", "na", "n/a", "#n/a", "null", "none")
 
 
-def _id_sql(col: str, dtype: str, missing_words: bool = False) -> str:
+def _id_sql(col: str, dtype: str, missing_words: bool = False, clean: bool = False) -> str:
+    """SQL that reads an id column as text (NULL when missing). ``clean``: a text column the
+    prescan found needs none of the cleaning below, read as it is."""
     c = quote_ident(col)
+    if clean and dtype.upper() == "VARCHAR":
+        return c
     if dtype.upper() in ("DOUBLE", "FLOAT", "REAL", "DECIMAL") or dtype.upper().startswith("DECIMAL"):
         # float ids such as 17850.0 (a NaN made the column float) become "17850"
         return (f"CASE WHEN {c} IS NULL OR isnan({c}::DOUBLE) THEN NULL "
@@ -717,8 +723,37 @@ def _id_sql(col: str, dtype: str, missing_words: bool = False) -> str:
     return f"NULLIF({text}, '')"
 
 
-def _dim_sql(col: str) -> str:
+def _dim_sql(col: str, clean: bool = False) -> str:
+    if clean:
+        return quote_ident(col)
     return f"NULLIF(trim(CAST({quote_ident(col)} AS VARCHAR)), '')"
+
+
+def _prescan(db, config: Config, raw_cols: dict[str, str], hash_cols: str) -> tuple[set[str], int]:
+    """One scan of ``raw``: the exact duplicate rows, and the text columns (ids and dimensions)
+    whose every value reads as it is: no value that trim() changes, none empty; for ids none
+    with a '.' (a "17850.0" export); for the customer id none of the missing-value words."""
+    cols = config.columns
+    checks: dict[str, str] = {}
+    for role, col in cols.items():
+        if role not in ("order_id", "customer_id") and role not in DIMENSIONS:
+            continue
+        if raw_cols.get(col, "").upper() != "VARCHAR" or col in checks:
+            continue
+        c = quote_ident(col)
+        cond = f"trim({c}) <> {c} OR {c} = ''"
+        if role in ("order_id", "customer_id") or col in (cols.get("order_id"), cols.get("customer_id")):
+            cond += f" OR contains({c}, '.')"
+        if col == cols.get("customer_id"):
+            words = ", ".join(sql_literal(w) for w in MISSING_ID_WORDS)
+            cond += f" OR lower({c}) IN ({words})"
+        checks[col] = f"bool_or({cond})"
+    sql = f"SELECT count(*) - count(DISTINCT hash({hash_cols}))"
+    if checks:
+        sql += ", " + ", ".join(checks.values())
+    row = db.execute(sql + " FROM raw").fetchone()
+    dirty = dict(zip(checks, row[1:]))
+    return {col for col, bad in dirty.items() if not bad}, int(row[0])
 
 
 def _number_sql(col: str, dtype: str, decimal: str) -> str:
@@ -965,12 +1000,23 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
 
     date_expr, date_fmt, date_note = _date_sql(db, cols["order_date"], raw_cols[cols["order_date"]], config,
                                                source_desc)
+    hash_cols = ", ".join(quote_ident(c) for c in raw_cols)
+    # Columnar sources (Parquet, DuckDB, Excel converted to Parquet) are cheap to read twice: one
+    # scan first counts the exact duplicates and finds the text columns that need no cleaning
+    # (no value to trim, none empty, no "17850.0" id, no "N/A" customer), which are then copied
+    # as they are instead of through trim() and friends. Text sources are parsed once, as before.
+    prescan = reader.kind in ("parquet", "duckdb", "excel")
+    clean: set[str] = set()
+    dup_rows = None
+    if prescan:
+        clean, dup_rows = _prescan(db, config, raw_cols, hash_cols)
     selects = {
-        "order_id": _id_sql(cols["order_id"], raw_cols[cols["order_id"]]),
+        "order_id": _id_sql(cols["order_id"], raw_cols[cols["order_id"]], clean=cols["order_id"] in clean),
         "order_date": date_expr,
     }
     if "customer_id" in cols:
-        selects["customer_id"] = _id_sql(cols["customer_id"], raw_cols[cols["customer_id"]], missing_words=True)
+        selects["customer_id"] = _id_sql(cols["customer_id"], raw_cols[cols["customer_id"]], missing_words=True,
+                                         clean=cols["customer_id"] in clean)
     for role in ("quantity", "unit_price"):
         if role in cols:
             selects[role] = _number_sql(cols[role], raw_cols[cols[role]], config.decimal)
@@ -980,7 +1026,7 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
         selects["revenue"] = "quantity * unit_price"
     for dim in DIMENSIONS:
         if dim in cols:
-            selects[dim] = _dim_sql(cols[dim])
+            selects[dim] = _dim_sql(cols[dim], clean=cols[dim] in clean)
 
     # Stage 1: parse every row once into "parsed", keeping the raw text for the examples.
     first = [f"{selects[k]} AS {k}" for k in ("order_id", "order_date") ]
@@ -998,15 +1044,17 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
         raw_keep["unit_price"] = cols["unit_price"]
     raw_keep["order_id"] = cols["order_id"]
     first += [f"{quote_ident(c)} AS _raw_{k}" for k, c in raw_keep.items()]
-    hash_cols = ", ".join(quote_ident(c) for c in raw_cols)
-    dup_sql = f", hash({hash_cols}) AS _row_hash"
+    # the row hash is stored only when it is still needed: to count the duplicates (no prescan)
+    # or to drop them (dedupe: true and some found)
+    keep_hash = dup_rows is None or (config.dedupe and dup_rows > 0)
+    dup_sql = f", hash({hash_cols}) AS _row_hash" if keep_hash else ""
     inner = f"SELECT {', '.join(first)}{dup_sql} FROM raw"
     if "revenue" not in cols:
         inner = f"SELECT *, quantity * unit_price AS revenue FROM ({inner})"
     canonical = ["order_id", "order_date"] + [k for k in ("customer_id", "quantity", "unit_price") if k in selects]
     canonical += ["revenue"] + [d for d in DIMENSIONS if d in selects]
     stored_raw = [k for k, c in raw_keep.items() if k != "order_id" and raw_cols[c].upper() == "VARCHAR"]
-    helpers = [f"_raw_{k}" for k in stored_raw] + ["_row_hash"]
+    helpers = [f"_raw_{k}" for k in stored_raw] + (["_row_hash"] if keep_hash else [])
     # The rows are parsed and stored once: "parsed" becomes "sales" in place below. The raw text is
     # kept for the examples of dropped rows only where it is text; a typed value or an order id is
     # read from the source again, and only for a reason that dropped rows.
@@ -1034,9 +1082,11 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
         wheres[reason] = cond + "".join(f" AND NOT ({b})" for b in bad_so_far)
         bad_so_far.append(cond)
     # one scan counts every reason and the exact duplicates
+    dup_count = ", count(*) - count(DISTINCT _row_hash)" if dup_rows is None else ""
     counts = db.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {w})" for w in wheres.values())
-                        + ", count(*) - count(DISTINCT _row_hash) FROM parsed").fetchone()
-    dup_rows = counts[-1]
+                        + f"{dup_count} FROM parsed").fetchone()
+    if dup_rows is None:
+        dup_rows = counts[-1]
     for (reason, where), n in zip(wheres.items(), counts):
         if n:
             dropped[reason] = n

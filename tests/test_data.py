@@ -245,3 +245,49 @@ def test_detect_encoding(tmp_path, data, expected):
     from salesnb.data import detect_encoding
     (tmp_path / "x.csv").write_bytes(data)
     assert detect_encoding(tmp_path / "x.csv") == expected
+
+
+# The prescan of columnar sources copies text columns as they are when no value needs cleaning;
+# a Parquet file must then load to exactly what the same rows give as CSV (parsed and cleaned).
+_PRESCAN_CASES = {
+    "clean": {"order": ["A1", "A1", "B2", "C3"], "cust": ["x", "x", "y", "z"], "region": ["N", "N", "S", "S"]},
+    "spaces and empties": {"order": [" A1", "A1", "B2 ", "C3"], "cust": ["x", "x ", "", "z"],
+                           "region": ["N", " N", "", "S"]},
+    "float-export ids and missing words": {"order": ["17850.0", "17850", "2.5", "C3"],
+                                           "cust": ["N/A", "x", "null", "12.0"], "region": ["N", "N", "S", "S"]},
+    "exact duplicates": {"order": ["A1", "A1", "A1", "C3"], "cust": ["x", "x", "x", "z"],
+                         "region": ["N", "N", "N", "S"]},
+}
+
+
+@pytest.mark.parametrize("case", sorted(_PRESCAN_CASES))
+@pytest.mark.parametrize("dedupe", [False, True])
+def test_parquet_loads_like_the_same_rows_as_csv(tmp_path, case, dedupe):
+    import pandas as pd
+    cols = dict(_PRESCAN_CASES[case])
+    cols["date"] = ["2024-01-05", "2024-01-05", "2024-02-01", "2024-03-09"]
+    cols["amount"] = [10.0, 10.0, -2.5, 7.25]
+    if case != "exact duplicates":
+        cols["amount"][1] = 11.0
+    frame = pd.DataFrame(cols)
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    frame.assign(date=pd.to_datetime(frame["date"])).to_parquet(tmp_path / "s.parquet")
+    mapping = dict(COLUMNS, region="region")
+    loaded = {}
+    for name in ("s.csv", "s.parquet"):
+        config = config_from_dict({"name": "t", "source": name, "columns": mapping, "dedupe": dedupe},
+                                  base_dir=tmp_path)
+        with load_data(config) as ds:
+            got = ds.sql("SELECT order_id, order_date, customer_id, revenue, region FROM sales ORDER BY ALL")
+            rows = [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in got.to_dict("records")]
+            q = ds.quality
+            loaded[name] = (rows, q.rows_used, dict(q.rows_dropped), dict(q.duplicates), dict(q.missing_customer))
+    assert loaded["s.parquet"] == loaded["s.csv"]
+    rows = loaded["s.parquet"][0]
+    if case == "float-export ids and missing words":
+        assert sorted(r["order_id"] for r in rows) == ["17850", "17850", "2.5", "C3"]
+        assert sorted(str(r["customer_id"]) for r in rows) == ["12", "None", "None", "x"]
+    if case == "spaces and empties":
+        assert {r["region"] for r in rows} == {"N", None, "S"}
+    if case == "exact duplicates":
+        assert len(rows) == (3 if dedupe else 4)      # the first two rows are the same row
