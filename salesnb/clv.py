@@ -443,7 +443,8 @@ def _ibis_summary(table, customer_col, date_col, value_col, start, end, complete
     t = t.filter(t.day <= ibis.literal(end.date()))
     if start is not None:
         t = t.filter(t.day >= ibis.literal(start.date()))
-    daily = t.group_by(["cust", "day"]).aggregate(value=t.value.sum())
+    # complete: already one row per customer and day
+    daily = t if complete else t.group_by(["cust", "day"]).aggregate(value=t.value.sum())
     per_customer = daily.group_by("cust").aggregate(
         first_day=daily.day.min(),
         last_day=daily.day.max(),
@@ -475,8 +476,9 @@ def rfm_summary(transactions, customer_col: str, date_col: str, value_col: str,
     ``"W"`` (7 days).
 
     ``transactions`` is a pandas DataFrame or an Ibis table; with Ibis both grouping steps run
-    in the engine and only the one-row-per-customer result is fetched. ``complete=True`` says
-    the caller guarantees no missing customer, date or value (skips the scan that checks it).
+    in the engine and only the one-row-per-customer result is fetched. ``complete=True`` (Ibis
+    only) says the caller guarantees one row per customer and day and no missing customer, date
+    or value (skips the scan that checks it and the daily sum).
     """
     if time_unit not in _DAYS_PER_UNIT:
         raise CLVError(f"time_unit must be 'D' or 'W', not {time_unit!r}.")

@@ -199,6 +199,8 @@ class Dataset:
     _tmpdir: str | None = None
     # order-day rows shared by the metrics (salesnb.metrics.orders), built on first use
     _orders: object = field(default=None, repr=False, compare=False)
+    # other aggregates shared by the reports of one load (salesnb.metrics.orders.shared)
+    _shared: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def dimensions(self) -> list[str]:
@@ -217,9 +219,7 @@ class Dataset:
         return self.con.con.execute(query, params or []).df()
 
     def close(self) -> None:
-        orders, self._orders = self._orders, None
-        if orders is not None:
-            orders.release()
+        _release_shared(self)
         try:
             self.con.disconnect()
         except Exception:  # noqa: BLE001 - closing twice is harmless
@@ -237,6 +237,19 @@ class Dataset:
     def __del__(self):
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+
+def _release_shared(dataset) -> None:
+    """Drop the engine tables cached for the dataset's metrics (before the connection closes)."""
+    orders, dataset._orders = dataset._orders, None
+    if orders is not None:
+        orders.release()
+    shared, dataset._shared = dataset._shared, {}
+    for value in shared.values():
+        try:
+            value.release()
+        except Exception:  # noqa: BLE001 - not an engine table, or already gone
+            pass
 
 
 # --------------------------------------------------------------------------- sources

@@ -244,9 +244,8 @@ def _dataset_class():
             return self.con.sql(query).to_pandas()
 
         def close(self) -> None:
-            orders, self._orders = self._orders, None
-            if orders is not None:
-                orders.release()
+            from .data import _release_shared
+            _release_shared(self)
             release, self._release = self._release, None
             if release is not None:
                 try:

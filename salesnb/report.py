@@ -659,13 +659,11 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
     """One report per period of ``periods`` (and per value of ``by``) and ``OUT/<name>/index.html``.
 
     The data is loaded and validated once; the findings of every report are built from it in
-    turn, then the reports' notebooks run ``jobs`` reports at a time. A report that fails (no
+    turn, and each report's notebooks start as soon as its findings are ready (``jobs`` reports
+    at a time), while the next findings are built. A report that fails (no
     data in its period, a notebook error) is listed in ``failures`` and marked in the index;
     the others are written.
     """
-    from . import html as H
-    from .data import load_data
-    from .findings import build_findings
     from .paths import reports_dir
     t_start = time.perf_counter()
     config, params = _config(params)
@@ -684,6 +682,41 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
     name_dir = root / safe_folder_name(config.name)
     timings: dict = {}
     all_jobs: list[_Job] = []
+    nbs = notebook_paths(notebooks, progress, "")
+    n_nb = sum(1 for p in nbs.values() if p is not None)
+    jobs = max(1, int(jobs or 1))
+    per_report = workers if workers else max(1, min(3, n_nb))
+
+    def produce(job: _Job):
+        try:
+            _produce(job, nbs, pdf=pdf, timeout=timeout, progress=progress, workers=per_report)
+            _say(progress, f"{job.tag}report: {job.path}")
+        except SalesnbError as exc:
+            job.error = error_line(exc)
+            _say(progress, f"{job.tag}FAILED: {job.error}")
+        except Exception as exc:  # noqa: BLE001 - one report's bug must not stop the others
+            job.error = error_line(exc)
+            _say(progress, f"{job.tag}FAILED: {job.error}")
+
+    # A report's notebooks start as soon as its findings are built, while the next period's
+    # findings are computed: the engine's queries and the kernels share the cores.
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="salesnb-report")
+    t0 = time.perf_counter()
+    try:
+        _batch_findings(config, params, period_list, by, name_dir, timings, all_jobs, progress,
+                        submit=lambda job: pool.submit(produce, job))
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    timings["reports"] = time.perf_counter() - t0
+    return _batch_index(config, period_list, by, name_dir, all_jobs, timings, t_start, progress)
+
+
+def _batch_findings(config, params, period_list, by, name_dir, timings, all_jobs, progress, submit) -> None:
+    """Load once, build each report's findings in turn and hand each job to ``submit``."""
+    from .data import load_data
+    from .findings import build_findings
     t0 = time.perf_counter()
     _say(progress, f"loading {config.source or 'the query'}")
     with load_data(config) as dataset:
@@ -727,34 +760,17 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
                         job.error = error_line(exc)
                         _say(progress, f"{job.tag}FAILED: {job.error}")
                     all_jobs.append(job)
+                    if job.findings is not None:
+                        submit(job)
             finally:
                 if sub is not dataset:
                     sub.close()
         timings["findings"] = time.perf_counter() - t0
 
-    nbs = notebook_paths(notebooks, progress, "")
-    n_nb = sum(1 for p in nbs.values() if p is not None)
-    jobs = max(1, int(jobs or 1))
-    per_report = workers if workers else max(1, min(3, n_nb))
-    t0 = time.perf_counter()
 
-    def produce(job: _Job):
-        try:
-            _produce(job, nbs, pdf=pdf, timeout=timeout, progress=progress, workers=per_report)
-            _say(progress, f"{job.tag}report: {job.path}")
-        except SalesnbError as exc:
-            job.error = error_line(exc)
-            _say(progress, f"{job.tag}FAILED: {job.error}")
-        except Exception as exc:  # noqa: BLE001 - one report's bug must not stop the others
-            job.error = error_line(exc)
-            _say(progress, f"{job.tag}FAILED: {job.error}")
-
-    todo = [j for j in all_jobs if j.findings is not None]
-    if todo:
-        with ThreadPoolExecutor(max_workers=min(jobs, len(todo)), thread_name_prefix="salesnb-report") as pool:
-            list(pool.map(produce, todo))
-    timings["reports"] = time.perf_counter() - t0
-
+def _batch_index(config, period_list, by, name_dir, all_jobs, timings, t_start, progress) -> BatchResult:
+    """Write ``index.html`` over the batch's reports; the batch's result."""
+    from . import html as H
     rows, labels, series, any_lfl = _index_rows(all_jobs, name_dir, by)
     currency = config.currency
     chart = H.revenue_chart_svg(labels, series, currency)

@@ -91,3 +91,21 @@ def test_atomic_orders_are_cached_on_the_dataset(load):
     row = first.filter(first.order_id == "A").to_pandas().iloc[0]
     assert float(row.revenue) == 7.5 and row.lines == 2
     assert str(row.order_date) == "2024-01-05 09:00:00" and str(row.last_date) == "2024-01-05 17:30:00"
+
+
+@needs_data
+@pytest.mark.parametrize("params,first,second", [
+    ("superstore.yaml", "2017Q3", "2017Q4"),
+    ("online_retail.yaml", "2011-10", "2011Q3"),
+])
+def test_aggregates_shared_between_periods_change_nothing(params, first, second):
+    """A batch builds every period on one load, reusing cached aggregates: the second period's
+    findings equal those of a fresh load."""
+    config = load_config(HERE / "params" / params)
+    with load_data(config) as ds:
+        build_findings(config, first, dataset=ds)
+        assert set(ds._shared) >= {"customer_months", "clv_days"}
+        warm = dumps(build_findings(config, second, dataset=ds).data)
+    with load_data(config) as ds:
+        fresh = dumps(build_findings(config, second, dataset=ds).data)
+    assert warm == fresh

@@ -46,7 +46,9 @@ def customer_months(table, end: dt.date, orders=None):
     (:func:`salesnb.metrics.orders.atomic_orders`); the same result from one grouped scan.
     """
     if orders is not None:
-        o = orders.filter(orders.customer_id.notnull() & (orders.order_date < _ts(end)))
+        o = orders.filter(orders.customer_id.notnull())
+        if end is not None:     # None: all history (to share between periods)
+            o = o.filter(o.order_date < _ts(end))
         o = o.mutate(month=o.order_date.year() * 12 + o.order_date.month() - 1)
         return o.group_by(["customer_id", "month"]).aggregate(active=(o.revenue > 0).any(),
                                                               revenue=money_sum(o.revenue))
@@ -61,16 +63,20 @@ def customer_months(table, end: dt.date, orders=None):
 
 
 def cohort_cells(table, end: dt.date, *, max_cohorts: int = MAX_COHORTS, max_offset: int = MAX_OFFSET,
-                 partial_months=(), orders=None) -> pd.DataFrame:
+                 partial_months=(), orders=None, months=None) -> pd.DataFrame:
     """The cohort × month-offset cells (long format, one row per observable cell).
 
     Columns: ``cohort`` ('YYYY-MM'), ``cohort_index`` (month index), ``month_offset``, ``month``
     ('YYYY-MM' of the cell), ``cohort_customers``, ``active_customers``, ``retention_pct``,
-    ``revenue``, ``revenue_retention_pct``, ``partial``.
+    ``revenue``, ``revenue_retention_pct``, ``partial``. ``months``: :func:`customer_months` of
+    all history from order rows, to reuse (valid when ``end`` is the first of a month).
     """
     last_index = month_index(end) - 1
     first_cohort = last_index - max_cohorts + 1
-    cm = customer_months(table, end, orders)
+    if months is not None and end.day == 1:
+        cm = months.filter(months.month <= last_index)
+    else:
+        cm = customer_months(table, end, orders)
     first = cm.filter(cm.active).group_by("customer_id").aggregate(cohort=cm.month.min())
     first = first.filter(first.cohort >= first_cohort)
     x = cm.inner_join(first, "customer_id")

@@ -60,7 +60,7 @@ import pandas as pd
 from ..periods import Period, month_index
 from . import cohorts as cohort_metrics
 from . import rfm
-from .orders import atomic_orders
+from .orders import atomic_orders, shared
 from .money import MONEY
 from .rfm import fsum, money_cumsum, money_sum
 
@@ -196,7 +196,10 @@ def customer_findings(dataset, period: Period, revenue_findings: dict | None = N
 
         # cohorts
         first_month = q.first_date[:7] if q.first_date else None
-        cells = cohort_metrics.cohort_cells(t, end, partial_months=q.partial_months, orders=orders)
+        months = None
+        if orders is not None and end.day == 1:     # every report of this load can reuse it
+            months = shared(dataset, "customer_months", lambda: cohort_metrics.customer_months(t, None, orders))
+        cells = cohort_metrics.cohort_cells(t, end, partial_months=q.partial_months, orders=orders, months=months)
         out["cohort_retention"] = cohort_metrics.retention_summary(cells, first_data_month=first_month)
         tables["customers_cohorts"] = cells[["cohort", "month_offset", "month", "cohort_customers",
                                              "active_customers", "retention_pct", "partial"]].reset_index(drop=True)
@@ -453,12 +456,20 @@ def _high_value_dimensions(out: dict, cube, dims) -> dict:
 
 # --------------------------------------------------------------------------- CLV
 
-def _clv_transactions(table, end: dt.date, orders=None):
-    """Lines of identified customers in orders with positive net revenue, up to ``end``."""
-    if orders is not None:      # order rows that are whole orders: the same sums, one scan
-        o = orders.filter(orders.customer_id.notnull() & (orders.order_date < _ts(end)) & (orders.revenue > 0))
-        return o.group_by([o.customer_id, o.day.name("order_date")]).aggregate(
-            revenue=(money_sum(o.revenue) * CLV_VALUE_SCALE).round(0).cast("float64"))
+def _positive_order_days(orders):
+    """Per identified customer and day: the revenue of their positive orders (CLV units)."""
+    o = orders.filter(orders.customer_id.notnull() & (orders.revenue > 0))
+    return o.group_by([o.customer_id, o.day.name("order_date")]).aggregate(
+        revenue=(money_sum(o.revenue) * CLV_VALUE_SCALE).round(0).cast("float64"))
+
+
+def _clv_transactions(table, end: dt.date, orders=None, dataset=None):
+    """One row per identified customer and day before ``end``: the revenue of their lines in
+    orders with positive net revenue (in 1/CLV_VALUE_SCALE units)."""
+    if orders is not None:      # order rows that are whole orders: the same sums, shared by periods
+        days = shared(dataset, "clv_days", lambda: _positive_order_days(orders)) if dataset is not None \
+            else _positive_order_days(orders)
+        return days.filter(days.order_date < ibis.date(end.year, end.month, end.day))
     t = table.filter(table.order_date < _ts(end))
     orders = t.group_by("order_id").aggregate(_net=money_sum(t.revenue))
     positive = orders.filter(orders._net > 0).select("order_id")
@@ -534,10 +545,10 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            frame = rfm_summary(_clv_transactions(dataset.table, period.end, atomic_orders(dataset)),
+            frame = rfm_summary(_clv_transactions(dataset.table, period.end, atomic_orders(dataset), dataset),
                                 "customer_id", "order_date",
                                 "revenue", observation_end=period.last_day, time_unit=TIME_UNIT,
-                                # identified customers' days with exact, non-null sums
+                                # one row per identified customer and day, exact non-null sums
                                 complete=True)
             f = frame["frequency"].to_numpy(float)
             r = frame["recency"].to_numpy(float)

@@ -82,3 +82,19 @@ def atomic_orders(dataset):
         except AttributeError:
             pass
     return orders.table if orders.atomic else None
+
+
+def shared(dataset, key: str, build):
+    """``build()`` once per dataset under ``key`` (an engine table materialised where the backend
+    can cache): aggregates every report of one load needs, e.g. each period of a batch."""
+    cache = getattr(dataset, "_shared", None)
+    if cache is None:
+        return build()
+    if key not in cache:
+        expr = build()
+        try:
+            expr = expr.cache()
+        except Exception:  # noqa: BLE001 - a backend that cannot cache recomputes instead
+            pass
+        cache[key] = expr
+    return cache[key]
