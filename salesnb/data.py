@@ -710,6 +710,9 @@ def _check_columns(config: Config, raw_cols: dict[str, str], source_desc: str) -
 
 
 # text a missing customer id is often exported as (pandas' str(NaN), R's NA, Excel's #N/A)
+# Columnar sources with at least this many rows are read in place (views), not copied.
+VIEW_MIN_ROWS = 20_000_000
+
 MISSING_ID_WORDS = ("nan", "na", "n/a", "#n/a", "null", "none")
 
 
@@ -1071,7 +1074,14 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
     # The rows are parsed and stored once: "parsed" becomes "sales" in place below. The raw text is
     # kept for the examples of dropped rows only where it is text; a typed value or an order id is
     # read from the source again, and only for a reason that dropped rows.
-    db.execute(f"CREATE TABLE parsed AS SELECT {', '.join(canonical + helpers)} FROM ({inner})")
+    # Big columnar sources are not copied at all: "parsed" and "sales" are views over the file,
+    # and every query reads only the columns it needs (a copy of 100M lines would not fit in a
+    # few GB and would spill to disk). Not with filters (their values are bound parameters) or
+    # when duplicates must be dropped (dedupe needs the stored row hash).
+    has_filters = any(config.filters.get(k) for k in ("include", "exclude"))
+    as_view = prescan and not keep_hash and not has_filters and rows_read >= VIEW_MIN_ROWS
+    kind = "VIEW" if as_view else "TABLE"
+    db.execute(f"CREATE {kind} parsed AS SELECT {', '.join(canonical + helpers)} FROM ({inner})")
     missing_raw = [f"_raw_{k}" for k in raw_keep if k not in stored_raw]
 
     reasons = {
@@ -1130,7 +1140,10 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
         keep = f"{valid} AND {keep_filters}"
 
     col_list = ", ".join(canonical)
-    if config.dedupe and dup_rows:
+    if as_view:
+        where = f" WHERE coalesce(({keep}), false)" if dropped else ""
+        db.execute(f"CREATE VIEW sales AS SELECT {col_list} FROM parsed{where}")
+    elif config.dedupe and dup_rows:
         body = (f"SELECT {col_list} FROM (SELECT *, row_number() OVER (PARTITION BY _row_hash) AS _copy "
                 f"FROM parsed WHERE {keep}) WHERE _copy = 1")
         db.execute(f"CREATE TABLE sales AS {body}", params)

@@ -291,3 +291,29 @@ def test_parquet_loads_like_the_same_rows_as_csv(tmp_path, case, dedupe):
         assert {r["region"] for r in rows} == {"N", None, "S"}
     if case == "exact duplicates":
         assert len(rows) == (3 if dedupe else 4)      # the first two rows are the same row
+
+
+@pytest.mark.parametrize("case", sorted(_PRESCAN_CASES))
+def test_big_parquet_read_in_place_loads_the_same(tmp_path, case, monkeypatch):
+    """Above VIEW_MIN_ROWS a columnar source is read in place (views, no copy): same rows, same
+    quality record as the copied table."""
+    import pandas as pd
+    from salesnb import data as data_module
+    cols = dict(_PRESCAN_CASES[case])
+    cols["date"] = pd.to_datetime(["2024-01-05", "2024-01-05", "bad", "2024-03-09"], errors="coerce")
+    cols["amount"] = [10.0, 11.0, -2.5, float("inf")]
+    pd.DataFrame(cols).to_parquet(tmp_path / "s.parquet")
+    config = config_from_dict({"name": "t", "source": "s.parquet", "columns": dict(COLUMNS, region="region")},
+                              base_dir=tmp_path)
+    loaded = {}
+    for threshold in (10**12, 0):
+        monkeypatch.setattr(data_module, "VIEW_MIN_ROWS", threshold)
+        with load_data(config) as ds:
+            kind = ds.sql("SELECT table_type FROM information_schema.tables WHERE table_name = 'sales'")
+            got = ds.sql("SELECT * FROM sales ORDER BY ALL")
+            rows = [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in got.to_dict("records")]
+            loaded[threshold] = (rows, ds.quality.to_dict(), kind.iloc[0, 0])
+    (copied, q1, k1), (in_place, q2, k2) = loaded[10**12], loaded[0]
+    assert (k1, k2) == ("BASE TABLE", "VIEW")
+    assert in_place == copied and q2 == q1
+    assert q1["rows_dropped"] == {"unparseable date": 1, "unparseable revenue": 1}
