@@ -751,24 +751,35 @@ def _prescan(db, config: Config, raw_cols: dict[str, str], hash_cols: str) -> tu
     with a '.' (a "17850.0" export); for the customer id none of the missing-value words."""
     cols = config.columns
     checks: dict[str, str] = {}
+    text_cols = []
     for role, col in cols.items():
         if role not in ("order_id", "customer_id") and role not in DIMENSIONS:
             continue
-        if raw_cols.get(col, "").upper() != "VARCHAR" or col in checks:
+        if raw_cols.get(col, "").upper() != "VARCHAR" or col in text_cols:
             continue
+        text_cols.append(col)
         c = quote_ident(col)
-        cond = f"trim({c}) <> {c} OR {c} = ''"
-        if role in ("order_id", "customer_id") or col in (cols.get("order_id"), cols.get("customer_id")):
+        # ASCII spaces by pattern (cheap); trim() also strips Unicode spaces, so a column with
+        # any non-ASCII text is checked with trim() itself below
+        cond = f"{c} LIKE ' %' OR {c} LIKE '% ' OR {c} = ''"
+        if col in (cols.get("order_id"), cols.get("customer_id")):
             cond += f" OR contains({c}, '.')"
         if col == cols.get("customer_id"):
             words = ", ".join(sql_literal(w) for w in MISSING_ID_WORDS)
-            cond += f" OR lower({c}) IN ({words})"
-        checks[col] = f"bool_or({cond})"
+            cond += f" OR (strlen({c}) <= 4 AND lower({c}) IN ({words}))"
+        checks[f"d{len(checks)}"] = f"bool_or({cond})"
+        checks[f"u{len(checks)}"] = f"bool_or(strlen({c}) <> length({c}))"
     sql = f"SELECT count(*) - count(DISTINCT hash({hash_cols}))"
     if checks:
         sql += ", " + ", ".join(checks.values())
     row = db.execute(sql + " FROM raw").fetchone()
-    dirty = dict(zip(checks, row[1:]))
+    flags = row[1:]
+    dirty = {col: bool(flags[2 * i]) for i, col in enumerate(text_cols)}
+    unicode = [col for i, col in enumerate(text_cols) if flags[2 * i + 1] and not dirty[col]]
+    if unicode:
+        again = db.execute("SELECT " + ", ".join(f"bool_or(trim({quote_ident(c)}) <> {quote_ident(c)})"
+                                                 for c in unicode) + " FROM raw").fetchone()
+        dirty.update({col: bool(bad) for col, bad in zip(unicode, again)})
     return {col for col, bad in dirty.items() if not bad}, int(row[0])
 
 

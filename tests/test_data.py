@@ -255,6 +255,10 @@ _PRESCAN_CASES = {
                            "region": ["N", " N", "", "S"]},
     "float-export ids and missing words": {"order": ["17850.0", "17850", "2.5", "C3"],
                                            "cust": ["N/A", "x", "null", "12.0"], "region": ["N", "N", "S", "S"]},
+    "unicode spaces": {"order": ["A1", "\u00a0A1", "Bé", "C3\u3000"], "cust": ["x", "x", "ÿ", "z"],
+                       "region": ["N\u2003", "Nord", "Süd", "S"]},
+    "unicode text, nothing to trim": {"order": ["A1", "A1", "Bé", "C3"], "cust": ["x", "x", "ÿ", "z"],
+                                      "region": ["Nord", "Nord", "Süd", "S"]},
     "exact duplicates": {"order": ["A1", "A1", "A1", "C3"], "cust": ["x", "x", "x", "z"],
                          "region": ["N", "N", "N", "S"]},
 }

@@ -566,9 +566,9 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
             # sample of customers (seeded, over the customers sorted by id), predict for everyone.
             fit_idx = np.arange(len(frame))
             if len(frame) > CLV_FIT_SAMPLE:
-                order = np.argsort(frame.index.astype(str).to_numpy(), kind="stable")
+                # rfm_summary's frame is sorted by customer id, so positions are the sorted order
                 rng = np.random.default_rng(CLV_FIT_SEED)
-                fit_idx = np.sort(order[rng.choice(len(frame), CLV_FIT_SAMPLE, replace=False)])
+                fit_idx = np.sort(rng.choice(len(frame), CLV_FIT_SAMPLE, replace=False))
             out["customers_fitted"] = int(len(fit_idx))
             bg = BetaGeoModel().fit(f[fit_idx], r[fit_idx], T[fit_idx])
             gg = GammaGammaModel().fit(f[fit_idx], m[fit_idx])
