@@ -710,8 +710,10 @@ def _check_columns(config: Config, raw_cols: dict[str, str], source_desc: str) -
 
 
 # text a missing customer id is often exported as (pandas' str(NaN), R's NA, Excel's #N/A)
-# Columnar sources with at least this many rows are read in place (views), not copied.
-VIEW_MIN_ROWS = 20_000_000
+# Columnar sources with at least this many rows are read in place (views), not copied: at 10M
+# lines a report is faster that way too and needs half the memory (benchmarks/results.md).
+# Smaller ones are copied: cheap, and then independent of the file.
+VIEW_MIN_ROWS = 1_000_000
 
 MISSING_ID_WORDS = ("nan", "na", "n/a", "#n/a", "null", "none")
 
@@ -1088,7 +1090,8 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
     # Big columnar sources are not copied at all: "parsed" and "sales" are views over the file,
     # and every query reads only the columns it needs (a copy of 100M lines would not fit in a
     # few GB and would spill to disk). Not with filters (their values are bound parameters) or
-    # when duplicates must be dropped (dedupe needs the stored row hash).
+    # when duplicates must be dropped (dedupe needs the stored row hash). The file must not
+    # change while the dataset is open (the sha256 in the quality record is of the file read).
     has_filters = any(config.filters.get(k) for k in ("include", "exclude"))
     as_view = prescan and not keep_hash and not has_filters and rows_read >= VIEW_MIN_ROWS
     kind = "VIEW" if as_view else "TABLE"
