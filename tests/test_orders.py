@@ -109,3 +109,13 @@ def test_aggregates_shared_between_periods_change_nothing(params, first, second)
     with load_data(config) as ds:
         fresh = dumps(build_findings(config, second, dataset=ds).data)
     assert warm == fresh
+
+
+@pytest.mark.parametrize("custs,atomic", [(["z", ""], False), (["", ""], True), (["z", "z"], True)])
+def test_an_order_half_without_customer_id_is_split(load, custs, atomic):
+    ds = load(_csv({"order": ["E", "E", "F"], "date": ["2024-01-05", "2024-01-05", "2024-01-06"],
+                    "cust": custs + ["y"], "amount": [1.0, 2.0, 3.0]}))
+    built = order_rows.build_orders(ds.table)
+    assert built.atomic is atomic
+    assert built.rows == (2 if atomic else 3)
+    assert float(built.table.aggregate(t=built.table.revenue.sum()).to_pandas()["t"].iloc[0]) == 6.0

@@ -73,6 +73,7 @@ HIGH_VALUE_SHARE = 0.10
 TOP_SHARE = 0.20
 HIGH_VALUE_DIMENSIONS = ("region", "segment", "category", "channel")
 CLV_PLAUSIBLE_FACTOR = 10.0
+TOP_CLV_CUSTOMERS = 20
 CLV_VALUE_SCALE = 10_000  # CLV inputs in 1/10,000 of the currency unit (exact float sums)
 CLV_MIN_HISTORY_WEEKS = 26
 CLV_MIN_CUSTOMERS = 30
@@ -602,11 +603,16 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
             "frequency_monetary_corr": corr,
             "gamma_gamma_customers": gg.n_used_,
         })
-        pred = pd.DataFrame({"customer_id": frame.index.astype(str), "predicted_value_12m": value,
-                             "expected_purchases_12m": purchases, "p_alive": alive,
-                             "frequency": f.astype(int), "recency_weeks": r, "T_weeks": T,
-                             "monetary_value": frame["monetary_value"].to_numpy(float)})
-        top = pred.sort_values(["predicted_value_12m", "customer_id"], ascending=[False, True]).head(20)
+        # the 20 highest predictions (ties by customer id): only the customers at or above the
+        # 20th-highest value are sorted, not millions
+        k = min(TOP_CLV_CUSTOMERS, len(value))
+        cut = np.partition(value, len(value) - k)[len(value) - k]
+        cand = np.flatnonzero(value >= cut)
+        pred = pd.DataFrame({"customer_id": frame.index[cand].astype(str), "predicted_value_12m": value[cand],
+                             "expected_purchases_12m": purchases[cand], "p_alive": alive[cand],
+                             "frequency": f[cand].astype(int), "recency_weeks": r[cand], "T_weeks": T[cand],
+                             "monetary_value": frame["monetary_value"].to_numpy(float)[cand]})
+        top = pred.sort_values(["predicted_value_12m", "customer_id"], ascending=[False, True]).head(k)
         tables["customers_clv_distribution"] = _histogram(value, "predicted 12-month value")
     except CLVError as exc:
         out["status"] = exc.message

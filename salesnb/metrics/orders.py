@@ -46,11 +46,12 @@ class Orders:
     table: object          # Ibis table (materialised on the engine when it can cache)
     atomic: bool           # every order id has one customer and one day
     rows: int
+    cached: object = None  # the engine table behind ``table``, to release
 
     def release(self) -> None:
         """Drop the materialised rows (before the connection closes)."""
         try:
-            self.table.release()
+            (self.cached if self.cached is not None else self.table).release()
         except Exception:  # noqa: BLE001 - not cached, or already gone
             pass
 
@@ -58,16 +59,47 @@ class Orders:
         return f"Orders(rows={self.rows:,}, atomic={self.atomic})"
 
 
-def build_orders(table) -> Orders:
-    """Materialise :func:`order_days` of ``table`` (``Table.cache()`` where the backend can)."""
-    expr = order_days(table)
+def _cache(expr):
     try:
-        expr = expr.cache()
+        return expr.cache()
     except Exception:  # noqa: BLE001 - a backend that cannot cache recomputes instead
+        return expr
+
+
+def _whole_orders(table):
+    """One row per order id, with what shows whether the order is one customer on one day."""
+    day = table.order_date.date()
+    aggs = {"day": day.min(), "_last_day": day.max(), "order_date": table.order_date.min(),
+            "last_date": table.order_date.max(), "revenue": table.revenue.cast(MONEY).sum(), "lines": table.count()}
+    if "customer_id" in table.columns:
+        aggs["customer_id"] = table.customer_id.min()
+        aggs["_last_customer"] = table.customer_id.max()
+        aggs["_identified"] = table.customer_id.count()
+    return table.group_by(table.order_id).aggregate(**aggs)
+
+
+def build_orders(table) -> Orders:
+    """The order rows of ``table``, materialised (``Table.cache()`` where the backend can).
+
+    One grouping by order id first: when every order is one customer on one day (the usual
+    case) those rows are :func:`order_days` already. Otherwise :func:`order_days` is built.
+    """
+    whole = _cache(_whole_orders(table))
+    single = whole._last_day == whole.day
+    if "customer_id" in whole.columns:
+        single = single & (whole._last_customer == whole.customer_id).fill_null(True) & \
+            ((whole._identified == 0) | (whole._identified == whole.lines))
+    row = whole.aggregate(rows=whole.count(), split=(~single).sum()).to_pandas().iloc[0]
+    rows, split = int(row["rows"]), int(row["split"] or 0)
+    if split == 0:
+        keep = [c for c in order_days(table).columns]
+        return Orders(table=whole.select(*keep), atomic=True, rows=rows, cached=whole)
+    try:
+        whole.release()
+    except Exception:  # noqa: BLE001
         pass
-    row = expr.aggregate(rows=expr.count(), ids=expr.order_id.nunique()).to_pandas().iloc[0]
-    rows, ids = int(row["rows"]), int(row["ids"])
-    return Orders(table=expr, atomic=rows == ids, rows=rows)
+    expr = _cache(order_days(table))
+    return Orders(table=expr, atomic=False, rows=int(expr.count().to_pandas()))
 
 
 def atomic_orders(dataset):
