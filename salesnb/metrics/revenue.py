@@ -22,7 +22,7 @@ import ibis
 import pandas as pd
 
 from ..periods import Period, month_index, month_label, month_start
-from .money import money_sum
+from .money import MONEY, money_sum
 from .orders import atomic_orders
 
 KPI_KEYS = ("total", "orders", "units", "aov", "revenue_per_unit", "customers", "revenue_per_customer")
@@ -47,6 +47,17 @@ def _ts(day: dt.date):
     return ibis.timestamp(dt.datetime(day.year, day.month, day.day))
 
 
+def _in(ts, window: Window):
+    return (ts >= _ts(window.start)) & (ts < _ts(window.end))
+
+
+def _any_window(t, windows: list[Window]):
+    cond = _in(t.order_date, windows[0])
+    for win in windows[1:]:
+        cond = cond | _in(t.order_date, win)
+    return cond
+
+
 def in_window(t, window: Window):
     return t.filter((t.order_date >= _ts(window.start)) & (t.order_date < _ts(window.end)))
 
@@ -66,59 +77,81 @@ def _div(a, b):
 # --------------------------------------------------------------------------- KPIs
 
 def kpis(t, window: Window, has_customers: bool, has_quantity: bool, orders=None) -> dict:
-    """Headline KPIs of one window (SPEC 2.4).
+    """Headline KPIs of one window (SPEC 2.4); see :func:`kpis_for`."""
+    return kpis_for(t, [window], has_customers, has_quantity, orders)[0]
+
+
+def kpis_for(t, windows: list[Window], has_customers: bool, has_quantity: bool, orders=None) -> list[dict]:
+    """Headline KPIs of each window (SPEC 2.4), from one scan of the lines.
 
     ``orders``: the dataset's order rows when each order is one row
-    (:func:`salesnb.metrics.orders.atomic_orders`): orders and customers are counted from them.
+    (:func:`salesnb.metrics.orders.atomic_orders`): orders and customers are counted from them,
+    in one scan too; otherwise from the lines, window by window.
     """
-    w = in_window(t, window)
-    line_aggs = {
-        "total": money_sum(w.revenue),
-        "lines": w.count(),
-        "return_lines": (w.revenue < 0).sum(),
-        "return_value": -money_sum(w.revenue, where=w.revenue < 0),
-    }
-    if has_quantity:
-        line_aggs["units"] = w.quantity.sum()
-    if has_customers:
-        line_aggs["identified_revenue"] = money_sum(w.revenue, where=w.customer_id.notnull())
+    w = t.filter(_any_window(t, windows))
+    line_aggs = {}
+    for i, win in enumerate(windows):
+        c = _in(w.order_date, win)
+        neg = c & (w.revenue < 0)
+        line_aggs.update({
+            f"total_{i}": money_sum(w.revenue, where=c),
+            f"lines_{i}": w.count(where=c),
+            f"return_lines_{i}": w.count(where=neg),
+            f"return_value_{i}": -money_sum(w.revenue, where=neg),
+        })
+        if has_quantity:
+            line_aggs[f"units_{i}"] = w.quantity.sum(where=c)
+        if has_customers:
+            line_aggs[f"identified_revenue_{i}"] = money_sum(w.revenue, where=c & w.customer_id.notnull())
     row = w.aggregate(**line_aggs).to_pandas().iloc[0].to_dict()
     if orders is not None:
-        o = in_window(orders, window)
-        o = o.filter(o.revenue > 0)
-        counts = {"n": o.count()}
-        if has_customers:
-            counts["customers"] = o.customer_id.nunique()
-        ord_row = o.aggregate(**counts).to_pandas().iloc[0]
-        n_orders = int(ord_row["n"])
-    else:
-        per_order = w.group_by("order_id").aggregate(net=money_sum(w.revenue))
-        positive = per_order.filter(per_order.net > 0)
-        n_orders = int(positive.count().to_pyarrow().as_py())
-    total = float(row["total"] or 0.0) if row["lines"] else 0.0
-    out = {
-        "total": total,
-        "orders": n_orders,
-        "units": float(row["units"] or 0.0) if has_quantity and row["lines"] else None,
-        "lines": int(row["lines"]),
-        "returns": {"lines": int(row["return_lines"] or 0), "value": float(row["return_value"] or 0.0)},
-    }
-    out["aov"] = _div(total, n_orders)
-    out["revenue_per_unit"] = _div(total, out["units"]) if has_quantity else None
-    if has_customers:
+        o = orders.filter(_any_window(orders, windows) & (orders.revenue > 0))
+        counts = {}
+        for i, win in enumerate(windows):
+            c = _in(o.order_date, win)
+            counts[f"n_{i}"] = o.count(where=c)
+            if has_customers:
+                counts[f"customers_{i}"] = o.customer_id.nunique(where=c)
+        ord_row = o.aggregate(**counts).to_pandas().iloc[0].to_dict()
+    out = []
+    for i, win in enumerate(windows):
         if orders is not None:
-            n_cust = int(ord_row["customers"])
+            n_orders = int(ord_row[f"n_{i}"])
+            n_cust = int(ord_row[f"customers_{i}"]) if has_customers else None
         else:
-            cust = w.semi_join(positive, "order_id").filter(w.customer_id.notnull())
-            n_cust = int(cust.customer_id.nunique().to_pyarrow().as_py())
-        identified = float(row["identified_revenue"] or 0.0)
-        out["customers"] = n_cust
-        out["identified_revenue"] = identified
-        out["revenue_per_customer"] = _div(identified, n_cust)
-    else:
-        out["customers"] = None
-        out["revenue_per_customer"] = None
+            n_orders, n_cust = _orders_from_lines(in_window(t, win), has_customers)
+        lines = int(row[f"lines_{i}"])
+        total = float(row[f"total_{i}"] or 0.0) if lines else 0.0
+        k = {
+            "total": total,
+            "orders": n_orders,
+            "units": float(row[f"units_{i}"] or 0.0) if has_quantity and lines else None,
+            "lines": lines,
+            "returns": {"lines": int(row[f"return_lines_{i}"] or 0), "value": float(row[f"return_value_{i}"] or 0.0)},
+        }
+        k["aov"] = _div(total, n_orders)
+        k["revenue_per_unit"] = _div(total, k["units"]) if has_quantity else None
+        if has_customers:
+            identified = float(row[f"identified_revenue_{i}"] or 0.0)
+            k["customers"] = n_cust
+            k["identified_revenue"] = identified
+            k["revenue_per_customer"] = _div(identified, n_cust)
+        else:
+            k["customers"] = None
+            k["revenue_per_customer"] = None
+        out.append(k)
     return out
+
+
+def _orders_from_lines(w, has_customers: bool) -> tuple[int, int | None]:
+    """Orders with a positive net in ``w`` (lines of one window), and their customers."""
+    per_order = w.group_by("order_id").aggregate(net=money_sum(w.revenue))
+    positive = per_order.filter(per_order.net > 0)
+    n_orders = int(positive.count().to_pyarrow().as_py())
+    if not has_customers:
+        return n_orders, None
+    cust = w.semi_join(positive, "order_id").filter(w.customer_id.notnull())
+    return n_orders, int(cust.customer_id.nunique().to_pyarrow().as_py())
 
 
 def kpi_changes(current: dict, previous: dict | None, year_ago: dict | None) -> dict:
@@ -278,24 +311,19 @@ def volatility_and_anomalies(trend: pd.DataFrame) -> dict:
 
 # --------------------------------------------------------------------------- breakdowns
 
-def _in(ts, window: Window):
-    return (ts >= _ts(window.start)) & (ts < _ts(window.end))
 
 
 def _dim_values(t, dim: str, windows: list[Window]) -> list[pd.DataFrame]:
     """Revenue and orders per value of ``dim`` in each of ``windows`` (which do not overlap),
     from one scan of the lines."""
-    conds = [_in(t.order_date, w) for w in windows]
-    which = ibis.cases(*((c, i) for i, c in enumerate(conds)), else_=-1)
-    any_window = conds[0]
-    for c in conds[1:]:
-        any_window = any_window | c
-    w = t.filter(any_window).mutate(_w=which)
+    w = t.filter(_any_window(t, windows))
+    which = ibis.cases(*((_in(w.order_date, win), i) for i, win in enumerate(windows)), else_=-1)
+    w = w.mutate(_w=which)
     key = w[dim].fill_null(MISSING_LABEL).name("value")
-    per_order = w.group_by([w._w, key, w.order_id]).aggregate(net=money_sum(w.revenue))
-    orders = per_order.filter(per_order.net > 0).group_by(["_w", "value"]).aggregate(orders=ibis._.count())
-    lines = w.group_by([w._w, key]).aggregate(revenue=money_sum(w.revenue))
-    frame = lines.left_join(orders, ["_w", "value"]).select(lines, orders.orders).to_pandas()
+    # exact (DECIMAL) net per order and value; the value's revenue is the sum of those nets
+    per_order = w.group_by([w._w, key, w.order_id]).aggregate(net=w.revenue.cast(MONEY).sum())
+    frame = per_order.group_by(["_w", "value"]).aggregate(
+        revenue=per_order.net.sum().cast("float64"), orders=per_order.count(where=per_order.net > 0)).to_pandas()
     frame["orders"] = frame["orders"].fillna(0).astype("int64")
     return [frame[frame["_w"] == i].drop(columns="_w").reset_index(drop=True) for i in range(len(windows))]
 
@@ -425,9 +453,11 @@ def revenue_findings(dataset, period: Period) -> tuple[dict, dict]:
     wins = period_windows(period, q)
     current: Window = wins["current"]
     orders = atomic_orders(dataset)
-    cur = kpis(t, current, has_c, has_q, orders)
-    prev = kpis(t, wins["previous"]["window"], has_c, has_q, orders) if wins["previous"]["window"] else None
-    yago = kpis(t, wins["year_ago"]["window"], has_c, has_q, orders) if wins["year_ago"]["window"] else None
+    kpi_windows = [current] + [wins[k]["window"] for k in ("previous", "year_ago") if wins[k]["window"]]
+    found = iter(kpis_for(t, kpi_windows, has_c, has_q, orders))
+    cur = next(found)
+    prev = next(found) if wins["previous"]["window"] else None
+    yago = next(found) if wins["year_ago"]["window"] else None
 
     monthly = getattr(dataset, "_monthly_cache", None)
     if monthly is None:
