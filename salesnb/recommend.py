@@ -609,7 +609,7 @@ def linear_trend(x, y) -> tuple[float, float, float]:
     ssxm = float(np.mean((xa - xa.mean()) ** 2))
     ssym = float(np.mean((ya - ya.mean()) ** 2))
     ssxym = float(np.mean((xa - xa.mean()) * (ya - ya.mean())))
-    if n < 3 or ssxm == 0 or ssym == 0:
+    if n < 3 or ssxm == 0 or ssym == 0 or len(set(ya.tolist())) < 2:
         return float("nan"), float("nan"), float("nan")
     r = max(-1.0, min(1.0, ssxym / math.sqrt(ssxm * ssym)))
     slope = ssxym / ssxm
