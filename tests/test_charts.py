@@ -1,0 +1,49 @@
+"""Charts (salesnb.charts): the theme is seaborn's whitegrid without importing seaborn, and the
+annotated heatmap writes every value where seaborn.heatmap would."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from salesnb import charts  # noqa: E402
+
+
+def test_theme_is_seaborns_whitegrid():
+    import seaborn as sns
+    style = sns.axes_style("whitegrid")
+    for key, value in style.items():
+        # the kit sets its own spines, font and colour map (its heatmaps are "Blues")
+        if key in charts.THEME and key not in ("axes.spines.top", "axes.spines.right", "font.family", "image.cmap"):
+            assert charts.THEME[key] == value, key
+    assert {"axes.grid", "grid.color", "axes.edgecolor", "axes.facecolor"} <= set(charts.THEME)
+
+
+def test_annotated_heatmap_labels_every_cell_top_row_first():
+    data = pd.DataFrame([[1.0, 2.0, 3.0], [4.0, float("nan"), 6.0]], index=["north", "south"],
+                        columns=pd.Index(["a", "b", "c"], name="segment"))
+    annot = data.map(lambda v: "" if pd.isna(v) else f"{v:.0f}")
+    fig, ax = plt.subplots()
+    charts.annotated_heatmap(ax, data, annot)
+    texts = {(round(t.get_position()[0], 1), round(t.get_position()[1], 1)): t.get_text() for t in ax.texts}
+    assert texts == {(0.5, 0.5): "1", (1.5, 0.5): "2", (2.5, 0.5): "3", (0.5, 1.5): "4", (2.5, 1.5): "6"}
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["north", "south"]
+    assert ax.get_ylim() == (2.0, 0.0)                       # first row at the top, as in seaborn
+    assert ax.get_xlabel() == "segment"
+    # the darkest cell gets white text, the lightest dark text
+    colours = {t.get_text(): t.get_color() for t in ax.texts}
+    assert colours["6"] == "white" and colours["1"] != "white"
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("value", [5.0, 0.0])
+def test_annotated_heatmap_with_one_value_everywhere(value):
+    data = pd.DataFrame([[value, value]], index=["r"], columns=["x", "y"])
+    fig, ax = plt.subplots()
+    charts.annotated_heatmap(ax, data, data.map(str))
+    assert [t.get_text() for t in ax.texts] == [str(value)] * 2
+    plt.close(fig)
