@@ -197,9 +197,7 @@ class Dataset:
     table: object  # ibis Table over the canonical "sales" table
     quality: DataQuality
     _tmpdir: str | None = None
-    # order-day rows shared by the metrics (salesnb.metrics.orders), built on first use
-    _orders: object = field(default=None, repr=False, compare=False)
-    # other aggregates shared by the reports of one load (salesnb.metrics.orders.shared)
+    # aggregates shared by the metrics and the reports of one load (salesnb.metrics.orders.shared)
     _shared: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -241,9 +239,6 @@ class Dataset:
 
 def _release_shared(dataset) -> None:
     """Drop the engine tables cached for the dataset's metrics (before the connection closes)."""
-    orders, dataset._orders = dataset._orders, None
-    if orders is not None:
-        orders.release()
     shared, dataset._shared = dataset._shared, {}
     for value in shared.values():
         try:
@@ -752,7 +747,7 @@ def _prescan(db, config: Config, raw_cols: dict[str, str], hash_cols: str) -> tu
     whose every value reads as it is: no value that trim() changes, none empty; for ids none
     with a '.' (a "17850.0" export); for the customer id none of the missing-value words."""
     cols = config.columns
-    checks: dict[str, str] = {}
+    checks: list[str] = []      # per text column: its cleaning flag, then its non-ASCII flag
     text_cols = []
     for role, col in cols.items():
         if role not in ("order_id", "customer_id") and role not in DIMENSIONS:
@@ -769,11 +764,10 @@ def _prescan(db, config: Config, raw_cols: dict[str, str], hash_cols: str) -> tu
         if col == cols.get("customer_id"):
             words = ", ".join(sql_literal(w) for w in MISSING_ID_WORDS)
             cond += f" OR (strlen({c}) <= 4 AND lower({c}) IN ({words}))"
-        checks[f"d{len(checks)}"] = f"bool_or({cond})"
-        checks[f"u{len(checks)}"] = f"bool_or(strlen({c}) <> length({c}))"
+        checks += [f"bool_or({cond})", f"bool_or(strlen({c}) <> length({c}))"]
     sql = f"SELECT count(*) - count(DISTINCT hash({hash_cols}))"
     if checks:
-        sql += ", " + ", ".join(checks.values())
+        sql += ", " + ", ".join(checks)
     row = db.execute(sql + " FROM raw").fetchone()
     flags = row[1:]
     dirty = {col: bool(flags[2 * i]) for i, col in enumerate(text_cols)}

@@ -630,9 +630,7 @@ def rule_revenue_trend(ctx: _Ctx) -> list:
         return []
     x = [_month_index(m["month"]) - _month_index(months[0]["month"]) for m in months]
     y = [_num(m["revenue"]) for m in months]
-    if len(set(y)) < 2:
-        return []
-    slope, p, se = linear_trend(x, y)
+    slope, p, se = linear_trend(x, y)         # NaN for a flat series: no trend
     if not (math.isfinite(slope) and math.isfinite(p)) or slope >= 0 or p >= TREND_P:
         return []
     t = slope / se if se > 0 else None

@@ -27,7 +27,7 @@ def _findings(params, period, use_orders: bool, monkeypatch) -> tuple[str, objec
     config = load_config(params)
     with load_data(config) as ds:
         f = build_findings(config, period, dataset=ds)
-        built = ds._orders
+        built = ds._shared.get("orders")
     return dumps(f.data), built
 
 

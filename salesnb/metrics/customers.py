@@ -198,7 +198,7 @@ def customer_findings(dataset, period: Period, revenue_findings: dict | None = N
         # cohorts
         first_month = q.first_date[:7] if q.first_date else None
         months = None
-        if orders is not None and end.day == 1:     # every report of this load can reuse it
+        if orders is not None:      # every report of this load can reuse it
             months = shared(dataset, "customer_months", lambda: cohort_metrics.customer_months(t, None, orders))
         cells = cohort_metrics.cohort_cells(t, end, partial_months=q.partial_months, orders=orders, months=months)
         out["cohort_retention"] = cohort_metrics.retention_summary(cells, first_data_month=first_month)
@@ -464,13 +464,14 @@ def _positive_order_days(orders):
         revenue=(money_sum(o.revenue) * CLV_VALUE_SCALE).round(0).cast("float64"))
 
 
-def _clv_transactions(table, end: dt.date, orders=None, dataset=None):
+def _clv_transactions(dataset, end: dt.date):
     """One row per identified customer and day before ``end``: the revenue of their lines in
     orders with positive net revenue (in 1/CLV_VALUE_SCALE units)."""
+    orders = atomic_orders(dataset)
     if orders is not None:      # order rows that are whole orders: the same sums, shared by periods
-        days = shared(dataset, "clv_days", lambda: _positive_order_days(orders)) if dataset is not None \
-            else _positive_order_days(orders)
+        days = shared(dataset, "clv_days", lambda: _positive_order_days(orders))
         return days.filter(days.order_date < ibis.date(end.year, end.month, end.day))
+    table = dataset.table
     t = table.filter(table.order_date < _ts(end))
     orders = t.group_by("order_id").aggregate(_net=money_sum(t.revenue))
     positive = orders.filter(orders._net > 0).select("order_id")
@@ -546,7 +547,7 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            frame = rfm_summary(_clv_transactions(dataset.table, period.end, atomic_orders(dataset), dataset),
+            frame = rfm_summary(_clv_transactions(dataset, period.end),
                                 "customer_id", "order_date",
                                 "revenue", observation_end=period.last_day, time_unit=TIME_UNIT,
                                 # one row per identified customer and day, exact non-null sums

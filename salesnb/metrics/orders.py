@@ -50,13 +50,17 @@ class Orders:
 
     def release(self) -> None:
         """Drop the materialised rows (before the connection closes)."""
-        try:
-            (self.cached if self.cached is not None else self.table).release()
-        except Exception:  # noqa: BLE001 - not cached, or already gone
-            pass
+        _release(self.cached if self.cached is not None else self.table)
 
     def __repr__(self) -> str:
         return f"Orders(rows={self.rows:,}, atomic={self.atomic})"
+
+
+def _release(expr) -> None:
+    try:
+        expr.release()
+    except Exception:  # noqa: BLE001 - not cached, or already gone
+        pass
 
 
 def _cache(expr):
@@ -92,12 +96,9 @@ def build_orders(table) -> Orders:
     row = whole.aggregate(rows=whole.count(), split=(~single).sum()).to_pandas().iloc[0]
     rows, split = int(row["rows"]), int(row["split"] or 0)
     if split == 0:
-        keep = [c for c in order_days(table).columns]
+        keep = list(order_days(table).columns)
         return Orders(table=whole.select(*keep), atomic=True, rows=rows, cached=whole)
-    try:
-        whole.release()
-    except Exception:  # noqa: BLE001
-        pass
+    _release(whole)
     expr = _cache(order_days(table))
     return Orders(table=expr, atomic=False, rows=int(expr.count().to_pandas()))
 
@@ -106,27 +107,19 @@ def atomic_orders(dataset):
     """The dataset's order rows when each order is one row (built on first use), else None."""
     if not USE_ORDER_ROWS:
         return None
-    orders = getattr(dataset, "_orders", None)
-    if orders is None:
-        orders = build_orders(dataset.table)
-        try:
-            dataset._orders = orders
-        except AttributeError:
-            pass
+    orders = shared(dataset, "orders", lambda: build_orders(dataset.table), materialise=False)
     return orders.table if orders.atomic else None
 
 
-def shared(dataset, key: str, build):
-    """``build()`` once per dataset under ``key`` (an engine table materialised where the backend
-    can cache): aggregates every report of one load needs, e.g. each period of a batch."""
+def shared(dataset, key: str, build, materialise: bool = True):
+    """``build()`` once per dataset under ``key``: what every report of one load needs (each
+    period of a batch). ``materialise``: ``build`` gives an Ibis expression, cached as an engine
+    table where the backend can; otherwise the value is kept as it is. ``Dataset.close`` releases
+    whatever has a ``release()``."""
     cache = getattr(dataset, "_shared", None)
     if cache is None:
         return build()
     if key not in cache:
-        expr = build()
-        try:
-            expr = expr.cache()
-        except Exception:  # noqa: BLE001 - a backend that cannot cache recomputes instead
-            pass
-        cache[key] = expr
+        value = build()
+        cache[key] = _cache(value) if materialise else value
     return cache[key]

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..periods import Period, month_index, month_label, month_start
 from .money import MONEY, money_sum
-from .orders import atomic_orders
+from .orders import atomic_orders, shared
 
 KPI_KEYS = ("total", "orders", "units", "aov", "revenue_per_unit", "customers", "revenue_per_customer")
 ANOMALY_Z = 3.5
@@ -59,7 +59,7 @@ def _any_window(t, windows: list[Window]):
 
 
 def in_window(t, window: Window):
-    return t.filter((t.order_date >= _ts(window.start)) & (t.order_date < _ts(window.end)))
+    return t.filter(_in(t.order_date, window))
 
 
 def _pct_change(new, old):
@@ -459,13 +459,7 @@ def revenue_findings(dataset, period: Period) -> tuple[dict, dict]:
     prev = next(found) if wins["previous"]["window"] else None
     yago = next(found) if wins["year_ago"]["window"] else None
 
-    monthly = getattr(dataset, "_monthly_cache", None)
-    if monthly is None:
-        monthly = monthly_series(t, orders)
-        try:
-            dataset._monthly_cache = monthly
-        except AttributeError:
-            pass
+    monthly = shared(dataset, "monthly_series", lambda: monthly_series(t, orders), materialise=False)
     partial = set(q.partial_months)
     by_month = months_frame(monthly, wins["months_in_data"], partial)
     stats = growth_stats(by_month)
