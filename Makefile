@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (salesnb)" >/dev/null
+	@# byte-code once: with PYTHONDONTWRITEBYTECODE set, every kernel would compile the package again
+	$(BIN)/python -m compileall -q salesnb >/dev/null
 	touch $(STAMP)
 
 $(SAMPLE): | $(STAMP)

@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -285,48 +286,74 @@ def _log_tail(path: Path) -> str:
     return _one_line(lines[-1]) if lines else ""
 
 
-def execute_notebook(name: str, src: Path, dst: Path, parameters: dict, timeout: int | None, cwd: Path) -> float:
-    """Run one notebook with papermill into ``dst``; returns seconds. Raises NotebookFailed."""
+def execute_notebook(name: str, src: Path, dst: Path, parameters: dict, timeout: int | None, cwd: Path,
+                     kernels=None) -> float:
+    """Run one notebook with papermill into ``dst``; returns seconds. Raises NotebookFailed.
+
+    ``kernels``: a :class:`salesnb.kernels.KernelPool` to take a warm kernel from; without one,
+    papermill starts (and stops) a kernel of its own."""
     from .html import skip_slow_imports
     skip_slow_imports()
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
     start = time.perf_counter()
-    fd, log = tempfile.mkstemp(prefix=f"salesnb-kernel-{name}-", suffix=".log")
-    os.close(fd)
-    log_path = Path(log)
+    log_path = None
     try:
-        pm.execute_notebook(
-            str(src), str(dst), parameters=parameters, kernel_name="python3", progress_bar=False,
-            request_save_on_cell_execute=False, execution_timeout=timeout, log_output=False,
-            # the kernel's working folder, given per client (papermill's cwd= chdirs the whole process)
-            resources={"metadata": {"path": str(cwd)}},
-            kernel_manager_class=_quiet_kernel_manager(log_path),
-        )
-    except PapermillExecutionError as exc:
+        with ExitStack() as stack:
+            options = dict(parameters=parameters, kernel_name="python3", progress_bar=False,
+                           request_save_on_cell_execute=False, execution_timeout=timeout, log_output=False)
+            if kernels is not None:
+                kernel = stack.enter_context(kernels.kernel(cwd))
+                log_path = kernel.log_path
+                options["km"] = kernel.km
+            else:
+                fd, log = tempfile.mkstemp(prefix=f"salesnb-kernel-{name}-", suffix=".log")
+                os.close(fd)
+                log_path = Path(log)
+                stack.callback(_unlink, log_path)
+                # the kernel's working folder, given per client (papermill's cwd= chdirs the whole process)
+                options["resources"] = {"metadata": {"path": str(cwd)}}
+                options["kernel_manager_class"] = _quiet_kernel_manager(log_path)
+            try:
+                pm.execute_notebook(str(src), str(dst), **options)
+            except Exception as exc:  # noqa: BLE001 - described below, after the kernel is let go
+                failure = _notebook_failure(name, exc, timeout, log_path)
+                raise failure from None
+    except NotebookFailed:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a pooled kernel that could not start
+        raise _notebook_failure(name, exc, timeout, log_path) from None
+    return time.perf_counter() - start
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _notebook_failure(name: str, exc: BaseException, timeout: int | None, log_path: Path | None) -> NotebookFailed:
+    """One line for what went wrong running notebook ``name``."""
+    from papermill.exceptions import PapermillExecutionError
+    if isinstance(exc, PapermillExecutionError):
         cell = f" (cell [{exc.exec_count}])" if exc.exec_count is not None else ""
         evalue = str(exc.evalue).strip().splitlines()
         reason = f"{exc.ename}: {evalue[0] if evalue else ''}".rstrip(": ")
-        raise NotebookFailed(name, f"{name}.ipynb failed{cell}: {_one_line(reason)}") from None
-    except TimeoutError:
-        raise NotebookFailed(name, f"{name}.ipynb timed out: a cell ran longer than {timeout} s "
-                                   f"(--timeout {timeout})", timeout=True) from None
-    except KeyError as exc:  # jupyter_client.NoSuchKernel
-        if type(exc).__name__ == "NoSuchKernel":
-            raise NotebookFailed(name, f"{name}.ipynb: no Jupyter kernel 'python3' in this environment "
-                                       "(install ipykernel: pip install ipykernel)") from None
-        raise NotebookFailed(name, f"{name}.ipynb could not run: KeyError: {_one_line(exc)}") from None
-    except Exception as exc:  # noqa: BLE001 - a dead kernel, an unreadable notebook …: one line
-        what = "the kernel died" if type(exc).__name__ == "DeadKernelError" else type(exc).__name__
-        tail = _log_tail(log_path)
-        raise NotebookFailed(name, f"{name}.ipynb could not run ({what}): {_one_line(exc)}"
-                                   + (f"; kernel log: {tail}" if tail else "")) from None
-    finally:
-        try:
-            os.unlink(log_path)
-        except OSError:
-            pass
-    return time.perf_counter() - start
+        return NotebookFailed(name, f"{name}.ipynb failed{cell}: {_one_line(reason)}")
+    if isinstance(exc, TimeoutError):
+        return NotebookFailed(name, f"{name}.ipynb timed out: a cell ran longer than {timeout} s "
+                                    f"(--timeout {timeout})", timeout=True)
+    if isinstance(exc, KeyError) and type(exc).__name__ == "NoSuchKernel":  # jupyter_client.NoSuchKernel
+        return NotebookFailed(name, f"{name}.ipynb: no Jupyter kernel 'python3' in this environment "
+                                    "(install ipykernel: pip install ipykernel)")
+    if isinstance(exc, KeyError):
+        return NotebookFailed(name, f"{name}.ipynb could not run: KeyError: {_one_line(exc)}")
+    # a dead kernel, an unreadable notebook …: one line
+    what = "the kernel died" if type(exc).__name__ == "DeadKernelError" else type(exc).__name__
+    tail = _log_tail(log_path) if log_path is not None else ""
+    return NotebookFailed(name, f"{name}.ipynb could not run ({what}): {_one_line(exc)}"
+                                + (f"; kernel log: {tail}" if tail else ""))
 
 
 # --------------------------------------------------------------------------- PDF
@@ -440,7 +467,7 @@ def _clean_leftovers(parent: Path, folder: str) -> None:
 
 
 def _produce(job: _Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout: int | None, progress,
-             workers: int) -> Path:
+             workers: int, kernels=None) -> Path:
     """Lock, run the notebooks into a temp folder, assemble, publish. Returns report.html's path."""
     findings = job.findings
     with RunLock(job.parent / f"{job.folder}.lock"):
@@ -464,7 +491,8 @@ def _produce(job: _Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout
             def run_one(item):
                 name, src = item
                 _say(progress, f"{job.tag}running notebook {name}.ipynb")
-                secs = execute_notebook(name, src, executed[name], params, timeout, tmp / "notebooks")
+                secs = execute_notebook(name, src, executed[name], params, timeout, tmp / "notebooks",
+                                        kernels=kernels)
                 _say(progress, f"{job.tag}notebook {name}.ipynb done in {secs:.1f} s")
                 return name, secs
 
@@ -533,10 +561,12 @@ def _folder_for(label: str) -> str:
 
 
 def run_report(params, period=None, *, out=None, pdf: bool = False, timeout: int | None = 1800, progress=None,
-               notebooks=None, workers: int = 3):
+               notebooks=None, workers: int = 3, warm_kernels: bool = True):
     """Produce ``OUT/<name>/<period>/report.html`` (and report.pdf with ``pdf``); returns its path.
 
     ``notebooks``: the folder of the notebooks (default: the kit's ``notebooks/``).
+    ``warm_kernels``: start the notebooks' kernels (and their imports) while the findings are
+    built (:mod:`salesnb.kernels`); False: papermill starts a kernel per notebook afterwards.
     """
     from .data import load_data
     from .findings import build_findings
@@ -546,19 +576,25 @@ def run_report(params, period=None, *, out=None, pdf: bool = False, timeout: int
     if pdf:
         require_chromium()
     timings = {}
-    t0 = time.perf_counter()
-    _say(progress, f"loading {config.source or 'the query'}")
-    with load_data(config) as dataset:
-        timings["load_data"] = time.perf_counter() - t0
+    with ExitStack() as stack:
+        kernels = None
+        n_nb = sum(1 for p in notebook_paths(notebooks).values() if p is not None)
+        if warm_kernels and n_nb:
+            from .kernels import KernelPool
+            kernels = stack.enter_context(KernelPool(min(workers, n_nb)))
         t0 = time.perf_counter()
-        findings = build_findings(config, period, dataset=dataset, progress=progress)
-        timings["findings"] = time.perf_counter() - t0
-    label = findings.data["period"]["label"]
-    root = Path(out) if out else reports_dir()
-    job = _Job(config=config, params_file=Path(params), label=label, parent=root / safe_folder_name(config.name),
-               folder=_folder_for(label), findings=findings)
-    nbs = notebook_paths(notebooks, progress, job.tag)
-    path = _produce(job, nbs, pdf=pdf, timeout=timeout, progress=progress, workers=workers)
+        _say(progress, f"loading {config.source or 'the query'}")
+        with load_data(config) as dataset:
+            timings["load_data"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            findings = build_findings(config, period, dataset=dataset, progress=progress)
+            timings["findings"] = time.perf_counter() - t0
+        label = findings.data["period"]["label"]
+        root = Path(out) if out else reports_dir()
+        job = _Job(config=config, params_file=Path(params), label=label,
+                   parent=root / safe_folder_name(config.name), folder=_folder_for(label), findings=findings)
+        nbs = notebook_paths(notebooks, progress, job.tag)
+        path = _produce(job, nbs, pdf=pdf, timeout=timeout, progress=progress, workers=workers, kernels=kernels)
     job.timings.update(timings)
     job.timings["total"] = time.perf_counter() - t_start
     _say(progress, f"{job.tag}done in {job.timings['total']:.1f} s (" + ", ".join(
@@ -655,14 +691,16 @@ def _index_rows(jobs: list[_Job], name_dir: Path, by: str | None) -> tuple[list,
 
 
 def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None, pdf: bool = False,
-              timeout: int | None = 1800, progress=None, notebooks=None, workers: int | None = None) -> BatchResult:
+              timeout: int | None = 1800, progress=None, notebooks=None, workers: int | None = None,
+              warm_kernels: bool = True) -> BatchResult:
     """One report per period of ``periods`` (and per value of ``by``) and ``OUT/<name>/index.html``.
 
     The data is loaded and validated once; the findings of every report are built from it in
     turn, and each report's notebooks start as soon as its findings are ready (``jobs`` reports
     at a time), while the next findings are built. A report that fails (no
     data in its period, a notebook error) is listed in ``failures`` and marked in the index;
-    the others are written.
+    the others are written. The notebooks of all reports share one pool of warm kernels
+    (``warm_kernels``; one kernel per notebook of a report, at most ``workers``).
     """
     from .paths import reports_dir
     t_start = time.perf_counter()
@@ -689,7 +727,8 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
 
     def produce(job: _Job):
         try:
-            _produce(job, nbs, pdf=pdf, timeout=timeout, progress=progress, workers=per_report)
+            _produce(job, nbs, pdf=pdf, timeout=timeout, progress=progress, workers=per_report,
+                     kernels=kernels)
             _say(progress, f"{job.tag}report: {job.path}")
         except SalesnbError as exc:
             job.error = error_line(exc)
@@ -700,6 +739,10 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
 
     # A report's notebooks start as soon as its findings are built, while the next period's
     # findings are computed: the engine's queries and the kernels share the cores.
+    kernels = None
+    if warm_kernels and n_nb:
+        from .kernels import KernelPool
+        kernels = KernelPool(per_report)
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="salesnb-report")
     t0 = time.perf_counter()
     try:
@@ -708,6 +751,10 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
+    finally:
+        if kernels is not None:
+            pool.shutdown(wait=True)
+            kernels.close()
     pool.shutdown(wait=True)
     timings["reports"] = time.perf_counter() - t0
     return _batch_index(config, period_list, by, name_dir, all_jobs, timings, t_start, progress)

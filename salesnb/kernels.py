@@ -1,0 +1,249 @@
+"""Warm Jupyter kernels for the report's notebooks.
+
+A kernel costs about 1.5 s of CPU to start and 1.3 s more to import pandas, matplotlib and
+salesnb (benchmarks/results.md); a report runs three notebooks, a four-quarter batch twelve.
+The pool starts its kernels and does those imports while the findings are still being built,
+then hands each notebook a warm kernel and, between notebooks, gives the kernel a fresh
+namespace: ``get_ipython().reset(new_session=True)`` (user variables, the output history and the
+execution count start anew), the notebook's working folder, and the matplotlib settings the
+kernel had after its imports. Modules stay imported, which is the point.
+
+A kernel whose notebook failed, timed out or died is shut down, not reused; the pool starts a
+new one in its place. papermill runs a notebook on a given kernel through ``km=``; nbclient
+leaves a kernel manager it did not create running.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import tempfile
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+# What the report notebooks import, in the order they import it (the union of their first cells).
+WARM_CODE = """\
+from IPython.display import HTML, Markdown, display
+import matplotlib
+import matplotlib.pyplot as plt
+import salesnb
+from salesnb import charts, charts_customers, narrative, narrative_customers, summary, tables
+from salesnb.findings import load_findings
+# the first figure drawn loads the fonts: do it now, on a throw-away figure
+# (through pyplot, so that the inline backend is set up now too)
+_fig = plt.figure(figsize=(1, 1))
+_fig.gca().set_title("warm")
+_fig.savefig(__import__("io").BytesIO(), format="png")
+plt.close(_fig)
+import salesnb.kernels as _k
+_k.KERNEL_RC = dict(matplotlib.rcParams)
+del _fig, _k
+"""
+
+# Run (silently) before each notebook: a fresh namespace in the notebook's folder.
+RESET_CODE = """\
+get_ipython().reset(new_session=True)
+import os as _os, matplotlib as _mpl, matplotlib.pyplot as _plt, salesnb.kernels as _k
+_plt.close("all")
+dict.update(_mpl.rcParams, _k.KERNEL_RC)
+_os.chdir({cwd!r})
+del _os, _mpl, _plt, _k
+"""
+
+KERNEL_RC: dict = {}   # set inside a pooled kernel by WARM_CODE
+
+START_TIMEOUT = 120    # seconds for a kernel to start and import
+
+
+class KernelStartError(RuntimeError):
+    pass
+
+
+def _manager_class(log_path: Path):
+    """An AsyncKernelManager whose kernel writes its stderr to ``log_path`` and which remembers the
+    clients made for it, so their channels can be closed when a notebook is done."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class PooledKernelManager(AsyncKernelManager):
+        log_file = log_path
+
+        def client(self, **kwargs):
+            kc = super().client(**kwargs)
+            self.__dict__.setdefault("_salesnb_clients", []).append(kc)
+            return kc
+
+        def close_clients(self):
+            for kc in self.__dict__.pop("_salesnb_clients", []):
+                try:
+                    kc.stop_channels()
+                except Exception:  # noqa: BLE001 - closing sockets of a finished run
+                    pass
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw.setdefault("stdout", subprocess.DEVNULL)
+            if "stderr" not in kw:
+                kw["stderr"] = open(log_path, "ab")  # noqa: SIM115 - the kernel process owns it
+            try:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:
+                if hasattr(kw["stderr"], "close"):
+                    kw["stderr"].close()
+
+    return PooledKernelManager
+
+
+async def _run_code(km, code: str, timeout: float) -> None:
+    """Execute ``code`` silently on ``km``'s kernel; raise KernelStartError if it fails."""
+    import asyncio
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=timeout)
+        msg_id = kc.execute(code, silent=True, store_history=False)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            reply = await kc.get_shell_msg(timeout=max(0.1, deadline - loop.time()))
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        content = reply["content"]
+        if content.get("status") != "ok":
+            raise KernelStartError(f"{content.get('ename', 'error')}: {content.get('evalue', '')}")
+    finally:
+        kc.stop_channels()
+        clients = km.__dict__.get("_salesnb_clients", [])
+        if kc in clients:
+            clients.remove(kc)
+
+
+class PooledKernel:
+    """One started kernel: its manager (``km``, for papermill) and its stderr log."""
+
+    def __init__(self, km, log_path: Path):
+        self.km, self.log_path = km, log_path
+
+    def prepare(self, cwd: Path, timeout: float = START_TIMEOUT) -> None:
+        from jupyter_core.utils import run_sync
+        run_sync(_run_code)(self.km, RESET_CODE.format(cwd=str(cwd)), timeout)
+
+    def release_clients(self) -> None:
+        self.km.close_clients()
+
+    def shutdown(self) -> None:
+        from jupyter_core.utils import run_sync
+        self.km.close_clients()
+        try:
+            run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception:  # noqa: BLE001 - already dead
+            pass
+        try:
+            os.unlink(self.log_path)
+        except OSError:
+            pass
+
+
+def start_kernel(kernel_name: str = "python3", cwd: Path | None = None,
+                 warm_code: str = WARM_CODE) -> PooledKernel:
+    """Start one kernel and run ``warm_code`` in it (blocking)."""
+    from jupyter_core.utils import run_sync
+    fd, log = tempfile.mkstemp(prefix="salesnb-kernel-", suffix=".log")
+    os.close(fd)
+    log_path = Path(log)
+    km = _manager_class(log_path)(kernel_name=kernel_name)
+    kernel = PooledKernel(km, log_path)
+    try:
+        run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"],
+                                  cwd=str(cwd or Path.cwd()))
+        if warm_code:
+            run_sync(_run_code)(km, warm_code, START_TIMEOUT)
+    except BaseException:
+        kernel.shutdown()
+        raise
+    return kernel
+
+
+class KernelPool:
+    """``size`` warm kernels, started in the background as soon as the pool is made.
+
+    ``with pool.kernel(cwd) as k:`` waits for a free warm kernel, resets it for a new notebook
+    in ``cwd`` and gives it back afterwards; if the block raises, the kernel is shut down and a
+    new one is started in its place. ``close()`` shuts every kernel down.
+    """
+
+    def __init__(self, size: int, kernel_name: str = "python3", warm_code: str = WARM_CODE):
+        self.size = max(1, int(size))
+        self.kernel_name, self.warm_code = kernel_name, warm_code
+        self._free: queue.Queue = queue.Queue()
+        self._all: list[PooledKernel] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._threads: list[threading.Thread] = []
+        for _ in range(self.size):
+            self._start_one()
+
+    def __repr__(self) -> str:
+        return f"KernelPool(size={self.size}, started={len(self._all)}, free={self._free.qsize()})"
+
+    def _start_one(self) -> None:
+        def target():
+            try:
+                kernel = start_kernel(self.kernel_name, warm_code=self.warm_code)
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for a kernel
+                self._free.put(exc)
+                return
+            with self._lock:
+                if self._closed:
+                    kernel.shutdown()
+                    return
+                self._all.append(kernel)
+            self._free.put(kernel)
+
+        t = threading.Thread(target=target, name="salesnb-kernel-start", daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    @contextmanager
+    def kernel(self, cwd: Path):
+        item = self._free.get()
+        if isinstance(item, BaseException):
+            # a kernel that could not start: try again once more for whoever comes next
+            self._start_one()
+            raise item
+        kernel: PooledKernel = item
+        try:
+            kernel.prepare(cwd)
+            yield kernel
+        except BaseException:
+            self._discard(kernel)
+            raise
+        kernel.release_clients()
+        self._free.put(kernel)
+
+    def _discard(self, kernel: PooledKernel) -> None:
+        with self._lock:
+            if kernel in self._all:
+                self._all.remove(kernel)
+            closed = self._closed
+        kernel.shutdown()
+        if not closed:
+            self._start_one()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            kernels, self._all = list(self._all), []
+        threads = [threading.Thread(target=k.shutdown, daemon=True) for k in kernels]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=15)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+__all__ = ["KernelPool", "PooledKernel", "start_kernel", "WARM_CODE", "RESET_CODE"]
