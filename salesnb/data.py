@@ -275,6 +275,16 @@ def _source_files(source: str) -> list[Path]:
     return [path]
 
 
+def fingerprint_later(files: list[Path]):
+    """``fingerprint(files)`` in a background thread (a Future): hashlib lets go of the GIL while it
+    hashes, so reading a big file for its sha256 overlaps the engine's first scans."""
+    from concurrent.futures import ThreadPoolExecutor
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesnb-sha256")
+    future = pool.submit(fingerprint, list(files))
+    pool.shutdown(wait=False)
+    return future
+
+
 def fingerprint(files: list[Path]) -> str:
     digest = hashlib.sha256()
     for f in files:
@@ -1012,6 +1022,7 @@ def _load(config: Config, with_table: bool):
 def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
     reader = _Reader(config, db, tmpdir)
     reader.register()
+    sha = (tuple(reader.files), fingerprint_later(reader.files)) if reader.files else None
     source_desc = repr(config.source) if config.source else "the query's result"
     raw_cols = _columns(db)
     rows_read = reader.rows if reader.rows is not None else db.execute("SELECT count(*) FROM raw").fetchone()[0]
@@ -1186,7 +1197,7 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
                           hint=hint)
 
     quality = _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_rows, dup_dropped, date_fmt,
-                       notes)
+                       notes, sha=sha)
     if not with_table:
         return quality
     import ibis
@@ -1238,7 +1249,7 @@ def _exact_sum(col: str, where: str | None = None) -> str:
 
 
 def _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_rows, dup_dropped, date_fmt,
-             notes=None) -> DataQuality:
+             notes=None, sha=None) -> DataQuality:
     has_cust = "customer_id" in config.columns
     stats = db.execute(f"""
         SELECT min(order_date), max(order_date), {_exact_sum("revenue")},
@@ -1261,7 +1272,12 @@ def _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_ro
             if month_label(i) not in present]
     coverage = month_coverage(first_d, last_d)
     files = reader.files
-    sha = fingerprint(files) if files else hashlib.sha256((config.query or "").encode()).hexdigest()
+    if files and sha is not None and sha[0] == tuple(files):
+        sha = sha[1].result()           # started when the files were registered
+    elif files:
+        sha = fingerprint(files)
+    else:
+        sha = hashlib.sha256((config.query or "").encode()).hexdigest()
     notes = list(notes or [])
     if total is None or not math.isfinite(total):
         raise DataError(f"The revenue of {config.source or 'the query'} does not add up to a finite number: "

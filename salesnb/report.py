@@ -561,12 +561,14 @@ def _folder_for(label: str) -> str:
 
 
 def run_report(params, period=None, *, out=None, pdf: bool = False, timeout: int | None = 1800, progress=None,
-               notebooks=None, workers: int = 3, warm_kernels: bool = True):
+               notebooks=None, workers: int = 3, warm_kernels: bool = False):
     """Produce ``OUT/<name>/<period>/report.html`` (and report.pdf with ``pdf``); returns its path.
 
     ``notebooks``: the folder of the notebooks (default: the kit's ``notebooks/``).
     ``warm_kernels``: start the notebooks' kernels (and their imports) while the findings are
-    built (:mod:`salesnb.kernels`); False: papermill starts a kernel per notebook afterwards.
+    built (:mod:`salesnb.kernels`). Off by default for one report: on 2 cores it saves about a
+    second at 10M lines but the idle kernels add about 0.6 GB to the run's peak memory (measured
+    2.40 GB against 1.78 GB, benchmarks/results.md). A batch reuses its kernels and keeps them on.
     """
     from .data import load_data
     from .findings import build_findings

@@ -105,6 +105,7 @@ def test_aggregates_shared_between_periods_change_nothing(params, first, second)
     with load_data(config) as ds:
         build_findings(config, first, dataset=ds)
         assert set(ds._shared) >= {"customer_months", "clv_days"}
+        assert any(k[0] == "dim_values" for k in ds._shared if isinstance(k, tuple))
         warm = dumps(build_findings(config, second, dataset=ds).data)
     with load_data(config) as ds:
         fresh = dumps(build_findings(config, second, dataset=ds).data)
@@ -119,3 +120,20 @@ def test_an_order_half_without_customer_id_is_split(load, custs, atomic):
     assert built.atomic is atomic
     assert built.rows == (2 if atomic else 3)
     assert float(built.table.aggregate(t=built.table.revenue.sum()).to_pandas()["t"].iloc[0]) == 6.0
+
+
+@needs_data
+def test_a_quarter_after_another_groups_only_its_own_window(monkeypatch):
+    """2017Q4's previous window is 2017Q3, grouped already for 2017Q3's report: each dimension
+    groups one window (2017Q4's), not two."""
+    from salesnb.metrics import revenue as rev
+    config = load_config(HERE / "params" / "superstore.yaml")
+    with load_data(config) as ds:
+        build_findings(config, "2017Q3", dataset=ds)
+        grouped = []
+        real = rev._dim_values
+        monkeypatch.setattr(rev, "_dim_values", lambda t, dim, windows: grouped.append(
+            (dim, [w.label for w in windows])) or real(t, dim, windows))
+        build_findings(config, "2017Q4", dataset=ds)
+    assert grouped and all(len(windows) == 1 for _, windows in grouped), grouped
+    assert {d for d, _ in grouped} == set(ds.dimensions)

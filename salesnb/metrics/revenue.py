@@ -332,13 +332,29 @@ def _overlap(a: Window, b: Window) -> bool:
     return a.start < b.end and b.start < a.end
 
 
-def breakdown(t, dim: str, current: Window, previous: Window | None) -> pd.DataFrame:
-    """Every value of ``dim``: revenue, share, growth vs previous, contribution to the change."""
+def _dim_values_shared(t, dim: str, windows: list[Window], cache: dict | None) -> list[pd.DataFrame]:
+    """:func:`_dim_values`, keeping each window's values in ``cache`` (the dataset's per-load
+    cache): in a batch of consecutive quarters one period's previous window is the period
+    before's current one, and is not grouped again."""
+    if cache is None:
+        return _dim_values(t, dim, windows)
+    key = lambda w: ("dim_values", dim, w.start, w.end)  # noqa: E731
+    missing = [w for w in windows if key(w) not in cache]
+    if missing:
+        for w, frame in zip(missing, _dim_values(t, dim, missing)):
+            cache[key(w)] = frame
+    return [cache[key(w)].copy() for w in windows]
+
+
+def breakdown(t, dim: str, current: Window, previous: Window | None, cache: dict | None = None) -> pd.DataFrame:
+    """Every value of ``dim``: revenue, share, growth vs previous, contribution to the change.
+
+    ``cache``: a dict that keeps the values per window between calls (see _dim_values_shared)."""
     if previous is not None and not _overlap(current, previous):
-        cur, prev = _dim_values(t, dim, [current, previous])
+        cur, prev = _dim_values_shared(t, dim, [current, previous], cache)
     else:
-        cur = _dim_values(t, dim, [current])[0]
-        prev = _dim_values(t, dim, [previous])[0] if previous is not None else None
+        cur = _dim_values_shared(t, dim, [current], cache)[0]
+        prev = _dim_values_shared(t, dim, [previous], cache)[0] if previous is not None else None
     total = math.fsum(cur["revenue"].tolist())  # exact: row order from the engine varies
     if previous is not None:
         prev = prev.rename(columns={"revenue": "previous_revenue", "orders": "previous_orders"})
@@ -480,7 +496,7 @@ def revenue_findings(dataset, period: Period) -> tuple[dict, dict]:
     prev_window = wins["previous"]["window"]
     by_dimension, tables = {}, {}
     for dim in dataset.dimensions:
-        frame = breakdown(t, dim, current, prev_window)
+        frame = breakdown(t, dim, current, prev_window, cache=getattr(dataset, "_shared", None))
         by_dimension[dim] = breakdown_records(frame)
         tables[f"revenue_by_{dim}"] = frame
     top_performers = []
