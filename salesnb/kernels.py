@@ -2,8 +2,9 @@
 
 A kernel costs about 1.5 s of CPU to start and 1.3 s more to import pandas, matplotlib and
 salesnb (benchmarks/results.md); a report runs three notebooks, a four-quarter batch twelve.
-The pool starts its kernels and does those imports while the findings are still being built,
-then hands each notebook a warm kernel and, between notebooks, gives the kernel a fresh
+The pool starts its kernels and does those imports in the background (one report: once its
+findings are built; a batch: at its start, so they overlap the first findings), hands each
+notebook a warm kernel and, between notebooks, gives the kernel a fresh
 namespace: ``get_ipython().reset(new_session=True)`` (user variables, the output history and the
 execution count start anew), the notebook's working folder, and the matplotlib settings the
 kernel had after its imports. Modules stay imported, which is the point.

@@ -295,7 +295,6 @@ def execute_notebook(name: str, src: Path, dst: Path, parameters: dict, timeout:
     from .html import skip_slow_imports
     skip_slow_imports()
     import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
     start = time.perf_counter()
     log_path = None
     try:
@@ -561,14 +560,15 @@ def _folder_for(label: str) -> str:
 
 
 def run_report(params, period=None, *, out=None, pdf: bool = False, timeout: int | None = 1800, progress=None,
-               notebooks=None, workers: int = 3, warm_kernels: bool = False):
+               notebooks=None, workers: int = 2, warm_kernels: bool = True):
     """Produce ``OUT/<name>/<period>/report.html`` (and report.pdf with ``pdf``); returns its path.
 
     ``notebooks``: the folder of the notebooks (default: the kit's ``notebooks/``).
-    ``warm_kernels``: start the notebooks' kernels (and their imports) while the findings are
-    built (:mod:`salesnb.kernels`). Off by default for one report: on 2 cores it saves about a
-    second at 10M lines but the idle kernels add about 0.6 GB to the run's peak memory (measured
-    2.40 GB against 1.78 GB, benchmarks/results.md). A batch reuses its kernels and keeps them on.
+    ``workers`` notebooks run at a time, each on a kernel of a pool (:mod:`salesnb.kernels`,
+    ``warm_kernels``) started once the findings are built: on 2 cores, two kernels that run the
+    three notebooks between them are about a second faster at 10M lines than a fresh kernel per
+    notebook (less CPU spent on kernel starts and imports). The pool is not started earlier:
+    idle kernels beside the engine would add about 0.6 GB to the run's peak memory.
     """
     from .data import load_data
     from .findings import build_findings
@@ -578,24 +578,24 @@ def run_report(params, period=None, *, out=None, pdf: bool = False, timeout: int
     if pdf:
         require_chromium()
     timings = {}
+    t0 = time.perf_counter()
+    _say(progress, f"loading {config.source or 'the query'}")
+    with load_data(config) as dataset:
+        timings["load_data"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        findings = build_findings(config, period, dataset=dataset, progress=progress)
+        timings["findings"] = time.perf_counter() - t0
+    label = findings.data["period"]["label"]
+    root = Path(out) if out else reports_dir()
+    job = _Job(config=config, params_file=Path(params), label=label, parent=root / safe_folder_name(config.name),
+               folder=_folder_for(label), findings=findings)
+    nbs = notebook_paths(notebooks, progress, job.tag)
+    n_nb = sum(1 for p in nbs.values() if p is not None)
     with ExitStack() as stack:
         kernels = None
-        n_nb = sum(1 for p in notebook_paths(notebooks).values() if p is not None)
         if warm_kernels and n_nb:
             from .kernels import KernelPool
             kernels = stack.enter_context(KernelPool(min(workers, n_nb)))
-        t0 = time.perf_counter()
-        _say(progress, f"loading {config.source or 'the query'}")
-        with load_data(config) as dataset:
-            timings["load_data"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            findings = build_findings(config, period, dataset=dataset, progress=progress)
-            timings["findings"] = time.perf_counter() - t0
-        label = findings.data["period"]["label"]
-        root = Path(out) if out else reports_dir()
-        job = _Job(config=config, params_file=Path(params), label=label,
-                   parent=root / safe_folder_name(config.name), folder=_folder_for(label), findings=findings)
-        nbs = notebook_paths(notebooks, progress, job.tag)
         path = _produce(job, nbs, pdf=pdf, timeout=timeout, progress=progress, workers=workers, kernels=kernels)
     job.timings.update(timings)
     job.timings["total"] = time.perf_counter() - t_start
