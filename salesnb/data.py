@@ -1022,7 +1022,7 @@ def _load(config: Config, with_table: bool):
 def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
     reader = _Reader(config, db, tmpdir)
     reader.register()
-    sha = (tuple(reader.files), fingerprint_later(reader.files)) if reader.files else None
+    sha = fingerprint_later(reader.files) if reader.files else None
     source_desc = repr(config.source) if config.source else "the query's result"
     raw_cols = _columns(db)
     rows_read = reader.rows if reader.rows is not None else db.execute("SELECT count(*) FROM raw").fetchone()[0]
@@ -1271,13 +1271,8 @@ def _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_ro
     gaps = [month_label(i) for i in range(month_index(first_d), month_index(last_d) + 1)
             if month_label(i) not in present]
     coverage = month_coverage(first_d, last_d)
-    files = reader.files
-    if files and sha is not None and sha[0] == tuple(files):
-        sha = sha[1].result()           # started when the files were registered
-    elif files:
-        sha = fingerprint(files)
-    else:
-        sha = hashlib.sha256((config.query or "").encode()).hexdigest()
+    # the files' sha256 was started when they were registered (a query has no files)
+    sha = sha.result() if sha is not None else hashlib.sha256((config.query or "").encode()).hexdigest()
     notes = list(notes or [])
     if total is None or not math.isfinite(total):
         raise DataError(f"The revenue of {config.source or 'the query'} does not add up to a finite number: "

@@ -61,14 +61,30 @@ class KernelStartError(RuntimeError):
     pass
 
 
-def _manager_class(log_path: Path):
-    """An AsyncKernelManager whose kernel writes its stderr to ``log_path`` and which remembers the
-    clients made for it, so their channels can be closed when a notebook is done."""
+def quiet_kernel_manager(log_path: Path):
+    """A kernel manager whose kernel writes its own stderr (ipykernel's start-up and shutdown
+    chatter) to ``log_path`` instead of the terminal; cell output is captured as usual."""
     from jupyter_client.manager import AsyncKernelManager
 
-    class PooledKernelManager(AsyncKernelManager):
-        log_file = log_path
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw.setdefault("stdout", subprocess.DEVNULL)
+            if "stderr" not in kw:
+                kw["stderr"] = open(log_path, "ab")  # noqa: SIM115 - the kernel process owns it
+            try:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:
+                if hasattr(kw["stderr"], "close"):
+                    kw["stderr"].close()
 
+    return QuietKernelManager
+
+
+def _manager_class(log_path: Path):
+    """A quiet kernel manager that remembers the clients made for it, so their channels can be
+    closed when a notebook is done (nbclient leaves them open on a kernel it does not own)."""
+
+    class PooledKernelManager(quiet_kernel_manager(log_path)):
         def client(self, **kwargs):
             kc = super().client(**kwargs)
             self.__dict__.setdefault("_salesnb_clients", []).append(kc)
@@ -80,16 +96,6 @@ def _manager_class(log_path: Path):
                     kc.stop_channels()
                 except Exception:  # noqa: BLE001 - closing sockets of a finished run
                     pass
-
-        async def _async_launch_kernel(self, kernel_cmd, **kw):
-            kw.setdefault("stdout", subprocess.DEVNULL)
-            if "stderr" not in kw:
-                kw["stderr"] = open(log_path, "ab")  # noqa: SIM115 - the kernel process owns it
-            try:
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
-            finally:
-                if hasattr(kw["stderr"], "close"):
-                    kw["stderr"].close()
 
     return PooledKernelManager
 
@@ -179,7 +185,6 @@ class KernelPool:
         self._all: list[PooledKernel] = []
         self._lock = threading.Lock()
         self._closed = False
-        self._threads: list[threading.Thread] = []
         for _ in range(self.size):
             self._start_one()
 
@@ -200,9 +205,7 @@ class KernelPool:
                 self._all.append(kernel)
             self._free.put(kernel)
 
-        t = threading.Thread(target=target, name="salesnb-kernel-start", daemon=True)
-        t.start()
-        self._threads.append(t)
+        threading.Thread(target=target, name="salesnb-kernel-start", daemon=True).start()
 
     @contextmanager
     def kernel(self, cwd: Path):
@@ -247,4 +250,4 @@ class KernelPool:
         self.close()
 
 
-__all__ = ["KernelPool", "PooledKernel", "start_kernel", "WARM_CODE", "RESET_CODE"]
+__all__ = ["KernelPool", "PooledKernel", "start_kernel", "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]

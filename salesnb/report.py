@@ -258,25 +258,6 @@ class NotebookFailed(Exception):
         self.name, self.reason, self.timeout = name, reason, timeout
 
 
-def _quiet_kernel_manager(log_path: Path):
-    """A kernel manager whose kernel writes its own stderr (ipykernel's start-up and shutdown
-    chatter) to ``log_path`` instead of the terminal; cell output is captured as usual."""
-    from jupyter_client.manager import AsyncKernelManager
-
-    class QuietKernelManager(AsyncKernelManager):
-        async def _async_launch_kernel(self, kernel_cmd, **kw):
-            kw.setdefault("stdout", subprocess.DEVNULL)
-            if "stderr" not in kw:
-                kw["stderr"] = open(log_path, "ab")  # noqa: SIM115 - the kernel process owns it
-            try:
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
-            finally:
-                if hasattr(kw["stderr"], "close"):
-                    kw["stderr"].close()
-
-    return QuietKernelManager
-
-
 def _log_tail(path: Path) -> str:
     try:
         lines = [ln for ln in path.read_text(errors="replace").splitlines()
@@ -295,6 +276,7 @@ def execute_notebook(name: str, src: Path, dst: Path, parameters: dict, timeout:
     from .html import skip_slow_imports
     skip_slow_imports()
     import papermill as pm
+    from .kernels import quiet_kernel_manager
     start = time.perf_counter()
     log_path = None
     try:
@@ -312,7 +294,7 @@ def execute_notebook(name: str, src: Path, dst: Path, parameters: dict, timeout:
                 stack.callback(_unlink, log_path)
                 # the kernel's working folder, given per client (papermill's cwd= chdirs the whole process)
                 options["resources"] = {"metadata": {"path": str(cwd)}}
-                options["kernel_manager_class"] = _quiet_kernel_manager(log_path)
+                options["kernel_manager_class"] = quiet_kernel_manager(log_path)
             try:
                 pm.execute_notebook(str(src), str(dst), **options)
             except Exception as exc:  # noqa: BLE001 - described below, after the kernel is let go
@@ -754,10 +736,9 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:
+        pool.shutdown(wait=True)  # every report's notebooks are done before the kernels go
         if kernels is not None:
-            pool.shutdown(wait=True)
             kernels.close()
-    pool.shutdown(wait=True)
     timings["reports"] = time.perf_counter() - t0
     return _batch_index(config, period_list, by, name_dir, all_jobs, timings, t_start, progress)
 
