@@ -460,8 +460,11 @@ def _produce(job: _Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout
             t0 = time.perf_counter()
             findings.save(tmp)
             job.timings["save_findings"] = time.perf_counter() - t0
+            # run_dir is relative to the notebook's own folder (``<run>/notebooks``): the temp
+            # folder is renamed when the report is published (or kept as ``.failed``), and a kept
+            # notebook opened there and run again must still find its findings
             params = {"params_file": str(Path(job.params_file).resolve()), "period": job.label,
-                      "run_dir": str(tmp.resolve())}
+                      "run_dir": ".."}
             executed: dict[str, Path | None] = {}
             todo = [(n, p) for n, p in notebooks.items() if p is not None]
             for name, p in notebooks.items():

@@ -190,7 +190,28 @@ def test_executed_notebooks_carry_the_run_parameters(superstore):
     for path in (folder / "notebooks").glob("*.ipynb"):
         nb = nbformat.read(path, as_version=4)
         injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-        assert injected and "run_dir" in injected[0].source and "2017Q4" in injected[0].source
+        assert injected and 'run_dir = ".."' in injected[0].source and "2017Q4" in injected[0].source
+
+
+@needs_data
+def test_a_published_notebook_runs_again_where_it_lies(superstore, tmp_path):
+    """The injected run_dir points at the report folder from the notebook's own folder, so the
+    published (renamed) run's notebook finds its findings when an analyst runs it again."""
+    import papermill as pm
+    folder = superstore["report"].parent
+    src = folder / "notebooks" / "recommendations.ipynb"
+    out = tmp_path / "again.ipynb"
+    pm.execute_notebook(str(src), str(out), cwd=str(src.parent), progress_bar=False, kernel_name="python3")
+    nb = nbformat.read(out, as_version=4)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors
+
+    def html_outputs(notebook):
+        return [o["data"]["text/html"] for c in notebook.cells if c.cell_type == "code"
+                for o in c.get("outputs", []) if "text/html" in o.get("data", {})]
+
+    again, published = html_outputs(nb), html_outputs(nbformat.read(src, as_version=4))
+    assert again and again == published  # the same findings, read from the published folder
 
 
 @needs_data
@@ -255,6 +276,8 @@ def test_failed_run_leaves_the_good_report_untouched(superstore, tmp_path):
     assert str(kept) in message and kept.exists()
     nb = nbformat.read(kept, as_version=4)
     assert any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
+    # its run_dir ('..' from the notebook's folder) is the kept run, findings included
+    assert (kept.parent / ".." / "findings.json").is_file()
     assert (failed / "error.txt").read_text().startswith("Notebook revenue.ipynb failed")
     assert _tree(folder) == before, "the good report is byte-identical"
     names = sorted(p.name for p in (out / "superstore").iterdir())
