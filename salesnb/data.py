@@ -757,29 +757,41 @@ def _prescan(db, config: Config, raw_cols: dict[str, str], hash_cols: str) -> tu
     whose every value reads as it is: no value that trim() changes, none empty; for ids none
     with a '.' (a "17850.0" export); for the customer id none of the missing-value words."""
     cols = config.columns
-    checks: list[str] = []      # per text column: its cleaning flag, then its non-ASCII flag
-    text_cols = []
+    ids = {cols.get("order_id"), cols.get("customer_id")} - {None}
+    id_cols, dim_cols = [], []
     for role, col in cols.items():
         if role not in ("order_id", "customer_id") and role not in DIMENSIONS:
             continue
-        if raw_cols.get(col, "").upper() != "VARCHAR" or col in text_cols:
+        if raw_cols.get(col, "").upper() != "VARCHAR" or col in id_cols + dim_cols:
             continue
-        text_cols.append(col)
-        c = quote_ident(col)
+        (id_cols if col in ids else dim_cols).append(col)
+
+    def checks(col: str, value: str) -> list[str]:
+        """The column's cleaning flag, then its non-ASCII flag, over ``value`` (SQL)."""
         # ASCII spaces by pattern (cheap); trim() also strips Unicode spaces, so a column with
         # any non-ASCII text is checked with trim() itself below
-        cond = f"{c} LIKE ' %' OR {c} LIKE '% ' OR {c} = ''"
-        if col in (cols.get("order_id"), cols.get("customer_id")):
-            cond += f" OR contains({c}, '.')"
+        cond = f"{value} LIKE ' %' OR {value} LIKE '% ' OR {value} = ''"
+        if col in ids:
+            cond += f" OR contains({value}, '.')"
         if col == cols.get("customer_id"):
             words = ", ".join(sql_literal(w) for w in MISSING_ID_WORDS)
-            cond += f" OR (strlen({c}) <= 4 AND lower({c}) IN ({words}))"
-        checks += [f"bool_or({cond})", f"bool_or(strlen({c}) <> length({c}))"]
+            cond += f" OR (strlen({value}) <= 4 AND lower({value}) IN ({words}))"
+        return [f"bool_or({cond})", f"bool_or(strlen({value}) <> length({value}))"]
+
     sql = f"SELECT count(*) - count(DISTINCT hash({hash_cols}))"
-    if checks:
-        sql += ", " + ", ".join(checks)
+    for col in id_cols:
+        sql += ", " + ", ".join(checks(col, quote_ident(col)))
     row = db.execute(sql + " FROM raw").fetchone()
-    flags = row[1:]
+    flags = list(row[1:])
+    if dim_cols:
+        # a dimension has few distinct values: checking those is a third of the cost of checking
+        # every row (10M lines: 0.4 s against 1.1 s)
+        parts = [f"SELECT {i} AS k, {', '.join(checks(col, 'v'))} FROM (SELECT DISTINCT {quote_ident(col)} AS v FROM raw)"
+                 for i, col in enumerate(dim_cols)]
+        found = {r[0]: r[1:] for r in db.execute(" UNION ALL ".join(parts)).fetchall()}
+        for i in range(len(dim_cols)):
+            flags += list(found.get(i, (None, None)))
+    text_cols = id_cols + dim_cols
     dirty = {col: bool(flags[2 * i]) for i, col in enumerate(text_cols)}
     unicode = [col for i, col in enumerate(text_cols) if flags[2 * i + 1] and not dirty[col]]
     if unicode:
