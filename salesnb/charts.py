@@ -43,6 +43,22 @@ def apply_theme() -> None:
     from cycler import cycler
     plt.rcParams.update(THEME)
     plt.rcParams["axes.prop_cycle"] = cycler(color=PALETTE)
+    _inline_png_as_laid_out()
+
+
+def _inline_png_as_laid_out() -> None:
+    """In a notebook, show figures as their tight layout drew them. The inline backend's default
+    ``bbox_inches="tight"`` lays every figure out again only to crop a border that the layout
+    already keeps small (10 px here): the report's 20 figures took 5.6 s to save that way against
+    4.5 s without."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    if get_ipython() is None or "inline" not in plt.get_backend():
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+    set_matplotlib_formats("png", bbox_inches=None)
 
 
 def annotated_heatmap(ax, data: pd.DataFrame, annot: pd.DataFrame, *, mask=None, fontsize: float = 9,

@@ -443,3 +443,20 @@ def test_api_run_on_online_retail(tmp_path):
     assert f["currency"] == "GBP" and "£" in page.text
     assert f["period"]["partial"] is True  # the data ends 2011-12-09
     assert "partial period" in page.text and "Like for like" in page.text
+
+
+@needs_data
+def test_notebook_figures_are_saved_as_laid_out(superstore):
+    """charts.apply_theme() turns off the inline backend's bbox_inches='tight' (a second layout
+    of every figure): a chart's PNG is its whole canvas, figsize × dpi, e.g. the 9 × 4.2 in trend
+    chart at 100 dpi is 900 × 420 px."""
+    import base64
+    import struct
+    from salesnb.charts import THEME
+    nb = nbformat.read(superstore["report"].parent / "notebooks" / "revenue.ipynb", as_version=4)
+    pngs = [base64.b64decode(o["data"]["image/png"]) for c in nb.cells if c.cell_type == "code"
+            for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert pngs
+    width, height = struct.unpack(">II", pngs[0][16:24])
+    w_in, h_in = THEME["figure.figsize"]
+    assert (width, height) == (round(w_in * THEME["savefig.dpi"]), round(h_in * THEME["savefig.dpi"]))
