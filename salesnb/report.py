@@ -385,8 +385,10 @@ def render_pdf(html_path: Path, pdf_path: Path, timeout: int = PDF_TIMEOUT) -> P
 # --------------------------------------------------------------------------- assembly
 
 def assemble(findings: dict, executed: dict[str, Path | None], *, by: dict | None = None,
-             generated: str | None = None) -> str:
-    """One report.html from the findings and the executed notebooks (None = missing notebook)."""
+             generated: str | None = None, bodies: dict[str, str] | None = None) -> str:
+    """One report.html from the findings and the executed notebooks (None = missing notebook).
+
+    ``bodies``: notebook HTML bodies already converted (:func:`salesnb.html.notebook_body`)."""
     from . import html as H
     sections = []
     body, toc = H.rework_headings(str(H.executive_summary(findings)), "executive-summary", drop_title=False)
@@ -401,7 +403,8 @@ def assemble(findings: dict, executed: dict[str, Path | None], *, by: dict | Non
                              "note": f"The {name} notebook (notebooks/{name}.ipynb) is not part of this "
                                      "installation, so this section is left out."})
             continue
-        body, toc = H.rework_headings(H.notebook_body(path), sid)
+        body = (bodies or {}).get(name)
+        body, toc = H.rework_headings(body if body is not None else H.notebook_body(path), sid)
         sections.append({"id": sid, "title": title, "body": H.Markup(body), "toc": toc, "note": None})
     body, toc = H.rework_headings(str(H.data_quality(findings)), "data-quality-and-method", drop_title=False)
     sections.append({"id": "data-quality-and-method", "title": "Data quality and method", "body": H.Markup(body),
@@ -470,6 +473,7 @@ def _produce(job: _Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout
             for name, p in notebooks.items():
                 executed[name] = tmp / "notebooks" / f"{name}.ipynb" if p is not None else None
             failures: list[NotebookFailed] = []
+            bodies: dict[str, str] = {}
             t0 = time.perf_counter()
 
             def run_one(item):
@@ -478,6 +482,13 @@ def _produce(job: _Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout
                 secs = execute_notebook(name, src, executed[name], params, timeout, tmp / "notebooks",
                                         kernels=kernels)
                 _say(progress, f"{job.tag}notebook {name}.ipynb done in {secs:.1f} s")
+                # converted now, while the other notebooks still run (the first conversion also
+                # imports nbconvert: about a second); a failure here is left to assemble() to report
+                try:
+                    from . import html as H
+                    bodies[name] = H.notebook_body(executed[name])
+                except Exception:  # noqa: BLE001
+                    pass
                 return name, secs
 
             ran_any = bool(todo)
@@ -496,7 +507,7 @@ def _produce(job: _Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout
                 raise failures[0]
             _say(progress, f"{job.tag}assembling report.html")
             t0 = time.perf_counter()
-            page = assemble(findings.data, executed, by=job.by)
+            page = assemble(findings.data, executed, by=job.by, bodies=bodies)
             write_atomic(tmp / "report.html", page)
             job.timings["assemble"] = time.perf_counter() - t0
             if pdf:

@@ -460,3 +460,16 @@ def test_notebook_figures_are_saved_as_laid_out(superstore):
     width, height = struct.unpack(">II", pngs[0][16:24])
     w_in, h_in = THEME["figure.figsize"]
     assert (width, height) == (round(w_in * THEME["savefig.dpi"]), round(h_in * THEME["savefig.dpi"]))
+
+
+@needs_data
+def test_bodies_converted_while_notebooks_run_give_the_same_page(superstore):
+    from salesnb import html as H
+    from salesnb.report import assemble
+    folder = superstore["report"].parent
+    findings = json.loads((folder / "findings.json").read_text(encoding="utf-8"))
+    executed = {p.stem: p for p in (folder / "notebooks").glob("*.ipynb")}
+    bodies = {name: H.notebook_body(path) for name, path in executed.items()}
+    page = assemble(findings, executed, generated="2026-01-01 00:00 UTC", bodies=bodies)
+    assert page == assemble(findings, executed, generated="2026-01-01 00:00 UTC")
+    assert page.count('id="revenue"') == 1
