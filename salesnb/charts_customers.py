@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .charts import BASE, HIGHLIGHT, annotated_heatmap, money_axis
-from .fmt import fmt_count, fmt_money, fmt_pct
+from .fmt import fmt_count, fmt_pct
 
 RISK_COLOR = "#c23b3b"
 RISK_SEGMENTS = ("At Risk", "Can't Lose Them", "About to Sleep")

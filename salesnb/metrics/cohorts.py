@@ -25,18 +25,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import ibis
 import pandas as pd
 
 from ..periods import month_index, month_label
+from .literals import midnight
 from .rfm import money_sum
 
 MAX_COHORTS = 24
 MAX_OFFSET = 23
-
-
-def _ts(day: dt.date):
-    return ibis.timestamp(dt.datetime(day.year, day.month, day.day))
 
 
 def customer_months(table, end: dt.date, orders=None):
@@ -48,11 +44,11 @@ def customer_months(table, end: dt.date, orders=None):
     if orders is not None:
         o = orders.filter(orders.customer_id.notnull())
         if end is not None:     # None: all history (to share between periods)
-            o = o.filter(o.order_date < _ts(end))
+            o = o.filter(o.order_date < midnight(end))
         o = o.mutate(month=o.order_date.year() * 12 + o.order_date.month() - 1)
         return o.group_by(["customer_id", "month"]).aggregate(active=(o.revenue > 0).any(),
                                                               revenue=money_sum(o.revenue))
-    t = table.filter(table.order_date < _ts(end))
+    t = table.filter(table.order_date < midnight(end))
     orders = t.group_by("order_id").aggregate(_net=money_sum(t.revenue))
     ident = t.filter(t.customer_id.notnull())
     ident = ident.mutate(month=ident.order_date.year() * 12 + ident.order_date.month() - 1)

@@ -60,8 +60,9 @@ import pandas as pd
 from ..periods import Period, month_index
 from . import cohorts as cohort_metrics
 from . import rfm
-from .orders import atomic_orders, shared
+from .literals import date_literal, midnight
 from .money import MONEY
+from .orders import atomic_orders, shared
 from .rfm import fsum, money_cumsum, money_sum
 
 LAPSE_DAYS = 180
@@ -84,14 +85,6 @@ MISSING_LABEL = "(missing)"
 
 
 # --------------------------------------------------------------------------- helpers
-
-def _ts(day: dt.date):
-    return ibis.timestamp(dt.datetime(day.year, day.month, day.day))
-
-
-def _date(day: dt.date):
-    return ibis.date(day.year, day.month, day.day)
-
 
 def _f(value) -> float | None:
     if value is None:
@@ -237,13 +230,13 @@ DEFINITIONS = {
 
 def _period_figures(dataset, summary, period: Period) -> dict:
     s = summary
-    last_day = _date(period.last_day)
+    last_day = date_literal(period.last_day)
     ref_day = period.start - dt.timedelta(days=1)
     in_p = s.p_orders > 0
     has_h = s.h_orders > 0
-    new = in_p & (s.h_first.isnull() | (s.h_first >= _ts(period.start)))
+    new = in_p & (s.h_first.isnull() | (s.h_first >= midnight(period.start)))
     eligible = has_h & (last_day.delta(s.h_first.date(), unit="day") >= SECOND_ORDER_MIN_DAYS)
-    lapsed_then = (s.pre_orders > 0) & (_date(ref_day).delta(s.pre_last.date(), unit="day") >= LAPSE_DAYS)
+    lapsed_then = (s.pre_orders > 0) & (date_literal(ref_day).delta(s.pre_last.date(), unit="day") >= LAPSE_DAYS)
     lapsed_now = has_h & (last_day.delta(s.h_last.date(), unit="day") >= LAPSE_DAYS)
     row = _row(s.aggregate(
         count=in_p.sum(),
@@ -263,7 +256,7 @@ def _period_figures(dataset, summary, period: Period) -> dict:
         lapsed_now_orders=s.h_orders.sum(where=lapsed_now),
     ))
     t = dataset.table
-    w = t.filter((t.order_date >= _ts(period.start)) & (t.order_date < _ts(period.end)))
+    w = t.filter((t.order_date >= midnight(period.start)) & (t.order_date < midnight(period.end)))
     tot = _row(w.aggregate(total=money_sum(w.revenue), unidentified=money_sum(w.revenue, where=w.customer_id.isnull()),
                            unidentified_rows=w.customer_id.isnull().sum()))
     count = _i(row.get("count"))
@@ -417,9 +410,9 @@ def high_value(dataset, scored, w_start, end) -> dict:
     dims = [d for d in HIGH_VALUE_DIMENSIONS if d in dataset.dimensions and d in t.columns]
     if not dims:
         return out
-    lines = t.filter(t.customer_id.notnull() & (t.order_date < _ts(end)))
+    lines = t.filter(t.customer_id.notnull() & (t.order_date < midnight(end)))
     if w_start is not None:
-        lines = lines.filter(lines.order_date >= _ts(w_start))
+        lines = lines.filter(lines.order_date >= midnight(w_start))
     flagged = lines.inner_join(flags.select("customer_id", "top"), "customer_id")
     # One scan of the lines for every dimension: exact revenue per (top, region, segment, …)
     # combination, kept on the engine; each dimension then sums that small table.
@@ -472,7 +465,7 @@ def _clv_transactions(dataset, end: dt.date):
         days = shared(dataset, "clv_days", lambda: _positive_order_days(orders))
         return days.filter(days.order_date < ibis.date(end.year, end.month, end.day))
     table = dataset.table
-    t = table.filter(table.order_date < _ts(end))
+    t = table.filter(table.order_date < midnight(end))
     orders = t.group_by("order_id").aggregate(_net=money_sum(t.revenue))
     positive = orders.filter(orders._net > 0).select("order_id")
     ident = t.filter(t.customer_id.notnull()).semi_join(positive, "order_id")

@@ -22,6 +22,7 @@ import ibis
 import pandas as pd
 
 from ..periods import Period, month_index, month_label, month_start
+from .literals import midnight
 from .money import MONEY, money_sum
 from .orders import atomic_orders, shared
 
@@ -43,12 +44,8 @@ class Window:
                 "end": (self.end - dt.timedelta(days=1)).isoformat()}
 
 
-def _ts(day: dt.date):
-    return ibis.timestamp(dt.datetime(day.year, day.month, day.day))
-
-
 def _in(ts, window: Window):
-    return (ts >= _ts(window.start)) & (ts < _ts(window.end))
+    return (ts >= midnight(window.start)) & (ts < midnight(window.end))
 
 
 def _any_window(t, windows: list[Window]):

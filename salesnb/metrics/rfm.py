@@ -55,10 +55,10 @@ import datetime as dt
 import math
 
 import ibis
-import ibis.expr.datatypes as dt_
 import pandas as pd
 
 from ..periods import Period, month_index, month_start
+from .literals import date_literal, midnight
 
 SEGMENTS = (
     "Champions", "Loyal Customers", "Potential Loyalists", "New Customers", "Promising",
@@ -119,10 +119,6 @@ def grid_frame() -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- windows
 
-def _ts(day: dt.date):
-    return ibis.timestamp(dt.datetime(day.year, day.month, day.day))
-
-
 def months_before(day: dt.date, months: int) -> dt.date:
     """The first of the month ``months`` before ``day`` (a first-of-month date)."""
     return month_start(month_index(day) - int(months))
@@ -144,9 +140,9 @@ def fsum(values) -> float:
 
 
 def _cond(ts, start, end):
-    cond = ts < _ts(end)
+    cond = ts < midnight(end)
     if start is not None:
-        cond = cond & (ts >= _ts(start))
+        cond = cond & (ts >= midnight(start))
     return cond
 
 
@@ -256,7 +252,7 @@ def score(summary, window: str, as_of: dt.date, keep: tuple[str, ...] = ()):
         monetary=s[f"{window}_revenue"],
         first_order=s[f"{window}_first"],
         last_order=s[f"{window}_last"],
-        recency_days=ibis.date(as_of.year, as_of.month, as_of.day).delta(s[f"{window}_last"].date(), unit="day"),
+        recency_days=date_literal(as_of).delta(s[f"{window}_last"].date(), unit="day"),
     )
     s = s.mutate(
         r_score=ibis.ntile(5).over(order_by=[s.recency_days.desc(), s.customer_id.asc()]) + 1,
