@@ -321,3 +321,22 @@ def test_big_parquet_read_in_place_loads_the_same(tmp_path, case, monkeypatch):
     assert (k1, k2) == ("BASE TABLE", "VIEW")
     assert in_place == copied and q2 == q1
     assert q1["rows_dropped"] == {"unparseable date": 1, "unparseable revenue": 1}
+
+
+def test_load_data_imports_the_metric_code_meanwhile_and_leaves_no_thread(tmp_path):
+    """The metric code's imports run on a thread during the load; load_data waits for it, on
+    success and on a failed load alike."""
+    import sys
+    import threading
+    from salesnb.data import WARM_MODULES
+    (tmp_path / "s.csv").write_text("order,date,cust,amount\nA1,2024-01-05,x,10\nA2,2024-02-01,y,5\n",
+                                    encoding="utf-8")
+    config = config_from_dict({"name": "t", "source": "s.csv", "columns": COLUMNS}, base_dir=tmp_path)
+    with load_data(config) as ds:
+        assert ds.quality.rows_used == 2
+    assert not [t for t in threading.enumerate() if t.name == "salesnb-imports"]
+    assert all(name in sys.modules for name in WARM_MODULES)
+    bad = config_from_dict({"name": "t", "source": "missing.csv", "columns": COLUMNS}, base_dir=tmp_path)
+    with pytest.raises(SalesnbError):
+        load_data(bad)
+    assert not [t for t in threading.enumerate() if t.name == "salesnb-imports"]
