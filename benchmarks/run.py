@@ -553,7 +553,7 @@ def markdown(results: dict) -> str:
                      f"{_ratio(r, h, 'seconds')}, {_ratio(r, h, 'peak_mb')} |")
     lines += ["", "Where the time of one report goes (`salesnb run`, last run; seconds):", "",
               "| order lines | load + validate | findings (revenue / customers / recommendations) | notebooks "
-              "(wall; each: papermill duration) | assemble | PDF |", "|---|---|---|---|---|---|"]
+              "(wall, each converted to HTML as it ends; each: papermill duration) | assemble | PDF |", "|---|---|---|---|---|---|"]
     for size, s in results["sizes"].items():
         st = s.get("run_stages") or {}
         fl = st.get("from_lines") or {}
