@@ -2,7 +2,8 @@
 
 ``run_report(params, period=…)`` builds the findings once, saves them into a temporary run
 folder, executes the notebooks there (in parallel; they load the saved findings through their
-``run_dir`` parameter), assembles ``report.html`` (and ``report.pdf`` with Chromium), and only
+``run_dir`` parameter, ``".."`` from their own folder, so a published or kept notebook still finds
+them), assembles ``report.html`` (and ``report.pdf`` with Chromium), and only
 then moves the finished folder into place. ``run_batch`` does that for many periods (and
 ``--by`` dimension values) from one loaded dataset and writes an ``index.html``.
 
