@@ -132,7 +132,9 @@ class PooledKernel:
 
     def prepare(self, cwd: Path, timeout: float = START_TIMEOUT) -> None:
         from jupyter_core.utils import run_sync
-        run_sync(_run_code)(self.km, RESET_CODE.format(cwd=str(cwd)), timeout)
+        # absolute: a reused kernel is still in the previous notebook's folder, where a path
+        # relative to this process's folder (``--out reports``, the default) does not resolve
+        run_sync(_run_code)(self.km, RESET_CODE.format(cwd=str(Path(cwd).resolve())), timeout)
 
     def release_clients(self) -> None:
         self.km.close_clients()

@@ -473,3 +473,18 @@ def test_bodies_converted_while_notebooks_run_give_the_same_page(superstore):
     page = assemble(findings, executed, generated="2026-01-01 00:00 UTC", bodies=bodies)
     assert page == assemble(findings, executed, generated="2026-01-01 00:00 UTC")
     assert page.count('id="revenue"') == 1
+
+
+def test_relative_out_folder_with_a_reused_kernel(tmp_path, monkeypatch):
+    """`make report` writes under `reports/`, relative to the working folder. Three notebooks run
+    on two pooled kernels, so one kernel is reused: it must still find the new notebook's folder
+    (it was in the previous notebook's folder, where the relative path does not resolve)."""
+    from salesnb.report import run_report
+    params = tiny_params(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    path = run_report(params, out="reports")
+    assert path == Path("reports") / "tiny" / "2023Q4" / "report.html" and path.is_file()
+    kept = sorted(p.stem for p in (path.parent / "notebooks").glob("*.ipynb"))
+    assert kept == sorted(p.stem for p in notebooks_dir().glob("*.ipynb")
+                          if p.stem in ("revenue", "customers", "recommendations"))
+    assert not (path.parent.parent / "2023Q4.failed").exists()
