@@ -583,7 +583,9 @@ def run_report(params, period=None, *, out=None, pdf: bool = False, timeout: int
         findings = build_findings(config, period, dataset=dataset, progress=progress)
         timings["findings"] = time.perf_counter() - t0
     label = findings.data["period"]["label"]
-    root = Path(out) if out else reports_dir()
+    # absolute: papermill's file writes briefly chdir the whole process (its handler's cwd, shared
+    # by the notebooks running in parallel), so a relative path could resolve elsewhere
+    root = Path(out).resolve() if out else reports_dir().resolve()
     job = _Job(config=config, params_file=Path(params), label=label, parent=root / safe_folder_name(config.name),
                folder=_folder_for(label), findings=findings)
     nbs = notebook_paths(notebooks, progress, job.tag)
@@ -715,7 +717,9 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
             raise ConfigError(f"--by {by!r} is not {kind}; the params file's dimensions: {known}.",
                               hint="choose one of: " + ", ".join(config.dimensions) if config.dimensions
                               else "map a dimension (region, segment, …) under columns:")
-    root = Path(out) if out else reports_dir()
+    # absolute: papermill's file writes briefly chdir the whole process (its handler's cwd, shared
+    # by the notebooks running in parallel), so a relative path could resolve elsewhere
+    root = Path(out).resolve() if out else reports_dir().resolve()
     name_dir = root / safe_folder_name(config.name)
     timings: dict = {}
     all_jobs: list[_Job] = []
