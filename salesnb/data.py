@@ -789,8 +789,8 @@ def _prescan(db, config: Config, raw_cols: dict[str, str], hash_cols: str) -> tu
         parts = [f"SELECT {i} AS k, {', '.join(checks(col, 'v'))} FROM (SELECT DISTINCT {quote_ident(col)} AS v FROM raw)"
                  for i, col in enumerate(dim_cols)]
         found = {r[0]: r[1:] for r in db.execute(" UNION ALL ".join(parts)).fetchall()}
-        for i in range(len(dim_cols)):
-            flags += list(found.get(i, (None, None)))
+        for i in range(len(dim_cols)):   # each part is one aggregate row
+            flags += found[i]
     text_cols = id_cols + dim_cols
     dirty = {col: bool(flags[2 * i]) for i, col in enumerate(text_cols)}
     unicode = [col for i, col in enumerate(text_cols) if flags[2 * i + 1] and not dirty[col]]

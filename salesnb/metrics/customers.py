@@ -463,7 +463,7 @@ def _clv_transactions(dataset, end: dt.date):
     orders = atomic_orders(dataset)
     if orders is not None:      # order rows that are whole orders: the same sums, shared by periods
         days = shared(dataset, "clv_days", lambda: _positive_order_days(orders))
-        return days.filter(days.order_date < ibis.date(end.year, end.month, end.day))
+        return days.filter(days.order_date < date_literal(end))
     table = dataset.table
     t = table.filter(table.order_date < midnight(end))
     orders = t.group_by("order_id").aggregate(_net=money_sum(t.revenue))
