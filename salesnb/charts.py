@@ -81,8 +81,9 @@ def annotated_heatmap(ax, data: pd.DataFrame, annot: pd.DataFrame, *, mask=None,
                 continue
             r, g, b, _ = colormap((values[i, j] - lo) / (hi - lo))
             dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5     # white text on dark cells
-            ax.text(j + 0.5, i + 0.5, str(labels[i, j]), ha="center", va="center", fontsize=fontsize,
-                    color="white" if dark else ".15")
+            text = ax.text(j + 0.5, i + 0.5, str(labels[i, j]), ha="center", va="center", fontsize=fontsize,
+                           color="white" if dark else ".15")
+            text.set_in_layout(False)
     ax.set_xlim(0, values.shape[1])
     ax.set_ylim(values.shape[0], 0)
     ax.set_xticks(np.arange(values.shape[1]) + 0.5)

@@ -47,3 +47,26 @@ def test_annotated_heatmap_with_one_value_everywhere(value):
     charts.annotated_heatmap(ax, data, data.map(str))
     assert [t.get_text() for t in ax.texts] == [str(value)] * 2
     plt.close(fig)
+
+
+def test_heatmap_cell_labels_stay_out_of_the_layout_pass_and_the_picture_is_the_same():
+    # the labels lie inside their cells, so the tight layout need not measure them (a cohort
+    # heatmap's 300 labels made it the slowest figure); the drawn PNG must not change
+    import io
+    charts.apply_theme()
+    data = pd.DataFrame([[float(i * 7 + j) for j in range(7)] for i in range(12)],
+                        index=[f"2024-{m:02d} (n=1,234)" for m in range(1, 13)])
+    annot = data.map(lambda v: f"{v:.0f}%")
+
+    def png(in_layout: bool) -> bytes:
+        fig, ax = plt.subplots(figsize=(8, 5))
+        charts.annotated_heatmap(ax, data, annot, fontsize=7)
+        assert len(ax.texts) == 84 and not any(t.get_in_layout() for t in ax.texts)
+        for t in ax.texts:
+            t.set_in_layout(in_layout)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        plt.close(fig)
+        return buf.getvalue()
+
+    assert png(False) == png(True)
