@@ -137,38 +137,3 @@ def test_a_quarter_after_another_groups_only_its_own_window(monkeypatch):
         build_findings(config, "2017Q4", dataset=ds)
     assert grouped and all(len(windows) == 1 for _, windows in grouped), grouped
     assert {d for d, _ in grouped} == set(ds.dimensions)
-
-
-def _sample_params(tmp_path, rows=30_000, seed=3):
-    from salesnb.sample import write_sample
-    src = tmp_path / "sample.parquet"
-    write_sample(src, rows=rows, seed=seed)
-    params = tmp_path / "p.yaml"
-    cols = ["order_id", "order_date", "customer_id", "revenue", "quantity", "unit_price", "region", "segment",
-            "category", "product", "sales_rep", "channel"]
-    params.write_text("name: s\nsource: sample.parquet\ncolumns:\n" + "".join(f"  {c}: {c}\n" for c in cols)
-                      + "period: 2024Q3\n", encoding="utf-8")
-    return params
-
-
-def test_order_rows_are_stored_in_customer_order(tmp_path):
-    # what makes the per-customer groupings fast; nulls (no customer id) may sit anywhere
-    config = load_config(_sample_params(tmp_path))
-    with load_data(config) as ds:
-        built = order_rows.build_orders(ds.table)
-        ids = [c for c in built.table.customer_id.to_pandas().tolist() if c is not None and c == c]
-        assert len(ids) > 1000
-        assert ids == sorted(ids)
-        built.release()
-
-
-@pytest.mark.parametrize("period", ["2024Q1", "2024Q3"])
-def test_customer_order_of_the_rows_does_not_change_findings(tmp_path, monkeypatch, period):
-    params = _sample_params(tmp_path)
-    config = load_config(params)
-    out = {}
-    for cluster in (True, False):
-        monkeypatch.setattr(order_rows, "CLUSTER_BY_CUSTOMER", cluster)
-        with load_data(config) as ds:
-            out[cluster] = dumps(build_findings(config, period, dataset=ds).data)
-    assert out[True] == out[False]

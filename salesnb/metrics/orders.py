@@ -70,17 +70,6 @@ def _cache(expr):
         return expr
 
 
-# Order rows sorted by customer id before they are stored (tests switch it off to show the
-# findings do not depend on it; only the speed of the per-customer groupings does).
-CLUSTER_BY_CUSTOMER = True
-
-
-def _clustered(expr):
-    if CLUSTER_BY_CUSTOMER and "customer_id" in expr.columns:
-        return expr.order_by("customer_id")
-    return expr
-
-
 def _whole_orders(table):
     """One row per order id, with what shows whether the order is one customer on one day."""
     day = table.order_date.date()
@@ -98,14 +87,8 @@ def build_orders(table) -> Orders:
 
     One grouping by order id first: when every order is one customer on one day (the usual
     case) those rows are :func:`order_days` already. Otherwise :func:`order_days` is built.
-
-    The rows are stored in customer order (:data:`CLUSTER_BY_CUSTOMER`): every per-customer
-    grouping of them (the customer summary of each period, the CLV days, the customer months)
-    then reads each customer's orders together, about twice as fast. At 10M lines the sort adds
-    about 2.4 s to the build and saves about as much in one report's customer queries, and about
-    3.5 s in each further period of a batch.
     """
-    whole = _cache(_clustered(_whole_orders(table)))
+    whole = _cache(_whole_orders(table))
     single = whole._last_day == whole.day
     if "customer_id" in whole.columns:
         single = single & (whole._last_customer == whole.customer_id).fill_null(True) & \
@@ -116,7 +99,7 @@ def build_orders(table) -> Orders:
         keep = list(order_days(table).columns)
         return Orders(table=whole.select(*keep), atomic=True, rows=rows, cached=whole)
     _release(whole)
-    expr = _cache(_clustered(order_days(table)))
+    expr = _cache(order_days(table))
     return Orders(table=expr, atomic=False, rows=int(expr.count().to_pandas()))
 
 
