@@ -175,5 +175,27 @@ def heatmap_chart(matrix: pd.DataFrame, rows: str, cols: str, currency: str, tit
     return fig
 
 
+def impact_chart(impact: pd.DataFrame, currency: str, period_label: str):
+    """The opportunities with a money impact (``summary.impact_frame``): one bar each, largest on
+    top, labelled with the impact; None when there is none."""
+    if impact is None or impact.empty:
+        return None
+    data = impact.sort_values(["impact", "label"], ascending=[True, False]).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(9, 1.4 + 0.42 * len(data)))
+    bars = ax.barh(range(len(data)), data["impact"], color=BASE)
+    ax.set_yticks(range(len(data)), [_tex(label) for label in data["label"]])
+    ax.bar_label(bars, labels=[_tex(fmt_money(v, currency)) for v in data["impact"]], padding=3, fontsize=8)
+    ax.set_xlim(0, float(data["impact"].max()) * 1.25)
+    money_axis(ax, currency, axis="x")
+    ax.set_xlabel(f"Estimated impact ({currency})")
+    ax.set_title(f"Opportunities by money impact, {period_label}")
+    return fig
+
+
+def _tex(text) -> str:
+    """Text shown as it is: a ``$`` would start matplotlib's mathtext."""
+    return str(text).replace("$", r"\$")
+
+
 def month_title(label: str) -> str:
     return fmt_month(label)

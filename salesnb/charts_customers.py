@@ -10,15 +10,11 @@ import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 
-from .charts import BASE, HIGHLIGHT, annotated_heatmap, money_axis
+from .charts import BASE, HIGHLIGHT, _tex, annotated_heatmap, money_axis
 from .fmt import fmt_count, fmt_pct
 
 RISK_COLOR = "#c23b3b"
 RISK_SEGMENTS = ("At Risk", "Can't Lose Them", "About to Sleep")
-
-
-def _tex(text: str) -> str:
-    return str(text).replace("$", r"\$")
 
 
 def segment_chart(segments: pd.DataFrame, currency: str):

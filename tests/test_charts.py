@@ -70,3 +70,19 @@ def test_heatmap_cell_labels_stay_out_of_the_layout_pass_and_the_picture_is_the_
         return buf.getvalue()
 
     assert png(False) == png(True)
+
+
+def test_impact_chart_puts_the_largest_opportunity_on_top_and_shows_dollars_as_text():
+    impact = pd.DataFrame({"label": ["Win back lapsed", "Grow West", "Upsell $ tier"],
+                           "impact": [1200.0, 56000.0, 3400.5]})
+    fig = charts.impact_chart(impact, "USD", "2024Q3")
+    ax = fig.axes[0]
+    # barh draws bottom up: the last tick is the top bar
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Win back lapsed", r"Upsell \$ tier", "Grow West"]
+    assert [round(p.get_width(), 2) for p in ax.patches] == [1200.0, 3400.5, 56000.0]
+    values = [t.get_text() for t in ax.texts]
+    assert values == [r"\$1,200.00", r"\$3,400.50", r"\$56,000.00"]      # fmt_money, $ escaped
+    assert ax.get_xlim()[1] == pytest.approx(56000.0 * 1.25)
+    assert ax.get_title() == "Opportunities by money impact, 2024Q3"
+    plt.close(fig)
+    assert charts.impact_chart(impact.iloc[0:0], "USD", "2024Q3") is None
