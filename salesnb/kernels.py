@@ -10,13 +10,16 @@ execution count start anew), the notebook's working folder, and the matplotlib s
 kernel had after its imports. Modules stay imported, which is the point.
 
 A kernel whose notebook failed, timed out or died is shut down, not reused; the pool starts a
-new one in its place. papermill runs a notebook on a given kernel through ``km=``; nbclient
+new one in its place. Kernels talk over Unix sockets in a folder of their own (TCP ports can be
+taken between being picked and bound); one that dies while starting is started again, and the
+error of the last attempt quotes what the kernel wrote to stderr. papermill runs a notebook on a given kernel through ``km=``; nbclient
 leaves a kernel manager it did not create running.
 """
 from __future__ import annotations
 
 import os
 import queue
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -55,10 +58,15 @@ del _os, _mpl, _plt, _k
 KERNEL_RC: dict = {}   # set inside a pooled kernel by WARM_CODE
 
 START_TIMEOUT = 120    # seconds for a kernel to start and import
+START_ATTEMPTS = 3     # a kernel that dies while starting is started again, up to this many times in all
 
 
 class KernelStartError(RuntimeError):
-    pass
+    """A pooled kernel could not be made ready: it did not start, or its warm-up imports failed."""
+
+
+class KernelDied(KernelStartError):
+    """The kernel process died or did not answer while starting (worth starting again)."""
 
 
 def quiet_kernel_manager(log_path: Path):
@@ -125,10 +133,11 @@ async def _run_code(km, code: str, timeout: float) -> None:
 
 
 class PooledKernel:
-    """One started kernel: its manager (``km``, for papermill) and its stderr log."""
+    """One started kernel: its manager (``km``, for papermill), its stderr log and the private
+    folder of its sockets."""
 
-    def __init__(self, km, log_path: Path):
-        self.km, self.log_path = km, log_path
+    def __init__(self, km, log_path: Path, socket_dir: Path | None = None):
+        self.km, self.log_path, self.socket_dir = km, log_path, socket_dir
 
     def prepare(self, cwd: Path, timeout: float = START_TIMEOUT) -> None:
         from jupyter_core.utils import run_sync
@@ -150,22 +159,64 @@ class PooledKernel:
             os.unlink(self.log_path)
         except OSError:
             pass
+        if self.socket_dir is not None:
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+    def log_tail(self, lines: int = 6) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())
+
+
+def _transport() -> dict:
+    """Unix sockets in a private folder where the system has them, else TCP on localhost.
+
+    With TCP, the client picks free ports, closes them and the kernel binds them a moment later:
+    a kernel started meanwhile (the pool starts several at once) or any other process can take
+    one first, and the kernel dies before it replies ("Address already in use"). Socket files in a
+    folder of the kernel's own cannot be taken."""
+    if os.name != "posix":
+        return {}
+    folder = Path(tempfile.mkdtemp(prefix="salesnb-k-"))
+    return {"transport": "ipc", "ip": str(folder / "k")}
 
 
 def start_kernel(kernel_name: str = "python3", cwd: Path | None = None,
-                 warm_code: str = WARM_CODE) -> PooledKernel:
-    """Start one kernel and run ``warm_code`` in it (blocking)."""
+                 warm_code: str = WARM_CODE, attempts: int = START_ATTEMPTS) -> PooledKernel:
+    """Start one kernel and run ``warm_code`` in it (blocking). A kernel that dies while it
+    starts is started again (``attempts`` in all); the last error carries the kernel's stderr."""
+    for attempt in range(1, max(1, attempts) + 1):
+        try:
+            return _start_kernel_once(kernel_name, cwd, warm_code)
+        except KernelDied:
+            if attempt >= attempts:
+                raise
+
+
+def _start_kernel_once(kernel_name: str, cwd: Path | None, warm_code: str) -> PooledKernel:
     from jupyter_core.utils import run_sync
     fd, log = tempfile.mkstemp(prefix="salesnb-kernel-", suffix=".log")
     os.close(fd)
     log_path = Path(log)
-    km = _manager_class(log_path)(kernel_name=kernel_name)
-    kernel = PooledKernel(km, log_path)
+    transport = _transport()
+    km = _manager_class(log_path)(kernel_name=kernel_name, **transport)
+    kernel = PooledKernel(km, log_path, Path(transport["ip"]).parent if transport else None)
     try:
         run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"],
                                   cwd=str(cwd or Path.cwd()))
         if warm_code:
             run_sync(_run_code)(km, warm_code, START_TIMEOUT)
+    except KernelStartError as exc:   # the warm-up code failed: the kernel runs, the imports do not
+        tail = kernel.log_tail()
+        kernel.shutdown()
+        raise KernelStartError(f"{exc}{'; kernel said: ' + tail if tail else ''}") from exc
+    except Exception as exc:  # noqa: BLE001 - the kernel died or did not answer: say what it wrote
+        tail = kernel.log_tail()
+        kernel.shutdown()
+        raise KernelDied(f"the {kernel_name} kernel did not start ({type(exc).__name__}: {exc})"
+                         + (f"; kernel said: {tail}" if tail else "")) from exc
     except BaseException:
         kernel.shutdown()
         raise
@@ -252,4 +303,4 @@ class KernelPool:
         self.close()
 
 
-__all__ = ["KernelPool", "PooledKernel", "start_kernel", "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]
+__all__ = ["KernelPool", "PooledKernel", "start_kernel", "KernelStartError", "KernelDied", "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]

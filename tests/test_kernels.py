@@ -69,3 +69,83 @@ def test_batch_reports_on_warm_kernels_equal_those_on_fresh_ones(tmp_path):
         for name in ("revenue", "customers", "recommendations"):
             assert shape(w.parent / "notebooks" / f"{name}.ipynb") == shape(c.parent / "notebooks" / f"{name}.ipynb")
         assert len(w.read_text()) == len(c.read_text())
+
+
+def test_pooled_kernels_talk_over_their_own_unix_sockets(tmp_path):
+    # TCP ports are picked free, closed and bound by the kernel a moment later: a kernel started
+    # meanwhile can take one and the other dies ("Kernel died before replying to kernel_info",
+    # seen once in a 10M batch). Socket files in a folder of each kernel's own cannot clash.
+    nb = _notebook(tmp_path / "n.ipynb", "print(6 * 7)")
+    with KernelPool(2) as pool:
+        for i in range(2):
+            execute_notebook("n", nb, tmp_path / f"out{i}.ipynb", {}, 60, tmp_path, kernels=pool)
+        kernels = list(pool._all)
+        assert kernels and all(k.km.transport == "ipc" for k in kernels)
+        folders = {k.socket_dir for k in kernels}
+        assert len(folders) == len(kernels) and all(f.is_dir() for f in folders)
+    assert not any(f.exists() for f in folders), "the socket folders go with their kernels"
+    assert _outputs(tmp_path / "out1.ipynb")[1][1].strip() == "42"
+
+
+def _dying_kernelspec(tmp_path, monkeypatch):
+    import json
+    import sys
+    spec = tmp_path / "jupyter" / "kernels" / "dying"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-c", "import sys; sys.stderr.write('boom on purpose\\n'); sys.exit(3)",
+                 "{connection_file}"],
+        "display_name": "dies at once", "language": "python"}), encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+
+
+def test_a_kernel_that_dies_while_starting_is_tried_again_then_says_what_it_wrote(tmp_path, monkeypatch):
+    from salesnb import kernels
+    _dying_kernelspec(tmp_path, monkeypatch)
+    calls = []
+    real = kernels._start_kernel_once
+
+    def counted(*a, **kw):
+        calls.append(a)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(kernels, "_start_kernel_once", counted)
+    with pytest.raises(kernels.KernelDied, match=r"dying kernel did not start.*kernel said: boom on purpose"):
+        kernels.start_kernel("dying", warm_code="x = 1")
+    assert len(calls) == kernels.START_ATTEMPTS == 3
+
+
+def test_a_kernel_that_died_once_is_started_again(tmp_path, monkeypatch):
+    from salesnb import kernels
+    real = kernels._start_kernel_once
+    calls = []
+
+    def flaky(*a, **kw):
+        calls.append(a)
+        if len(calls) == 1:
+            raise kernels.KernelDied("the python3 kernel did not start (RuntimeError: Kernel died before replying "
+                                     "to kernel_info)")
+        return real(*a, **kw)
+
+    monkeypatch.setattr(kernels, "_start_kernel_once", flaky)
+    kernel = kernels.start_kernel("python3", warm_code="x = 1")
+    try:
+        from jupyter_core.utils import run_sync
+        assert len(calls) == 2 and run_sync(kernel.km.is_alive)()
+    finally:
+        kernel.shutdown()
+
+
+def test_warm_up_code_that_fails_is_not_tried_again(monkeypatch):
+    from salesnb import kernels
+    real = kernels._start_kernel_once
+    calls = []
+
+    def counted(*a, **kw):
+        calls.append(a)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(kernels, "_start_kernel_once", counted)
+    with pytest.raises(kernels.KernelStartError, match="ModuleNotFoundError") as info:
+        kernels.start_kernel("python3", warm_code="import no_such_module_salesnb")
+    assert not isinstance(info.value, kernels.KernelDied) and len(calls) == 1
