@@ -1288,6 +1288,30 @@ def _exact_sum(col: str, where: str | None = None) -> str:
     return f"(sum(CAST({col} AS DECIMAL(38, 6))){flt})::DOUBLE"
 
 
+def shape_notes(*, total: float, negative_prices: int, has_customers: bool, customers: int,
+                first: dt.date, last: dt.date) -> list[str]:
+    """The data-quality notes on what the data as a whole holds, the same for every engine:
+    negative unit prices, net revenue that is not positive, no or a single customer, a single
+    day. ``customers``: 0, 1 or 2 (two or more)."""
+    notes = []
+    if negative_prices:
+        notes.append(f"{negative_prices:,} line{' has' if negative_prices == 1 else 's have'} a negative unit "
+                     "price (adjustments such as bad debt); kept, they reduce revenue.")
+    if total <= 0:
+        notes.append(f"Net revenue is not positive ({total:,.2f}): the data holds mostly returns or zero lines, "
+                     "so shares and growth rates are not meaningful.")
+    if has_customers and customers == 0:
+        notes.append("No row has a customer id: customer analyses are left out.")
+    elif has_customers and customers == 1:
+        notes.append("The data holds a single customer: customer analyses (RFM, cohorts, concentration) "
+                     "are not meaningful.")
+    if first == last:
+        notes.append(f"The data holds a single day ({first.isoformat()}): trends and growth cannot be computed.")
+    if not has_customers:
+        notes.append("No customer id is mapped: customer analyses are left out.")
+    return notes
+
+
 def _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_rows, dup_dropped, date_fmt,
              notes=None, sha=None) -> DataQuality:
     has_cust = "customer_id" in config.columns
@@ -1322,25 +1346,9 @@ def _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_ro
     if big >= HUGE_VALUE:
         notes.append(f"Some line revenues are implausibly large (up to {big:.3g}); they are kept. "
                      "Check the revenue column and decimal.")
-    if "unit_price" in config.columns:
-        neg = int(neg or 0)
-        if neg:
-            notes.append(f"{neg:,} line{' has' if neg == 1 else 's have'} a negative unit price (adjustments "
-                         "such as bad debt); kept, they reduce revenue.")
-    if total <= 0:
-        notes.append(f"Net revenue is not positive ({total:,.2f}): the data holds mostly returns or zero lines, "
-                     "so shares and growth rates are not meaningful.")
-    if has_cust:
-        n_cust = 0 if cust_max is None else (1 if cust_min == cust_max else 2)  # 2: two or more
-        if n_cust == 0:
-            notes.append("No row has a customer id: customer analyses are left out.")
-        elif n_cust == 1:
-            notes.append("The data holds a single customer: customer analyses (RFM, cohorts, concentration) "
-                         "are not meaningful.")
-    if first_d == last_d:
-        notes.append(f"The data holds a single day ({first_d.isoformat()}): trends and growth cannot be computed.")
-    if not has_cust:
-        notes.append("No customer id is mapped: customer analyses are left out.")
+    n_cust = 0 if cust_max is None else (1 if cust_min == cust_max else 2)  # 2: two or more
+    notes += shape_notes(total=total, negative_prices=int(neg or 0), has_customers=has_cust,
+                         customers=n_cust, first=first_d, last=last_d)
     share = (100.0 * nocust_rev / total) + 0.0 if has_cust and total > 0 else None
     q = DataQuality(
         source=config.source or "query", sha256=sha, rows_read=int(rows_read), rows_used=int(rows_used),

@@ -794,7 +794,7 @@ def _fingerprint(config: Config, source: _Source, rows_read: int, total: float) 
 
 def _quality(config: Config, t, source: _Source, rows_read, dropped, examples, dup_rows, date_fmt,
              notes):
-    from .data import HUGE_VALUE, DataQuality, month_coverage, partial_months
+    from .data import HUGE_VALUE, DataQuality, month_coverage, partial_months, shape_notes
     from .periods import month_index, month_label
     has_cust = "customer_id" in config.columns
     aggs = {
@@ -844,26 +844,10 @@ def _quality(config: Config, t, source: _Source, rows_read, dropped, examples, d
     if big >= HUGE_VALUE:
         notes.append(f"Some line revenues are implausibly large (up to {big:.3g}); they are kept. "
                      "Check the revenue column and decimal.")
-    neg = int(num("neg_price", 0))
-    if neg:
-        notes.append(f"{neg:,} lines have a negative unit price (adjustments such as bad debt); "
-                     "they are kept and reduce revenue.")
-    if total <= 0:
-        notes.append(f"Net revenue is not positive ({total:,.2f}): the data holds mostly returns or zero lines, "
-                     "so shares and growth rates are not meaningful.")
     nocust_rows, nocust_rev = (int(num("nocust_rows", 0)), float(num("nocust_rev"))) if has_cust \
         else (rows_used, total)
-    if has_cust:
-        n_cust = int(num("n_cust", 0))
-        if n_cust == 0:
-            notes.append("No row has a customer id: customer analyses are left out.")
-        elif n_cust == 1:
-            notes.append("The data holds a single customer: customer analyses (RFM, cohorts, concentration) "
-                         "are not meaningful.")
-    if first_d == last_d:
-        notes.append(f"The data holds a single day ({first_d.isoformat()}): trends and growth cannot be computed.")
-    if not has_cust:
-        notes.append("No customer id is mapped: customer analyses are left out.")
+    notes += shape_notes(total=total, negative_prices=int(num("neg_price", 0)), has_customers=has_cust,
+                         customers=int(num("n_cust", 0)) if has_cust else 0, first=first_d, last=last_d)
     share = (100.0 * nocust_rev / total) + 0.0 if has_cust and total > 0 else None
     coverage = month_coverage(first_d, last_d)
     return DataQuality(

@@ -273,3 +273,22 @@ def test_missing_customer_words_are_missing(load):
     ds = load(HEADER + rows)
     assert ds.quality.missing_customer["rows"] == 6
     assert _rows(ds, "SELECT DISTINCT customer_id FROM sales WHERE customer_id IS NOT NULL") == [("Nana",)]
+
+
+def test_shape_notes_are_one_text_for_every_engine():
+    import datetime as dt
+    from salesnb.data import shape_notes
+    day = dt.date(2024, 3, 1)
+    notes = shape_notes(total=-5.0, negative_prices=1, has_customers=True, customers=1, first=day, last=day)
+    assert notes == [
+        "1 line has a negative unit price (adjustments such as bad debt); kept, they reduce revenue.",
+        "Net revenue is not positive (-5.00): the data holds mostly returns or zero lines, so shares and growth "
+        "rates are not meaningful.",
+        "The data holds a single customer: customer analyses (RFM, cohorts, concentration) are not meaningful.",
+        "The data holds a single day (2024-03-01): trends and growth cannot be computed."]
+    assert shape_notes(total=10.0, negative_prices=2, has_customers=False, customers=0, first=day,
+                       last=dt.date(2024, 4, 1)) == [
+        "2 lines have a negative unit price (adjustments such as bad debt); kept, they reduce revenue.",
+        "No customer id is mapped: customer analyses are left out."]
+    assert shape_notes(total=10.0, negative_prices=0, has_customers=True, customers=2, first=day,
+                       last=dt.date(2024, 4, 1)) == []
