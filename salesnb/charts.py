@@ -104,6 +104,11 @@ def money_axis(ax, currency: str, axis: str = "y") -> None:
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
 
 
+def _tex(text) -> str:
+    """Text shown as it is: a ``$`` would start matplotlib's mathtext."""
+    return str(text).replace("$", r"\$")
+
+
 def _short(label: str, width: int = 28) -> str:
     text = str(label)
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -190,11 +195,6 @@ def impact_chart(impact: pd.DataFrame, currency: str, period_label: str):
     ax.set_xlabel(f"Estimated impact ({currency})")
     ax.set_title(f"Opportunities by money impact, {period_label}")
     return fig
-
-
-def _tex(text) -> str:
-    """Text shown as it is: a ``$`` would start matplotlib's mathtext."""
-    return str(text).replace("$", r"\$")
 
 
 def month_title(label: str) -> str:

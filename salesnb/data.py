@@ -1292,7 +1292,7 @@ def shape_notes(*, total: float, negative_prices: int, has_customers: bool, cust
                 first: dt.date, last: dt.date) -> list[str]:
     """The data-quality notes on what the data as a whole holds, the same for every engine:
     negative unit prices, net revenue that is not positive, no or a single customer, a single
-    day. ``customers``: 0, 1 or 2 (two or more)."""
+    day. ``customers``: how many distinct customer ids (only 0, 1 or more matters)."""
     notes = []
     if negative_prices:
         notes.append(f"{negative_prices:,} line{' has' if negative_prices == 1 else 's have'} a negative unit "

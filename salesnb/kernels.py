@@ -12,8 +12,8 @@ kernel had after its imports. Modules stay imported, which is the point.
 A kernel whose notebook failed, timed out or died is shut down, not reused; the pool starts a
 new one in its place. Kernels talk over Unix sockets in a folder of their own (TCP ports can be
 taken between being picked and bound); one that dies while starting is started again, and the
-error of the last attempt quotes what the kernel wrote to stderr. papermill runs a notebook on a given kernel through ``km=``; nbclient
-leaves a kernel manager it did not create running.
+error of the last attempt quotes what the kernel wrote to stderr. papermill runs a notebook on a
+given kernel through ``km=``; nbclient leaves a kernel manager it did not create running.
 """
 from __future__ import annotations
 
@@ -162,12 +162,16 @@ class PooledKernel:
         if self.socket_dir is not None:
             shutil.rmtree(self.socket_dir, ignore_errors=True)
 
-    def log_tail(self, lines: int = 6) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())
+
+def log_tail(path: Path) -> str:
+    """The last line a kernel wrote to its stderr log (what it said before it died), leaving out
+    ipykernel's warning that TCP is not encrypted; "" when there is none."""
+    try:
+        lines = [ln.strip() for ln in path.read_text(encoding="utf-8", errors="replace").splitlines()
+                 if ln.strip() and "without encryption" not in ln]
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
 
 
 def _transport() -> dict:
@@ -209,11 +213,11 @@ def _start_kernel_once(kernel_name: str, cwd: Path | None, warm_code: str) -> Po
         if warm_code:
             run_sync(_run_code)(km, warm_code, START_TIMEOUT)
     except KernelStartError as exc:   # the warm-up code failed: the kernel runs, the imports do not
-        tail = kernel.log_tail()
+        tail = log_tail(log_path)
         kernel.shutdown()
         raise KernelStartError(f"{exc}{'; kernel said: ' + tail if tail else ''}") from exc
     except Exception as exc:  # noqa: BLE001 - the kernel died or did not answer: say what it wrote
-        tail = kernel.log_tail()
+        tail = log_tail(log_path)
         kernel.shutdown()
         raise KernelDied(f"the {kernel_name} kernel did not start ({type(exc).__name__}: {exc})"
                          + (f"; kernel said: {tail}" if tail else "")) from exc
@@ -303,4 +307,5 @@ class KernelPool:
         self.close()
 
 
-__all__ = ["KernelPool", "PooledKernel", "start_kernel", "KernelStartError", "KernelDied", "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]
+__all__ = ["KernelPool", "PooledKernel", "start_kernel", "KernelStartError", "KernelDied", "log_tail",
+           "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]

@@ -259,15 +259,6 @@ class NotebookFailed(Exception):
         self.name, self.reason, self.timeout = name, reason, timeout
 
 
-def _log_tail(path: Path) -> str:
-    try:
-        lines = [ln for ln in path.read_text(errors="replace").splitlines()
-                 if ln.strip() and "without encryption" not in ln]
-    except OSError:
-        return ""
-    return _one_line(lines[-1]) if lines else ""
-
-
 def execute_notebook(name: str, src: Path, dst: Path, parameters: dict, timeout: int | None, cwd: Path,
                      kernels=None) -> float:
     """Run one notebook with papermill into ``dst``; returns seconds. Raises NotebookFailed.
@@ -333,7 +324,8 @@ def _notebook_failure(name: str, exc: BaseException, timeout: int | None, log_pa
         return NotebookFailed(name, f"{name}.ipynb could not run: KeyError: {_one_line(exc)}")
     # a dead kernel, an unreadable notebook …: one line
     what = "the kernel died" if type(exc).__name__ == "DeadKernelError" else type(exc).__name__
-    tail = _log_tail(log_path) if log_path is not None else ""
+    from .kernels import log_tail
+    tail = _one_line(log_tail(log_path)) if log_path is not None else ""
     return NotebookFailed(name, f"{name}.ipynb could not run ({what}): {_one_line(exc)}"
                                 + (f"; kernel log: {tail}" if tail else ""))
 
