@@ -11,7 +11,8 @@ kernel had after its imports. Modules stay imported, which is the point.
 
 A kernel whose notebook failed, timed out or died is shut down, not reused; the pool starts a
 new one in its place. Kernels talk over Unix sockets in a folder of their own (TCP ports can be
-taken between being picked and bound); one that dies while starting is started again, and the
+taken between being picked and bound); the folders of a process that was killed are removed when
+a later run starts a kernel. One that dies while starting is started again, and the
 error of the last attempt quotes what the kernel wrote to stderr. papermill runs a notebook on a
 given kernel through ``km=``; nbclient leaves a kernel manager it did not create running.
 """
@@ -23,6 +24,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -59,6 +61,9 @@ KERNEL_RC: dict = {}   # set inside a pooled kernel by WARM_CODE
 
 START_TIMEOUT = 120    # seconds for a kernel to start and import
 START_ATTEMPTS = 3     # a kernel that dies while starting is started again, up to this many times in all
+SOCKET_PREFIX = "salesnb-k-"   # the kernels' socket folders in the temp folder
+OWNER_FILE = "owner.pid"       # in each: the process that made it, so a later run can tell it is stale
+UNOWNED_AGE = 24 * 3600        # seconds before a folder without an owner file counts as stale
 
 
 class KernelStartError(RuntimeError):
@@ -183,8 +188,48 @@ def _transport() -> dict:
     folder of the kernel's own cannot be taken."""
     if os.name != "posix":
         return {}
-    folder = Path(tempfile.mkdtemp(prefix="salesnb-k-"))
+    sweep_socket_folders()
+    folder = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIX))
+    (folder / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
     return {"transport": "ipc", "ip": str(folder / "k")}
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # another user's process: it runs
+        return True
+    return True
+
+
+def sweep_socket_folders(root: Path | None = None, unowned_age: float = UNOWNED_AGE) -> list[Path]:
+    """Remove the socket folders of salesnb processes that no longer run; return them.
+
+    A pool shuts its kernels down and removes their folders, except when the process is killed
+    (SIGKILL, out of memory, power off): then its folders stay in the temp folder. Each folder
+    names the process that made it (``owner.pid``); a folder whose owner has gone is removed
+    when the next kernel starts. A folder without that file (made a moment ago and not written
+    yet, or by an older salesnb) is removed only once it is ``unowned_age`` seconds old."""
+    root = Path(root or tempfile.gettempdir())
+    removed = []
+    now = time.time()
+    for folder in root.glob(SOCKET_PREFIX + "*"):
+        try:
+            if not folder.is_dir() or folder.is_symlink():
+                continue
+            try:
+                owner = int((folder / OWNER_FILE).read_text(encoding="ascii").strip())
+            except FileNotFoundError:
+                owner = None
+            stale = (now - folder.stat().st_mtime > unowned_age) if owner is None else not _running(owner)
+        except (OSError, ValueError):   # unreadable or half-written: not ours to judge
+            continue
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def start_kernel(kernel_name: str = "python3", cwd: Path | None = None,
@@ -205,8 +250,15 @@ def _start_kernel_once(kernel_name: str, cwd: Path | None, warm_code: str) -> Po
     os.close(fd)
     log_path = Path(log)
     transport = _transport()
-    km = _manager_class(log_path)(kernel_name=kernel_name, **transport)
-    kernel = PooledKernel(km, log_path, Path(transport["ip"]).parent if transport else None)
+    socket_dir = Path(transport["ip"]).parent if transport else None
+    try:
+        km = _manager_class(log_path)(kernel_name=kernel_name, **transport)
+    except BaseException:
+        if socket_dir is not None:
+            shutil.rmtree(socket_dir, ignore_errors=True)
+        log_path.unlink(missing_ok=True)
+        raise
+    kernel = PooledKernel(km, log_path, socket_dir)
     try:
         run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"],
                                   cwd=str(cwd or Path.cwd()))
@@ -308,4 +360,4 @@ class KernelPool:
 
 
 __all__ = ["KernelPool", "PooledKernel", "start_kernel", "KernelStartError", "KernelDied", "log_tail",
-           "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]
+           "sweep_socket_folders", "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]

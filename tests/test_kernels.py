@@ -149,3 +149,76 @@ def test_warm_up_code_that_fails_is_not_tried_again(monkeypatch):
     with pytest.raises(kernels.KernelStartError, match="ModuleNotFoundError") as info:
         kernels.start_kernel("python3", warm_code="import no_such_module_salesnb")
     assert not isinstance(info.value, kernels.KernelDied) and len(calls) == 1
+
+
+def _finished_pid() -> int:
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    return int(proc.stdout)
+
+
+def test_socket_folders_of_a_killed_run_are_swept_and_live_ones_kept(tmp_path):
+    # a run killed with SIGKILL cannot remove its kernels' socket folders; the next run does
+    import os
+    import time
+    from salesnb import kernels
+
+    def folder(name, owner=None, age=0.0):
+        f = tmp_path / (kernels.SOCKET_PREFIX + name)
+        f.mkdir()
+        (f / "k-1").write_text("")
+        if owner is not None:
+            (f / kernels.OWNER_FILE).write_text(str(owner))
+        if age:
+            past = time.time() - age
+            os.utime(f, (past, past))
+        return f
+
+    dead = folder("dead", owner=_finished_pid())
+    alive = folder("alive", owner=os.getpid())
+    old_unowned = folder("old", age=kernels.UNOWNED_AGE + 60)
+    new_unowned = folder("new")          # made a moment ago, owner not written yet
+    garbled = folder("garbled", owner="not a pid")
+    other = tmp_path / "someone-else"
+    other.mkdir()
+
+    removed = kernels.sweep_socket_folders(tmp_path)
+    assert sorted(removed) == sorted([dead, old_unowned])
+    assert not dead.exists() and not old_unowned.exists()
+    assert alive.is_dir() and new_unowned.is_dir() and garbled.is_dir() and other.is_dir()
+
+
+def test_a_started_kernel_names_its_owner_and_sweeps_stale_folders(tmp_path, monkeypatch):
+    import os
+    import tempfile
+    from salesnb import kernels
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stale = tmp_path / (kernels.SOCKET_PREFIX + "stale")
+    stale.mkdir()
+    (stale / kernels.OWNER_FILE).write_text(str(_finished_pid()))
+    kernel = kernels.start_kernel("python3", warm_code="")
+    try:
+        assert not stale.exists()
+        assert kernel.socket_dir.parent == tmp_path
+        assert (kernel.socket_dir / kernels.OWNER_FILE).read_text() == str(os.getpid())
+    finally:
+        kernel.shutdown()
+    assert not kernel.socket_dir.exists()
+
+
+def test_a_kernel_manager_that_cannot_be_made_leaves_no_folder_behind(tmp_path, monkeypatch):
+    import tempfile
+    from salesnb import kernels
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def broken(log_path):
+        def make(**kw):
+            raise RuntimeError("no kernel manager on purpose")
+        return make
+
+    monkeypatch.setattr(kernels, "_manager_class", broken)
+    with pytest.raises(RuntimeError, match="on purpose"):
+        kernels.start_kernel("python3", warm_code="")
+    assert list(tmp_path.iterdir()) == []

@@ -51,11 +51,27 @@ def test_sigkill_midway_leaves_the_previous_report_intact(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert _tree(folder) == before, "the previous report is byte-identical after the kill"
+    sockets = _socket_folders_of(proc.pid)
+    assert sockets, "the killed run's kernels leave their socket folders behind"
     # the next run takes over the dead run's lock and temporary folder and succeeds
     again = run_report(params, out=out, notebooks=_quick_notebooks(tmp_path / "quick"))
     assert again == good and b"good body" in again.read_bytes()
     leftovers = sorted(p.name for p in (out / "tiny").iterdir())
     assert leftovers == ["2023Q4"], leftovers
+    assert not any(f.exists() for f in sockets), "the next run sweeps the dead run's socket folders"
+
+
+def _socket_folders_of(pid: int) -> list[Path]:
+    import tempfile
+    from salesnb import kernels
+    found = []
+    for f in Path(tempfile.gettempdir()).glob(kernels.SOCKET_PREFIX + "*"):
+        try:
+            if (f / kernels.OWNER_FILE).read_text().strip() == str(pid):
+                found.append(f)
+        except OSError:
+            pass
+    return found
 
 
 def test_a_kernel_that_dies_is_reported_not_hung_on(tmp_path):
