@@ -74,12 +74,20 @@ class KernelDied(KernelStartError):
     """The kernel process died or did not answer while starting (worth starting again)."""
 
 
-def quiet_kernel_manager(log_path: Path):
+def quiet_kernel_manager(log_path: Path, socket_dir: Path | None = None):
     """A kernel manager whose kernel writes its own stderr (ipykernel's start-up and shutdown
-    chatter) to ``log_path`` instead of the terminal; cell output is captured as usual."""
+    chatter) to ``log_path`` instead of the terminal; cell output is captured as usual.
+
+    With ``socket_dir`` (from :func:`socket_folder`), a manager made without a transport (as
+    nbclient makes papermill's own kernels) talks over Unix sockets in that folder."""
     from jupyter_client.manager import AsyncKernelManager
 
     class QuietKernelManager(AsyncKernelManager):
+        def __init__(self, **kw):
+            if socket_dir is not None and "transport" not in kw:
+                kw.update(_transport(socket_dir))
+            super().__init__(**kw)
+
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             kw.setdefault("stdout", subprocess.DEVNULL)
             if "stderr" not in kw:
@@ -179,19 +187,24 @@ def log_tail(path: Path) -> str:
     return lines[-1] if lines else ""
 
 
-def _transport() -> dict:
-    """Unix sockets in a private folder where the system has them, else TCP on localhost.
+def socket_folder() -> Path | None:
+    """A private folder for one kernel's Unix sockets, naming this process as its owner; None
+    where the system has no Unix sockets (the kernel then uses TCP on localhost).
 
     With TCP, the client picks free ports, closes them and the kernel binds them a moment later:
     a kernel started meanwhile (the pool starts several at once) or any other process can take
     one first, and the kernel dies before it replies ("Address already in use"). Socket files in a
-    folder of the kernel's own cannot be taken."""
+    folder of the kernel's own cannot be taken. Whoever asks for the folder removes it."""
     if os.name != "posix":
-        return {}
+        return None
     sweep_socket_folders()
     folder = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIX))
     (folder / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
-    return {"transport": "ipc", "ip": str(folder / "k")}
+    return folder
+
+
+def _transport(folder: Path | None) -> dict:
+    return {"transport": "ipc", "ip": str(folder / "k")} if folder is not None else {}
 
 
 def _running(pid: int) -> bool:
@@ -249,10 +262,9 @@ def _start_kernel_once(kernel_name: str, cwd: Path | None, warm_code: str) -> Po
     fd, log = tempfile.mkstemp(prefix="salesnb-kernel-", suffix=".log")
     os.close(fd)
     log_path = Path(log)
-    transport = _transport()
-    socket_dir = Path(transport["ip"]).parent if transport else None
+    socket_dir = socket_folder()
     try:
-        km = _manager_class(log_path)(kernel_name=kernel_name, **transport)
+        km = _manager_class(log_path)(kernel_name=kernel_name, **_transport(socket_dir))
     except BaseException:
         if socket_dir is not None:
             shutil.rmtree(socket_dir, ignore_errors=True)
@@ -360,4 +372,4 @@ class KernelPool:
 
 
 __all__ = ["KernelPool", "PooledKernel", "start_kernel", "KernelStartError", "KernelDied", "log_tail",
-           "sweep_socket_folders", "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]
+           "socket_folder", "sweep_socket_folders", "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]

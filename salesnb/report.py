@@ -268,7 +268,7 @@ def execute_notebook(name: str, src: Path, dst: Path, parameters: dict, timeout:
     from .html import skip_slow_imports
     skip_slow_imports()
     import papermill as pm
-    from .kernels import quiet_kernel_manager
+    from .kernels import quiet_kernel_manager, socket_folder
     start = time.perf_counter()
     log_path = None
     try:
@@ -286,7 +286,10 @@ def execute_notebook(name: str, src: Path, dst: Path, parameters: dict, timeout:
                 stack.callback(_unlink, log_path)
                 # the kernel's working folder, given per client (papermill's cwd= chdirs the whole process)
                 options["resources"] = {"metadata": {"path": str(cwd)}}
-                options["kernel_manager_class"] = quiet_kernel_manager(log_path)
+                sockets = socket_folder()
+                if sockets is not None:
+                    stack.callback(shutil.rmtree, sockets, True)
+                options["kernel_manager_class"] = quiet_kernel_manager(log_path, sockets)
             try:
                 pm.execute_notebook(str(src), str(dst), **options)
             except Exception as exc:  # noqa: BLE001 - described below, after the kernel is let go

@@ -3,6 +3,8 @@ working folder and execution counts from 1; a kernel whose notebook failed is re
 made on warm kernels are the same as on papermill's own."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 import pytest
 
@@ -222,3 +224,20 @@ def test_a_kernel_manager_that_cannot_be_made_leaves_no_folder_behind(tmp_path, 
     with pytest.raises(RuntimeError, match="on purpose"):
         kernels.start_kernel("python3", warm_code="")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_kernel_papermill_starts_itself_talks_over_unix_sockets_too(tmp_path, monkeypatch):
+    # without the pool (warm_kernels=False) nbclient makes the kernel manager: it gets a socket
+    # folder of its own as well, removed when the notebook is done
+    import tempfile
+    from salesnb import kernels
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    nb = _notebook(tmp_path / "n.ipynb", "from ipykernel.kernelapp import IPKernelApp\n"
+                                         "app = IPKernelApp.instance()\nprint(app.transport, app.ip)")
+    execute_notebook("n", nb, tmp_path / "out.ipynb", {}, 60, tmp_path)
+    transport, ip = _outputs(tmp_path / "out.ipynb")[1][1].split()
+    assert transport == "ipc"
+    assert Path(ip).parent.name.startswith(kernels.SOCKET_PREFIX) and Path(ip).parent.parent == tmp_path / "tmp"
+    assert not Path(ip).parent.exists()
+    assert list((tmp_path / "tmp").iterdir()) == []
