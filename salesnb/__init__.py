@@ -8,7 +8,14 @@ Public API (what analysts use in a notebook)::
     findings = salesnb.build_findings(config, "2024Q3")
     path = salesnb.run_report("params/acme.yaml", period="2024Q3")
 """
+import typing as _typing  # noqa: F401 - imported before any of salesnb's threads, see below
 import warnings as _warnings
+
+# salesnb imports in background threads (the findings' modules while the data loads, jupyter_client
+# while kernels start). dataclasses looks ``typing`` up in sys.modules without the import lock: a
+# dataclass defined while another thread is still importing typing for the first time fails with
+# "partially initialized module 'typing' has no attribute 'ClassVar'" (seen once in a batch run).
+# Imported here, typing is complete before any thread starts.
 
 # Ibis 12 on pandas 3 / duckdb 1.5 emits deprecation notices on every query; they are not the
 # analyst's business and would show up as stderr in executed notebooks.

@@ -81,3 +81,14 @@ def test_readme_opens_with_the_two_commands():
     assert first == ["make report", "make test"]
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+def test_typing_is_imported_before_salesnb_starts_a_thread():
+    # dataclasses reads sys.modules["typing"] without the import lock; a thread importing typing
+    # for the first time made a batch fail once ("partially initialized module 'typing'")
+    import subprocess
+    import sys
+    code = ("import sys, threading; import salesnb.cli; "
+            "print('typing' in sys.modules and hasattr(sys.modules['typing'], 'ClassVar'), threading.active_count())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "1"]
