@@ -168,12 +168,7 @@ class PooledKernel:
             run_sync(self.km.shutdown_kernel)(now=True)
         except Exception:  # noqa: BLE001 - already dead
             pass
-        try:
-            os.unlink(self.log_path)
-        except OSError:
-            pass
-        if self.socket_dir is not None:
-            shutil.rmtree(self.socket_dir, ignore_errors=True)
+        remove_kernel_files(self.log_path, self.socket_dir)
 
 
 def log_tail(path: Path) -> str:
@@ -203,6 +198,20 @@ def socket_folder() -> Path | None:
     return folder
 
 
+def kernel_files(prefix: str = "salesnb-kernel-") -> tuple[Path, Path | None]:
+    """A new stderr log file and socket folder (:func:`socket_folder`) for one kernel; once it
+    has stopped, :func:`remove_kernel_files` removes both."""
+    fd, log = tempfile.mkstemp(prefix=prefix, suffix=".log")
+    os.close(fd)
+    return Path(log), socket_folder()
+
+
+def remove_kernel_files(log_path: Path, socket_dir: Path | None) -> None:
+    Path(log_path).unlink(missing_ok=True)
+    if socket_dir is not None:
+        shutil.rmtree(socket_dir, ignore_errors=True)
+
+
 def _transport(folder: Path | None) -> dict:
     return {"transport": "ipc", "ip": str(folder / "k")} if folder is not None else {}
 
@@ -215,6 +224,15 @@ def _running(pid: int) -> bool:
     except PermissionError:   # another user's process: it runs
         return True
     return True
+
+
+def folder_owner(folder: Path) -> int | None:
+    """The process id a socket folder names as its owner; None when it names none (yet).
+    Raises ValueError for an owner file that holds no number."""
+    try:
+        return int((Path(folder) / OWNER_FILE).read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        return None
 
 
 def sweep_socket_folders(root: Path | None = None, unowned_age: float = UNOWNED_AGE) -> list[Path]:
@@ -232,10 +250,7 @@ def sweep_socket_folders(root: Path | None = None, unowned_age: float = UNOWNED_
         try:
             if not folder.is_dir() or folder.is_symlink():
                 continue
-            try:
-                owner = int((folder / OWNER_FILE).read_text(encoding="ascii").strip())
-            except FileNotFoundError:
-                owner = None
+            owner = folder_owner(folder)
             stale = (now - folder.stat().st_mtime > unowned_age) if owner is None else not _running(owner)
         except (OSError, ValueError):   # unreadable or half-written: not ours to judge
             continue
@@ -259,16 +274,11 @@ def start_kernel(kernel_name: str = "python3", cwd: Path | None = None,
 
 def _start_kernel_once(kernel_name: str, cwd: Path | None, warm_code: str) -> PooledKernel:
     from jupyter_core.utils import run_sync
-    fd, log = tempfile.mkstemp(prefix="salesnb-kernel-", suffix=".log")
-    os.close(fd)
-    log_path = Path(log)
-    socket_dir = socket_folder()
+    log_path, socket_dir = kernel_files()
     try:
         km = _manager_class(log_path)(kernel_name=kernel_name, **_transport(socket_dir))
     except BaseException:
-        if socket_dir is not None:
-            shutil.rmtree(socket_dir, ignore_errors=True)
-        log_path.unlink(missing_ok=True)
+        remove_kernel_files(log_path, socket_dir)
         raise
     kernel = PooledKernel(km, log_path, socket_dir)
     try:
@@ -372,4 +382,5 @@ class KernelPool:
 
 
 __all__ = ["KernelPool", "PooledKernel", "start_kernel", "KernelStartError", "KernelDied", "log_tail",
-           "socket_folder", "sweep_socket_folders", "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]
+           "kernel_files", "remove_kernel_files", "socket_folder",
+           "folder_owner", "sweep_socket_folders", "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]

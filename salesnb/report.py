@@ -268,7 +268,7 @@ def execute_notebook(name: str, src: Path, dst: Path, parameters: dict, timeout:
     from .html import skip_slow_imports
     skip_slow_imports()
     import papermill as pm
-    from .kernels import quiet_kernel_manager, socket_folder
+    from .kernels import kernel_files, quiet_kernel_manager, remove_kernel_files
     start = time.perf_counter()
     log_path = None
     try:
@@ -280,15 +280,10 @@ def execute_notebook(name: str, src: Path, dst: Path, parameters: dict, timeout:
                 log_path = kernel.log_path
                 options["km"] = kernel.km
             else:
-                fd, log = tempfile.mkstemp(prefix=f"salesnb-kernel-{name}-", suffix=".log")
-                os.close(fd)
-                log_path = Path(log)
-                stack.callback(_unlink, log_path)
+                log_path, sockets = kernel_files(prefix=f"salesnb-kernel-{name}-")
+                stack.callback(remove_kernel_files, log_path, sockets)
                 # the kernel's working folder, given per client (papermill's cwd= chdirs the whole process)
                 options["resources"] = {"metadata": {"path": str(cwd)}}
-                sockets = socket_folder()
-                if sockets is not None:
-                    stack.callback(shutil.rmtree, sockets, True)
                 options["kernel_manager_class"] = quiet_kernel_manager(log_path, sockets)
             try:
                 pm.execute_notebook(str(src), str(dst), **options)
@@ -300,13 +295,6 @@ def execute_notebook(name: str, src: Path, dst: Path, parameters: dict, timeout:
     except Exception as exc:  # noqa: BLE001 - a pooled kernel that could not start
         raise _notebook_failure(name, exc, timeout, log_path) from None
     return time.perf_counter() - start
-
-
-def _unlink(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def _notebook_failure(name: str, exc: BaseException, timeout: int | None, log_path: Path | None) -> NotebookFailed:

@@ -67,9 +67,9 @@ def _socket_folders_of(pid: int) -> list[Path]:
     found = []
     for f in Path(tempfile.gettempdir()).glob(kernels.SOCKET_PREFIX + "*"):
         try:
-            if (f / kernels.OWNER_FILE).read_text().strip() == str(pid):
+            if kernels.folder_owner(f) == pid:
                 found.append(f)
-        except OSError:
+        except (OSError, ValueError):
             pass
     return found
 
