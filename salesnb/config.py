@@ -65,11 +65,25 @@ class Config:
     title: str | None = None
     params_path: str | None = None
     base_dir: str = "."
+    # ``columns.order_id`` given as a list (data without an order id, e.g. CDNOW): an order is one
+    # combination of these source columns; ``columns["order_id"]`` then shows them as "a + b"
+    order_id_parts: tuple[str, ...] = ()
 
     @property
     def mapped(self) -> dict[str, str]:
         """canonical name → source column, for the columns the user has."""
         return dict(self.columns)
+
+    def source_columns(self) -> list[tuple[str, str]]:
+        """(role, source column) for each column the params map: a composite order id's parts
+        each under ``order_id``."""
+        out = []
+        for role, col in self.columns.items():
+            if role == "order_id" and self.order_id_parts:
+                out += [(role, part) for part in self.order_id_parts]
+            else:
+                out.append((role, col))
+        return out
 
     def has(self, canonical: str) -> bool:
         return canonical in self.columns or (canonical == "revenue" and
@@ -160,6 +174,13 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
         raise ConfigError(f"Unknown column role {bad[0]!r} under 'columns'{_where(path)}."
                           f"{_closest(bad[0], CANONICAL_COLUMNS)}",
                           hint="roles are: " + ", ".join(CANONICAL_COLUMNS))
+    order_id_parts: tuple[str, ...] = ()
+    if isinstance(columns.get("order_id"), list):
+        order_id_parts = _order_id_parts(columns["order_id"], path)
+        columns = dict(columns)
+        columns["order_id"] = " + ".join(order_id_parts)
+        if len(order_id_parts) == 1:
+            order_id_parts = ()
     for role, value in columns.items():
         if isinstance(value, (list, dict)):
             raise ConfigError(f"columns.{role}{_where(path)} must be one column name, not {value!r}.",
@@ -287,7 +308,26 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
                   delimiter=None if delimiter is None else str(delimiter), sheet=sheet,
                   memory_limit=None if memory_limit is None else str(memory_limit),
                   title=None if title is None else str(title),
-                  params_path=params_path, base_dir=str(base))
+                  params_path=params_path, base_dir=str(base), order_id_parts=order_id_parts)
+
+
+def _order_id_parts(value: list, path) -> tuple[str, ...]:
+    """``order_id: [customer, date]``: the source columns whose combination is one order."""
+    example = "order_id: [Customer ID, Order Date]"
+    if not value:
+        raise ConfigError(f"columns.order_id{_where(path)} is an empty list.",
+                          hint=f"name your order id column, or the columns that make one order: {example}")
+    parts = []
+    for item in value:
+        if item is None or isinstance(item, (list, dict, bool)) or str(item).strip() == "":
+            raise ConfigError(f"columns.order_id{_where(path)} must list column names, not {item!r}.",
+                              hint=f"e.g. {example}")
+        parts.append(str(item))
+    if len(set(parts)) < len(parts):
+        twice = next(p for p in parts if parts.count(p) > 1)
+        raise ConfigError(f"columns.order_id{_where(path)} names {twice!r} twice.",
+                          hint=f"list each column once, e.g. {example}")
+    return tuple(parts)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

@@ -681,7 +681,7 @@ def _check_columns(config: Config, raw_cols: dict[str, str], source_desc: str) -
     """Every column named under ``columns:`` must exist: one error naming all that are missing,
     each with the closest real column, and a delimiter hint when the header did not split."""
     names = list(raw_cols)
-    missing = [(role, col) for role, col in config.columns.items() if col not in raw_cols]
+    missing = [(role, col) for role, col in config.source_columns() if col not in raw_cols]
     if not missing:
         return
     shown = ", ".join(repr(n) for n in names[:30]) + (" …" if len(names) > 30 else "")
@@ -744,6 +744,26 @@ def _id_sql(col: str, dtype: str, missing_words: bool = False, clean: bool = Fal
         words = ", ".join(sql_literal(w) for w in MISSING_ID_WORDS)
         return f"(CASE WHEN lower({text}) IN ({words}) THEN NULL ELSE NULLIF({text}, '') END)"
     return f"NULLIF({text}, '')"
+
+
+# between the parts of a composite order id: a control character no id text holds, so that
+# ("a b", "c") and ("a", "b c") stay two orders
+ORDER_ID_SEPARATOR = "\x1f"
+
+
+def _composite_id_sql(config: Config, raw_cols: dict[str, str], date_expr: str) -> str:
+    """``columns.order_id: [a, b, …]``: the order id is the parts' text joined, NULL (a row
+    without an order id) when any part is missing. A part that is the order date column stands
+    for its calendar day, read as the order date is (``[customer, date]``: one order per
+    customer and day, whatever the date's format or time of day)."""
+    parts = []
+    for col in config.order_id_parts:
+        if col == config.columns["order_date"]:
+            parts.append(f"strftime(CAST(({date_expr}) AS DATE), '%Y-%m-%d')")
+        else:
+            parts.append(_id_sql(col, raw_cols[col]))
+    # || is NULL when any operand is: a row missing a part has no order id
+    return "(" + f" || chr({ord(ORDER_ID_SEPARATOR)}) || ".join(parts) + ")"
 
 
 def _dim_sql(col: str, clean: bool = False) -> str:
@@ -1084,10 +1104,11 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
     dup_rows = None
     if prescan:
         clean, dup_rows = _prescan(db, config, raw_cols, hash_cols)
-    selects = {
-        "order_id": _id_sql(cols["order_id"], raw_cols[cols["order_id"]], clean=cols["order_id"] in clean),
-        "order_date": date_expr,
-    }
+    if config.order_id_parts:
+        order_id = _composite_id_sql(config, raw_cols, date_expr)
+    else:
+        order_id = _id_sql(cols["order_id"], raw_cols[cols["order_id"]], clean=cols["order_id"] in clean)
+    selects = {"order_id": order_id, "order_date": date_expr}
     if "customer_id" in cols:
         selects["customer_id"] = _id_sql(cols["customer_id"], raw_cols[cols["customer_id"]], missing_words=True,
                                          clean=cols["customer_id"] in clean)
@@ -1117,7 +1138,11 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
         raw_keep["quantity"] = cols["quantity"]
         raw_keep["unit_price"] = cols["unit_price"]
     raw_keep["order_id"] = cols["order_id"]
-    first += [f"{quote_ident(c)} AS _raw_{k}" for k, c in raw_keep.items()]
+    raw_sql = {k: quote_ident(c) for k, c in raw_keep.items()}
+    if config.order_id_parts:   # the parts as written, for the examples of rows without an order id
+        raw_sql["order_id"] = "concat_ws(' + ', " + ", ".join(
+            f"coalesce(CAST({quote_ident(c)} AS VARCHAR), '(empty)')" for c in config.order_id_parts) + ")"
+    first += [f"{raw_sql[k]} AS _raw_{k}" for k in raw_keep]
     # the row hash is stored only when it is still needed: to count the duplicates (no prescan)
     # or to drop them (dedupe: true and some found)
     keep_hash = dup_rows is None or (config.dedupe and dup_rows > 0)

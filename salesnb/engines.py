@@ -502,6 +502,24 @@ def _id_expr(col, dtype):
     return text.nullif("")
 
 
+def _composite_id_expr(t, schema, config: Config):
+    """:func:`salesnb.data._composite_id_sql` on Ibis: the parts' text joined, NULL when any
+    part is missing; the order date column stands for its calendar day."""
+    import ibis
+    from .data import ORDER_ID_SEPARATOR
+    parts = []
+    for col in config.order_id_parts:
+        if col == config.columns["order_date"]:
+            parts.append(t._c_order_date.date().cast("string"))
+        else:
+            parts.append(_id_expr(t[col], schema[col]))
+    missing = parts[0].isnull()
+    for p in parts[1:]:
+        missing = missing | p.isnull()
+    # explicit: PostgreSQL's concat() would skip a NULL part
+    return ibis.ifelse(missing, ibis.null("string"), ibis.literal(ORDER_ID_SEPARATOR).join(parts))
+
+
 def _dim_expr(col):
     return _text(col).nullif("")
 
@@ -584,7 +602,9 @@ def _parsed(raw, schema, config: Config, dialect: _Dialect, desc: str):
     import ibis
     from .data import _MONEY_STRIP, _NUMBER
     cols = config.columns
-    s1: dict = {"_c_order_id": _id_expr(raw[cols["order_id"]], schema[cols["order_id"]])}
+    s1: dict = {}
+    if not config.order_id_parts:   # a composite one is made once the date is read, below
+        s1["_c_order_id"] = _id_expr(raw[cols["order_id"]], schema[cols["order_id"]])
     if "customer_id" in cols:
         s1["_c_customer_id"] = _id_expr(raw[cols["customer_id"]], schema[cols["customer_id"]])
     for dim in DIMENSIONS:
@@ -644,11 +664,14 @@ def _parsed(raw, schema, config: Config, dialect: _Dialect, desc: str):
         t = t.mutate(**s4)
     if "revenue" not in cols:
         t = t.mutate(_c_revenue=t._c_quantity * t._c_unit_price)
+    if config.order_id_parts:
+        t = t.mutate(_c_order_id=_composite_id_expr(t, schema, config))
     keep = list(raw.columns) + [c for c in t.columns if c.startswith("_c_")]
     return t.select(*keep), date_fmt, date_note
 
 
 def _load(config: Config, con, kind: str, source: _Source):
+    import ibis
     from .data import _check_columns
     raw = source.table
     desc = repr(source.description)
@@ -681,7 +704,11 @@ def _load(config: Config, con, kind: str, source: _Source):
             example = {"unparseable revenue": parsed[cols["quantity"]].cast("string").fill_null("(empty)") + " × "
                        + parsed[cols["unit_price"]].cast("string").fill_null("(empty)")}
         example["unparseable date"] = parsed[cols["order_date"]].cast("string")
-        example["missing order id"] = parsed[cols["order_id"]].cast("string")
+        if config.order_id_parts:
+            example["missing order id"] = ibis.literal(" + ").join(
+                [parsed[c].cast("string").fill_null("(empty)") for c in config.order_id_parts])
+        else:
+            example["missing order id"] = parsed[cols["order_id"]].cast("string")
         firsts, so_far = {}, []
         for reason, cond in reasons.items():
             c = cond

@@ -240,3 +240,33 @@ def test_nested_duplicate_keys_and_merge_keys(tmp_path):
         load_config(path)
     ok = _write(tmp_path, "base: &b {order_id: I, order_date: D}\n", name="anchors.yaml")
     assert yaml.safe_load(ok.read_text())  # anchors still parse (merge keys are not checked)
+
+
+# --------------------------------------------------------------------------- composite order ids
+
+def test_order_id_as_a_list_of_columns():
+    cfg = _cfg(columns={"order_id": ["Customer", "Date"], "order_date": "Date", "revenue": "Sales"})
+    assert cfg.order_id_parts == ("Customer", "Date")
+    assert cfg.columns["order_id"] == "Customer + Date"
+    assert cfg.source_columns() == [("order_id", "Customer"), ("order_id", "Date"), ("order_date", "Date"),
+                                    ("revenue", "Sales")]
+    one = _cfg(columns={"order_id": ["Invoice"], "order_date": "Date", "revenue": "Sales"})
+    assert one.order_id_parts == () and one.columns["order_id"] == "Invoice"
+
+
+@pytest.mark.parametrize("parts, fragment", [
+    ([], "empty list"),
+    (["Customer", "Customer"], "'Customer' twice"),
+    (["Customer", None], "must list column names"),
+    (["Customer", ["Date"]], "must list column names"),
+    (["Customer", " "], "must list column names"),
+])
+def test_bad_order_id_lists_name_the_key(parts, fragment):
+    err = _error(columns={"order_id": parts, "order_date": "Date", "revenue": "Sales"})
+    assert "columns.order_id" in err.message and fragment in err.message
+    assert "order_id: [" in err.hint
+
+
+def test_other_roles_take_one_column_only():
+    err = _error(columns={"order_id": "Invoice", "order_date": ["Date", "Time"], "revenue": "Sales"})
+    assert "columns.order_date" in err.message and "one column name" in err.message

@@ -76,6 +76,27 @@ def assert_same_findings(expected, got):
         assert_same(expected.data["data"][key], got.data["data"][key], f"data.{key}")
 
 
+def _composite_config(**overrides):
+    """Superstore with the order id made of customer and day (``order_id: [Customer ID, Order Date]``)."""
+    import yaml
+    data = yaml.safe_load(PARAMS.read_text(encoding="utf-8"))
+    data["columns"]["order_id"] = ["Customer ID", "Order Date"]
+    data.update(overrides)
+    return config_from_dict(data, base_dir=PARAMS.parent, params_path=str(PARAMS))
+
+
+@pytest.fixture(scope="module")
+def duckdb_composite_findings():
+    if not SUPERSTORE.is_file():
+        pytest.skip(f"shared data not found: {SUPERSTORE}")
+    found = build_findings(_composite_config(), PERIOD, sections=SECTIONS)
+    plain = build_findings(load_config(PARAMS), PERIOD, sections=SECTIONS)
+    # a different order definition: Superstore's customers place several orders on some days
+    assert found.data["revenue"]["orders"] < plain.data["revenue"]["orders"]
+    assert found.data["revenue"]["total"] == plain.data["revenue"]["total"]
+    return found
+
+
 @pytest.fixture(scope="module")
 def duckdb_findings():
     if not SUPERSTORE.is_file():
@@ -167,6 +188,14 @@ def test_spark_findings_equal_duckdb(spark_superstore, duckdb_findings):
     got = build_findings(config, PERIOD, dataset=ds, sections=SECTIONS)
     assert_same_findings(duckdb_findings, got)
     assert got.data["data"]["sha256"] == duckdb_findings.data["data"]["sha256"]
+
+
+@pytest.mark.spark
+@needs_superstore
+def test_spark_composite_order_id_equals_duckdb(spark_superstore, duckdb_composite_findings):
+    with load_data(_composite_config(engine="local[2]")) as ds:
+        got = build_findings(ds.config, PERIOD, dataset=ds, sections=SECTIONS)
+    assert_same_findings(duckdb_composite_findings, got)
 
 
 @pytest.mark.spark
@@ -344,6 +373,20 @@ def test_postgres_raw_text_query_findings_equal_duckdb(pg_superstore, duckdb_fin
         assert q.date_format == "%m/%d/%Y" and q.duplicates["rows"] == 0
         got = build_findings(config, PERIOD, dataset=ds, sections=SECTIONS)
     assert_same_findings(duckdb_findings, got)
+
+
+@pytest.mark.postgres
+@needs_superstore
+def test_postgres_composite_order_id_equals_duckdb(pg_superstore, duckdb_composite_findings):
+    """``order_id: [Customer ID, Order Date]`` on the CSV's text columns: the day is read from
+    the M/D/YYYY text on PostgreSQL, the parts joined there."""
+    columns = {**load_config(PARAMS).columns, "order_id": ["Customer ID", "Order Date"]}
+    config = _pg_config(pg_superstore, query='SELECT * FROM superstore_raw WHERE "Row ID" IS NOT NULL', columns=columns)
+    assert config.order_id_parts == ("Customer ID", "Order Date")
+    with load_data(config) as ds:
+        assert ds.quality.rows_dropped == {}
+        got = build_findings(config, PERIOD, dataset=ds, sections=SECTIONS)
+    assert_same_findings(duckdb_composite_findings, got)
 
 
 @pytest.mark.postgres

@@ -35,7 +35,8 @@ def _findings(params, period, use_orders: bool, monkeypatch) -> tuple[str, objec
 @pytest.mark.parametrize("params,period,atomic", [
     ("superstore.yaml", "2017Q4", True),
     ("online_retail.yaml", "2011Q4", True),
-    ("cdnow.yaml", "1997Q4", False),          # its order id is the customer: orders span days
+    ("cdnow.yaml", "1997Q4", True),           # order id: customer and day
+    ("cdnow_customer_as_order.yaml", "1997Q4", False),   # the customer as the order: orders span days
 ])
 def test_order_rows_give_the_same_findings(params, period, atomic, monkeypatch):
     fast, built = _findings(HERE / "params" / params, period, True, monkeypatch)
@@ -137,3 +138,46 @@ def test_a_quarter_after_another_groups_only_its_own_window(monkeypatch):
         build_findings(config, "2017Q4", dataset=ds)
     assert grouped and all(len(windows) == 1 for _, windows in grouped), grouped
     assert {d for d, _ in grouped} == set(ds.dimensions)
+
+
+# --------------------------------------------------------------------------- composite order ids
+
+COMPOSITE = {"order_id": ["cust", "date"], "order_date": "date", "customer_id": "cust", "revenue": "amount"}
+
+
+def test_a_composite_order_id_is_one_order_per_customer_and_day(load):
+    """Data without an order id (CDNOW): ``order_id: [cust, date]``. The date part is the
+    calendar day of the order date, whatever its time; a row missing a part has no order id."""
+    ds = load(_csv({
+        "date": ["2024-01-05 09:00", "2024-01-05 17:30", "2024-01-06 08:00", "2024-01-05 10:00",
+                 "2024-01-07 10:00", "2024-01-08 10:00", "2024-01-08 11:00"],
+        "cust": ["x", "x", "x", "y", "", "a b", "a"],
+        "amount": [10.0, -2.5, 7.0, 3.0, 4.0, 1.0, 2.0],
+    }), columns=COMPOSITE)
+    q = ds.quality
+    assert q.rows_dropped == {"missing order id": 1}
+    assert q.examples["missing order id"] == ["(empty) + 2024-01-07 10:00"]
+    assert q.columns["order_id"] == "cust + date"
+    frame = ds.table.group_by("order_id").aggregate(n=ds.table.count(), rev=ds.table.revenue.sum()).to_pandas()
+    got = {k.replace("\x1f", "|"): (int(n), float(r)) for k, n, r in zip(frame.order_id, frame.n, frame.rev)}
+    assert got == {"x|2024-01-05": (2, 7.5), "x|2024-01-06": (1, 7.0), "y|2024-01-05": (1, 3.0),
+                   "a b|2024-01-08": (1, 1.0), "a|2024-01-08": (1, 2.0)}
+    rev = build_findings(ds.config, "2024-01", dataset=ds, sections=("revenue",)).data["revenue"]
+    assert rev["orders"] == 5 and rev["customers"] == 4
+    assert rev["total"] == pytest.approx(20.5) and rev["aov"] == pytest.approx(20.5 / 5)
+
+
+def test_a_composite_order_id_reads_the_date_in_its_own_format(load):
+    ds = load(_csv({"date": ["05/01/2024", "05/01/2024", "06/01/2024"], "cust": [17850.0, 17850.0, 17850.0],
+                    "amount": [1.0, 2.0, 3.0]}), columns=COMPOSITE, date_format="%d/%m/%Y")
+    ids = sorted(ds.table.select("order_id").distinct().to_pandas().order_id)
+    assert [i.replace("\x1f", "|") for i in ids] == ["17850|2024-01-05", "17850|2024-01-06"]
+
+
+def test_a_composite_order_id_part_that_is_missing_from_the_source(make_params):
+    from salesnb.errors import ColumnError
+    path = make_params(_csv({"date": ["2024-01-05"], "cust": ["x"], "amount": [1.0]}),
+                       columns={**COMPOSITE, "order_id": ["customer", "date"]})
+    with pytest.raises(ColumnError) as err:
+        load_data(load_config(path))
+    assert "'customer' (columns.order_id)" in err.value.message and "'cust'" in err.value.hint

@@ -12,6 +12,7 @@ import pytest
 
 from salesnb.config import load_config
 from salesnb.data import load_data
+from salesnb.findings import build_findings
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PARAMS = Path(__file__).resolve().parent / "params"
@@ -180,6 +181,22 @@ def test_cdnow_whitespace_text(cdnow):
     raw = pd.read_csv(DATA / "cdnow" / "CDNOW_master.txt", sep=r"\s+")
     assert q.revenue_total == pytest.approx(raw.dollar_value.sum(), abs=1e-6)
     assert _one(ds, "SELECT sum(quantity) FROM sales") == raw.number_of_cds.sum()
+
+
+@needs_data
+def test_cdnow_orders_are_customer_days(cdnow):
+    """CDNOW has no order id; ``order_id: [customer_id, date]`` makes an order of each customer's
+    purchases on one day. 1997Q4 against pandas on the raw file."""
+    raw = pd.read_csv(DATA / "cdnow" / "CDNOW_master.txt", sep=r"\s+", dtype={"customer_id": str, "date": str})
+    q4 = raw[(raw.date >= "19971001") & (raw.date <= "19971231")]
+    net = q4.groupby(["customer_id", "date"]).dollar_value.sum()
+    positive = net[net > 0].reset_index()
+    assert (len(positive), positive.customer_id.nunique()) == (7_412, 4_221)
+    assert _one(cdnow, "SELECT count(DISTINCT order_id) FROM sales") == raw.groupby(["customer_id", "date"]).ngroups
+    rev = build_findings(cdnow.config, "1997Q4", dataset=cdnow, sections=("revenue",)).data["revenue"]
+    assert (rev["orders"], rev["customers"]) == (7_412, 4_221)
+    assert rev["total"] == pytest.approx(q4.dollar_value.sum(), abs=0.005)
+    assert rev["aov"] == pytest.approx(q4.dollar_value.sum() / 7_412, abs=1e-9)
 
 
 # --------------------------------------------------------------------------- every source format
