@@ -92,15 +92,20 @@ def params_text(datafile: Path, out: Path, names: list[str]) -> str:
         f"source: {_yaml_str(str(rel))}",
         "columns:",
     ]
+    composite = "order_id" not in cols and {"customer_id", "order_date"} <= set(cols)
     for role in CANONICAL_COLUMNS:
         if role in cols:
             lines.append(f"  {role}: {_yaml_str(cols[role])}")
+        elif role == "order_id" and composite:
+            # no order id (a purchase log such as CDNOW): one order per customer and day
+            lines.append(f"  order_id: [{_yaml_str(cols['customer_id'])}, {_yaml_str(cols['order_date'])}]"
+                         "   # no order id column found: an order is one customer's purchases on one day")
         else:
             lines.append(f"  # {role}:  (not guessed; map it to your column if you have one)")
     if "revenue" not in cols and not {"quantity", "unit_price"} <= set(cols):
         lines.append("# TODO: map revenue, or both quantity and unit_price — salesnb needs one of them.")
     for role in ("order_id", "order_date"):
-        if role not in cols:
+        if role not in cols and not (role == "order_id" and composite):
             lines.append(f"# TODO: {role} is required and could not be guessed.")
     lines += [
         "date_format: auto        # or dayfirst, monthfirst, or a pattern such as '%d/%m/%Y'",

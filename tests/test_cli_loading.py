@@ -127,6 +127,26 @@ def test_init_leaves_todo_notes_when_roles_are_not_guessed(tmp_path):
     assert run.returncode == 1 and "columns.order_id is missing" in run.stderr
 
 
+def test_init_on_a_purchase_log_without_order_ids(tmp_path):
+    """CDNOW-like data (customer, date, amount): the order id becomes customer × day."""
+    (tmp_path / "log.csv").write_text("customer_id,date,dollar_value\n00001,19970101,11.77\n"
+                                      "00001,19970101,5.00\n00002,19970112,12.00\n00001,19970302,3.50\n")
+    run = salesnb("init", tmp_path / "log.csv", "-o", tmp_path / "log.yaml")
+    assert run.returncode == 0, run.stderr
+    text = (tmp_path / "log.yaml").read_text()
+    assert "TODO" not in text and "one customer's purchases on one day" in text
+    params = yaml.safe_load(text)
+    assert params["columns"]["order_id"] == ["customer_id", "date"]
+    params["date_format"] = "%Y%m%d"
+    (tmp_path / "log.yaml").write_text(yaml.safe_dump(params))
+    run = salesnb("validate", tmp_path / "log.yaml")
+    assert run.returncode == 0, run.stderr
+    from salesnb.config import load_config
+    from salesnb.data import load_data
+    with load_data(load_config(tmp_path / "log.yaml")) as ds:
+        assert ds.sql("SELECT count(DISTINCT order_id) AS n FROM sales")["n"].iloc[0] == 3
+
+
 @pytest.mark.parametrize("path, name", [
     ("Sample - Superstore.csv", "sample-superstore"), ("sales.csv.gz", "sales"), ("data/2024/*.csv", "2024"),
     ("Online_Retail_II.xlsx", "online_retail_ii"), ("---.csv", "sales"), ("Ventes été.csv", "ventes-ete"),
