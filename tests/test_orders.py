@@ -140,6 +140,29 @@ def test_a_quarter_after_another_groups_only_its_own_window(monkeypatch):
     assert {d for d, _ in grouped} == set(ds.dimensions)
 
 
+@needs_data
+def test_a_quarter_after_another_computes_the_kpis_of_new_windows_only(monkeypatch):
+    """2017Q4 after 2017Q3 on one load: the KPIs of 2017Q3 (its previous window) are kept; only
+    2017Q4 and 2016Q4 (its year-ago window) are scanned. The findings equal a fresh load's."""
+    from salesnb.metrics import revenue as rev
+    config = load_config(HERE / "params" / "superstore.yaml")
+    with load_data(config) as ds:
+        build_findings(config, "2017Q3", dataset=ds)
+        scanned = []
+        real = rev.kpis_for
+        monkeypatch.setattr(rev, "kpis_for", lambda t, windows, *a: scanned.append(
+            [w.label for w in windows]) or real(t, windows, *a))
+        warm = build_findings(config, "2017Q4", dataset=ds).data["revenue"]
+        # the cached KPIs are copies: changing a report's findings leaves the cache as it was
+        warm["previous"]["total"] = -1.0
+        again = build_findings(config, "2017Q4", dataset=ds).data["revenue"]
+    assert scanned == [["2017Q4", "2016Q4"]], scanned    # the second 2017Q4 scans nothing
+    monkeypatch.setattr(rev, "kpis_for", real)
+    with load_data(config) as ds:
+        fresh = build_findings(config, "2017Q4", dataset=ds).data["revenue"]
+    assert again == fresh
+
+
 # --------------------------------------------------------------------------- composite order ids
 
 COMPOSITE = {"order_id": ["cust", "date"], "order_date": "date", "customer_id": "cust", "revenue": "amount"}

@@ -14,6 +14,7 @@ Only small results (one row per month, per dimension value) become pandas. Defin
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -138,6 +139,21 @@ def kpis_for(t, windows: list[Window], has_customers: bool, has_quantity: bool, 
             k["revenue_per_customer"] = None
         out.append(k)
     return out
+
+
+def _kpis_shared(t, windows: list[Window], has_customers: bool, has_quantity: bool, orders,
+                 cache: dict | None) -> list[dict]:
+    """:func:`kpis_for`, keeping each window's KPIs in ``cache`` (the dataset's per-load cache):
+    in a batch of consecutive quarters a quarter's previous window is the quarter before's
+    current one, and a year's quarters are the next year's year-ago windows."""
+    if cache is None:
+        return kpis_for(t, windows, has_customers, has_quantity, orders)
+    key = lambda w: ("kpis", w.start, w.end)  # noqa: E731
+    missing = [w for w in windows if key(w) not in cache]
+    if missing:
+        for w, found in zip(missing, kpis_for(t, missing, has_customers, has_quantity, orders)):
+            cache[key(w)] = found
+    return [copy.deepcopy(cache[key(w)]) for w in windows]
 
 
 def _orders_from_lines(w, has_customers: bool) -> tuple[int, int | None]:
@@ -467,7 +483,7 @@ def revenue_findings(dataset, period: Period) -> tuple[dict, dict]:
     current: Window = wins["current"]
     orders = atomic_orders(dataset)
     kpi_windows = [current] + [wins[k]["window"] for k in ("previous", "year_ago") if wins[k]["window"]]
-    found = iter(kpis_for(t, kpi_windows, has_c, has_q, orders))
+    found = iter(_kpis_shared(t, kpi_windows, has_c, has_q, orders, getattr(dataset, "_shared", None)))
     cur = next(found)
     prev = next(found) if wins["previous"]["window"] else None
     yago = next(found) if wins["year_ago"]["window"] else None
