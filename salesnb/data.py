@@ -766,6 +766,16 @@ def _composite_id_sql(config: Config, raw_cols: dict[str, str], date_expr: str) 
     return "(" + f" || chr({ord(ORDER_ID_SEPARATOR)}) || ".join(parts) + ")"
 
 
+def order_id_notes(config: Config) -> list[str]:
+    """What the report says of a composite order id: its orders are not the source's own."""
+    if not config.order_id_parts:
+        return []
+    date_col = config.columns["order_date"]
+    parts = [f"the calendar day of {p!r}" if p == date_col else repr(p) for p in config.order_id_parts]
+    return [f"The data has no order id: as columns.order_id says, an order is one combination of "
+            f"{' and '.join(parts)}; orders and average order value count those."]
+
+
 def _dim_sql(col: str, clean: bool = False) -> str:
     if clean:
         return quote_ident(col)
@@ -1202,7 +1212,7 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
                             f"FROM {src} WHERE {where}) ORDER BY v LIMIT {EXAMPLES}").fetchall()
             examples[reason] = [str(r[0]) for r in ex]
     valid = " AND ".join(f"NOT ({c})" for c in reasons.values())
-    notes = list(reader.notes) + ([date_note] if date_note else [])
+    notes = list(reader.notes) + ([date_note] if date_note else []) + order_id_notes(config)
     decimal_hint = _decimal_hint(db, config, raw_cols, dropped)
     if decimal_hint:
         notes.append(decimal_hint)

@@ -672,7 +672,7 @@ def _parsed(raw, schema, config: Config, dialect: _Dialect, desc: str):
 
 def _load(config: Config, con, kind: str, source: _Source):
     import ibis
-    from .data import _check_columns
+    from .data import _check_columns, order_id_notes
     raw = source.table
     desc = repr(source.description)
     schema = raw.schema()
@@ -743,7 +743,7 @@ def _load(config: Config, con, kind: str, source: _Source):
                 examples[reason] = [str(v) for v in ex["v"]]
         if keep_filters is not None and int(row.get("filtered") or 0):
             dropped["filtered"] = int(row["filtered"])
-        notes = [date_note] if date_note else []
+        notes = ([date_note] if date_note else []) + order_id_notes(config)
 
         # exact duplicate source rows: every source column compared (DISTINCT), as on DuckDB
         dup_rows = 0

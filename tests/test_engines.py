@@ -385,6 +385,7 @@ def test_postgres_composite_order_id_equals_duckdb(pg_superstore, duckdb_composi
     assert config.order_id_parts == ("Customer ID", "Order Date")
     with load_data(config) as ds:
         assert ds.quality.rows_dropped == {}
+        assert any("an order is one combination of 'Customer ID' and the calendar day of 'Order Date'" in n for n in ds.quality.notes)
         got = build_findings(config, PERIOD, dataset=ds, sections=SECTIONS)
     assert_same_findings(duckdb_composite_findings, got)
 

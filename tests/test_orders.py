@@ -181,6 +181,7 @@ def test_a_composite_order_id_is_one_order_per_customer_and_day(load):
     assert q.rows_dropped == {"missing order id": 1}
     assert q.examples["missing order id"] == ["(empty) + 2024-01-07 10:00"]
     assert q.columns["order_id"] == "cust + date"
+    assert "an order is one combination of 'cust' and the calendar day of 'date'" in " ".join(q.notes)
     frame = ds.table.group_by("order_id").aggregate(n=ds.table.count(), rev=ds.table.revenue.sum()).to_pandas()
     got = {k.replace("\x1f", "|"): (int(n), float(r)) for k, n, r in zip(frame.order_id, frame.n, frame.rev)}
     assert got == {"x|2024-01-05": (2, 7.5), "x|2024-01-06": (1, 7.0), "y|2024-01-05": (1, 3.0),
