@@ -220,6 +220,10 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
                 raise ConfigError(f"filters.{kind}.{role}{_where(path)}: filters keep or drop rows by a text "
                                   f"value, and {role!r} is not one.",
                                   hint="filter on one of: " + ", ".join(FILTER_ROLES))
+            if role == "order_id" and order_id_parts:
+                raise ConfigError(f"filters.{kind}.order_id{_where(path)}: the order id is made of several "
+                                  f"columns ({columns['order_id']}), and a filter matches one column's values.",
+                                  hint="filter on customer_id or a dimension, or select the rows with query:")
             if role not in columns:
                 raise ConfigError(f"filters.{kind}.{role}{_where(path)}: {role!r} is not a mapped column."
                                   f"{_closest(role, columns)}", hint="filter on a role listed under columns:")

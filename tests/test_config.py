@@ -270,3 +270,10 @@ def test_bad_order_id_lists_name_the_key(parts, fragment):
 def test_other_roles_take_one_column_only():
     err = _error(columns={"order_id": "Invoice", "order_date": ["Date", "Time"], "revenue": "Sales"})
     assert "columns.order_date" in err.message and "one column name" in err.message
+
+
+def test_no_filter_on_a_composite_order_id():
+    err = _error(columns={"order_id": ["Customer", "Date"], "order_date": "Date", "revenue": "Sales"},
+                 filters={"exclude": {"order_id": ["X"]}})
+    assert "filters.exclude.order_id" in err.message and "Customer + Date" in err.message
+    assert "query:" in err.hint
