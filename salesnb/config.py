@@ -37,6 +37,9 @@ URL_PREFIXES = ("postgres://", "postgresql://", "spark://", "sc://", "local[", "
 # roles whose values are text, so that filters can name them
 FILTER_ROLES = ("order_id", "customer_id") + DIMENSIONS
 DELIMITER_WORDS = {"tab": "\t", "\\t": "\t", "whitespace": "whitespace"}
+# how a composite order id's parts are shown: its label under columns, and the example values of
+# rows that lack one (salesnb.data, salesnb.engines)
+ORDER_ID_PARTS_SHOWN = " + "
 
 
 @dataclass
@@ -178,7 +181,7 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
     if isinstance(columns.get("order_id"), list):
         order_id_parts = _order_id_parts(columns["order_id"], path)
         columns = dict(columns)
-        columns["order_id"] = " + ".join(order_id_parts)
+        columns["order_id"] = ORDER_ID_PARTS_SHOWN.join(order_id_parts)
         if len(order_id_parts) == 1:
             order_id_parts = ()
     for role, value in columns.items():

@@ -45,7 +45,7 @@ import tempfile
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
-from .config import Config, DIMENSIONS, is_url
+from .config import ORDER_ID_PARTS_SHOWN, Config, DIMENSIONS, is_url
 from .errors import ColumnError, DataError, NoDataError, SalesnbError
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".psv", ".tab")
@@ -1150,7 +1150,7 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
     raw_keep["order_id"] = cols["order_id"]
     raw_sql = {k: quote_ident(c) for k, c in raw_keep.items()}
     if config.order_id_parts:   # the parts as written, for the examples of rows without an order id
-        raw_sql["order_id"] = "concat_ws(' + ', " + ", ".join(
+        raw_sql["order_id"] = f"concat_ws({sql_literal(ORDER_ID_PARTS_SHOWN)}, " + ", ".join(
             f"coalesce(CAST({quote_ident(c)} AS VARCHAR), '(empty)')" for c in config.order_id_parts) + ")"
     first += [f"{raw_sql[k]} AS _raw_{k}" for k in raw_keep]
     # the row hash is stored only when it is still needed: to count the duplicates (no prescan)

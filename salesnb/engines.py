@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from .config import DIMENSIONS, Config
+from .config import DIMENSIONS, ORDER_ID_PARTS_SHOWN, Config
 from .errors import DataError, NoDataError
 
 SPARK, POSTGRES = "spark", "postgres"
@@ -705,7 +705,7 @@ def _load(config: Config, con, kind: str, source: _Source):
                        + parsed[cols["unit_price"]].cast("string").fill_null("(empty)")}
         example["unparseable date"] = parsed[cols["order_date"]].cast("string")
         if config.order_id_parts:
-            example["missing order id"] = ibis.literal(" + ").join(
+            example["missing order id"] = ibis.literal(ORDER_ID_PARTS_SHOWN).join(
                 [parsed[c].cast("string").fill_null("(empty)") for c in config.order_id_parts])
         else:
             example["missing order id"] = parsed[cols["order_id"]].cast("string")

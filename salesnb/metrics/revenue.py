@@ -141,17 +141,18 @@ def kpis_for(t, windows: list[Window], has_customers: bool, has_quantity: bool, 
     return out
 
 
-def _kpis_shared(t, windows: list[Window], has_customers: bool, has_quantity: bool, orders,
-                 cache: dict | None) -> list[dict]:
-    """:func:`kpis_for`, keeping each window's KPIs in ``cache`` (the dataset's per-load cache):
-    in a batch of consecutive quarters a quarter's previous window is the quarter before's
-    current one, and a year's quarters are the next year's year-ago windows."""
+def per_window(cache: dict | None, kind: tuple, windows: list[Window], compute) -> list:
+    """``compute(windows)`` (one result per window), keeping each window's result in ``cache``
+    (the dataset's per-load cache) under ``(*kind, start, end)`` and computing only the windows
+    it lacks: in a batch of consecutive quarters a quarter's previous window is the quarter
+    before's current one, and a year's quarters are the next year's year-ago windows. Results
+    are handed out as copies, so a report that changes its own leaves the cache as it was."""
     if cache is None:
-        return kpis_for(t, windows, has_customers, has_quantity, orders)
-    key = lambda w: ("kpis", w.start, w.end)  # noqa: E731
+        return compute(windows)
+    key = lambda w: (*kind, w.start, w.end)  # noqa: E731
     missing = [w for w in windows if key(w) not in cache]
     if missing:
-        for w, found in zip(missing, kpis_for(t, missing, has_customers, has_quantity, orders)):
+        for w, found in zip(missing, compute(missing)):
             cache[key(w)] = found
     return [copy.deepcopy(cache[key(w)]) for w in windows]
 
@@ -346,17 +347,8 @@ def _overlap(a: Window, b: Window) -> bool:
 
 
 def _dim_values_shared(t, dim: str, windows: list[Window], cache: dict | None) -> list[pd.DataFrame]:
-    """:func:`_dim_values`, keeping each window's values in ``cache`` (the dataset's per-load
-    cache): in a batch of consecutive quarters one period's previous window is the period
-    before's current one, and is not grouped again."""
-    if cache is None:
-        return _dim_values(t, dim, windows)
-    key = lambda w: ("dim_values", dim, w.start, w.end)  # noqa: E731
-    missing = [w for w in windows if key(w) not in cache]
-    if missing:
-        for w, frame in zip(missing, _dim_values(t, dim, missing)):
-            cache[key(w)] = frame
-    return [cache[key(w)].copy() for w in windows]
+    """:func:`_dim_values`, each window's values kept in ``cache`` (:func:`per_window`)."""
+    return per_window(cache, ("dim_values", dim), windows, lambda missing: _dim_values(t, dim, missing))
 
 
 def breakdown(t, dim: str, current: Window, previous: Window | None, cache: dict | None = None) -> pd.DataFrame:
@@ -483,7 +475,8 @@ def revenue_findings(dataset, period: Period) -> tuple[dict, dict]:
     current: Window = wins["current"]
     orders = atomic_orders(dataset)
     kpi_windows = [current] + [wins[k]["window"] for k in ("previous", "year_ago") if wins[k]["window"]]
-    found = iter(_kpis_shared(t, kpi_windows, has_c, has_q, orders, getattr(dataset, "_shared", None)))
+    found = iter(per_window(getattr(dataset, "_shared", None), ("kpis",), kpi_windows,
+                            lambda missing: kpis_for(t, missing, has_c, has_q, orders)))
     cur = next(found)
     prev = next(found) if wins["previous"]["window"] else None
     yago = next(found) if wins["year_ago"]["window"] else None
