@@ -1251,25 +1251,9 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
             db.execute(f"ALTER TABLE parsed DROP COLUMN {helper}")
         db.execute("ALTER TABLE parsed RENAME TO sales")
     rows_used = db.execute("SELECT count(*) FROM sales").fetchone()[0]
-    dup_dropped = 0
-    if config.dedupe and dup_rows:
-        dup_dropped = rows_read - sum(dropped.values()) - rows_used
-        if dup_dropped:
-            dropped["duplicate"] = dup_dropped
+    dup_dropped = count_duplicates_dropped(config, dup_rows, rows_read, rows_used, dropped)
     if rows_used == 0:
-        detail = "; ".join(f"{k}: {v:,}" + (f" (e.g. {', '.join(map(repr, examples[k][:3]))})" if examples.get(k) else "")
-                           for k, v in dropped.items())
-        if decimal_hint:
-            hint = decimal_hint
-        elif set(dropped) == {"filtered"}:
-            hint = "the filters in the params file leave no row: check their values (they match exactly)"
-        elif "unparseable date" in dropped and "%" in config.date_format:
-            hint = (f"no date reads with date_format {config.date_format!r}: fix the pattern, or use "
-                    "date_format: auto")
-        else:
-            hint = "check the column mapping, date_format, decimal and filters in the params file"
-        raise NoDataError(f"No usable row in {source_desc}: all {rows_read:,} rows were dropped ({detail}).",
-                          hint=hint)
+        raise no_usable_rows(config, source_desc, rows_read, dropped, examples, decimal_hint)
 
     quality = _quality(db, config, reader, rows_read, rows_used, dropped, examples, dup_rows, dup_dropped, date_fmt,
                        notes, sha=sha)
@@ -1279,6 +1263,35 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
     con = ibis.duckdb.from_connection(db)
     table = con.table("sales")
     return Dataset(config=config, con=con, table=table, quality=quality, _tmpdir=tmpdir)
+
+
+def count_duplicates_dropped(config: Config, dup_rows: int | None, rows_read: int, rows_used: int,
+                             dropped: dict[str, int]) -> int:
+    """With ``dedupe: true``, the copies dropped: the rows read that no other reason dropped and
+    that did not stay. They are added to ``dropped`` as "duplicate"."""
+    if not (config.dedupe and dup_rows):
+        return 0
+    dup_dropped = rows_read - sum(dropped.values()) - rows_used
+    if dup_dropped:
+        dropped["duplicate"] = dup_dropped
+    return dup_dropped
+
+
+def no_usable_rows(config: Config, source_desc: str, rows_read: int, dropped: dict[str, int],
+                   examples: dict[str, list[str]], decimal_hint: str | None = None) -> NoDataError:
+    """The error for a source whose every row was dropped: each reason with its count and
+    examples, and the params setting most likely at fault."""
+    detail = "; ".join(f"{k}: {v:,}" + (f" (e.g. {', '.join(map(repr, examples[k][:3]))})" if examples.get(k) else "")
+                       for k, v in dropped.items())
+    if decimal_hint:
+        hint = decimal_hint
+    elif set(dropped) == {"filtered"}:
+        hint = "the filters in the params file leave no row: check their values (they match exactly)"
+    elif "unparseable date" in dropped and "%" in config.date_format:
+        hint = f"no date reads with date_format {config.date_format!r}: fix the pattern, or use date_format: auto"
+    else:
+        hint = "check the column mapping, date_format, decimal and filters in the params file"
+    return NoDataError(f"No usable row in {source_desc}: all {rows_read:,} rows were dropped ({detail}).", hint=hint)
 
 
 def month_coverage(first: dt.date, last: dt.date) -> dict[str, float]:

@@ -386,16 +386,21 @@ class _Source:
     encoding: str | None
 
 
+def _query_source(con, query: str, where: str, dialect: str) -> _Source:
+    """The rows of the params' ``query:`` on the engine ``where`` names, or a clear error."""
+    try:
+        t = con.sql(query.strip().rstrip(";"))
+    except Exception as exc:  # noqa: BLE001 - each backend raises its own kind
+        raise DataError(f"The 'query:' failed on {where}: {' '.join(str(exc).split())[:400]}",
+                        hint=f"fix the SQL ({dialect} dialect)") from None
+    return _Source(t, f"query on {where}", [], None)
+
+
 def _spark_source(con, session, config: Config) -> _Source:
     from .data import PARQUET_SUFFIXES, _kind, _source_files
     master = config.engine
     if config.query:
-        try:
-            t = con.sql(config.query.strip().rstrip(";"))
-        except Exception as exc:  # noqa: BLE001
-            raise DataError(f"The 'query:' failed on Spark ({master}): {' '.join(str(exc).split())[:400]}",
-                            hint="fix the SQL (Spark SQL dialect)") from None
-        return _Source(t, f"query on Spark {master}", [], None)
+        return _query_source(con, config.query, f"Spark {master}", "Spark SQL")
     source = config.source
     if not source and config.table:
         return _Source(_named_table(con, config.table, f"Spark {master}"), f"table {config.table} on Spark {master}",
@@ -470,12 +475,7 @@ def _named_table(con, name: str, where: str):
 def _postgres_source(con, config: Config) -> _Source:
     url = mask_url(config.engine)
     if config.query:
-        try:
-            t = con.sql(config.query.strip().rstrip(";"))
-        except Exception as exc:  # noqa: BLE001
-            raise DataError(f"The 'query:' failed on PostgreSQL ({url}): {' '.join(str(exc).split())[:400]}",
-                            hint="fix the SQL (PostgreSQL dialect)") from None
-        return _Source(t, f"query on {url}", [], None)
+        return _query_source(con, config.query, f"PostgreSQL {url}", "PostgreSQL")
     if not config.table:
         raise DataError(f"engine {url!r} needs 'table:' or 'query:' in the params file.",
                         hint="add table: sales (or schema.sales), or query: SELECT …")
@@ -821,7 +821,8 @@ def _fingerprint(config: Config, source: _Source, rows_read: int, total: float) 
 
 def _quality(config: Config, t, source: _Source, rows_read, dropped, examples, dup_rows, date_fmt,
              notes):
-    from .data import HUGE_VALUE, DataQuality, month_coverage, partial_months, shape_notes
+    from .data import (HUGE_VALUE, DataQuality, count_duplicates_dropped, month_coverage, no_usable_rows,
+                       partial_months, shape_notes)
     from .periods import month_index, month_label
     has_cust = "customer_id" in config.columns
     aggs = {
@@ -837,16 +838,9 @@ def _quality(config: Config, t, source: _Source, rows_read, dropped, examples, d
         aggs["neg_price"] = (t.unit_price < 0).sum()
     row = t.aggregate(**aggs).to_pandas().iloc[0].to_dict()
     rows_used = int(row["rows"] or 0)
-    dup_dropped = 0
-    if config.dedupe and dup_rows:
-        dup_dropped = rows_read - sum(dropped.values()) - rows_used
-        if dup_dropped:
-            dropped["duplicate"] = dup_dropped
+    dup_dropped = count_duplicates_dropped(config, dup_rows, rows_read, rows_used, dropped)
     if rows_used == 0:
-        detail = "; ".join(f"{k}: {v:,} (e.g. {', '.join(map(repr, examples.get(k, [])[:3]))})"
-                           for k, v in dropped.items())
-        raise NoDataError(f"No usable row in {source.description!r}: all {rows_read:,} rows were dropped ({detail}).",
-                          hint="check the column mapping, date_format, decimal and filters in the params file")
+        raise no_usable_rows(config, repr(source.description), rows_read, dropped, examples)
 
     def num(key, default=0.0):
         v = row.get(key)

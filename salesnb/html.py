@@ -316,102 +316,10 @@ def title_context(findings: dict, generated: str, by: dict | None = None) -> dic
     }
 
 
-def _sentences(findings: dict) -> list[str]:
-    """Plain sentences of the most important findings (fallback for salesnb.summary)."""
-    cur = findings.get("currency", "USD")
-    rev = findings.get("revenue") or {}
-    comp = findings.get("comparison") or {}
-    label = (findings.get("period") or {}).get("label", "")
-    change = rev.get("change") or {}
-    out = []
-    total_change = change.get("total") or {}
-    parts = []
-    prev_label = (comp.get("previous") or {}).get("label")
-    yago_label = (comp.get("year_ago") or {}).get("label")
-    if total_change.get("vs_previous_pct") is not None:
-        parts.append(f"{fmt_delta(total_change['vs_previous_pct'])} vs {prev_label}")
-    if total_change.get("vs_year_ago_pct") is not None:
-        parts.append(f"{fmt_delta(total_change['vs_year_ago_pct'])} vs {yago_label}")
-    out.append(f"Revenue in {label} was {fmt_money(rev.get('total'), cur)}"
-               + (f" ({', '.join(parts)})." if parts else "."))
-    if rev.get("orders") is not None:
-        out.append(f"{fmt_count(rev.get('orders'))} orders at an average of {fmt_money(rev.get('aov'), cur)} per order"
-                   + (f" ({fmt_delta((change.get('aov') or {}).get('vs_previous_pct'))} vs {prev_label})."
-                      if (change.get("aov") or {}).get("vs_previous_pct") is not None else "."))
-    targets = rev.get("targets") or {}
-    if targets.get("revenue"):
-        out.append(f"Revenue reached {fmt_pct(targets.get('attainment_pct'))} of the {fmt_money(targets['revenue'], cur)} target.")
-    best, worst = rev.get("best_month"), rev.get("worst_month")
-    if best and worst and best.get("month") != worst.get("month"):
-        out.append(f"The best complete month was {best['month']} ({fmt_money(best.get('revenue'), cur)}), "
-                   f"the worst {worst['month']} ({fmt_money(worst.get('revenue'), cur)}).")
-    for dim, rows in (rev.get("by_dimension") or {}).items():
-        if dim == "product" or not rows:
-            continue
-        top = rows[0]
-        out.append(f"The largest {dim.replace('_', ' ')} was {top.get('value')} with "
-                   f"{fmt_pct(top.get('share_pct'))} of revenue.")
-        break
-    cust = findings.get("customers") or {}
-    if cust.get("top20_revenue_share_pct") is not None:
-        out.append(f"The top 20% of customers brought {fmt_pct(cust['top20_revenue_share_pct'])} of revenue.")
-    if cust.get("at_risk_share_pct") is not None:
-        out.append(f"{fmt_pct(cust['at_risk_share_pct'])} of scored customers are at risk of churning.")
-    recs = findings.get("recommendations") or {}
-    for item in (recs.get("risks") or [])[:1] + (recs.get("opportunities") or [])[:1]:
-        if item.get("title"):
-            out.append(str(item["title"]).rstrip(".") + ".")
-    return out[:5]
-
-
-def executive_summary_fallback(findings: dict) -> Markup:
-    cur = findings.get("currency", "USD")
-    rev = findings.get("revenue") or {}
-    change = rev.get("change") or {}
-    comp = findings.get("comparison") or {}
-    kpis = []
-    for key, name in KPI_LABELS:
-        if key not in rev:
-            continue
-        ch = change.get(key) or {}
-        kind = "money" if key in MONEY_KPIS else "count"
-        kpis.append({
-            "name": name, "value": fmt_kpi(key, rev.get(key), cur),
-            "prev": fmt_delta(ch.get("vs_previous_pct")), "prev_cls": delta_class(ch.get("vs_previous_pct")),
-            "prev_abs": fmt_delta(ch.get("vs_previous_abs"), kind, cur) if ch.get("vs_previous_abs") is not None else "",
-            "yago": fmt_delta(ch.get("vs_year_ago_pct")), "yago_cls": delta_class(ch.get("vs_year_ago_pct")),
-            "yago_abs": fmt_delta(ch.get("vs_year_ago_abs"), kind, cur) if ch.get("vs_year_ago_abs") is not None else "",
-        })
-    targets = rev.get("targets") or {}
-    if targets.get("revenue"):
-        kpis.append({"name": "Target attainment", "value": fmt_pct(targets.get("attainment_pct")),
-                     "prev": f"target {fmt_money(targets['revenue'], cur)}", "prev_cls": "", "prev_abs": "",
-                     "yago": f"gap {fmt_delta(targets.get('gap'), 'money', cur)}", "yago_cls": "", "yago_abs": ""})
-    notes = []
-    if not targets.get("revenue"):
-        notes.append("Target attainment: no revenue target is set for this period (targets: in the params file).")
-    if comp.get("like_for_like"):
-        notes.append("The period is partial: the changes compare the same span of days (like for like).")
-    for which in ("previous", "year_ago"):
-        info = comp.get(which) or {}
-        if info.get("available") is False:
-            notes.append(f"{info.get('label', which)} is not in the data: no change against it.")
-    return render("summary.html.j2", kpis=kpis, notes=notes, findings=_sentences(findings),
-                  period=(findings.get("period") or {}).get("label", ""),
-                  previous_label=(comp.get("previous") or {}).get("label", "previous"),
-                  year_ago_label=(comp.get("year_ago") or {}).get("label", "a year ago"))
-
-
 def executive_summary(findings: dict) -> Markup:
-    """``salesnb.summary.executive_summary_html(findings)`` when that module exists, else the fallback."""
-    import importlib
-    import importlib.util
-    if importlib.util.find_spec("salesnb.summary") is not None:
-        module = importlib.import_module("salesnb.summary")
-        fn = getattr(module, "executive_summary_html", None)
-        if fn is not None:
-            return Markup(fn(findings))
-    return executive_summary_fallback(findings)
+    """The report's executive summary: :func:`salesnb.summary.executive_summary_html`."""
+    from .summary import executive_summary_html
+    return Markup(executive_summary_html(findings))
 
 
 def _param_value(value) -> str:

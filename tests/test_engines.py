@@ -21,7 +21,7 @@ import pytest
 
 from salesnb.config import config_from_dict, load_config
 from salesnb.data import load_data
-from salesnb.errors import DataError
+from salesnb.errors import DataError, NoDataError
 from salesnb.findings import build_findings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,6 +196,35 @@ def test_spark_composite_order_id_equals_duckdb(spark_superstore, duckdb_composi
     with load_data(_composite_config(engine="local[2]")) as ds:
         got = build_findings(ds.config, PERIOD, dataset=ds, sections=SECTIONS)
     assert_same_findings(duckdb_composite_findings, got)
+
+
+# The composite-id log of tests/test_orders.py: a row without its customer has no order id, and
+# its example shows the parts as written. Every engine must count and show it as DuckDB does.
+COMPOSITE_LOG = [("2024-01-05 09:00", "x", 10.0), ("2024-01-05 17:30", "x", -2.5), ("2024-01-06 08:00", "x", 7.0),
+                 ("2024-01-05 10:00", "y", 3.0), ("2024-01-07 10:00", "", 4.0), ("2024-01-08 10:00", "a b", 1.0),
+                 ("2024-01-08 11:00", "a", 2.0)]
+COMPOSITE_COLUMNS = {"order_id": ["cust", "date"], "order_date": "date", "customer_id": "cust", "revenue": "amount"}
+
+
+def assert_composite_log(ds):
+    q = ds.quality
+    assert q.rows_read == 7 and q.rows_dropped == {"missing order id": 1}
+    assert q.examples["missing order id"] == ["(empty) + 2024-01-07 10:00"]
+    t = ds.table
+    frame = t.group_by("order_id").aggregate(n=t.count(), rev=t.revenue.sum()).to_pandas()
+    got = {k.replace("\x1f", "|"): (int(n), round(float(r), 2)) for k, n, r in zip(frame.order_id, frame.n, frame.rev)}
+    assert got == {"x|2024-01-05": (2, 7.5), "x|2024-01-06": (1, 7.0), "y|2024-01-05": (1, 3.0),
+                   "a b|2024-01-08": (1, 1.0), "a|2024-01-08": (1, 2.0)}
+
+
+@pytest.mark.spark
+def test_spark_composite_order_id_drops_and_shows_a_row_missing_a_part(spark_superstore, tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("date,cust,amount\n" + "".join(f"{d},{c},{a}\n" for d, c, a in COMPOSITE_LOG), encoding="utf-8")
+    config = config_from_dict({"name": "log", "engine": "local[2]", "source": str(path), "columns": COMPOSITE_COLUMNS},
+                              base_dir=tmp_path)
+    with load_data(config) as ds:
+        assert_composite_log(ds)
 
 
 @pytest.mark.spark
@@ -419,6 +448,26 @@ def test_postgres_counts_unreadable_rows_and_applies_filters(postgres):
         assert q.returns == {"lines": 1, "value": 10.0}
         assert q.duplicates["rows"] == 1
         assert q.missing_customer["rows"] == 0
+
+
+@pytest.mark.postgres
+def test_postgres_composite_order_id_drops_and_shows_a_row_missing_a_part(postgres):
+    import psycopg
+    with psycopg.connect(postgres.conninfo("salesnb"), autocommit=True) as con:
+        con.execute("DROP TABLE IF EXISTS composite_log")
+        con.execute("CREATE TABLE composite_log (date text, cust text, amount double precision)")
+        with con.cursor() as cur:
+            cur.executemany("INSERT INTO composite_log VALUES (%s, NULLIF(%s, ''), %s)", COMPOSITE_LOG)
+    config = dataclasses.replace(
+        config_from_dict({"name": "log", "engine": postgres.url("salesnb"), "query": "SELECT 1",
+                          "columns": COMPOSITE_COLUMNS}), query=None, table="composite_log")
+    with load_data(config) as ds:
+        assert_composite_log(ds)
+    # no row with both parts: the same error as on DuckDB, with the count and an example
+    with pytest.raises(NoDataError) as err:
+        load_data(dataclasses.replace(config, table=None, query="SELECT * FROM composite_log WHERE cust IS NULL"))
+    assert "all 1 rows were dropped (missing order id: 1 (e.g. '(empty) + 2024-01-07 10:00'))" in str(err.value)
+    assert "check the column mapping" in err.value.hint
 
 
 @pytest.mark.postgres

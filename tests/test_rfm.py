@@ -7,31 +7,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from salesnb.config import config_from_dict, load_config
+from salesnb.config import load_config
 from salesnb.data import load_data
 from salesnb.metrics import rfm
 from salesnb.periods import parse_period
+from golden_customers import GOLDEN_ROWS, make_dataset  # tests/ is on sys.path (rootdir conftest)
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PARAMS = Path(__file__).resolve().parent / "params"
 
-# order_id, order_date, customer_id, revenue. Period 2024Q1, last day 2024-03-31.
-GOLDEN_ROWS = [
-    ("o1", "2024-03-30", "A", 100.0), ("o2", "2024-02-10", "A", 200.0), ("o3", "2023-06-01", "A", 300.0),
-    ("o4", "2024-03-25", "B", 50.0),
-    ("o5", "2023-12-15", "C", 400.0), ("o6", "2023-11-01", "C", 400.0), ("o7", "2023-10-01", "C", 400.0),
-    ("o8", "2023-09-01", "C", 400.0),
-    ("o9", "2023-03-01", "D", 1000.0),
-    ("o10", "2024-01-15", "E", 80.0), ("o11", "2024-01-20", "E", -30.0),   # o11: a return order
-    ("o12", "2023-05-05", "F", 150.0), ("o13", "2023-07-07", "F", 150.0),
-    ("o14", "2024-03-01", "G", 500.0), ("o14", "2024-03-01", "G", -500.0),  # o14 nets to 0: no order
-    ("o15", "2023-08-08", "G", 250.0),
-    ("o16", "2024-02-02", "H", -40.0),                                     # H: only a return, not scored
-    ("o17", "2024-02-20", "I", 120.0), ("o18", "2024-03-10", "I", 130.0),
-    ("o19", "2023-02-01", "J", 60.0), ("o20", "2024-03-31", "J", 70.0),
-    ("o21", "2023-10-10", "K", 90.0),
-    ("o22", "2024-03-15", "", 300.0), ("o23", "2023-05-05", "", 100.0),   # no customer id
-]
 
 # Worked by hand (see the module docstring of salesnb.metrics.rfm for the rules):
 #   recency desc, id: D396 F268 | G236 K173 | C107 E76 | I21 B6 | A1 J0
@@ -50,16 +34,6 @@ GOLDEN = {
     "J": (0, 2, 130.0, 5, 4, 2, 3, "Potential Loyalists"),
     "K": (173, 1, 90.0, 2, 3, 2, 3, "At Risk"),
 }
-
-
-def make_dataset(tmp_path, rows, **params):
-    path = tmp_path / "sales.csv"
-    pd.DataFrame(rows, columns=["order_id", "order_date", "customer_id", "revenue"]).to_csv(path, index=False)
-    data = {"name": "golden", "source": str(path),
-            "columns": {"order_id": "order_id", "order_date": "order_date", "customer_id": "customer_id",
-                        "revenue": "revenue"}}
-    data.update(params)
-    return load_data(config_from_dict(data, base_dir=tmp_path))
 
 
 @pytest.fixture

@@ -61,6 +61,7 @@ from ..periods import Period, month_index
 from . import cohorts as cohort_metrics
 from . import rfm
 from .literals import date_literal, midnight
+from .missing import finite_or_none
 from .money import MONEY
 from .orders import atomic_orders, shared
 from .rfm import fsum, money_cumsum, money_sum
@@ -86,16 +87,7 @@ MISSING_LABEL = "(missing)"
 
 # --------------------------------------------------------------------------- helpers
 
-def _f(value) -> float | None:
-    if value is None:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    v = float(value)
-    return v if math.isfinite(v) else None
+_f = finite_or_none
 
 
 def _i(value) -> int:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..periods import Period, month_index, month_label, month_start
 from .literals import midnight
+from .missing import is_missing
 from .money import MONEY, money_sum
 from .orders import atomic_orders, shared
 
@@ -390,13 +391,8 @@ def breakdown(t, dim: str, current: Window, previous: Window | None, cache: dict
 
 
 def _none(v):
-    if v is None:
+    if is_missing(v):
         return None
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
     return float(v) if isinstance(v, (int, float)) or hasattr(v, "__float__") else v
 
 

@@ -59,6 +59,7 @@ import pandas as pd
 
 from ..periods import Period, month_index, month_start
 from .literals import date_literal, midnight
+from .missing import is_missing
 
 SEGMENTS = (
     "Champions", "Loyal Customers", "Potential Loyalists", "New Customers", "Promising",
@@ -136,7 +137,7 @@ from .money import MONEY, money_cumsum, money_sum  # noqa: E402,F401  (re-export
 
 def fsum(values) -> float:
     """Exact, order-independent float sum in Python (for small frames fetched from the engine)."""
-    return math.fsum(float(v) for v in values if v is not None and not pd.isna(v))
+    return math.fsum(float(v) for v in values if not is_missing(v))
 
 
 def _cond(ts, start, end):
@@ -273,14 +274,7 @@ def rfm_scores(table, period: Period, lookback_months: int | None = None):
 # --------------------------------------------------------------------------- summaries
 
 def _num(value, default=0.0):
-    if value is None:
-        return default
-    try:
-        if pd.isna(value):
-            return default
-    except (TypeError, ValueError):
-        pass
-    return value
+    return default if is_missing(value) else value
 
 
 def segment_summary(scored) -> pd.DataFrame:
