@@ -7,7 +7,10 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
 
-from salesnb.data import infer_date_format, money_sql, parse_money
+import salesnb.data as data_module
+from salesnb.data import (
+    DMY_FAMILIES, ISO_FAMILIES, MDY_FAMILIES, _format_counts, infer_date_format, money_sql, parse_money,
+)
 from salesnb.errors import DataError, PeriodError
 from salesnb.periods import (
     expand_range, month_index, month_start, parse_period, safe_folder_name,
@@ -267,3 +270,55 @@ def test_safe_folder_name(text):
     assert "/" not in name and "\\" not in name and ".." not in name and "\x00" not in name
     assert len(name) <= 100
     assert name == safe_folder_name(name)  # already safe names stay as they are
+
+
+ALL_DATE_FORMATS = tuple(dict.fromkeys(f for fams in (ISO_FAMILIES, DMY_FAMILIES, MDY_FAMILIES)
+                                       for fam in fams for f in fam))
+ALL_DATE_FAMILIES = [(g, fam) for g, fams in (("iso", ISO_FAMILIES), ("dmy", DMY_FAMILIES), ("mdy", MDY_FAMILIES))
+                     for fam in fams]
+
+
+def _date_text(moment: dt.datetime, fmt: str, offset_minutes: int) -> str:
+    """``moment`` written with ``fmt`` by Python's strftime (``%z`` with the given offset)."""
+    if "%z" in fmt:
+        moment = moment.replace(tzinfo=dt.timezone(dt.timedelta(minutes=offset_minutes)))
+    return moment.strftime(fmt)
+
+
+dated = st.tuples(st.datetimes(min_value=dt.datetime(1890, 1, 1), max_value=dt.datetime(2110, 12, 31)),
+                  st.sampled_from(ALL_DATE_FORMATS), st.integers(-720, 840))
+
+
+@settings(DATE_SETTINGS, max_examples=40)
+@given(dates=st.lists(dated, max_size=20),
+       texts=st.lists(st.text(alphabet="0123456789/-.: TZAPMJanFebDc,+", max_size=22), max_size=10))
+def test_date_formats_are_counted_exactly_when_tried_only_on_matching_shapes(dates, texts, monkeypatch_module):
+    """Each value is tried only with the formats that read its shape (digits made '1'): the
+    counts equal those of trying every format on every value."""
+    written = {}
+    for moment, fmt, offset in dates:
+        written.setdefault(_date_text(moment, fmt, offset), set()).add((fmt, 1900 <= moment.year <= 2100))
+    values = list(written) + texts
+    assume(values)
+    db = duckdb.connect()
+    try:
+        db.execute("CREATE TABLE vals AS SELECT unnest(?::VARCHAR[]) AS v", [values])
+        shaped = _format_counts(db, "(SELECT DISTINCT v FROM vals)", list(ALL_DATE_FORMATS), ALL_DATE_FAMILIES)
+        monkeypatch_module.setattr(data_module, "MAX_DATE_SHAPES", -1)   # every value with every format
+        try:
+            every = _format_counts(db, "(SELECT DISTINCT v FROM vals)", list(ALL_DATE_FORMATS), ALL_DATE_FAMILIES)
+        finally:
+            monkeypatch_module.undo()
+    finally:
+        db.close()
+    assert shaped == every
+    # a date written with a format, its year in range, reads with that format
+    for fmt in ALL_DATE_FORMATS:
+        assert every[1][fmt] >= sum(1 for how in written.values() if (fmt, True) in how)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
