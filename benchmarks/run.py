@@ -14,6 +14,8 @@ For each size it generates the synthetic sample (``salesnb.sample.write_sample``
 * ``salesnb batch PARAMS --periods 2024Q1..2024Q4`` (10M; the target is ≤ 2× one report);
 * the hand-written alternative, ``benchmarks/handwritten.ipynb`` (pandas, ``pd.read_parquet``
   of the whole file) run with the papermill CLI and exported with ``jupyter nbconvert --to html``;
+* ``salesnb validate`` on a CSV copy of the sample with text dates (``%d/%m/%Y %H:%M``): what
+  reading text instead of Parquet costs (1M and 10M);
 * fixed start-up costs: Python + imports, a Jupyter kernel, papermill and nbconvert on an empty
   notebook, and a cProfile of the findings build (the salesnb functions that take the time).
 
@@ -379,6 +381,44 @@ def overheads(env: dict) -> dict:
     return out
 
 
+# --------------------------------------------------------------------------- text (CSV) sources
+
+CSV_DATE_FORMAT = "%d/%m/%Y %H:%M"   # a common spreadsheet export: day first, no seconds
+
+
+def ensure_csv(size: str) -> Path:
+    """The Parquet sample of ``size`` as a CSV with text dates (CSV_DATE_FORMAT)."""
+    import duckdb
+    parquet, _ = ensure_data(size)
+    path = DATA / f"sample_{size}_dmy.csv"
+    if not path.exists():
+        print(f"writing {path} …", flush=True)
+        tmp = path.with_suffix(".tmp")
+        db = duckdb.connect()
+        try:
+            db.execute(f"COPY (SELECT * REPLACE (strftime(order_date, '{CSV_DATE_FORMAT}') AS order_date) "
+                       f"FROM read_parquet('{parquet}')) TO '{tmp}' (FORMAT csv, HEADER)")
+        finally:
+            db.close()
+        tmp.rename(path)
+    return path
+
+
+def bench_csv(size: str, runs: int, env: dict) -> dict:
+    """``salesnb validate`` (load and check, no findings) on the CSV copy: what parsing text costs."""
+    import yaml
+    path = ensure_csv(size)
+    params = yaml.safe_load(params_for(size, path, None).read_text(encoding="utf-8"))
+    params["name"] = f"bench_{size}_csv"
+    out = WORK / f"params_{size}_csv.yaml"
+    out.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    res, _ = repeat(f"salesnb validate on the CSV ({CSV_DATE_FORMAT!r} dates)", runs,
+                    lambda i: [str(BIN / "salesnb"), "validate", str(out)], env=env)
+    res["bytes"] = path.stat().st_size
+    res["date_format"] = CSV_DATE_FORMAT
+    return res
+
+
 # --------------------------------------------------------------------------- machine
 
 def machine() -> dict:
@@ -575,6 +615,16 @@ def markdown(results: dict) -> str:
                   "| order lines | batch | one report | batch / one report |", "|---|---|---|---|"]
         for size, b, r in batch_rows:
             lines.append(f"| {size} | {_t(b)}, {_m(b)} | {_t(r)} | {_ratio(b, r, 'seconds')} |")
+    csv_rows = [(size, c) for size, c in (results.get("csv_load") or {}).items() if c]
+    if csv_rows:
+        lines += ["", "Text sources: `salesnb validate` (load and check) on a CSV copy of the sample, dates as text "
+                      f"({CSV_DATE_FORMAT!r}), against the Parquet load of one report:", "",
+                  "| order lines | CSV size | `salesnb validate` on the CSV | Parquet load + validate (in `salesnb run`) |",
+                  "|---|---|---|---|"]
+        for size, c in csv_rows:
+            pq = ((results["sizes"].get(size) or {}).get("run_stages") or {}).get("load_data")
+            lines.append(f"| {size} | {c.get('bytes', 0) / 1e6:,.0f} MB | {_t(c)}, {_m(c)} | "
+                         f"{'—' if pq is None else f'{pq:.1f} s'} |")
     o = results.get("overheads") or {}
     if o:
         def s_(k):
@@ -607,8 +657,9 @@ def main(argv=None) -> int:
     ap.add_argument("--big", action="store_true", help="also 100M order lines (1 run)")
     ap.add_argument("--sizes", help="comma-separated subset of 1M,10M,100M")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--parts", default="probe,findings,run,batch,hand,overheads",
-                    help="what to measure (default: all): probe,findings,run,batch,hand,overheads")
+    ap.add_argument("--parts", default="probe,findings,run,batch,hand,csv,overheads",
+                    help="what to measure (default: all): probe,findings,run,batch,hand,csv,overheads")
+    ap.add_argument("--csv-sizes", default="1M,10M", help="sizes whose CSV copy is loaded (part csv)")
     ap.add_argument("--batch-sizes", default="10M")
     ap.add_argument("--batch-runs", type=int, default=0,
                     help="runs of the batch (default: as --runs up to 10M lines, 1 above: it takes minutes)")
@@ -635,6 +686,7 @@ def main(argv=None) -> int:
         return 0
     args.parts = set(args.parts.split(","))
     args.batch_sizes = set(args.batch_sizes.split(","))
+    args.csv_sizes = set(args.csv_sizes.split(","))
     sizes = args.sizes.split(",") if args.sizes else (["1M", "10M"] + (["100M"] if args.big else []))
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
@@ -649,11 +701,18 @@ def main(argv=None) -> int:
         old = json.loads(results_path.read_text())
         results["sizes"] = old.get("sizes", {})
         results["overheads"] = old.get("overheads", {})
+        results["csv_load"] = old.get("csv_load", {})
     for size in sizes:
         runs = 1 if size == "100M" else args.runs
         results["sizes"][size] = bench_size(size, runs, args, env, results["sizes"].get(size) if args.merge else None)
         results["targets"] = targets(results)
         results_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    if "csv" in args.parts:
+        results.setdefault("csv_load", {})
+        for size in sizes:
+            if size in args.csv_sizes:
+                print(f"\n== {size} CSV load ==", flush=True)
+                results["csv_load"][size] = bench_csv(size, args.runs, env)
     if "overheads" in args.parts or not results.get("overheads"):
         print("\n== fixed costs ==", flush=True)
         results["overheads"] = overheads(env)
