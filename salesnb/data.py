@@ -719,8 +719,20 @@ def _check_columns(config: Config, raw_cols: dict[str, str], source_desc: str) -
 # lines a report is faster that way too and needs half the memory (benchmarks/results.md).
 # Smaller ones are copied: cheap, and then independent of the file.
 VIEW_MIN_ROWS = 1_000_000
+# sources read as typed columns: cheap to scan more than once, row count in the metadata
+COLUMNAR_KINDS = ("parquet", "duckdb", "excel")
 
 MISSING_ID_WORDS = ("nan", "na", "n/a", "#n/a", "null", "none")
+
+
+def trimmed_sql(text_sql: str) -> str:
+    """``trim(text_sql)``, called only on the values it can change. trim() strips spaces and
+    Unicode space separators (not tabs) and copies every value; most values have none, and
+    checking for a space at either end or any non-ASCII character is about 3 × cheaper
+    (10M lines: 0.2 s against 0.55 s a column)."""
+    v = text_sql
+    return (f"(CASE WHEN {v} LIKE ' %' OR {v} LIKE '% ' OR strlen({v}) <> length({v}) "
+            f"THEN trim({v}) ELSE {v} END)")
 
 
 def _id_sql(col: str, dtype: str, missing_words: bool = False, clean: bool = False) -> str:
@@ -734,7 +746,7 @@ def _id_sql(col: str, dtype: str, missing_words: bool = False, clean: bool = Fal
         return (f"CASE WHEN {c} IS NULL OR isnan({c}::DOUBLE) THEN NULL "
                 f"WHEN {c} = trunc({c}) AND abs({c}::DOUBLE) < 1e30 "
                 f"THEN CAST(CAST({c} AS HUGEINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END")
-    text = f"trim(CAST({c} AS VARCHAR))"
+    text = trimmed_sql(f"CAST({c} AS VARCHAR)")
     if dtype.upper() == "VARCHAR":
         # text ids exported from a float column: "17850.0" → "17850"
         # (the regular expression only runs on the ids that hold a '.': most hold none)
@@ -779,7 +791,7 @@ def order_id_notes(config: Config) -> list[str]:
 def _dim_sql(col: str, clean: bool = False) -> str:
     if clean:
         return quote_ident(col)
-    return f"NULLIF(trim(CAST({quote_ident(col)} AS VARCHAR)), '')"
+    return f"NULLIF({trimmed_sql(f'CAST({quote_ident(col)} AS VARCHAR)')}, '')"
 
 
 def _prescan(db, config: Config, raw_cols: dict[str, str], hash_cols: str) -> tuple[set[str], int]:
@@ -988,7 +1000,7 @@ def _date_sql(db, col: str, dtype: str, config: Config, source_desc: str) -> tup
         if "WITH TIME ZONE" in upper:
             return f"CAST(timezone('UTC', {c}) AS TIMESTAMP)", "native timestamp (UTC)", note
         return f"CAST({c} AS TIMESTAMP)", "native " + upper.lower(), note
-    text = f"trim(CAST({c} AS VARCHAR))"
+    text = trimmed_sql(f"CAST({c} AS VARCHAR)")
     if "%" in fmt:
         try:
             db.execute(f"SELECT {_strptime_sql(sql_literal('2024-01-01'), fmt)}").fetchone()
@@ -1152,7 +1164,14 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
     sha = fingerprint_later(reader.files) if reader.files else None
     source_desc = repr(config.source) if config.source else "the query's result"
     raw_cols = _columns(db)
-    rows_read = reader.rows if reader.rows is not None else db.execute("SELECT count(*) FROM raw").fetchone()[0]
+    # A text file was counted as it was read (so that a CSV error names the file) and a columnar
+    # source counts from its metadata; a query is counted from its parsed copy below (a count
+    # here would run the query once more).
+    rows_read = reader.rows
+    if rows_read is None and reader.kind in COLUMNAR_KINDS:
+        rows_read = db.execute("SELECT count(*) FROM raw").fetchone()[0]
+    elif rows_read is None and db.execute("SELECT 1 FROM raw LIMIT 1").fetchone() is None:
+        rows_read = 0
     if rows_read == 0:
         raise NoDataError(f"{source_desc} has a header but no data rows." if raw_cols else f"{source_desc} has no rows.",
                           hint="export the data again with its rows")
@@ -1166,7 +1185,7 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
     # scan first counts the exact duplicates and finds the text columns that need no cleaning
     # (no value to trim, none empty, no "17850.0" id, no "N/A" customer), which are then copied
     # as they are instead of through trim() and friends. Text sources are parsed once, as before.
-    prescan = reader.kind in ("parquet", "duckdb", "excel")
+    prescan = reader.kind in COLUMNAR_KINDS
     clean: set[str] = set()
     dup_rows = None
     if prescan:
@@ -1233,6 +1252,8 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
     as_view = prescan and not keep_hash and not has_filters and rows_read >= VIEW_MIN_ROWS
     kind = "VIEW" if as_view else "TABLE"
     db.execute(f"CREATE {kind} parsed AS SELECT {', '.join(canonical + helpers)} FROM ({inner})")
+    if rows_read is None:   # a query: "parsed" is a table
+        rows_read = db.execute("SELECT count(*) FROM parsed").fetchone()[0]
     missing_raw = [f"_raw_{k}" for k in raw_keep if k not in stored_raw]
 
     reasons = {
