@@ -189,15 +189,16 @@ def ensure_data(size: str) -> tuple[Path, float | None]:
     return path, time.perf_counter() - t0
 
 
-def params_for(size: str, data_path: Path, memory_limit: str | None) -> Path:
+def params_for(size: str, data_path: Path, memory_limit: str | None, suffix: str = "") -> Path:
+    """``benchmarks/work/params_<size><suffix>.yaml``: the benchmark params with ``source:`` set."""
     import yaml
     base = yaml.safe_load((BENCH / "params.yaml").read_text(encoding="utf-8"))
     base["source"] = str(data_path)
-    base["name"] = f"bench_{size}"
+    base["name"] = f"bench_{size}{suffix}"
     if memory_limit:
         base["memory_limit"] = memory_limit
     WORK.mkdir(parents=True, exist_ok=True)
-    out = WORK / f"params_{size}.yaml"
+    out = WORK / f"params_{size}{suffix}.yaml"
     out.write_text(yaml.safe_dump(base, sort_keys=False), encoding="utf-8")
     return out
 
@@ -406,12 +407,9 @@ def ensure_csv(size: str) -> Path:
 
 def bench_csv(size: str, runs: int, env: dict) -> dict:
     """``salesnb validate`` (load and check, no findings) on the CSV copy: what parsing text costs."""
-    import yaml
     path = ensure_csv(size)
-    params = yaml.safe_load(params_for(size, path, None).read_text(encoding="utf-8"))
-    params["name"] = f"bench_{size}_csv"
-    out = WORK / f"params_{size}_csv.yaml"
-    out.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    # its own params file: params_<size>.yaml stays on the Parquet sample for the other parts
+    out = params_for(size, path, None, suffix="_csv")
     res, _ = repeat(f"salesnb validate on the CSV ({CSV_DATE_FORMAT!r} dates)", runs,
                     lambda i: [str(BIN / "salesnb"), "validate", str(out)], env=env)
     res["bytes"] = path.stat().st_size
