@@ -103,27 +103,28 @@ class PeakMemory:
         self._thread.join()
 
 
-def _wait_maxrss(proc: subprocess.Popen, timeout: float) -> int:
-    """Wait for ``proc`` (killing it after ``timeout`` s); the peak RSS in KB of the process or of
-    its largest descendant, from the kernel's accounting (``wait4``). Polling alone misses the
-    short peaks of a query: at 100M lines it saw 3.14 GB where the process had reached 3.6 GB."""
+def _wait_usage(proc: subprocess.Popen, timeout: float):
+    """Wait for ``proc`` (killed after ``timeout`` s); the kernel's accounting of it and the
+    descendants it waited for (``wait4``): CPU seconds, and the peak RSS (KB) of the process or
+    of its largest descendant. Polling alone misses the short peaks of a query: at 100M lines it
+    saw 3.14 GB where the process had reached 3.6 GB."""
     deadline = time.monotonic() + timeout
+    killed = False
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             proc.returncode = os.waitstatus_to_exitcode(status)
-            return usage.ru_maxrss
-        if time.monotonic() > deadline:
+            return usage
+        if not killed and time.monotonic() > deadline:
             proc.kill()
+            killed = True
         time.sleep(0.05)
 
 
 def measure(cmd: list[str], *, cwd: Path = ROOT, env: dict | None = None, timeout: float = 3600) -> dict:
     """Run ``cmd``; wall seconds, peak RSS of its process tree (MB), exit code, timestamped stderr."""
     lines: list[tuple[float, str]] = []
-    import resource
     load_before = os.getloadavg()[0]
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=str(cwd), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             errors="replace")
@@ -142,14 +143,13 @@ def measure(cmd: list[str], *, cwd: Path = ROOT, env: dict | None = None, timeou
     for t in readers:
         t.start()
     with PeakMemory(proc.pid) as mem:
-        maxrss_kb = _wait_maxrss(proc, timeout)
+        usage = _wait_usage(proc, timeout)
     seconds = time.perf_counter() - start
     for t in readers:
         t.join(timeout=10)
     out = "".join(chunks)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
-    polled_mb, maxrss_mb = mem.peak / 2**20, maxrss_kb / 1024
+    cpu = usage.ru_utime + usage.ru_stime
+    polled_mb, maxrss_mb = mem.peak / 2**20, usage.ru_maxrss / 1024
     return {"cmd": " ".join(map(str, cmd)), "seconds": seconds, "cpu_s": cpu,
             "peak_mb": max(polled_mb, maxrss_mb), "polled_peak_mb": polled_mb, "maxrss_mb": maxrss_mb,
             "rc": proc.returncode,
