@@ -31,8 +31,9 @@ report: $(STAMP) $(SAMPLE)
 test: $(STAMP) $(SAMPLE)
 	$(BIN)/python -m pytest -q
 
+# JupyterLab refuses to start as root without --allow-root (containers, CI)
 lab: $(STAMP) $(SAMPLE)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

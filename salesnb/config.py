@@ -357,11 +357,36 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def load_config(path: str | Path, **overrides) -> Config:
-    """Read and validate a params file. ``overrides`` replace keys (e.g. ``period``)."""
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise ConfigError(f"Params file {str(p)!r} does not exist.",
-                          hint="check the path, or create one with: salesnb init DATAFILE")
+    """Read and validate a params file (SPEC 2.1).
+
+    Parameters
+    ----------
+    path : str or Path
+        The params file. A relative path is looked for in the working folder, then in the project
+        root (:func:`salesnb.paths.find_params`), so ``load_config("params/sample.yaml")`` works
+        from a notebook kernel running in ``notebooks/`` too; when it is in neither, the error
+        lists both places.
+    **overrides
+        Keys that replace the file's, e.g. ``period="2024Q3"`` or
+        ``filters={"include": {"region": ["West"]}}``; ``None`` values are ignored.
+
+    Returns
+    -------
+    Config
+        The validated params; ``source`` is absolute (relative paths resolve against the params
+        file's folder) and ``params_path`` is the file that was read.
+
+    Raises
+    ------
+    ConfigError
+        A missing or unreadable file, invalid YAML, or an invalid key; the message names the key.
+
+    Examples
+    --------
+    >>> config = load_config("params/sample.yaml", period="2024Q3")  # doctest: +SKIP
+    """
+    from .paths import find_params
+    p = find_params(path)
     if p.is_dir():
         raise ConfigError(f"Params path {str(p)!r} is a folder, not a YAML file.")
     try:

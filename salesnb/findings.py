@@ -5,21 +5,32 @@ findings once — revenue, customers, recommendations — and returns a :class:`
 JSON-ready dict (the SPEC 5 keys) and a few small pandas tables for charts. A run folder holds
 them as ``findings.json`` and ``tables/*.parquet``; notebooks load them with
 :func:`load_findings` instead of computing again.
+
+Outside a report run, a notebook asks :func:`notebook_findings` for only the sections it shows,
+and the findings are cached on disk (:func:`cache_dir`), keyed by the source files' fingerprint,
+the params' content, the period, the salesnb version and code: Run All of the notebooks one after
+the other, or again, builds once; a changed source or params file is never read from the cache.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
+import os
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Config, load_config
-from .errors import NoDataError
+from .errors import NoDataError, SalesnbError
 from .periods import Period, parse_period
 
 SCHEMA_VERSION = 1
+#: the sections :func:`build_findings` can compute; ``revenue`` is always computed (the others use it)
+SECTIONS = ("revenue", "customers", "recommendations")
 
 
 @dataclass
@@ -39,7 +50,41 @@ class Findings:
     def currency(self) -> str:
         return self.data.get("currency", "USD")
 
+    def keys(self):
+        return self.data.keys()
+
+    def _summary(self) -> tuple[str, list[tuple[str, str]]]:
+        """(heading, [(label, value)]): the headline KPIs, formatted by :mod:`salesnb.fmt`."""
+        from .fmt import fmt_count, fmt_delta, fmt_money
+        d, rev = self.data, self.data.get("revenue") or {}
+        period = (d.get("period") or {}).get("label", "?")
+        change = (rev.get("change") or {}).get("total") or {}
+        rows = [("revenue", fmt_money(rev.get("total"), self.currency)),
+                ("vs previous period", fmt_delta(change.get("vs_previous_pct"))),
+                ("orders", fmt_count(rev.get("orders"))),
+                ("average order", fmt_money(rev.get("aov"), self.currency))]
+        if rev.get("customers") is not None:
+            rows.append(("customers", fmt_count(rev.get("customers"))))
+        sections = [k for k in SECTIONS if k in d]
+        rows.append(("sections", ", ".join(sections)))
+        rows.append(("tables", fmt_count(len(self.tables))))
+        return f"Findings {d.get('title') or d.get('name', '')}, {period}", rows
+
+    def __repr__(self) -> str:
+        heading, rows = self._summary()
+        body = "; ".join(f"{k} {v}" for k, v in rows)
+        return f"<{heading}: {body}. findings.data holds every key (SPEC 5), findings.tables the frames>"
+
+    def _repr_html_(self) -> str:
+        from .fmt import esc_html
+        heading, rows = self._summary()
+        cells = "".join(f"<tr><th style='text-align:left'>{esc_html(k)}</th><td>{esc_html(v)}</td></tr>"
+                        for k, v in rows)
+        return (f"<div class='salesnb-findings'><b>{esc_html(heading)}</b><table>{cells}</table>"
+                "<small>findings.data holds every key (SPEC 5), findings.tables the frames.</small></div>")
+
     def save(self, folder: str | Path) -> Path:
+        """Write ``findings.json`` and ``tables/*.parquet`` into ``folder``; return the JSON's path."""
         folder = Path(folder)
         (folder / "tables").mkdir(parents=True, exist_ok=True)
         (folder / "findings.json").write_text(dumps(self.data), encoding="utf-8")
@@ -50,6 +95,7 @@ class Findings:
 
 
 def load_findings(folder: str | Path) -> Findings:
+    """The findings a run folder (or a cache entry) holds, as :meth:`Findings.save` wrote them."""
     import pandas as pd
     folder = Path(folder)
     data = json.loads((folder / "findings.json").read_text(encoding="utf-8"))
@@ -100,21 +146,226 @@ def _progress(progress, message):
         progress(message)
 
 
-def build_findings(config, period=None, *, dataset=None, progress=None, sections=("revenue", "customers", "recommendations")) -> Findings:
-    """Compute every section's findings for ``period`` (default: the params' ``period``)."""
+def build_findings(config, period=None, *, dataset=None, progress=None, sections=SECTIONS,
+                   cache: bool = False) -> Findings:
+    """Compute the findings of one period: every number the report shows (SPEC 5).
+
+    Parameters
+    ----------
+    config : Config or str or Path
+        A loaded :class:`~salesnb.config.Config`, or a params file (read with
+        :func:`~salesnb.config.load_config`).
+    period : str, optional
+        ``2024Q3``, ``2024-07``, ``2024``, ``2023Q3..2024Q3`` or ``all``. Default: the params'
+        ``period``, else the quarter of the data's last date.
+    dataset : Dataset, optional
+        Data already loaded with :func:`~salesnb.data.load_data` (not closed here). Default: the
+        source is loaded, and closed when done.
+    progress : callable, optional
+        Called with a short message before each step.
+    sections : sequence of str
+        Which of ``revenue``, ``customers``, ``recommendations`` to compute (``revenue`` always
+        is). A notebook asks for what it shows: the revenue notebook needs no customer models.
+    cache : bool
+        Read and write the on-disk cache (:func:`cache_dir`): findings of the same source files
+        (same size, times and content hash), params, period and salesnb code are read back instead
+        of computed. A query source is never cached (the database may change unseen).
+
+    Returns
+    -------
+    Findings
+        ``findings.data`` (the JSON-ready dict: ``period``, ``revenue``, ``customers``, …) and
+        ``findings.tables`` (small pandas frames for charts).
+
+    Raises
+    ------
+    SalesnbError
+        Bad params, unreadable data, or a period without data; the message says what to do.
+
+    Examples
+    --------
+    >>> f = build_findings("params/sample.yaml", "2024Q3", sections=("revenue",))  # doctest: +SKIP
+    >>> f["revenue"]["total"]  # doctest: +SKIP
+    """
     from .data import load_data
     if isinstance(config, (str, Path)):
         config = load_config(config)
+    sections = _sections(sections)
+    key = cache_key(config, period) if cache else None
+    if key is not None:
+        hit = _cache_read(key, sections)
+        if hit is not None:
+            _progress(progress, f"findings read from the cache ({cache_dir()})")
+            return hit
     own = dataset is None
     if own:
         _progress(progress, f"loading {config.source or 'query'}")
         dataset = load_data(config)
     try:
         p = resolve_period(config, period, dataset)
-        return _build(config, p, dataset, progress, sections)
+        findings = _build(config, p, dataset, progress, sections)
     finally:
         if own:
             dataset.close()
+    if key is not None:
+        _cache_write(key, findings, sections)
+    return findings
+
+
+def _sections(sections) -> tuple[str, ...]:
+    if isinstance(sections, str):
+        sections = (sections,)
+    bad = [s for s in sections if s not in SECTIONS]
+    if bad:
+        raise SalesnbError(f"Unknown findings section {bad[0]!r}.", hint="sections are: " + ", ".join(SECTIONS))
+    wanted = set(sections) | {"revenue"}
+    return tuple(s for s in SECTIONS if s in wanted)
+
+
+def notebook_findings(params_file=None, period=None, run_dir=None, *, sections=SECTIONS) -> Findings:
+    """What a notebook's setup cell needs: the findings of a report run (``run_dir``, as papermill
+    passes it), else those of ``params_file`` (default: the kit's sample) for ``period``, built for
+    ``sections`` only and through the on-disk cache (:func:`build_findings` with ``cache=True``)."""
+    from .paths import default_params_file
+    if run_dir:
+        return load_findings(run_dir)
+    return build_findings(load_config(default_params_file(params_file)), period, sections=sections, cache=True)
+
+
+# --------------------------------------------------------------------------- the on-disk cache
+
+CACHE_KEEP = 16  # entries kept; older ones are removed when a new one is written
+
+
+def cache_dir() -> Path:
+    """Where cached findings live: ``$SALESNB_CACHE``, else ``.cache/salesnb/`` in the project
+    root when it can be written, else the user's cache folder (``$XDG_CACHE_HOME/salesnb``)."""
+    env = os.environ.get("SALESNB_CACHE")
+    if env:
+        return Path(env).expanduser()
+    from .paths import project_root
+    root = project_root()
+    if os.access(root, os.W_OK):
+        return root / ".cache" / "salesnb"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "salesnb"
+
+
+def _versions() -> dict:
+    import importlib.metadata as md
+    versions = {}
+    for pkg in ("salesnb", "duckdb", "ibis-framework", "pandas", "numpy", "scipy", "matplotlib", "seaborn",
+                "papermill", "nbconvert"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    return versions
+
+
+_CODE_FINGERPRINT: list = []
+
+
+def _code_fingerprint() -> str:
+    """The salesnb code as installed (every module's size and time): an edited module is new code."""
+    if not _CODE_FINGERPRINT:
+        package = Path(__file__).resolve().parent
+        digest = hashlib.sha256()
+        for f in sorted(package.rglob("*.py")):
+            st = f.stat()
+            digest.update(f"{f.relative_to(package)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+        _CODE_FINGERPRINT.append(digest.hexdigest())
+    return _CODE_FINGERPRINT[0]
+
+
+HASH_LIMIT = 256 << 20  # source files up to this size (in all) are also hashed for the cache key
+
+
+def source_fingerprint(config: Config) -> str | None:
+    """A cheap fingerprint of the source files: each one's path, size, modification and change
+    times, plus their content's sha256 when they are small (up to :data:`HASH_LIMIT` in all).
+    None (no caching) for a query or a database source."""
+    from .config import is_url
+    from .data import _source_files, fingerprint
+    if not config.source or config.query or is_url(config.source) or config.engine not in ("duckdb", "", None):
+        return None
+    files = _source_files(config.source)
+    stats = []
+    for f in files:
+        st = f.stat()
+        stats.append([str(f.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
+    if sum(s[1] for s in stats) <= HASH_LIMIT:
+        stats.append(fingerprint(files))
+    return hashlib.sha256(json.dumps(stats).encode()).hexdigest()
+
+
+def cache_key(config: Config, period=None) -> str | None:
+    """The cache key of ``config``'s findings for ``period`` (None when the source cannot be cached)."""
+    from . import __version__
+    source = source_fingerprint(config)
+    if source is None:
+        return None
+    params = config.to_dict()
+    params.pop("params_path", None)
+    text = json.dumps({"schema": SCHEMA_VERSION, "salesnb": __version__, "code": _code_fingerprint(),
+                       "versions": _versions(), "params": params, "source": source,
+                       "period": period or config.period}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _cache_read(key: str, sections: tuple[str, ...]) -> Findings | None:
+    entry = cache_dir() / key
+    try:
+        have = json.loads((entry / "sections.json").read_text(encoding="utf-8"))
+        findings = load_findings(entry)
+    except (OSError, ValueError):
+        return None
+    missing = [s for s in sections if s not in have]
+    if not missing:
+        os.utime(entry)  # recently used: kept longest
+        return findings
+    if missing == ["recommendations"] and "customers" in have:
+        # the recommendations are rules over the findings: no data needed
+        from . import recommend
+        data = {k: v for k, v in findings.data.items() if k != "method"}
+        data["recommendations"] = recommend.recommendations(data)
+        data["method"] = findings.data["method"]
+        findings = Findings(_clean(data), findings.tables)
+        _cache_write(key, findings, tuple(have) + ("recommendations",))
+        return findings
+    return None
+
+
+def _cache_write(key: str, findings: Findings, sections) -> None:
+    """Write the entry into a temporary folder beside it, then rename it into place (a reader sees
+    the old entry, none, or the new one, never half of one). A cache that cannot be written is
+    skipped silently: it only saves time."""
+    root = cache_dir()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
+        findings.save(tmp)
+        (tmp / "sections.json").write_text(json.dumps([s for s in SECTIONS if s in sections]), encoding="utf-8")
+        final = root / key
+        old = None
+        if final.exists():
+            old = root / f".{key}-old-{os.getpid()}"
+            os.replace(final, old)
+        os.replace(tmp, final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        entries = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                         key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in entries[CACHE_KEEP:]:
+            shutil.rmtree(stale, ignore_errors=True)
+    except OSError:
+        if "tmp" in locals():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def clear_cache() -> None:
+    """Remove every cached findings entry."""
+    shutil.rmtree(cache_dir(), ignore_errors=True)
 
 
 def _build(config: Config, period: Period, dataset, progress, sections) -> Findings:
@@ -174,14 +425,7 @@ def data_section(dataset) -> dict:
 
 
 def method_section(config: Config, dataset) -> dict:
-    import importlib.metadata as md
-    versions = {}
-    for pkg in ("salesnb", "duckdb", "ibis-framework", "pandas", "numpy", "scipy", "matplotlib", "seaborn",
-                "papermill", "nbconvert"):
-        try:
-            versions[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            versions[pkg] = None
+    versions = _versions()
     params = config.to_dict()
     params.pop("params_path", None)
     return {"params": params, "versions": versions, "python": sys.version.split()[0]}

@@ -53,13 +53,33 @@ def ensure_sample(rows: int = 200_000, seed: int = 7) -> Path:
     return path
 
 
+def params_candidates(path) -> list[Path]:
+    """Where a params path is looked for, in order: as given when absolute; else relative to the
+    working folder, then to the project root (a kernel runs in ``notebooks/``, a shell in the root)."""
+    p = Path(path).expanduser()
+    if p.is_absolute():
+        return [p]
+    out = [Path.cwd() / p, project_root() / p]
+    return [c for i, c in enumerate(out) if os.path.normpath(c) not in map(os.path.normpath, out[:i])]
+
+
+def find_params(path) -> Path:
+    """The params file ``path`` names (see :func:`params_candidates`): the first place it exists,
+    or — when none — a :class:`~salesnb.errors.ConfigError` that lists every place looked."""
+    from .errors import ConfigError
+    candidates = params_candidates(path)
+    for c in candidates:
+        if c.exists():
+            return c
+    where = " and ".join(str(c) for c in candidates)
+    raise ConfigError(f"Params file {str(path)!r} does not exist (looked for {where}).",
+                      hint="check the path, or create one with: salesnb init DATAFILE")
+
+
 def default_params_file(params_file=None) -> Path:
-    """The params file a notebook runs on: the given one, else the sample's (generated if needed)."""
+    """The params file a notebook runs on: the given one (found as :func:`find_params` does), else
+    the sample's (its data generated if needed)."""
     if params_file:
-        path = Path(params_file).expanduser()
-        # a relative path works from the current folder or, as in `make lab`, from the project root
-        if not path.is_absolute() and not path.exists() and (project_root() / path).exists():
-            return project_root() / path
-        return path
+        return find_params(params_file)
     ensure_sample()
     return sample_params()

@@ -532,7 +532,8 @@ def _config(params):
             raise ReportError("This Config has no params file (params_path); the notebooks need one.",
                               hint="load it with salesnb.load_config(path)")
         return params, Path(params.params_path)
-    return load_config(params), Path(params)
+    config = load_config(params)
+    return config, Path(config.params_path)
 
 
 def _folder_for(label: str) -> str:

@@ -30,13 +30,10 @@ import matplotlib.pyplot as plt
 import salesnb
 from salesnb import charts, narrative, tables
 from salesnb.fmt import esc
-from salesnb.findings import load_findings
-from salesnb.paths import default_params_file
+from salesnb.findings import notebook_findings
 
-if run_dir:
-    findings = load_findings(run_dir)
-else:
-    findings = salesnb.build_findings(salesnb.load_config(default_params_file(params_file)), period)
+# the report run's findings (run_dir), else only the revenue section, built once and cached
+findings = notebook_findings(params_file, period, run_dir, sections=("revenue",))
 f, T = findings.data, findings.tables
 currency = f["currency"]
 charts.apply_theme()
@@ -118,5 +115,10 @@ nb.cells = cells
 nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
 nb.metadata["language_info"] = {"name": "python"}
 out = Path(__file__).resolve().parents[1] / "notebooks" / "revenue.ipynb"
+# keep the cell ids of the notebook written before, cell by cell: a regenerated notebook differs
+# only where its cells do
+if out.exists():
+    for cell, old in zip(nb.cells, nbf.read(out, as_version=4).cells):
+        cell["id"] = old.get("id", cell["id"])
 nbf.write(nb, out)
 print(f"wrote {out}")
