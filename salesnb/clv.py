@@ -13,11 +13,17 @@ fitted values end in ``_``, and the repr shows them.
 * :func:`rfm_summary` -- turns a transaction log (pandas or Ibis) into the per-customer
   ``frequency, recency, T, monetary_value`` table that both models take, defined as in
   ``lifetimes.utils.summary_data_from_transaction_data``.
+* The checks a fit must pass before its predictions are shown (SPEC 9.3):
+  :func:`holdout_window` (how many weeks are held out), :func:`holdout_errors` (predicted
+  against actual repeat purchases, and the naive benchmark) and :func:`fit_check` (a
+  degenerate fit: extreme parameters, or P(alive) that does not fall for lapsed customers).
 
 Times (``recency``, ``T``, ``t``) are in one unit throughout, the ``time_unit`` of
 :func:`rfm_summary`; the fitted parameters are only meaningful in that unit.
 """
 from __future__ import annotations
+
+import datetime as dt
 
 import numpy as np
 import pandas as pd
@@ -30,6 +36,10 @@ __all__ = [
     "BetaGeoModel",
     "GammaGammaModel",
     "rfm_summary",
+    "holdout_window",
+    "holdout_errors",
+    "naive_purchases",
+    "fit_check",
 ]
 
 
@@ -535,3 +545,95 @@ def rfm_summary(transactions, customer_col: str, date_col: str, value_col: str,
     if per_customer.empty:
         raise CLVError(f"No transactions on or before {end.date()} (and after calibration_start, if given).")
     return _finish_summary(per_customer, end, days, customer_col)
+
+
+# --------------------------------------------------------------------------- validation (SPEC 9.3)
+
+HOLDOUT_MAX_WEEKS = 26
+HISTORY_DAYS_PER_HOLDOUT_WEEK = 21   # the holdout is at most a third of the history (7 of 21 days)
+MAX_TOTAL_ERROR_PCT = 20.0
+PARAM_RANGE = (1e-3, 1e4)            # BG/NBD parameters in weeks outside this range: degenerate
+MIN_P_ALIVE_GAP = 0.10               # most recent minus most lapsed recency quintile, mean P(alive)
+QUINTILES = 5
+
+
+def holdout_window(first_day: dt.date, last_day: dt.date) -> tuple[int, dt.date | None]:
+    """``(H, holdout_start)``: H = min(26, floor(history days / 21)) weeks ending on ``last_day``.
+
+    History days count ``first_day`` to ``last_day`` inclusive; the holdout is the last ``7·H``
+    days, ``holdout_start`` to ``last_day`` inclusive, so the calibration data ends the day
+    before ``holdout_start``. ``(0, None)`` when the history is shorter than 21 days.
+    """
+    history_days = (last_day - first_day).days + 1
+    weeks = min(HOLDOUT_MAX_WEEKS, max(0, history_days // HISTORY_DAYS_PER_HOLDOUT_WEEK))
+    if weeks == 0:
+        return 0, None
+    return weeks, last_day - dt.timedelta(days=7 * weeks - 1)
+
+
+def naive_purchases(frequency, T, weeks: float) -> np.ndarray:
+    """The naive benchmark: each customer repeats at their calibration rate, x / T · H (0 when T is 0)."""
+    x = np.asarray(frequency, float)
+    T = np.asarray(T, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(T > 0, x / np.where(T > 0, T, 1.0) * weeks, 0.0)
+
+
+def holdout_errors(predicted, actual, naive) -> dict:
+    """Totals and per-customer errors of a holdout prediction (one value per customer each).
+
+    ``error_pct`` = (predicted − actual) / actual × 100 (None when nothing happened);
+    ``mae`` and ``naive_mae`` are mean absolute errors per customer of the model and of
+    :func:`naive_purchases`. Sums are taken in a fixed order (math.fsum), so they are exact
+    to the last bit whatever the order of the customers.
+    """
+    import math
+
+    predicted = np.asarray(predicted, float)
+    actual = np.asarray(actual, float)
+    naive = np.asarray(naive, float)
+    n = predicted.size
+    total_pred = math.fsum(predicted)
+    total_actual = math.fsum(actual)
+    return {
+        "customers": int(n),
+        "predicted_purchases": total_pred,
+        "actual_purchases": int(round(total_actual)),
+        "naive_purchases": math.fsum(naive),
+        "error_pct": 100.0 * (total_pred - total_actual) / total_actual if total_actual > 0 else None,
+        "mae": math.fsum(np.abs(predicted - actual)) / n if n else None,
+        "naive_mae": math.fsum(np.abs(naive - actual)) / n if n else None,
+    }
+
+
+def fit_check(model: BetaGeoModel, frequency, recency, T) -> dict:
+    """Is a fitted BG/NBD model degenerate? (SPEC 9.3)
+
+    * ``params_out_of_range``: the parameters below 1e-3 or above 1e4 (time unit weeks), for
+      example ``a`` ≈ 0 (nobody ever drops out);
+    * ``p_alive_recent_quintile`` / ``p_alive_lapsed_quintile``: the repeat buyers (frequency > 0;
+      one-time buyers have P(alive) = 1 by the model's construction) ranked by the time since
+      their last purchase (T − recency; ties in input order) and cut into five groups of equal
+      size (the first ones one larger, as SQL's ntile); the mean P(alive) of the most recent and
+      of the most lapsed group. The fit is degenerate when the lapsed group's mean is not at
+      least 0.10 below the recent group's, or with fewer than five repeat buyers.
+    """
+    params = model.params_ or {}
+    lo, hi = PARAM_RANGE
+    out_of_range = [k for k in model.param_names if not (lo <= params.get(k, float("nan")) <= hi)]
+    x, t_x, T_ = _rft(frequency, recency, T)
+    repeat = np.flatnonzero(x > 0)
+    recent = lapsed = None
+    if repeat.size >= QUINTILES:
+        alive = np.asarray(model.conditional_probability_alive(x[repeat], t_x[repeat], T_[repeat]), float)
+        order = np.argsort(T_[repeat] - t_x[repeat], kind="stable")
+        groups = np.array_split(order, QUINTILES)
+        recent = float(alive[groups[0]].mean())
+        lapsed = float(alive[groups[-1]].mean())
+    separates = recent is not None and recent - lapsed >= MIN_P_ALIVE_GAP - 1e-12
+    return {
+        "params_out_of_range": out_of_range,
+        "p_alive_recent_quintile": recent,
+        "p_alive_lapsed_quintile": lapsed,
+        "degenerate": bool(out_of_range) or not separates,
+    }
