@@ -28,7 +28,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 from scipy import optimize
-from scipy.special import betaln, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 __all__ = [
     "CLVError",
@@ -109,16 +109,21 @@ def _scalar_or_array(result: np.ndarray):
     return float(result) if np.ndim(result) == 0 else result
 
 
-def _maximise(neg_ll, start: np.ndarray, model: str) -> np.ndarray:
-    """Minimise ``neg_ll`` over log-parameters; returns the log-parameters."""
+def _maximise(neg_ll, start: np.ndarray, model: str, *, with_gradient: bool = False) -> np.ndarray:
+    """Minimise ``neg_ll`` over log-parameters; returns the log-parameters.
+
+    ``with_gradient``: ``neg_ll`` returns ``(value, gradient)`` (an analytic gradient: one
+    likelihood evaluation per step instead of one per parameter and step)."""
     # tight tolerances: the likelihood is flat near the optimum, and the defaults stop
     # ~1e-4 away from the published estimates
-    res = optimize.minimize(neg_ll, start, method="L-BFGS-B", options={"ftol": 1e-13, "gtol": 1e-9})
+    res = optimize.minimize(neg_ll, start, method="L-BFGS-B", jac=with_gradient or None,
+                            options={"ftol": 1e-13, "gtol": 1e-9})
     if not res.success:
-        # L-BFGS-B with numeric gradients sometimes stops in a line search right at the
-        # optimum; Nelder-Mead from there settles whether it really is one.
+        # L-BFGS-B sometimes stops in a line search right at the optimum; Nelder-Mead from
+        # there settles whether it really is one.
+        value_only = (lambda p: neg_ll(p)[0]) if with_gradient else neg_ll
         res = optimize.minimize(
-            neg_ll, res.x, method="Nelder-Mead",
+            value_only, res.x, method="Nelder-Mead",
             options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-10},
         )
     if not res.success or not np.isfinite(res.x).all() or not np.isfinite(res.fun):
@@ -190,6 +195,36 @@ class BetaGeoModel:
             )
         return base + np.logaddexp(alive_term, dropped_term)
 
+    @staticmethod
+    def _log_likelihood_and_gradient(params, x, t_x, T):
+        """Eq. (6) per customer and its derivatives by r, alpha, a, b (a 4 × n array).
+
+        With L = log(e^A + e^D), A the 'still alive' and D the 'dropped after the last purchase'
+        term, dL/dθ = dbase/dθ + P(A)·dA/dθ + P(D)·dD/dθ, P(·) = e^(· − L).
+        """
+        r, alpha, a, b = params
+        ll = BetaGeoModel._log_likelihood(params, x, t_x, T)
+        log_aT, log_atx = np.log(alpha + T), np.log(alpha + t_x)
+        alive_term = -(r + x) * log_aT
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            dropped_term = np.where(
+                x > 0,
+                np.log(a) - np.log(np.where(x > 0, b + x - 1, 1.0)) - (r + x) * log_atx,
+                -np.inf,
+            )
+            logsum = np.logaddexp(alive_term, dropped_term)
+            p_alive = np.exp(alive_term - logsum)
+            p_dropped = np.where(x > 0, np.exp(dropped_term - logsum), 0.0)
+            psi_ab, psi_abx = digamma(a + b), digamma(a + b + x)
+            grad = np.array([
+                digamma(r + x) - digamma(r) + np.log(alpha) - p_alive * log_aT - p_dropped * log_atx,
+                r / alpha - p_alive * (r + x) / (alpha + T) - p_dropped * (r + x) / (alpha + t_x),
+                psi_ab - psi_abx + p_dropped / a,
+                digamma(b + x) - digamma(b) + psi_ab - psi_abx
+                - p_dropped / np.where(x > 0, b + x - 1, 1.0),
+            ])
+        return ll, grad
+
     def fit(self, frequency, recency, T, weights=None) -> "BetaGeoModel":
         """Maximum-likelihood fit; ``weights`` are optional customer counts per row.
 
@@ -215,13 +250,18 @@ class BetaGeoModel:
         total = counts.sum()
 
         def neg_ll(log_params):
-            ll = self._log_likelihood(np.exp(log_params), ux, ut_x, uT)
+            params = np.exp(log_params)
+            ll, grad = self._log_likelihood_and_gradient(params, ux, ut_x, uT)
             value = -(counts * ll).sum() / total
-            return value if np.isfinite(value) else 1e100
+            # d/d log(theta) = theta * d/d theta
+            gradient = -(grad @ counts) / total * params
+            if not (np.isfinite(value) and np.isfinite(gradient).all()):
+                return 1e100, np.zeros_like(log_params)
+            return value, gradient
 
         # start from rough moments: r/alpha = mean purchase rate, a = b = 1
         rate = max((w * x).sum() / max((w * T).sum(), 1e-9), 1e-6)
-        log_params = _maximise(neg_ll, np.log([1.0, 1.0 / rate, 1.0, 1.0]), "BG/NBD")
+        log_params = _maximise(neg_ll, np.log([1.0, 1.0 / rate, 1.0, 1.0]), "BG/NBD", with_gradient=True)
         params = np.exp(log_params)
         self.params_ = dict(zip(self.param_names, map(float, params)))
         self.log_likelihood_ = float((counts * self._log_likelihood(params, ux, ut_x, uT)).sum())
@@ -350,12 +390,27 @@ class GammaGammaModel:
             )
         x, m = x[used], m[used]
 
+        log_x, log_m = np.log(x), np.log(m)
+
         def neg_ll(log_params):
-            value = -self._log_likelihood(np.exp(log_params), x, m).mean()
-            return value if np.isfinite(value) else 1e100
+            params = np.exp(log_params)
+            p, q, gamma = params
+            px = p * x
+            value = -self._log_likelihood(params, x, m).mean()
+            # derivatives of eq. (4) by p, q, gamma, then by their logs
+            psi_pxq = digamma(px + q)
+            log_gxm = np.log(gamma + x * m)
+            gradient = -np.array([
+                (x * (psi_pxq - digamma(px) + log_m + log_x - log_gxm)).mean(),
+                (psi_pxq - digamma(q) + np.log(gamma) - log_gxm).mean(),
+                (q / gamma - (px + q) / (gamma + x * m)).mean(),
+            ]) * params
+            if not (np.isfinite(value) and np.isfinite(gradient).all()):
+                return 1e100, np.zeros_like(log_params)
+            return value, gradient
 
         # start with gamma/(q-1) near the observed mean spend
-        log_params = _maximise(neg_ll, np.log([1.0, 2.0, m.mean()]), "Gamma-Gamma")
+        log_params = _maximise(neg_ll, np.log([1.0, 2.0, m.mean()]), "Gamma-Gamma", with_gradient=True)
         params = np.exp(log_params)
         self.params_ = dict(zip(self.param_names, map(float, params)))
         self.log_likelihood_ = float(self._log_likelihood(params, x, m).sum())
