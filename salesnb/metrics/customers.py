@@ -552,7 +552,9 @@ def new_validation() -> dict:
             "holdout_weeks": 0, "customers": None, "repeat_customers": None, "naive_purchases": None,
             "max_error_pct": MAX_TOTAL_ERROR_PCT, "failed": [], "params": None, "params_out_of_range": [],
             "p_alive_recent_quintile": None, "p_alive_lapsed_quintile": None,
-            "min_p_alive_gap": MIN_P_ALIVE_GAP, "degenerate": None, "refit_degenerate": None}
+            "p_alive_recent_quintile_pct": None, "p_alive_lapsed_quintile_pct": None,
+            "min_p_alive_gap": MIN_P_ALIVE_GAP, "degenerate": None, "refit_degenerate": None,
+            "min_customers": CLV_MIN_CUSTOMERS, "min_repeat_customers": CLV_MIN_REPEAT_CUSTOMERS}
 
 
 def holdout_check(days, first_day: dt.date | None, observation_end: dt.date, validation: dict) -> None:
@@ -600,6 +602,8 @@ def holdout_check(days, first_day: dt.date | None, observation_end: dt.date, val
     validation.update(holdout_errors(predicted, actual, naive_purchases(f, T, weeks)))
     check = fit_check(bg, f, r, T)
     validation.update(check, params=dict(bg.params_))
+    for key in ("p_alive_recent_quintile", "p_alive_lapsed_quintile"):
+        validation[key + "_pct"] = None if check[key] is None else 100.0 * check[key]
     failed = []
     if check["params_out_of_range"]:
         failed.append("degenerate_parameters")
@@ -775,6 +779,8 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
         out["status"] = f"The CLV models could not be fitted ({type(exc).__name__}: {exc}); only historical CLV is shown."
     if out["status"] != "ok":
         validation["used"] = False
+        if validation["reason"] == "passed":     # the check passed, the refit did not work out
+            validation.update(reason="refit_failed", failed=["refit_failed"])
         out["params"] = None
         out["predicted_revenue"] = None
         top = None
