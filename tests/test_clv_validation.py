@@ -264,6 +264,20 @@ def _retail_lines(path: Path) -> pd.DataFrame:
                          "revenue": raw["Quantity"] * raw[price_col]})
 
 
+def _sentences(out: dict, currency: str) -> list[str]:
+    """The CLV sentences of the report; every number in them must be a finding (through fmt)."""
+    import json
+
+    from salesnb import narrative_customers as nc
+    from textnumbers import unexplained_numbers
+    f = json.loads(dumps({"currency": currency, "period": {"label": "P"}, "customers": out}))
+    sentences = [nc.clv_sentence(f), nc.clv_check_sentence(f), nc.clv_verdict_sentence(f)]
+    assert all(sentences), sentences
+    for text in sentences:
+        assert unexplained_numbers(text, f) == [], text
+    return sentences
+
+
 def _assert_not_used(clv: dict, tables: dict) -> None:
     v = clv["validation"]
     assert v["used"] is False and v["reason"] != "passed"
@@ -277,7 +291,15 @@ def _assert_not_used(clv: dict, tables: dict) -> None:
 def cdnow():
     if not (DATA / "cdnow" / "CDNOW_master.txt").exists():
         pytest.skip("CDNOW data not found")
-    return _run("cdnow", "1998Q2")
+    ds = _load("cdnow")
+    try:
+        out, tables = customers.customer_findings(ds, parse_period("1998Q2"))
+        again, _ = customers.customer_findings(ds, parse_period("1998Q2"))
+    finally:
+        ds.close()
+    # deterministic: the holdout fit, the refit and every prediction, byte for byte
+    assert dumps({"clv": again["clv"]}) == dumps({"clv": out["clv"]})
+    return out, tables
 
 
 def test_cdnow_holdout_check_passes(cdnow):
@@ -305,6 +327,8 @@ def test_cdnow_holdout_check_passes(cdnow):
     assert v["max_annual_customer_revenue"] == pytest.approx(cap / 10)
     net = lines.groupby("customer").revenue.sum()
     assert (net.reindex(top.customer_id).to_numpy() > 0).all()
+    _, check, verdict = _sentences(out, "USD")
+    assert "12,313" in check and verdict.startswith("The model passed its check")
 
 
 @pytest.mark.parametrize("name, period, reason, note", [
@@ -322,6 +346,9 @@ def test_real_data_sets_fail_the_check_and_show_no_prediction(name, period, reas
     assert v["reason"] == reason, (note, v)
     assert "a" in v["params_out_of_range"] and v["params"]["a"] < 1e-3
     _assert_not_used(clv, tables)
+    historical, _, verdict = _sentences(out, "USD")
+    assert "no predicted value is shown" in historical
+    assert "practically never stop buying" in verdict
     # the check's figures are computed on the same purchases as in pandas
     path = {"online_retail": DATA / "online-retail" / "online_retail.parquet",
             "online_retail_ii": DATA / "online-retail-ii" / "online_retail_II_Year_2009-2010.parquet"}.get(name)
@@ -356,6 +383,7 @@ def test_sample_fails_the_check_on_its_total(tmp_path):
     # the synthetic sample's customers buy ~21% less in the last 26 weeks than the model expects
     assert v["reason"] == "total_error" and abs(v["error_pct"]) > v["max_error_pct"]
     _assert_not_used(out["clv"], tables)
+    assert "more than the 20% allowed" in _sentences(out, "USD")[2]
     assert dumps({"clv": again["clv"]}) == dumps({"clv": out["clv"]})
 
 
