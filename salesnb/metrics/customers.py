@@ -44,7 +44,8 @@ customer analysis, and their share of revenue is stated):
 * ``clv``: historical CLV = net revenue of customers with an order, up to the period end
   (``historical_total``; ``historical_per_customer`` = / those customers). Predicted CLV = BG/NBD
   expected purchases in the next 12 months × Gamma-Gamma expected spend per purchase, summed over
-  customers (undiscounted) -- see :func:`clv_findings`.
+  customers (undiscounted), given only when the models pass the holdout and degenerate-fit checks
+  of SPEC 9.3 (``clv.validation``) -- see :func:`clv_findings` and :func:`clv_purchases`.
 """
 from __future__ import annotations
 
@@ -217,7 +218,9 @@ DEFINITIONS = {
     "second_order_rate_pct": f"customers whose first order was >= {SECOND_ORDER_MIN_DAYS} days before the period's "
                              "last day with a second order / those customers",
     "clv": "predicted = BG/NBD expected purchases in the next 12 months x Gamma-Gamma expected spend, "
-           "undiscounted, time unit weeks; historical = net revenue to date",
+           "undiscounted, time unit weeks, shown only when the models pass a check on the last weeks "
+           "(validation); purchases = customer-days with positive net revenue not reversed by a return "
+           "within 30 days; historical = net revenue to date",
 }
 
 
