@@ -13,16 +13,22 @@ fitted values end in ``_``, and the repr shows them.
 * :func:`rfm_summary` -- turns a transaction log (pandas or Ibis) into the per-customer
   ``frequency, recency, T, monetary_value`` table that both models take, defined as in
   ``lifetimes.utils.summary_data_from_transaction_data``.
+* The checks a fit must pass before its predictions are shown (SPEC 9.3):
+  :func:`holdout_window` (how many weeks are held out), :func:`holdout_errors` (predicted
+  against actual repeat purchases, and the naive benchmark) and :func:`fit_check` (a
+  degenerate fit: extreme parameters, or P(alive) that does not fall for lapsed customers).
 
 Times (``recency``, ``T``, ``t``) are in one unit throughout, the ``time_unit`` of
 :func:`rfm_summary`; the fitted parameters are only meaningful in that unit.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 from scipy import optimize
-from scipy.special import betaln, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 __all__ = [
     "CLVError",
@@ -30,6 +36,10 @@ __all__ = [
     "BetaGeoModel",
     "GammaGammaModel",
     "rfm_summary",
+    "holdout_window",
+    "holdout_errors",
+    "naive_purchases",
+    "fit_check",
 ]
 
 
@@ -99,16 +109,21 @@ def _scalar_or_array(result: np.ndarray):
     return float(result) if np.ndim(result) == 0 else result
 
 
-def _maximise(neg_ll, start: np.ndarray, model: str) -> np.ndarray:
-    """Minimise ``neg_ll`` over log-parameters; returns the log-parameters."""
+def _maximise(neg_ll, start: np.ndarray, model: str, *, with_gradient: bool = False) -> np.ndarray:
+    """Minimise ``neg_ll`` over log-parameters; returns the log-parameters.
+
+    ``with_gradient``: ``neg_ll`` returns ``(value, gradient)`` (an analytic gradient: one
+    likelihood evaluation per step instead of one per parameter and step)."""
     # tight tolerances: the likelihood is flat near the optimum, and the defaults stop
     # ~1e-4 away from the published estimates
-    res = optimize.minimize(neg_ll, start, method="L-BFGS-B", options={"ftol": 1e-13, "gtol": 1e-9})
+    res = optimize.minimize(neg_ll, start, method="L-BFGS-B", jac=with_gradient or None,
+                            options={"ftol": 1e-13, "gtol": 1e-9})
     if not res.success:
-        # L-BFGS-B with numeric gradients sometimes stops in a line search right at the
-        # optimum; Nelder-Mead from there settles whether it really is one.
+        # L-BFGS-B sometimes stops in a line search right at the optimum; Nelder-Mead from
+        # there settles whether it really is one.
+        value_only = (lambda p: neg_ll(p)[0]) if with_gradient else neg_ll
         res = optimize.minimize(
-            neg_ll, res.x, method="Nelder-Mead",
+            value_only, res.x, method="Nelder-Mead",
             options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-10},
         )
     if not res.success or not np.isfinite(res.x).all() or not np.isfinite(res.fun):
@@ -180,6 +195,36 @@ class BetaGeoModel:
             )
         return base + np.logaddexp(alive_term, dropped_term)
 
+    @staticmethod
+    def _log_likelihood_and_gradient(params, x, t_x, T):
+        """Eq. (6) per customer and its derivatives by r, alpha, a, b (a 4 × n array).
+
+        With L = log(e^A + e^D), A the 'still alive' and D the 'dropped after the last purchase'
+        term, dL/dθ = dbase/dθ + P(A)·dA/dθ + P(D)·dD/dθ, P(·) = e^(· − L).
+        """
+        r, alpha, a, b = params
+        ll = BetaGeoModel._log_likelihood(params, x, t_x, T)
+        log_aT, log_atx = np.log(alpha + T), np.log(alpha + t_x)
+        alive_term = -(r + x) * log_aT
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            dropped_term = np.where(
+                x > 0,
+                np.log(a) - np.log(np.where(x > 0, b + x - 1, 1.0)) - (r + x) * log_atx,
+                -np.inf,
+            )
+            logsum = np.logaddexp(alive_term, dropped_term)
+            p_alive = np.exp(alive_term - logsum)
+            p_dropped = np.where(x > 0, np.exp(dropped_term - logsum), 0.0)
+            psi_ab, psi_abx = digamma(a + b), digamma(a + b + x)
+            grad = np.array([
+                digamma(r + x) - digamma(r) + np.log(alpha) - p_alive * log_aT - p_dropped * log_atx,
+                r / alpha - p_alive * (r + x) / (alpha + T) - p_dropped * (r + x) / (alpha + t_x),
+                psi_ab - psi_abx + p_dropped / a,
+                digamma(b + x) - digamma(b) + psi_ab - psi_abx
+                - p_dropped / np.where(x > 0, b + x - 1, 1.0),
+            ])
+        return ll, grad
+
     def fit(self, frequency, recency, T, weights=None) -> "BetaGeoModel":
         """Maximum-likelihood fit; ``weights`` are optional customer counts per row.
 
@@ -205,13 +250,18 @@ class BetaGeoModel:
         total = counts.sum()
 
         def neg_ll(log_params):
-            ll = self._log_likelihood(np.exp(log_params), ux, ut_x, uT)
+            params = np.exp(log_params)
+            ll, grad = self._log_likelihood_and_gradient(params, ux, ut_x, uT)
             value = -(counts * ll).sum() / total
-            return value if np.isfinite(value) else 1e100
+            # d/d log(theta) = theta * d/d theta
+            gradient = -(grad @ counts) / total * params
+            if not (np.isfinite(value) and np.isfinite(gradient).all()):
+                return 1e100, np.zeros_like(log_params)
+            return value, gradient
 
         # start from rough moments: r/alpha = mean purchase rate, a = b = 1
         rate = max((w * x).sum() / max((w * T).sum(), 1e-9), 1e-6)
-        log_params = _maximise(neg_ll, np.log([1.0, 1.0 / rate, 1.0, 1.0]), "BG/NBD")
+        log_params = _maximise(neg_ll, np.log([1.0, 1.0 / rate, 1.0, 1.0]), "BG/NBD", with_gradient=True)
         params = np.exp(log_params)
         self.params_ = dict(zip(self.param_names, map(float, params)))
         self.log_likelihood_ = float((counts * self._log_likelihood(params, ux, ut_x, uT)).sum())
@@ -340,12 +390,27 @@ class GammaGammaModel:
             )
         x, m = x[used], m[used]
 
+        log_x, log_m = np.log(x), np.log(m)
+
         def neg_ll(log_params):
-            value = -self._log_likelihood(np.exp(log_params), x, m).mean()
-            return value if np.isfinite(value) else 1e100
+            params = np.exp(log_params)
+            p, q, gamma = params
+            px = p * x
+            value = -self._log_likelihood(params, x, m).mean()
+            # derivatives of eq. (4) by p, q, gamma, then by their logs
+            psi_pxq = digamma(px + q)
+            log_gxm = np.log(gamma + x * m)
+            gradient = -np.array([
+                (x * (psi_pxq - digamma(px) + log_m + log_x - log_gxm)).mean(),
+                (psi_pxq - digamma(q) + np.log(gamma) - log_gxm).mean(),
+                (q / gamma - (px + q) / (gamma + x * m)).mean(),
+            ]) * params
+            if not (np.isfinite(value) and np.isfinite(gradient).all()):
+                return 1e100, np.zeros_like(log_params)
+            return value, gradient
 
         # start with gamma/(q-1) near the observed mean spend
-        log_params = _maximise(neg_ll, np.log([1.0, 2.0, m.mean()]), "Gamma-Gamma")
+        log_params = _maximise(neg_ll, np.log([1.0, 2.0, m.mean()]), "Gamma-Gamma", with_gradient=True)
         params = np.exp(log_params)
         self.params_ = dict(zip(self.param_names, map(float, params)))
         self.log_likelihood_ = float(self._log_likelihood(params, x, m).sum())
@@ -535,3 +600,95 @@ def rfm_summary(transactions, customer_col: str, date_col: str, value_col: str,
     if per_customer.empty:
         raise CLVError(f"No transactions on or before {end.date()} (and after calibration_start, if given).")
     return _finish_summary(per_customer, end, days, customer_col)
+
+
+# --------------------------------------------------------------------------- validation (SPEC 9.3)
+
+HOLDOUT_MAX_WEEKS = 26
+HISTORY_DAYS_PER_HOLDOUT_WEEK = 21   # the holdout is at most a third of the history (7 of 21 days)
+MAX_TOTAL_ERROR_PCT = 20.0
+PARAM_RANGE = (1e-3, 1e4)            # BG/NBD parameters in weeks outside this range: degenerate
+MIN_P_ALIVE_GAP = 0.10               # most recent minus most lapsed recency quintile, mean P(alive)
+QUINTILES = 5
+
+
+def holdout_window(first_day: dt.date, last_day: dt.date) -> tuple[int, dt.date | None]:
+    """``(H, holdout_start)``: H = min(26, floor(history days / 21)) weeks ending on ``last_day``.
+
+    History days count ``first_day`` to ``last_day`` inclusive; the holdout is the last ``7·H``
+    days, ``holdout_start`` to ``last_day`` inclusive, so the calibration data ends the day
+    before ``holdout_start``. ``(0, None)`` when the history is shorter than 21 days.
+    """
+    history_days = (last_day - first_day).days + 1
+    weeks = min(HOLDOUT_MAX_WEEKS, max(0, history_days // HISTORY_DAYS_PER_HOLDOUT_WEEK))
+    if weeks == 0:
+        return 0, None
+    return weeks, last_day - dt.timedelta(days=7 * weeks - 1)
+
+
+def naive_purchases(frequency, T, weeks: float) -> np.ndarray:
+    """The naive benchmark: each customer repeats at their calibration rate, x / T · H (0 when T is 0)."""
+    x = np.asarray(frequency, float)
+    T = np.asarray(T, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(T > 0, x / np.where(T > 0, T, 1.0) * weeks, 0.0)
+
+
+def holdout_errors(predicted, actual, naive) -> dict:
+    """Totals and per-customer errors of a holdout prediction (one value per customer each).
+
+    ``error_pct`` = (predicted − actual) / actual × 100 (None when nothing happened);
+    ``mae`` and ``naive_mae`` are mean absolute errors per customer of the model and of
+    :func:`naive_purchases`. Sums are taken in a fixed order (math.fsum), so they are exact
+    to the last bit whatever the order of the customers.
+    """
+    import math
+
+    predicted = np.asarray(predicted, float)
+    actual = np.asarray(actual, float)
+    naive = np.asarray(naive, float)
+    n = predicted.size
+    total_pred = math.fsum(predicted)
+    total_actual = math.fsum(actual)
+    return {
+        "customers": int(n),
+        "predicted_purchases": total_pred,
+        "actual_purchases": int(round(total_actual)),
+        "naive_purchases": math.fsum(naive),
+        "error_pct": 100.0 * (total_pred - total_actual) / total_actual if total_actual > 0 else None,
+        "mae": math.fsum(np.abs(predicted - actual)) / n if n else None,
+        "naive_mae": math.fsum(np.abs(naive - actual)) / n if n else None,
+    }
+
+
+def fit_check(model: BetaGeoModel, frequency, recency, T) -> dict:
+    """Is a fitted BG/NBD model degenerate? (SPEC 9.3)
+
+    * ``params_out_of_range``: the parameters below 1e-3 or above 1e4 (time unit weeks), for
+      example ``a`` ≈ 0 (nobody ever drops out);
+    * ``p_alive_recent_quintile`` / ``p_alive_lapsed_quintile``: the repeat buyers (frequency > 0;
+      one-time buyers have P(alive) = 1 by the model's construction) ranked by the time since
+      their last purchase (T − recency; ties in input order) and cut into five groups of equal
+      size (the first ones one larger, as SQL's ntile); the mean P(alive) of the most recent and
+      of the most lapsed group. The fit is degenerate when the lapsed group's mean is not at
+      least 0.10 below the recent group's, or with fewer than five repeat buyers.
+    """
+    params = model.params_ or {}
+    lo, hi = PARAM_RANGE
+    out_of_range = [k for k in model.param_names if not (lo <= params.get(k, float("nan")) <= hi)]
+    x, t_x, T_ = _rft(frequency, recency, T)
+    repeat = np.flatnonzero(x > 0)
+    recent = lapsed = None
+    if repeat.size >= QUINTILES:
+        alive = np.asarray(model.conditional_probability_alive(x[repeat], t_x[repeat], T_[repeat]), float)
+        order = np.argsort(T_[repeat] - t_x[repeat], kind="stable")
+        groups = np.array_split(order, QUINTILES)
+        recent = float(alive[groups[0]].mean())
+        lapsed = float(alive[groups[-1]].mean())
+    separates = recent is not None and recent - lapsed >= MIN_P_ALIVE_GAP - 1e-12
+    return {
+        "params_out_of_range": out_of_range,
+        "p_alive_recent_quintile": recent,
+        "p_alive_lapsed_quintile": lapsed,
+        "degenerate": bool(out_of_range) or not separates,
+    }

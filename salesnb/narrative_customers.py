@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .fmt import esc_html, fmt_count, fmt_money, fmt_month, fmt_pct
+from .fmt import esc_html, fmt_count, fmt_money, fmt_month, fmt_number, fmt_pct
 
 DIMENSION_NOUNS = {"region": "region", "segment": "segment", "category": "category", "channel": "channel"}
 
@@ -190,7 +190,78 @@ def clv_sentence(f: dict) -> str | None:
         return None
     return (f"Historical lifetime value: {fmt_money(clv['historical_per_customer'], cur)} per customer to date "
             f"({fmt_money(clv.get('historical_total'), cur)} over {fmt_count(clv.get('historical_customers'))} "
-            "customers); the predicted value is not shown (see the note below).")
+            "customers); no predicted value is shown.")
+
+
+def _validation(f: dict) -> dict:
+    return (_c(f).get("clv") or {}).get("validation") or {}
+
+
+def clv_check_sentence(f: dict) -> str | None:
+    """The holdout check's figures (SPEC 9.3): predicted against actual repeat purchases of the
+    last weeks, and the per-customer error against the naive benchmark."""
+    v = _validation(f)
+    if v.get("predicted_purchases") is None or v.get("actual_purchases") is None:
+        return None
+    text = (f"Check on the last {fmt_count(v.get('holdout_weeks'))} weeks ({v.get('holdout_start')} to "
+            f"{v.get('holdout_end')}): fitted on the data before them, the model expected "
+            f"{fmt_number(v['predicted_purchases'], 0)} repeat purchases from {fmt_count(v.get('customers'))} "
+            f"customers, and they made {fmt_count(v['actual_purchases'])}")
+    if v.get("error_pct") is not None:
+        text += f" ({fmt_pct(v['error_pct'], signed=True)})"
+    if v.get("mae") is not None and v.get("naive_mae") is not None:
+        text += (f"; it was off by {fmt_number(v['mae'])} purchases per customer on average, against "
+                 f"{fmt_number(v['naive_mae'])} for simply extending each customer's past buying rate")
+    return text + "."
+
+
+def _lapse_figures(v: dict) -> str:
+    return (f"even the customers who have gone longest without an order look active with probability "
+            f"{fmt_pct(v.get('p_alive_lapsed_quintile_pct'))}, against {fmt_pct(v.get('p_alive_recent_quintile_pct'))} "
+            "for the most recent buyers")
+
+
+def clv_verdict_sentence(f: dict) -> str | None:
+    """Whether the lifetime-value prediction passed its check, and if not why, in one sentence."""
+    v = _validation(f)
+    reason = v.get("reason")
+    if not reason:
+        return None
+    if v.get("used"):
+        return (f"The model passed its check (total within {fmt_pct(v.get('max_error_pct'), 0)}, closer per customer "
+                "than the simple rule, and it tells lapsed customers from active ones), so it was refitted on all "
+                "the data and its predictions are shown.")
+    why = {
+        "short_history": "the data covers less than three weeks, too little to test the model",
+        "too_few_customers": (f"only {fmt_count(v.get('customers'))} customers, {fmt_count(v.get('repeat_customers'))} "
+                              f"of them repeat buyers, bought before the last {fmt_count(v.get('holdout_weeks'))} weeks: "
+                              f"the model needs at least {fmt_count(v.get('min_customers'))} and "
+                              f"{fmt_count(v.get('min_repeat_customers'))} to be fitted and tested"),
+        "fit_failed": "the model could not be fitted to this data",
+        "refit_failed": "the model could not be refitted on all the data",
+        "no_holdout_purchases": "nobody bought again in the check weeks, so the model could not be tested",
+        "degenerate_parameters": ("the model concluded that customers practically never stop buying: "
+                                  f"{_lapse_figures(v)}" if "a" in (v.get("params_out_of_range") or [])
+                                  else "its estimates ran to an extreme, a sign that it does not describe this data"),
+        "no_lapse_signal": f"it cannot tell lapsed customers from active ones: {_lapse_figures(v)}",
+        "total_error": (f"its total was off by {fmt_pct(abs(v['error_pct']) if v.get('error_pct') is not None else None)}, "
+                        f"more than the {fmt_pct(v.get('max_error_pct'), 0)} allowed"),
+        "worse_than_naive": (f"per customer it did worse ({fmt_number(v.get('mae'))} purchases off on average) than "
+                             f"simply extending each customer's past buying rate ({fmt_number(v.get('naive_mae'))})"),
+        "refit_degenerate": "refitted on all the data, it no longer tells lapsed customers from active ones",
+        "implausible": ("its predictions are implausibly large: one customer's is more than ten times what any "
+                        "customer has spent in a year"),
+    }.get(reason, "it did not pass its check")
+    return f"The predicted lifetime value is not shown because {why}; the figures above are historical."
+
+
+def clv_caveat_sentence(f: dict) -> str | None:
+    """A caveat on a prediction resting on less than half a year of history."""
+    clv = _c(f).get("clv") or {}
+    if clv.get("predicted_revenue") is None or not clv.get("caveat") or clv.get("history_weeks") is None:
+        return None
+    return (f"The models rest on only {fmt_count(clv['history_weeks'])} weeks of history (less than half a year), so "
+            "the prediction is rough.")
 
 
 def high_value_sentence(f: dict) -> str | None:

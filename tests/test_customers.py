@@ -176,7 +176,8 @@ def test_single_day(tmp_path):
         ds.close()
     _check_shape(out, tables)
     assert out["count"] == 4 and out["new"] == 4
-    assert "repeat purchase" in out["clv"]["status"]
+    # one day of data: no holdout can be held out, so the models are neither checked nor used
+    assert out["clv"]["validation"]["reason"] == "short_history" and "history" in out["clv"]["status"]
     assert out["clv"]["historical_total"] == pytest.approx(sum(10.0 * (i + 1) for i in range(8)))
     assert out["cohort_retention"]["month1_avg_pct"] is None
 
@@ -303,16 +304,15 @@ def test_superstore_rfm_and_tables(superstore):
 def test_superstore_clv(superstore):
     out, tables, _, _ = superstore
     clv = out["clv"]
-    assert clv["status"] == "ok", clv["status"]
-    assert set(clv["params"]["bgnbd"]) == {"r", "alpha", "a", "b"}
-    assert set(clv["params"]["gamma_gamma"]) == {"p", "q", "gamma"}
-    assert clv["predicted_revenue"] > 0
-    assert clv["customers_modelled"] == 793
+    # the holdout fit is degenerate (a < 1e-3: nobody ever lapses), so no prediction is used
+    # (tests/test_clv_validation.py holds the check's figures)
+    assert clv["validation"]["reason"] == "degenerate_parameters" and not clv["validation"]["used"]
+    assert clv["params"] is None and clv["predicted_revenue"] is None
     top = tables["customers_top_clv"]
-    assert len(top) == 20 and top.predicted_value_12m.is_monotonic_decreasing
-    assert top.p_alive.between(0, 1).all() and top.historical_revenue.gt(0).all()
+    assert len(top) == 20 and top.historical_revenue.is_monotonic_decreasing
+    assert top.predicted_value_12m.isna().all() and top.p_alive.isna().all()
     dist = tables["customers_clv_distribution"]
-    assert dist.customers.sum() == 793
+    assert dist.customers.sum() == 793 and dist.basis.iloc[0] == "historical revenue"
 
 
 @pytest.fixture(scope="module")
@@ -357,9 +357,8 @@ def test_online_retail_rfm(online_retail):
     assert cr["month1_avg_pct"] is not None and cr["retention_trend"]["recent_avg_pct"] is not None
     assert tables["customers_cohorts"][tables["customers_cohorts"].month == "2011-12"].partial.all()
     clv = out["clv"]
-    assert clv["status"] == "ok", clv["status"]
-    assert 0 < clv["predicted_revenue"] < 10 * out["trailing_12m_revenue"]
-    assert np.isfinite(tables["customers_top_clv"].p_alive).all()
+    assert not clv["validation"]["used"] and clv["predicted_revenue"] is None
+    assert tables["customers_top_clv"].p_alive.isna().all()
 
 
 def test_online_retail_is_deterministic(online_retail):

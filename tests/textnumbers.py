@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from salesnb.fmt import currency_symbol, fmt_count, fmt_money, fmt_pct
+from salesnb.fmt import currency_symbol, fmt_count, fmt_money, fmt_number, fmt_pct
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?[$£€¥]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?")
 DATE_LIKE = re.compile(r"\b\d{4}-\d{2}(?:-\d{2})?\b|\b\d{4}Q[1-4]\b|\bFY\d{4}\b")
@@ -33,7 +33,7 @@ def renderings(values, currency: str) -> set[str]:
         for text in (fmt_money(v, currency), fmt_money(abs(v), currency), fmt_pct(v), fmt_pct(abs(v)),
                      fmt_pct(v, signed=True), fmt_pct(v, 0), fmt_count(v), fmt_count(abs(v)),
                      fmt_money(v, currency, compact=True), fmt_money(abs(v), currency, compact=True),
-                     f"{v:+.1f}", f"{abs(v):.1f}"):
+                     fmt_number(v, 0), fmt_number(v, 2), f"{v:+.1f}", f"{abs(v):.1f}"):
             shown.add(text.replace(currency_symbol(currency).strip(), "").lstrip("+").replace("-", ""))
     return shown
 

@@ -44,7 +44,8 @@ customer analysis, and their share of revenue is stated):
 * ``clv``: historical CLV = net revenue of customers with an order, up to the period end
   (``historical_total``; ``historical_per_customer`` = / those customers). Predicted CLV = BG/NBD
   expected purchases in the next 12 months × Gamma-Gamma expected spend per purchase, summed over
-  customers (undiscounted) -- see :func:`clv_findings`.
+  customers (undiscounted), given only when the models pass the holdout and degenerate-fit checks
+  of SPEC 9.3 (``clv.validation``) -- see :func:`clv_findings` and :func:`clv_purchases`.
 """
 from __future__ import annotations
 
@@ -82,6 +83,9 @@ CLV_MIN_CUSTOMERS = 30
 CLV_FIT_SAMPLE = 50_000  # customers the models are fitted on (all, when fewer)
 CLV_FIT_SEED = 20050101
 CLV_MIN_REPEAT_CUSTOMERS = 10
+RETURN_MATCH_DAYS = 30     # a later return reverses a purchase made at most this many days before
+NOT_VALIDATED = ("The lifetime-value model did not pass its check on the most recent weeks, so only historical "
+                 "CLV is shown.")
 MISSING_LABEL = "(missing)"
 
 
@@ -214,7 +218,9 @@ DEFINITIONS = {
     "second_order_rate_pct": f"customers whose first order was >= {SECOND_ORDER_MIN_DAYS} days before the period's "
                              "last day with a second order / those customers",
     "clv": "predicted = BG/NBD expected purchases in the next 12 months x Gamma-Gamma expected spend, "
-           "undiscounted, time unit weeks; historical = net revenue to date",
+           "undiscounted, time unit weeks, shown only when the models pass a check on the last weeks "
+           "(validation); purchases = customer-days with positive net revenue not reversed by a return "
+           "within 30 days; historical = net revenue to date",
 }
 
 
@@ -442,30 +448,57 @@ def _high_value_dimensions(out: dict, cube, dims) -> dict:
 
 # --------------------------------------------------------------------------- CLV
 
-def _positive_order_days(orders):
-    """Per identified customer and day: the revenue of their positive orders (CLV units)."""
-    o = orders.filter(orders.customer_id.notnull() & (orders.revenue > 0))
-    return o.group_by([o.customer_id, o.day.name("order_date")]).aggregate(
-        revenue=(money_sum(o.revenue) * CLV_VALUE_SCALE).round(0).cast("float64"))
+def _net_days(source, day):
+    """Per identified customer and day: the net revenue of all their rows that day (returns
+    included), in whole units of 1/CLV_VALUE_SCALE: the float sums of whole numbers the models
+    see are then exact in any order, so every run gets the same inputs."""
+    return source.group_by([source.customer_id, day.name("order_date")]).aggregate(
+        revenue=(money_sum(source.revenue) * CLV_VALUE_SCALE).round(0).cast("float64"))
 
 
-def _clv_transactions(dataset, end: dt.date):
-    """One row per identified customer and day before ``end``: the revenue of their lines in
-    orders with positive net revenue (in 1/CLV_VALUE_SCALE units)."""
+def _clv_days(dataset):
+    """:func:`_net_days` of the dataset, built once per load and shared by its periods (from the
+    order rows when each order is one row, else from the lines)."""
     orders = atomic_orders(dataset)
-    if orders is not None:      # order rows that are whole orders: the same sums, shared by periods
-        days = shared(dataset, "clv_days", lambda: _positive_order_days(orders))
-        return days.filter(days.order_date < date_literal(end))
-    table = dataset.table
-    t = table.filter(table.order_date < midnight(end))
-    orders = t.group_by("order_id").aggregate(_net=money_sum(t.revenue))
-    positive = orders.filter(orders._net > 0).select("order_id")
-    ident = t.filter(t.customer_id.notnull()).semi_join(positive, "order_id")
-    # One exact sum per customer and day, in whole units of 1/CLV_VALUE_SCALE: rfm_summary's float
-    # sums of whole numbers are exact in any order, so the models see the same inputs on every run.
-    day = ident.order_date.date().name("order_date")
-    return ident.group_by([ident.customer_id, day]).aggregate(
-        revenue=(money_sum(ident.revenue) * CLV_VALUE_SCALE).round(0).cast("float64"))
+
+    def build():
+        if orders is not None:
+            o = orders.filter(orders.customer_id.notnull())
+            return _net_days(o, o.day)
+        t = dataset.table.filter(dataset.table.customer_id.notnull())
+        return _net_days(t, t.order_date.date())
+    return shared(dataset, "clv_days", build)
+
+
+def clv_purchases(days, end: dt.date, *, positive_net: bool = True):
+    """The purchases the CLV models see (SPEC 9.3), from the days before ``end`` only.
+
+    ``days``: one row per customer and day with the day's net revenue (``customer_id``,
+    ``order_date`` a date, ``revenue``; :func:`_net_days`). A purchase is a day with positive net
+    revenue (that day's returns are already netted). A day with negative net revenue is a return;
+    it reverses one purchase of the same customer made 1-30 days earlier whose value it covers
+    (return value ≥ purchase value): the largest such purchase, the latest of equals. A reversed
+    purchase is removed; a partial return (smaller than every earlier purchase) removes nothing.
+    ``positive_net``: keep only the customers whose net revenue before ``end`` (all their days) is
+    positive -- the others get no prediction. One Ibis expression on the per-day table (a join of
+    the few return days with the purchases they may reverse), never per line.
+    """
+    d = days.filter(days.order_date < date_literal(end))
+    buys = d.filter(d.revenue > 0)
+    rets = d.filter(d.revenue < 0)
+    rets = rets.select(r_customer=rets.customer_id, r_day=rets.order_date, r_value=-rets.revenue)
+    gap = rets.r_day.delta(buys.order_date, unit="day")
+    pairs = buys.inner_join(rets, [buys.customer_id == rets.r_customer, gap >= 1, gap <= RETURN_MATCH_DAYS,
+                                   rets.r_value >= buys.revenue])
+    pick = ibis.row_number().over(group_by=[pairs.r_customer, pairs.r_day],
+                                  order_by=[pairs.revenue.desc(), pairs.order_date.desc()])
+    chosen = pairs.mutate(_pick=pick)
+    reversed_days = chosen.filter(chosen._pick == 0).select("customer_id", "order_date").distinct()
+    kept = buys.anti_join(reversed_days, ["customer_id", "order_date"])
+    if positive_net:
+        net = d.group_by("customer_id").aggregate(_net=d.revenue.sum())
+        kept = kept.semi_join(net.filter(net._net > 0).select("customer_id"), "customer_id")
+    return kept.select("customer_id", "order_date", "revenue")
 
 
 def _histogram(values: np.ndarray, basis: str, bins: int = 20) -> pd.DataFrame:
@@ -488,76 +521,212 @@ def _histogram(values: np.ndarray, basis: str, bins: int = 20) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | None = None) -> tuple[dict, dict]:
-    """Historical CLV and, when the models fit, the 12-month BG/NBD + Gamma-Gamma prediction.
+class _NotUsed(Exception):
+    """The predictions are not used; ``validation['reason']`` says why."""
 
-    The per-customer ``frequency, recency, T, monetary_value`` summary comes from
-    :func:`salesnb.clv.rfm_summary` on the lines of identified customers in positive orders up to
-    the period end (observation end = the period's last day). Time unit: **weeks** always (the unit
-    the models are usually fitted in; recency and T may be fractional), so 12 months = 52.18 weeks.
-    Predicted revenue per customer = E[purchases in the next 52.18 weeks] × E[spend per purchase]
-    (negative mean spends count as 0), summed over customers, undiscounted. Any model error (one
-    customer, a single day, no repeat buyer, no convergence, an implausible forecast greater than
-    ten times the trailing 12 months' revenue) leaves ``params`` and ``predicted_revenue`` null and
-    says why in ``status``; the historical figures are always given. The models are not fitted on fewer
-    than 30 customers or fewer than 10 repeat buyers (their estimates would be noise). With more
-    than 50,000 customers the models are fitted on a fixed random sample of 50,000 of them
-    (``customers_fitted``) and predict for every customer.
+
+def _fit_index(n: int) -> np.ndarray:
+    """The customers the models are fitted on: all, or a fixed random sample of CLV_FIT_SAMPLE
+    (seeded, over the customers in id order -- rfm_summary's frame is sorted by id)."""
+    if n <= CLV_FIT_SAMPLE:
+        return np.arange(n)
+    rng = np.random.default_rng(CLV_FIT_SEED)
+    return np.sort(rng.choice(n, CLV_FIT_SAMPLE, replace=False))
+
+
+def _summary(purchases, observation_end: dt.date):
+    from ..clv import rfm_summary
+    # one row per identified customer and day, exact non-null sums: complete=True
+    frame = rfm_summary(purchases, "customer_id", "order_date", "revenue", observation_end=observation_end,
+                        time_unit=TIME_UNIT, complete=True)
+    frame["monetary_value"] = frame["monetary_value"] / CLV_VALUE_SCALE
+    return frame
+
+
+def _enough(frame) -> bool:
+    return len(frame) >= CLV_MIN_CUSTOMERS and int((frame["frequency"] > 0).sum()) >= CLV_MIN_REPEAT_CUSTOMERS
+
+
+def new_validation() -> dict:
+    """``customers.clv.validation`` before the check has run (SPEC 9.5 keys, then added ones)."""
+    from ..clv import MAX_TOTAL_ERROR_PCT, MIN_P_ALIVE_GAP
+    return {"holdout_start": None, "holdout_end": None, "predicted_purchases": None, "actual_purchases": None,
+            "error_pct": None, "mae": None, "naive_mae": None, "used": False, "reason": None,
+            "holdout_weeks": 0, "customers": None, "repeat_customers": None, "naive_purchases": None,
+            "max_error_pct": MAX_TOTAL_ERROR_PCT, "failed": [], "params": None, "params_out_of_range": [],
+            "p_alive_recent_quintile": None, "p_alive_lapsed_quintile": None,
+            "p_alive_recent_quintile_pct": None, "p_alive_lapsed_quintile_pct": None,
+            "min_p_alive_gap": MIN_P_ALIVE_GAP, "degenerate": None, "refit_degenerate": None,
+            "min_customers": CLV_MIN_CUSTOMERS, "min_repeat_customers": CLV_MIN_REPEAT_CUSTOMERS}
+
+
+def holdout_check(days, first_day: dt.date | None, observation_end: dt.date, validation: dict) -> None:
+    """Fill ``validation`` (see :func:`new_validation`) with the holdout check of SPEC 9.3.
+
+    H = min(26, ⌊history days / 21⌋) weeks ending on ``observation_end``; BG/NBD is fitted on
+    the purchases before the holdout (returns matched with that data only) of the customers with
+    a purchase before it and a positive net revenue then; each one's expected repeat purchases in
+    the H weeks are compared with their purchases there (returns matched with all data up to
+    ``observation_end``), in total and per customer against the naive x / T · H. ``used`` is true
+    when |error| ≤ 20%, MAE ≤ naive MAE and :func:`salesnb.clv.fit_check` finds the fit sound;
+    ``reason`` is ``passed`` or the first failure, ``failed`` lists every failed test.
     """
-    from ..clv import BetaGeoModel, CLVError, GammaGammaModel, rfm_summary
+    from ..clv import (MAX_TOTAL_ERROR_PCT, BetaGeoModel, CLVError, fit_check, holdout_errors, holdout_window,
+                       naive_purchases)
+
+    weeks, start = holdout_window(first_day or observation_end, observation_end)
+    validation["holdout_weeks"] = weeks
+    if not weeks:
+        validation["reason"] = "short_history"
+        return
+    validation["holdout_start"], validation["holdout_end"] = start.isoformat(), observation_end.isoformat()
+    try:
+        cal = _summary(clv_purchases(days, start), start - dt.timedelta(days=1))
+    except CLVError:                       # no purchase before the holdout
+        cal = None
+    validation["customers"] = 0 if cal is None else int(len(cal))
+    validation["repeat_customers"] = 0 if cal is None else int((cal["frequency"] > 0).sum())
+    if cal is None or not _enough(cal):
+        validation["reason"] = "too_few_customers"
+        return
+    f, r, T = (cal[k].to_numpy(float) for k in ("frequency", "recency", "T"))
+    idx = _fit_index(len(cal))
+    try:
+        bg = BetaGeoModel().fit(f[idx], r[idx], T[idx])
+        predicted = np.asarray(bg.conditional_expected_number_of_purchases_up_to_time(weeks, f, r, T), float)
+    except CLVError:
+        validation["reason"] = "fit_failed"
+        return
+    held = clv_purchases(days, observation_end + dt.timedelta(days=1), positive_net=False)
+    held = held.filter(held.order_date >= date_literal(start))
+    counts = held.group_by("customer_id").aggregate(n=held.count()).to_pandas()
+    actual = (pd.Series(counts["n"].to_numpy(float), index=counts["customer_id"].to_numpy())
+              .reindex(cal.index, fill_value=0.0).to_numpy(float))
+    validation.update(holdout_errors(predicted, actual, naive_purchases(f, T, weeks)))
+    check = fit_check(bg, f, r, T)
+    validation.update(check, params=dict(bg.params_))
+    for key in ("p_alive_recent_quintile", "p_alive_lapsed_quintile"):
+        validation[key + "_pct"] = None if check[key] is None else 100.0 * check[key]
+    failed = []
+    if check["params_out_of_range"]:
+        failed.append("degenerate_parameters")
+    if check["degenerate"] and not check["params_out_of_range"]:
+        failed.append("no_lapse_signal")
+    if validation["error_pct"] is None:
+        failed.append("no_holdout_purchases")
+    elif abs(validation["error_pct"]) > MAX_TOTAL_ERROR_PCT:
+        failed.append("total_error")
+    if validation["mae"] > validation["naive_mae"]:
+        failed.append("worse_than_naive")
+    validation["failed"] = failed
+    validation["used"] = not failed
+    validation["reason"] = failed[0] if failed else "passed"
+
+
+def _not_used_status(validation: dict) -> str:
+    reason = validation.get("reason")
+    if reason == "too_few_customers":
+        return (f"Only {validation['customers']:,} customer(s) bought before the last {validation['holdout_weeks']} "
+                f"weeks, {validation['repeat_customers']:,} of them more than once: the CLV models need at least "
+                f"{CLV_MIN_CUSTOMERS} customers and {CLV_MIN_REPEAT_CUSTOMERS} repeat buyers to be estimated and "
+                "checked, so only historical CLV is shown.")
+    if reason == "short_history":
+        return "Less than three weeks of history: too little to check the CLV models, so only historical CLV is shown."
+    if reason in ("fit_failed", "refit_failed"):
+        return "The CLV models could not be fitted to this data, so only historical CLV is shown."
+    return NOT_VALIDATED
+
+
+def _max_annual_customer_revenue(days, end: dt.date) -> float:
+    """The largest net revenue of one customer in one calendar year, before ``end``."""
+    d = days.filter(days.order_date < date_literal(end))
+    per_year = d.group_by([d.customer_id, d.order_date.year().name("year")]).aggregate(v=d.revenue.sum())
+    row = _row(per_year.aggregate(m=per_year.v.max()))
+    return (_f(row.get("m")) or 0.0) / CLV_VALUE_SCALE
+
+
+def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | None = None) -> tuple[dict, dict]:
+    """Historical CLV always; the 12-month BG/NBD + Gamma-Gamma prediction when it passes its checks.
+
+    Inputs (:func:`clv_purchases`): purchases are customer-days with positive net revenue, less
+    those a later return reverses; customers whose net revenue to date is ≤ 0 get no prediction.
+    The observation ends on the period's last day, or on the data's last day when that is earlier
+    (``observation_end``). Time unit: **weeks** (recency and T may be fractional), so 12 months =
+    52.18 weeks.
+
+    Before the prediction is used, :func:`holdout_check` fits the models on the history before
+    the last H weeks and compares their prediction of those weeks with what happened
+    (``validation``). Only when it passes are the models refitted on all history; the refit must
+    not be degenerate either. Predicted revenue per customer = E[purchases in the next 52.18
+    weeks] × E[spend per purchase] (negative mean spends count as 0), summed over customers,
+    undiscounted; it is not used when one customer's prediction exceeds ten times the largest
+    revenue one customer brought in one calendar year, or the total ten times the trailing 12
+    months' revenue. Whenever the prediction is not used, ``params`` and ``predicted_revenue`` are
+    null, ``status`` says why, ``validation.reason`` gives the check's verdict and the top-customer
+    table lists historical revenue only. The models are not fitted on fewer than 30 customers or
+    fewer than 10 repeat buyers; with more than 50,000 customers they are fitted on a fixed random
+    sample of 50,000 (``customers_fitted``) and predict for every customer.
+    """
+    from ..clv import BetaGeoModel, CLVError, GammaGammaModel, fit_check
 
     s = summary
     has = s.filter(s.h_orders > 0)
     hist_row = _row(has.aggregate(n=has.count(), total=money_sum(has.h_revenue)))
     n_hist = _i(hist_row.get("n"))
     hist_total = _f(hist_row.get("total")) or 0.0
+    q = dataset.quality
+    obs_end = period.last_day
+    if q.last_date:
+        obs_end = min(obs_end, dt.date.fromisoformat(q.last_date))
+    first_day = dt.date.fromisoformat(q.first_date) if q.first_date else None
+    validation = new_validation()
     out = {
         "params": None, "horizon_months": HORIZON_MONTHS, "predicted_revenue": None, "status": "ok",
         "historical_total": hist_total, "historical_per_customer": _div(hist_total, n_hist),
-        "historical_customers": n_hist, "time_unit": "weeks", "observation_end": period.last_day.isoformat(),
+        "historical_customers": n_hist, "time_unit": "weeks", "observation_end": obs_end.isoformat(),
         "discounted": False, "customers_modelled": None, "repeat_customers": None,
         "predicted_per_customer": None, "expected_purchases": None, "p_alive_mean": None, "p_alive_mean_pct": None,
         "frequency_monetary_corr": None, "gamma_gamma_customers": None,
-        "history_weeks": None, "caveat": None,
+        "history_weeks": None, "caveat": None, "validation": validation,
     }
-    q = dataset.quality
-    if q.first_date:
-        weeks = (period.last_day - dt.date.fromisoformat(q.first_date)).days / 7.0
+    if first_day:
+        weeks = (obs_end - first_day).days / 7.0
         out["history_weeks"] = max(0.0, weeks)
         if weeks < CLV_MIN_HISTORY_WEEKS:
             out["caveat"] = (f"The models rest on only {max(0.0, weeks):.0f} weeks of history (less than half a "
                              "year), so the prediction is rough.")
     tables: dict[str, pd.DataFrame] = {}
-    frame = None
+    top = None
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            frame = rfm_summary(_clv_transactions(dataset, period.end),
-                                "customer_id", "order_date",
-                                "revenue", observation_end=period.last_day, time_unit=TIME_UNIT,
-                                # one row per identified customer and day, exact non-null sums
-                                complete=True)
+            days = _clv_days(dataset)
+            holdout_check(days, first_day, obs_end, validation)
+            if not validation["used"]:
+                raise _NotUsed
+            frame = _summary(clv_purchases(days, obs_end + dt.timedelta(days=1)), obs_end)
             f = frame["frequency"].to_numpy(float)
             r = frame["recency"].to_numpy(float)
             T = frame["T"].to_numpy(float)
-            frame["monetary_value"] = frame["monetary_value"] / CLV_VALUE_SCALE
             m = np.clip(frame["monetary_value"].to_numpy(float), 0.0, None)
             out["customers_modelled"] = int(len(frame))
             out["repeat_customers"] = int((f > 0).sum())
-            if len(frame) < CLV_MIN_CUSTOMERS or (f > 0).sum() < CLV_MIN_REPEAT_CUSTOMERS:
+            if not _enough(frame):
                 raise CLVError(
                     f"Only {len(frame):,} customer(s), {int((f > 0).sum()):,} with a repeat purchase: the CLV "
                     f"models need at least {CLV_MIN_CUSTOMERS} customers and {CLV_MIN_REPEAT_CUSTOMERS} repeat "
                     "buyers to be estimated, so only historical CLV is shown.")
-            # Maximum likelihood on a large base is slow and gains nothing: fit on a fixed random
-            # sample of customers (seeded, over the customers sorted by id), predict for everyone.
-            fit_idx = np.arange(len(frame))
-            if len(frame) > CLV_FIT_SAMPLE:
-                # rfm_summary's frame is sorted by customer id, so positions are the sorted order
-                rng = np.random.default_rng(CLV_FIT_SEED)
-                fit_idx = np.sort(rng.choice(len(frame), CLV_FIT_SAMPLE, replace=False))
+            fit_idx = _fit_index(len(frame))
             out["customers_fitted"] = int(len(fit_idx))
-            bg = BetaGeoModel().fit(f[fit_idx], r[fit_idx], T[fit_idx])
+            try:
+                bg = BetaGeoModel().fit(f[fit_idx], r[fit_idx], T[fit_idx])
+            except CLVError:
+                validation.update(used=False, reason="refit_failed", failed=["refit_failed"])
+                raise _NotUsed
+            validation["refit_degenerate"] = fit_check(bg, f, r, T)["degenerate"]
+            if validation["refit_degenerate"]:
+                validation.update(used=False, reason="refit_degenerate", failed=["refit_degenerate"])
+                raise _NotUsed
             gg = GammaGammaModel().fit(f[fit_idx], m[fit_idx])
             horizon = HORIZON_MONTHS * WEEKS_PER_MONTH
             purchases = np.asarray(bg.conditional_expected_number_of_purchases_up_to_time(horizon, f, r, T), float)
@@ -569,10 +738,15 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
             predicted = float(value.sum())
             if predicted < 0:
                 raise CLVError("The fitted models predict negative revenue.")
-            if trailing_revenue and trailing_revenue > 0 and predicted > CLV_PLAUSIBLE_FACTOR * trailing_revenue:
-                raise CLVError(f"The forecast ({predicted:,.0f}) is more than {CLV_PLAUSIBLE_FACTOR:g} times the "
-                               f"last 12 months' revenue ({trailing_revenue:,.0f}); the models do not describe "
-                               "this data, so only historical CLV is shown.")
+            annual = _max_annual_customer_revenue(days, obs_end + dt.timedelta(days=1))
+            validation["max_annual_customer_revenue"] = annual
+            validation["max_predicted_customer_value"] = float(value.max())
+            implausible = (value.max() > CLV_PLAUSIBLE_FACTOR * annual or
+                           (trailing_revenue and trailing_revenue > 0
+                            and predicted > CLV_PLAUSIBLE_FACTOR * trailing_revenue))
+            if implausible:
+                validation.update(used=False, reason="implausible", failed=["implausible"])
+                raise _NotUsed
         repeat = (f > 0) & (m > 0)
         corr = None
         if repeat.sum() >= 3 and np.std(f[repeat]) > 0 and np.std(m[repeat]) > 0:
@@ -600,13 +774,16 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
                              "monetary_value": frame["monetary_value"].to_numpy(float)[cand]})
         top = pred.sort_values(["predicted_value_12m", "customer_id"], ascending=[False, True]).head(k)
         tables["customers_clv_distribution"] = _histogram(value, "predicted 12-month value")
+    except _NotUsed:
+        out["status"] = _not_used_status(validation)
     except CLVError as exc:
         out["status"] = exc.message
-        out["params"] = None
-        out["predicted_revenue"] = None
-        top = None
     except Exception as exc:  # noqa: BLE001 - a model failure must not stop the report
         out["status"] = f"The CLV models could not be fitted ({type(exc).__name__}: {exc}); only historical CLV is shown."
+    if out["status"] != "ok":
+        validation["used"] = False
+        if validation["reason"] == "passed":     # the check passed, the refit did not work out
+            validation.update(reason="refit_failed", failed=["refit_failed"])
         out["params"] = None
         out["predicted_revenue"] = None
         top = None
