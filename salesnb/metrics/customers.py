@@ -31,6 +31,11 @@ customer analysis, and their share of revenue is stated):
 * ``one_time_buyers``: RFM-window customers with exactly one order in the window.
 * ``second_order_rate_pct``: of the customers whose first order was at least 90 days before the
   period's last day, the share with a second order (any time up to the period end).
+* ``one_time_repeat``: the previous period's one-time buyers (customers whose only order before the
+  period lies in the previous period), how many of them ordered again within one period length
+  (in the period) and that rate; ``period_one_time_buyers`` = customers whose only order up to the
+  period end lies in the period (the population the rate is applied to). ``previous_new``: new
+  customers of the previous period; ``last_acquisition_month``: the month of the latest first order.
 * ``reactivation_rate_pct``: reference day = the day before the period starts. Customers *lapsed*
   then (an order before the period, but none in the 180 days up to the reference day) who ordered
   again in the period / lapsed × 100; null without lapsed customers. ``reactivation`` also gives the
@@ -230,7 +235,18 @@ def _period_figures(dataset, summary, period: Period) -> dict:
     eligible = has_h & (last_day.delta(s.h_first.date(), unit="day") >= SECOND_ORDER_MIN_DAYS)
     lapsed_then = (s.pre_orders > 0) & (date_literal(ref_day).delta(s.pre_last.date(), unit="day") >= LAPSE_DAYS)
     lapsed_now = has_h & (last_day.delta(s.h_last.date(), unit="day") >= LAPSE_DAYS)
+    # one-time buyers (SPEC 9.4): the previous period's -- their only order before the period lies in
+    # the previous period -- and whether they ordered again in the period (one period length on)
+    prev = period.previous() if period.kind != "all" else None
+    prev_start = prev.start if prev is not None else period.start
+    prev_one_time = (s.pre_orders == 1) & (s.pre_last >= midnight(prev_start))
+    period_one_time = (s.h_orders == 1) & (s.h_first >= midnight(period.start))
     row = _row(s.aggregate(
+        previous_new=(has_h & (s.h_first >= midnight(prev_start)) & (s.h_first < midnight(period.start))).sum(),
+        last_first_order=s.h_first.max(where=has_h),
+        previous_one_time=prev_one_time.sum(),
+        previous_one_time_reordered=(prev_one_time & in_p).sum(),
+        period_one_time=period_one_time.sum(),
         count=in_p.sum(),
         new=new.sum(),
         period_orders=s.p_orders.sum(where=in_p),
@@ -262,6 +278,7 @@ def _period_figures(dataset, summary, period: Period) -> dict:
     reactivated = _i(row.get("reactivated"))
     eligible_n = _i(row.get("eligible"))
     lapsed_now_n = _i(row.get("lapsed_now"))
+    prev_ot = _i(row.get("previous_one_time")) if prev is not None else 0
     return {
         "available": True,
         "count": count,
@@ -283,6 +300,21 @@ def _period_figures(dataset, summary, period: Period) -> dict:
         "second_order_rate_pct": _pct(row.get("second"), eligible_n) if eligible_n else None,
         "second_order": {"eligible_customers": eligible_n, "with_second_order": _i(row.get("second")),
                          "min_days_since_first_order": SECOND_ORDER_MIN_DAYS},
+        "previous_new": _i(row.get("previous_new")) if prev is not None else None,
+        "last_acquisition_month": (pd.Timestamp(row["last_first_order"]).strftime("%Y-%m")
+                                   if row.get("last_first_order") is not None
+                                   and not pd.isna(row["last_first_order"]) else None),
+        "one_time_repeat": {
+            "previous_period": prev.label if prev is not None else None,
+            "previous_one_time_buyers": prev_ot,
+            "reordered": _i(row.get("previous_one_time_reordered")),
+            "rate_pct": _pct(row.get("previous_one_time_reordered"), prev_ot) if prev_ot else None,
+            "followup_start": period.start.isoformat(),
+            "followup_end": min(period.last_day, dt.date.fromisoformat(q.last_date)).isoformat()
+            if q.last_date else period.last_day.isoformat(),
+            "followup_days": (period.end - period.start).days,
+            "period_one_time_buyers": _i(row.get("period_one_time")),
+        },
         "reactivation_rate_pct": _pct(reactivated, lapsed) if lapsed else None,
         "reactivation": {
             "lapse_days": LAPSE_DAYS,

@@ -29,7 +29,10 @@ from .money import MONEY, money_sum
 from .orders import atomic_orders, shared
 
 KPI_KEYS = ("total", "orders", "units", "aov", "revenue_per_unit", "customers", "revenue_per_customer")
-ANOMALY_Z = 3.5
+ANOMALY_SD = 3.0
+STL_MIN_MONTHS = 24
+STL_PERIOD = 12
+STL_SEASONAL = 13  # the seasonal smoother: with few years the default 7 lets it follow the noise
 MISSING_LABEL = "(missing)"
 
 
@@ -65,6 +68,11 @@ def _pct_change(new, old):
     if new is None or old is None or old == 0:
         return None
     return (new - old) / abs(old) * 100.0
+
+
+def _zero(v) -> float:
+    """An engine sum as a float, 0.0 when nothing was summed (NULL / NaN): an empty sum is 0 (SPEC 9.5)."""
+    return 0.0 if is_missing(v) else float(v) + 0.0
 
 
 def _div(a, b):
@@ -124,9 +132,9 @@ def kpis_for(t, windows: list[Window], has_customers: bool, has_quantity: bool, 
         k = {
             "total": total,
             "orders": n_orders,
-            "units": float(row[f"units_{i}"] or 0.0) if has_quantity and lines else None,
+            "units": _zero(row.get(f"units_{i}")) if has_quantity else None,
             "lines": lines,
-            "returns": {"lines": int(row[f"return_lines_{i}"] or 0), "value": float(row[f"return_value_{i}"] or 0.0)},
+            "returns": {"lines": int(_zero(row[f"return_lines_{i}"])), "value": _zero(row[f"return_value_{i}"])},
         }
         k["aov"] = _div(total, n_orders)
         k["revenue_per_unit"] = _div(total, k["units"]) if has_quantity else None
@@ -246,7 +254,7 @@ def records(frame: pd.DataFrame, with_units: bool) -> list[dict]:
     out = []
     for row in frame.itertuples(index=False):
         item = {"month": row.month, "revenue": float(row.revenue), "orders": int(row.orders),
-                "units": (None if not with_units or pd.isna(row.units) else float(row.units)),
+                "units": (None if not with_units else 0.0 if pd.isna(row.units) else float(row.units)),
                 "partial": bool(row.partial)}
         out.append(item)
     return out
@@ -304,23 +312,73 @@ def add_growth_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def volatility_and_anomalies(trend: pd.DataFrame) -> dict:
-    """Coefficient of variation of complete months' revenue; robust z-score (median/MAD) outliers."""
+def _trailing_complete(frame: pd.DataFrame) -> pd.DataFrame:
+    """The run of complete months that ends at the last complete month (partial months end it)."""
+    complete = frame["partial"].astype(bool).tolist()
+    end = len(complete)
+    while end and complete[end - 1]:
+        end -= 1
+    start = end
+    while start and not complete[start - 1]:
+        start -= 1
+    return frame.iloc[start:end]
+
+
+def stl_residuals(values, period: int = STL_PERIOD):
+    """(expected, residual) arrays of a robust STL decomposition (statsmodels; period 12, seasonal
+    smoother 13 months).
+
+    statsmodels is imported here, not at module load: its import costs a second or two and only
+    reports with >= 24 complete months need it. LOESS has no randomness: the same series gives the
+    same residuals."""
+    import numpy as np
+    from statsmodels.tsa.seasonal import STL
+    y = np.asarray(values, dtype=float)
+    fit = STL(y, period=period, seasonal=STL_SEASONAL, robust=True).fit()
+    resid = np.asarray(fit.resid, dtype=float)
+    return y - resid, resid
+
+
+def volatility_and_anomalies(trend: pd.DataFrame, history: pd.DataFrame | None = None) -> dict:
+    """Coefficient of variation of the trend's complete months; anomalous months judged against
+    seasonality (SPEC 9.4).
+
+    ``history``: every month up to the period's end (default: ``trend``). With >= 24 complete
+    months in its trailing run of complete months, STL (period 12, robust) is fitted on that run;
+    a month of ``trend`` is anomalous when |residual| > 3 robust standard deviations of the
+    residuals (1.4826 × their median absolute deviation). With less history no month is judged.
+    """
     complete = trend[~trend["partial"]]
     values = complete["revenue"].astype(float)
-    out = {"months": int(len(values)), "cv_pct": None, "median": None, "mad": None, "anomalies": []}
+    out = {"months": int(len(values)), "cv_pct": None, "median": None, "mad": None, "anomalies": [],
+           "method": "none", "stl_months": 0, "residual_sd": None, "threshold_sd": ANOMALY_SD,
+           "min_months": STL_MIN_MONTHS, "note": None}
     if len(values) >= 3:
         mean = values.mean()
         out["cv_pct"] = float(values.std(ddof=1) / mean * 100.0) if mean else None
         median = float(values.median())
-        mad = float((values - median).abs().median())
-        out["median"], out["mad"] = median, mad
-        if mad > 0:
-            for row in complete.itertuples(index=False):
-                z = 0.6745 * (float(row.revenue) - median) / mad
-                if abs(z) > ANOMALY_Z:
-                    out["anomalies"].append({"month": row.month, "revenue": float(row.revenue),
-                                             "robust_z": z, "direction": "high" if z > 0 else "low"})
+        out["median"] = median
+        out["mad"] = float((values - median).abs().median())
+    run = _trailing_complete(history if history is not None else trend)
+    out["stl_months"] = int(len(run))
+    if len(run) < STL_MIN_MONTHS:
+        out["note"] = (f"{len(run)} complete months of history (fewer than {STL_MIN_MONTHS}): no month is judged "
+                       "anomalous, since a seasonal baseline needs two full years")
+        return out
+    expected, resid = stl_residuals(run["revenue"].astype(float).tolist())
+    import numpy as np
+    sd = float(1.4826 * np.median(np.abs(resid - np.median(resid))))
+    out.update(method="stl", residual_sd=sd,
+               note=f"STL (period 12, seasonal smoother 13, robust) on the {len(run)} complete months up to {run['month'].iloc[-1]}; "
+                    f"anomalous: |residual| > {ANOMALY_SD:g} robust standard deviations")
+    judged = set(complete["month"])
+    if sd > 0:
+        for month, revenue, exp, r in zip(run["month"], run["revenue"], expected, resid):
+            z = float(r) / sd
+            if month in judged and abs(z) > ANOMALY_SD:
+                out["anomalies"].append({"month": month, "revenue": float(revenue), "robust_z": z,
+                                         "direction": "high" if z > 0 else "low",
+                                         "expected": float(exp), "residual": float(r)})
     return out
 
 
@@ -371,6 +429,8 @@ def breakdown(t, dim: str, current: Window, previous: Window | None, cache: dict
         prev_total = None
     frame["revenue"] = frame["revenue"].fillna(0.0)
     frame["orders"] = frame["orders"].fillna(0).astype("int64")
+    if previous is not None:
+        frame["previous_orders"] = frame["previous_orders"].fillna(0).astype("int64")
     frame["share_pct"] = frame["revenue"] / total * 100.0 if total else float("nan")
 
     def growth(row):
@@ -400,7 +460,8 @@ def breakdown_records(frame: pd.DataFrame) -> list[dict]:
     return [{"value": str(r.value), "revenue": float(r.revenue), "share_pct": _none(r.share_pct),
              "growth_pct": _none(r.growth_pct), "previous_revenue": _none(r.previous_revenue),
              "change": _none(r.change), "contribution_pct_points": _none(r.contribution_pct_points),
-             "orders": int(r.orders), "avg_order_value": _none(r.avg_order_value)}
+             "orders": int(r.orders), "avg_order_value": _none(r.avg_order_value),
+             "previous_orders": None if is_missing(r.previous_orders) else int(r.previous_orders)}
             for r in frame.itertuples(index=False)]
 
 
@@ -493,7 +554,7 @@ def revenue_findings(dataset, period: Period) -> tuple[dict, dict]:
     all_months = [month_label(i) for i in range(month_index(first), last_index + 1)]
     full_monthly = add_growth_columns(months_frame(monthly, all_months, partial))
     quarterly = quarterly_series(full_monthly, period.fiscal_year_start)
-    vol = volatility_and_anomalies(trend)
+    vol = volatility_and_anomalies(trend, full_monthly)
 
     prev_window = wins["previous"]["window"]
     by_dimension, tables = {}, {}
