@@ -183,6 +183,10 @@ def anomaly_sentence(f: dict) -> str | None:
                 text = f"{fmt_month(a['month'])} ({fmt_money(a['revenue'], cur)}, unusually {a['direction']}"
                 if a.get("expected") is not None:
                     text += f"; {fmt_money(a['expected'], cur)} expected"
+                if a.get("ambiguous_with"):
+                    other = "low" if a["direction"] == "high" else "high"
+                    text += (f"; or {fmt_month(a['ambiguous_with'])} unusually {other}: with only these two of that "
+                             "calendar month the data cannot tell which")
                 parts.append(text + ")")
             return f"Monthly revenue {basis}, anomalous months in the trailing 24 months: " + "; ".join(parts) + "."
         if vol.get("cv_pct") is None:

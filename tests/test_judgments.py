@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesnb import recommend, summary
-from salesnb.metrics.revenue import volatility_and_anomalies
+from salesnb import narrative, recommend, summary
+from salesnb.metrics.revenue import stl_fit, stl_outliers, volatility_and_anomalies
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -193,6 +193,91 @@ def test_an_injected_spike_is_an_anomaly():
     assert not [a for a in vol["anomalies"] if a["month"].endswith("-11")]   # never the seasonal peak
     again = volatility_and_anomalies(frame.tail(24), frame)
     assert again == vol                                                       # deterministic
+
+
+SEASON = np.array([0.8, 0.85, 1.0, 0.95, 1.0, 0.95, 0.9, 0.95, 1.05, 1.1, 1.6, 1.3])
+
+
+def _noisy(n=36):
+    """Growing multiplicative seasonality (November 1.6x) with +-4% deterministic noise."""
+    t = np.arange(n)
+    return 100_000.0 * (1 + 0.01 * t) * SEASON[t % 12] * (1 + 0.04 * np.sin(2.7 * t + 0.3 * t * t))
+
+
+@pytest.mark.parametrize("n", [36, 48])
+def test_a_clean_seasonal_series_flags_nothing(n):
+    frame = _series(_noisy(n))
+    vol = volatility_and_anomalies(frame, frame)
+    assert vol["method"] == "stl" and vol["anomalies"] == [] and vol["flagged_months"] == []
+
+
+@pytest.mark.parametrize("n", [36, 48])
+@pytest.mark.parametrize("factor", [1.6, 0.5])
+def test_one_spike_flags_that_month_and_no_month_of_other_years(n, factor):
+    """Wherever the spike is, it alone is flagged: it does not leak into the seasonal component
+    and make the same calendar month of the other years look anomalous."""
+    base = _noisy(n)
+    for k in range(n):
+        values = base.copy()
+        values[k] *= factor
+        frame = _series(values)
+        vol = volatility_and_anomalies(frame, frame)
+        assert [a["month"] for a in vol["anomalies"]] == [frame.month.iloc[k]], k
+        a = vol["anomalies"][0]
+        assert a["direction"] == ("high" if factor > 1 else "low") and abs(a["robust_z"]) > 3
+        assert a["ambiguous_with"] is None
+        # measured against the final fit, which no longer carries the spike: the expected value
+        # is close to the month without it (within 10%), the residual is value - expected
+        assert a["expected"] == pytest.approx(base[k], rel=0.10), k
+        assert a["residual"] == pytest.approx(a["revenue"] - a["expected"])
+        assert a["robust_z"] == pytest.approx(a["residual"] / vol["residual_sd"])
+
+
+def test_the_spike_leaked_into_other_years_before_the_refits():
+    """The single non-robust fit the greedy procedure replaces flags the spike's calendar month
+    in the other years too (what this fixes)."""
+    values = _noisy(36)
+    values[30] *= 1.6
+    expected, resid = stl_fit(values)
+    sd = 1.4826 * np.median(np.abs(resid - np.median(resid)))
+    assert {i for i in range(36) if abs(resid[i]) > 3 * sd} >= {6, 18, 30}
+    assert stl_outliers(values)["flagged"] == [30]
+
+
+def test_two_spikes_flag_both():
+    values = _noisy(36)
+    values[15] *= 0.5
+    values[30] *= 1.6
+    frame = _series(values)
+    vol = volatility_and_anomalies(frame, frame)
+    assert [(a["month"], a["direction"]) for a in vol["anomalies"]] == [("2022-04", "low"), ("2023-07", "high")]
+    assert vol["flagged_months"] == ["2023-07", "2022-04"]          # the larger first
+    assert volatility_and_anomalies(frame, frame) == vol              # deterministic
+
+
+def test_at_most_ten_percent_of_the_months_are_flagged():
+    values = _noisy(36)
+    for k in (2, 9, 16, 23, 29, 31):          # six calendar months, one spike each
+        values[k] *= 2.0
+    fit = stl_outliers(values)
+    assert len(fit["flagged"]) == 3 and set(fit["flagged"]) <= {2, 9, 16, 23, 29, 31}
+
+
+def test_with_two_values_of_a_calendar_month_the_twin_is_named():
+    """With 24 months each calendar month occurs twice: a spike and a dip of its twin give the
+    same decomposition, so the anomaly names both."""
+    base = _noisy(24)
+    for k in (3, 16):
+        values = base.copy()
+        values[k] *= 1.6
+        frame = _series(values)
+        vol = volatility_and_anomalies(frame, frame)
+        assert len(vol["anomalies"]) == 1, k
+        a = vol["anomalies"][0]
+        pair = {frame.month.iloc[k], frame.month.iloc[k % 12 + 12 * (1 - k // 12)]}
+        assert {a["month"], a["ambiguous_with"]} == pair
+        f = {"currency": "USD", "revenue": {"volatility": vol}}
+        assert "the data cannot tell which" in narrative.anomaly_sentence(f)
 
 
 def test_fewer_than_24_complete_months_call_nothing_anomalous():

@@ -32,6 +32,7 @@ KPI_KEYS = ("total", "orders", "units", "aov", "revenue_per_unit", "customers", 
 ANOMALY_SD = 3.0
 STL_MIN_MONTHS = 24
 STL_PERIOD = 12
+STL_MAX_FLAGGED_SHARE = 0.10  # at most 10% of the fitted months are flagged
 STL_SEASONAL = 13  # the seasonal smoother (months); with degree 0 each calendar month's level is a local mean
 MISSING_LABEL = "(missing)"
 
@@ -324,16 +325,15 @@ def _trailing_complete(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[start:end]
 
 
-def stl_residuals(values, period: int = STL_PERIOD):
-    """(expected, residual) arrays of an STL decomposition (statsmodels; period 12, seasonal
-    smoother 13 months of degree 0).
+def stl_fit(values, period: int = STL_PERIOD):
+    """(expected, residual) arrays of one STL decomposition (statsmodels; period 12, seasonal
+    smoother 13 months of degree 0); expected = trend + seasonal.
 
     Not STL's robust iterations: on two to four years of months they drive most residuals to ~0
-    (12 of the sample's 36 months came out "anomalous" with a robust SD of $0.00), so the
-    robustness is in the threshold instead (the residuals' median absolute deviation).
-    statsmodels is imported here, not at module load: its import costs a second or two and only
-    reports with >= 24 complete months need it. LOESS has no randomness: the same series gives the
-    same residuals."""
+    (12 of the sample's 36 months came out "anomalous" with a robust SD of $0.00); outliers are
+    handled by :func:`stl_outliers` instead. statsmodels is imported here, not at module load: its
+    import costs a second or two and only reports with >= 24 complete months need it. LOESS has no
+    randomness: the same series gives the same residuals."""
     import numpy as np
     from statsmodels.tsa.seasonal import STL
     y = np.asarray(values, dtype=float)
@@ -342,14 +342,70 @@ def stl_residuals(values, period: int = STL_PERIOD):
     return y - resid, resid
 
 
+def _robust_sd(resid) -> float:
+    import numpy as np
+    return float(1.4826 * np.median(np.abs(resid - np.median(resid))))
+
+
+def stl_outliers(values, threshold: float = ANOMALY_SD, max_share: float = STL_MAX_FLAGGED_SHARE) -> dict:
+    """Months that are outliers against trend + seasonality, found one at a time (greedy).
+
+    Fit STL (:func:`stl_fit`); if the largest |residual| of a month not yet flagged exceeds
+    ``threshold`` robust standard deviations (1.4826 × the median absolute deviation of the
+    residuals of the months not flagged), flag that month, replace its value by its fitted
+    trend + seasonal, refit and repeat; stop when no residual exceeds the threshold or when
+    ``max_share`` of the months (at least one) are flagged. A replaced value is refitted until
+    it stops moving (at most 100 fits, change <= 1e-6 of the mean |value|): one replacement
+    keeps part of the spike, since the first fit's seasonal component carries a third to a half
+    of it; refitting until it settles removes it, so the same calendar month of the other years
+    is not pulled down to "low". Residuals of flagged months are measured against the final
+    fit: original value − expected value.
+
+    Returns ``expected`` and ``residual`` (arrays over every month), ``sd`` (the final robust
+    SD), ``flagged`` (indices, in the order found) and ``fits`` (STL fits made)."""
+    import numpy as np
+    y = np.asarray(values, dtype=float)
+    n = len(y)
+    cap = max(1, int(n * max_share))
+    work = y.copy()
+    flagged: list[int] = []
+    expected, resid = stl_fit(work)
+    fits = 1
+    scale = max(1.0, float(np.mean(np.abs(y)))) * 1e-6
+    while len(flagged) < cap:
+        free = np.ones(n, dtype=bool)
+        free[flagged] = False
+        sd = _robust_sd(resid[free])
+        size = np.where(free, np.abs(resid), -1.0)
+        i = int(np.argmax(size))          # the first of equal residuals: deterministic
+        if sd <= 0 or size[i] <= threshold * sd:
+            break
+        flagged.append(i)
+        for _ in range(100):
+            work[flagged] = expected[flagged]
+            again, resid = stl_fit(work)
+            fits += 1
+            moved = float(np.max(np.abs(again[flagged] - expected[flagged])))
+            expected = again
+            if moved <= scale:
+                break
+    free = np.ones(n, dtype=bool)
+    free[flagged] = False
+    return {"expected": expected, "residual": y - expected, "sd": _robust_sd(resid[free]),
+            "flagged": flagged, "fits": fits}
+
+
 def volatility_and_anomalies(trend: pd.DataFrame, history: pd.DataFrame | None = None) -> dict:
     """Coefficient of variation of the trend's complete months; anomalous months judged against
     seasonality (SPEC 9.4).
 
     ``history``: every month up to the period's end (default: ``trend``). With >= 24 complete
-    months in its trailing run of complete months, STL (:func:`stl_residuals`) is fitted on that run;
-    a month of ``trend`` is anomalous when |residual| > 3 robust standard deviations of the
-    residuals (1.4826 × their median absolute deviation). With less history no month is judged.
+    months in its trailing run of complete months, :func:`stl_outliers` runs on that run; the
+    months it flags that are complete months of ``trend`` are anomalous (|residual| > 3 robust
+    standard deviations, one at a time, at most 10% of the months). With less history no month
+    is judged. When a flagged month's calendar month occurs only twice in the run, the data cannot
+    tell whether it is unusual or its twin a year apart is: the anomaly names the twin
+    (``ambiguous_with``).
     """
     complete = trend[~trend["partial"]]
     values = complete["revenue"].astype(float)
@@ -368,20 +424,26 @@ def volatility_and_anomalies(trend: pd.DataFrame, history: pd.DataFrame | None =
         out["note"] = (f"{len(run)} complete months of history (fewer than {STL_MIN_MONTHS}): no month is judged "
                        "anomalous, since a seasonal baseline needs two full years")
         return out
-    expected, resid = stl_residuals(run["revenue"].astype(float).tolist())
-    import numpy as np
-    sd = float(1.4826 * np.median(np.abs(resid - np.median(resid))))
-    out.update(method="stl", residual_sd=sd,
-               note=f"STL (period 12, seasonal smoother 13) on the {len(run)} complete months up to {run['month'].iloc[-1]}; "
-                    f"anomalous: |residual| > {ANOMALY_SD:g} robust standard deviations")
+    fit = stl_outliers(run["revenue"].astype(float).tolist())
+    sd = fit["sd"]
+    months = run["month"].tolist()
+    revenue = run["revenue"].astype(float).tolist()
+    out.update(method="stl", residual_sd=sd, flagged_months=[months[i] for i in fit["flagged"]],
+               max_flagged=max(1, int(len(run) * STL_MAX_FLAGGED_SHARE)),
+               note=f"STL (period 12, seasonal smoother 13) on the {len(run)} complete months up to {months[-1]}; "
+                    f"anomalous: |residual| > {ANOMALY_SD:g} robust standard deviations, outliers removed one at a "
+                    "time and the decomposition refitted")
     judged = set(complete["month"])
-    if sd > 0:
-        for month, revenue, exp, r in zip(run["month"], run["revenue"], expected, resid):
-            z = float(r) / sd
-            if month in judged and abs(z) > ANOMALY_SD:
-                out["anomalies"].append({"month": month, "revenue": float(revenue), "robust_z": z,
-                                         "direction": "high" if z > 0 else "low",
-                                         "expected": float(exp), "residual": float(r)})
+    for i in sorted(fit["flagged"]):
+        if months[i] not in judged or sd <= 0:
+            continue
+        r = float(fit["residual"][i])
+        z = r / sd
+        twins = [j for j in range(i % STL_PERIOD, len(run), STL_PERIOD) if j != i]
+        out["anomalies"].append({"month": months[i], "revenue": revenue[i], "robust_z": z,
+                                 "direction": "high" if z > 0 else "low",
+                                 "expected": float(fit["expected"][i]), "residual": r,
+                                 "ambiguous_with": months[twins[0]] if len(twins) == 1 else None})
     return out
 
 
