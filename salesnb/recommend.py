@@ -45,10 +45,10 @@ Opportunities
                        − revenue. Values with >= 1% of the previous period's revenue and >= 10
                        orders; products only among the 10 largest by previous revenue; at most 3
                        per dimension. high: >= 100 orders; medium: >= 30; else low.
-  ``win_back``         at-risk customers' revenue in the last 12 months × the observed reactivation
-                       rate of lapsed customers (``customers.reactivation_rate_pct``). medium when
-                       the rate rests on >= 100 lapsed customers, else low (the rate is observed on
-                       lapsed customers, applied to at-risk ones).
+  ``win_back``         at-risk customers' revenue in the last 12 months × the share of the customers
+                       in the churn-risk segments at the end of the previous period (RFM scored as
+                       of then) who ordered in the period (``customers.win_back.rate_pct``; sample
+                       = those customers, >= 30). medium when they are >= 100, else low.
   ``repeat_purchase``  one-time buyers × observed second-order rate × AOV. medium when the rate
                        rests on >= 100 eligible customers and there are >= 30 one-time buyers, else low.
   ``returns``          return rate (returns / gross revenue) above the previous period's -> returns
@@ -544,25 +544,29 @@ def rule_win_back(ctx: _Ctx) -> list:
     c = ctx.cust
     if c is None:
         return []
-    revenue, rate = _num(c.get("at_risk_revenue")), _num(c.get("reactivation_rate_pct"))
+    wb = c.get("win_back") or {}
+    revenue, rate = _num(c.get("at_risk_revenue")), _num(wb.get("rate_pct"))
     n, share = _num(c.get("at_risk_customers")), _num(c.get("at_risk_share_pct"))
+    measured = _num(wb.get("at_risk_customers"))
     if revenue is None or revenue <= 0 or rate is None or rate <= 0 or not n or share is None:
         return []
     rate_r, rev_r = _r1(rate), _r2(revenue)
     impact = _r2(rev_r * rate_r / 100.0)
-    lapsed = _num((c.get("reactivation") or {}).get("lapsed_customers"))
-    confidence = "medium" if (lapsed or 0) >= 100 else "low"
+    confidence = "medium" if (measured or 0) >= 100 else "low"
     segments = c.get("at_risk_segments") or []
+    prev, as_of = wb.get("previous_period"), wb.get("as_of")
     evidence = [_ev("customers.at_risk_revenue", c["at_risk_revenue"]),
-                _ev("customers.reactivation_rate_pct", c["reactivation_rate_pct"]),
+                _ev("customers.win_back.rate_pct", wb["rate_pct"]),
+                _ev("customers.win_back.at_risk_customers", wb.get("at_risk_customers")),
+                _ev("customers.win_back.ordered_in_period", wb.get("ordered_in_period")),
                 _ev("customers.at_risk_customers", c["at_risk_customers"]),
                 _ev("customers.at_risk_share_pct", c["at_risk_share_pct"])]
-    if lapsed is not None:
-        evidence.append(_ev("customers.reactivation.lapsed_customers", c["reactivation"]["lapsed_customers"]))
-    formula = (f"at-risk customers' revenue in the last 12 months {ctx.money(rev_r)} × observed reactivation rate of "
-               f"lapsed customers {fmt_pct(rate_r)} = {ctx.money(impact)}")
-    title = (f"Win back at-risk customers: reactivate {fmt_pct(rate_r)} of the {fmt_count(n)} customers "
-             f"({fmt_pct(share)} of those scored) worth {ctx.money(rev_r)} in the last 12 months")
+    formula = (f"at-risk customers' revenue in the last 12 months {ctx.money(rev_r)} × share of the "
+               f"{fmt_count(measured)} customers at risk at the end of {prev} who ordered in the period "
+               f"{fmt_pct(rate_r)} = {ctx.money(impact)}")
+    title = (f"Win back at-risk customers: {fmt_pct(rate_r)} of those at risk at the end of {prev} ordered again; "
+             f"the {fmt_count(n)} at risk now ({fmt_pct(share)} of those scored) are worth {ctx.money(rev_r)} "
+             "in the last 12 months")
     share_r = _r1(share)
     target = _r1(share_r * (1 - rate_r / 100.0))
     seg_text = f" ({', '.join(segments)})" if segments else ""
@@ -572,8 +576,8 @@ def rule_win_back(ctx: _Ctx) -> list:
     return [ctx.item("opportunity", "win_back", title, evidence, impact, formula, confidence,
                      derived=[_derived("target_at_risk_share_pct", target,
                                        f"{fmt_pct(share_r)} × (1 − {fmt_pct(rate_r)}) = {fmt_pct(target)}")],
-                     parameters={"window_months": 12}, action=act,
-                     sample=int(lapsed) if lapsed is not None else None, min_sample=MIN_CUSTOMERS)]
+                     parameters={"window_months": 12, "rate_as_of": as_of}, action=act,
+                     sample=int(measured) if measured is not None else None, min_sample=MIN_CUSTOMERS)]
 
 
 def rule_repeat_purchase(ctx: _Ctx) -> list:

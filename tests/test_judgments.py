@@ -142,6 +142,69 @@ def test_one_time_buyer_rate_is_measured_on_the_previous_periods_one_time_buyers
     assert rep["rate_pct"] < f["customers"]["second_order_rate_pct"] - 20
 
 
+def _ntile5(n: int) -> np.ndarray:
+    """SQL ntile(5) over n sorted rows, 1..5: the first n mod 5 buckets get one row more."""
+    q, r = divmod(n, 5)
+    return np.array([i // (q + 1) if i < r * (q + 1) else r + (i - r * (q + 1)) // q for i in range(n)]) + 1
+
+
+def _win_back_rate(lines: pd.DataFrame, as_of_end: str, period_end: str) -> tuple[int, int]:
+    """(customers in At Risk, Can't Lose Them or About to Sleep when RFM is scored on all history
+    before ``as_of_end``, how many of them have a positive-net order in [as_of_end, period_end))
+    -- RFM recomputed from the lines with pandas."""
+    start, end = pd.Timestamp(as_of_end), pd.Timestamp(period_end)
+    w = lines[lines.date < start]
+    net = w.groupby("order").revenue.sum()
+    pos = w[w.order.isin(net[net.round(6) > 0].index) & w.customer.notna()]
+    per = pos.groupby("customer").agg(frequency=("order", "nunique"), last=("date", "max"))
+    per["monetary"] = w[w.customer.notna()].groupby("customer").revenue.sum().round(6)
+    per = per[per.monetary > 0].reset_index()
+    per["recency"] = (start - pd.Timedelta(days=1) - per["last"].dt.normalize()).dt.days
+    n = len(per)
+    scores = {}
+    for name, col, ascending in (("r", "recency", False), ("f", "frequency", True), ("m", "monetary", True)):
+        ranked = per.sort_values([col, "customer"], ascending=[ascending, True])
+        scores[name] = pd.Series(_ntile5(n), index=ranked.index)
+    r, fm = scores["r"], (scores["f"] + scores["m"] + 1) // 2
+    risk = per[((r == 3) & (fm <= 2)) | ((r <= 2) & (fm >= 3))].customer     # the churn-risk cells of the grid
+    p = lines[(lines.date >= start) & (lines.date < end)]
+    pnet = p.groupby("order").revenue.sum()
+    buyers = set(p[p.order.isin(pnet[pnet.round(6) > 0].index) & p.customer.notna()].customer)
+    return len(risk), len(set(risk) & buyers)
+
+
+@pytest.mark.parametrize("case", ["superstore_2017", "online_retail_2011Q4"])
+def test_win_back_rate_is_measured_on_the_previous_periods_at_risk_customers(case):
+    """SPEC 9.4: recomputed with pandas from the raw file -- of the customers at risk at the end
+    of the previous period, the share who ordered in the period; the win-back item applies that
+    rate, with those customers as its sample."""
+    if not DATA.exists():
+        pytest.skip("../shared/data is not beside this checkout")
+    if case == "superstore_2017":
+        raw = pd.read_csv(DATA / "superstore" / "Sample - Superstore.csv", encoding="cp1252")
+        lines = pd.DataFrame({"order": raw["Order ID"], "customer": raw["Customer ID"], "revenue": raw["Sales"],
+                              "date": pd.to_datetime(raw["Order Date"], format="%m/%d/%Y")})
+        as_of_end, period_end, prev = "2017-01-01", "2018-01-01", "2016"
+    else:
+        raw = pd.read_parquet(DATA / "online-retail" / "online_retail.parquet")
+        customer = raw["CustomerID"].map(lambda v: None if pd.isna(v) else str(int(v)))
+        lines = pd.DataFrame({"order": raw["InvoiceNo"], "customer": customer,
+                              "revenue": raw["Quantity"] * raw["UnitPrice"], "date": pd.to_datetime(raw["InvoiceDate"])})
+        as_of_end, period_end, prev = "2011-10-01", "2012-01-01", "2011Q3"
+    at_risk, ordered = _win_back_rate(lines, as_of_end, period_end)
+    f = findings(case)
+    wb = f["customers"]["win_back"]
+    assert (wb["previous_period"], wb["at_risk_customers"], wb["ordered_in_period"]) == (prev, at_risk, ordered)
+    assert wb["rate_pct"] == pytest.approx(100.0 * ordered / at_risk)
+    # the population it is applied to differs from the lapsed customers' reactivation rate
+    assert wb["rate_pct"] != pytest.approx(f["customers"]["reactivation_rate_pct"])
+    [item] = [i for i in f["recommendations"]["opportunities"] if i["rule"] == "win_back"]
+    assert item["sample"] == at_risk >= 30
+    rate = round(100.0 * ordered / at_risk, 1)
+    assert item["impact"] == pytest.approx(round(round(f["customers"]["at_risk_revenue"], 2) * rate / 100, 2), abs=0.01)
+    assert f"at risk at the end of {prev}" in item["formula"]
+
+
 def test_rfm_scores_only_customers_with_positive_net_revenue():
     f = findings("online_retail_2011Q4")
     c = f["customers"]

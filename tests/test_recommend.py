@@ -96,6 +96,8 @@ def customers_section(**changes) -> dict:
     c = {"available": True, "count": 200, "rfm_customers": 400, "at_risk_customers": 100, "at_risk_share_pct": 25.0,
          "at_risk_revenue": 20000.0, "at_risk_segments": ["At Risk", "Can't Lose Them", "About to Sleep"],
          "reactivation_rate_pct": 25.0, "reactivation": {"lapsed_customers": 120, "reactivated_customers": 30},
+         "win_back": {"previous_period": "2024Q2", "as_of": "2024-06-30", "at_risk_customers": 120,
+                      "ordered_in_period": 30, "rate_pct": 25.0},
          "one_time_buyers": 80, "second_order_rate_pct": 30.0, "second_order": {"eligible_customers": 150},
          "top20_revenue_share_pct": 55.0, "top20_customers": 40, "top_customer_share_pct": 3.0,
          "unidentified_revenue_share_pct": 0.0,
@@ -203,16 +205,23 @@ def test_recover_decline():
     assert by_rule(recommendations(f), "recover_decline") == []
 
 
-def test_win_back_uses_the_observed_reactivation_rate():
-    f = make_findings(customers=customers_section())
+def test_win_back_uses_the_rate_measured_on_at_risk_customers():
+    """SPEC 9.4: the rate is the share of the customers at risk at the end of the previous period
+    who ordered in the period, not the reactivation rate of lapsed customers."""
+    f = make_findings(customers=customers_section(reactivation_rate_pct=60.0))
     [item] = by_rule(recommendations(f), "win_back")
-    assert item["impact"] == 5000.00                # 20,000 × 25.0%
-    assert "observed reactivation rate of lapsed customers 25.0%" in item["formula"]
-    assert item["confidence"] == "medium"           # 120 lapsed customers
+    assert item["impact"] == 5000.00                # 20,000 × 25.0%, not × 60%
+    assert "share of the 120 customers at risk at the end of 2024Q2 who ordered in the period 25.0%" in item["formula"]
+    assert item["sample"] == 120 and item["confidence"] == "medium"
+    assert {"key": "customers.win_back.rate_pct", "value": 25.0} in item["evidence"]
     [action] = by_rule(recommendations(f), "win_back", "actions")
     assert action["metric"] == "customers.at_risk_share_pct" and action["target"] == 18.8   # 25.0 × (1 − 25%)
-    for c in (customers_section(reactivation_rate_pct=None), customers_section(at_risk_revenue=0.0),
-              {"available": False}, None):
+    small = customers_section(win_back={"previous_period": "2024Q2", "at_risk_customers": 29,
+                                        "ordered_in_period": 10, "rate_pct": 100 * 10 / 29})
+    [item] = [i for i in recommendations(make_findings(customers=small))["opportunities"] if i["rule"] == "win_back"]
+    assert item["sample"] == 29 and item["confidence"] == "low" and not item["shown"]   # < 30 customers
+    for c in (customers_section(win_back=None), customers_section(win_back={"rate_pct": None}),
+              customers_section(at_risk_revenue=0.0), {"available": False}, None):
         g = make_findings(customers=c)
         if c is None:
             del g["customers"]

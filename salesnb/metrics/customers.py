@@ -41,6 +41,10 @@ customer analysis, and their share of revenue is stated):
   again in the period / lapsed × 100; null without lapsed customers. ``reactivation`` also gives the
   customers lapsed at the period end (no order in the last 180 days) and their average order value,
   for win-back estimates.
+* ``win_back``: the win-back rate, measured on the population it is applied to (SPEC 9.4): of the
+  customers in the churn-risk segments when RFM is scored as of the previous period's last day
+  (its own RFM window, same rules), the share who ordered in the period (``rate_pct``, on
+  ``at_risk_customers`` of them). Absent for an all-history period (no previous period).
 * ``cohort_retention``: see :func:`salesnb.metrics.cohorts.retention_summary`.
 * ``high_value``: the top 10% of RFM customers by window revenue (``ceil``; ties by customer id)
   against the rest: customers, revenue share, orders per customer, average order value (revenue /
@@ -158,6 +162,16 @@ def customer_findings(dataset, period: Period, revenue_findings: dict | None = N
     if w_start is None:            # the RFM window is all history: score on "h", compute it once
         del windows["w"]
         rfm_name = "h"
+    prev = period.previous() if period.kind != "all" else None
+    prev_rfm = None                # the RFM window as of the previous period's end (win-back rate)
+    if prev is not None:
+        pw_start = rfm.rfm_window(prev, lookback)[0]
+        prev_rfm = "pw"
+        if pw_start is None and prev.end == period.start:     # all history before the period: "pre"
+            windows["pre"] = (None, period.start)
+            prev_rfm = "pre"
+        else:
+            windows["pw"] = (pw_start, prev.end)
     q = dataset.quality
     tables: dict[str, pd.DataFrame] = {}
     with contextlib.ExitStack() as stack:
@@ -179,6 +193,8 @@ def customer_findings(dataset, period: Period, revenue_findings: dict | None = N
         out.update(rfm_part)
         tables.update(rfm_tables)
         out["high_value"] = high_value(dataset, scored, w_start, end)
+        if prev is not None:
+            out["win_back"] = win_back_figures(summary, prev_rfm, prev, period, lookback, dataset.quality.last_date)
 
         # concentration
         conc, pareto = concentration(summary)
@@ -216,6 +232,8 @@ DEFINITIONS = {
     "at_risk_share_pct": "customers in At Risk, Can't Lose Them and About to Sleep / rfm_customers",
     "reactivation_rate_pct": f"customers with no order in the {LAPSE_DAYS} days before the period who ordered in "
                              "the period / those lapsed customers",
+    "win_back_rate_pct": "customers in the churn-risk RFM segments as of the previous period's last day who "
+                         "ordered in the period / those customers",
     "second_order_rate_pct": f"customers whose first order was >= {SECOND_ORDER_MIN_DAYS} days before the period's "
                              "last day with a second order / those customers",
     "clv": "predicted = BG/NBD expected purchases in the next 12 months x Gamma-Gamma expected spend, "
@@ -368,6 +386,33 @@ def _rfm_figures(scored, w_start, end, lookback) -> tuple[dict, dict]:
     }
     return out, {"customers_rfm_segments": segments, "customers_rf_heatmap": heat,
                  "customers_segment_grid": rfm.grid_frame()}
+
+
+def win_back_figures(summary, window: str, prev: Period, period: Period, lookback, last_date: str | None) -> dict:
+    """The rate a win-back estimate applies (SPEC 9.4: measured on the population it is applied
+    to): the customers in the churn-risk segments when RFM is scored as of the previous period's
+    last day (``window`` of the summary: the RFM window ending then, the same rules), and how many
+    of them ordered in the period. One extra scoring of the per-customer summary, no pass over the
+    lines."""
+    scored = rfm.score(summary, window, prev.last_day, keep=("p_orders",))
+    risk = scored.segment.isin(list(rfm.CHURN_RISK_SEGMENTS))
+    row = _row(scored.aggregate(total=scored.count(), n=risk.sum(), ordered=(risk & (scored.p_orders > 0)).sum()))
+    total, n, ordered = _i(row.get("total")), _i(row.get("n")), _i(row.get("ordered"))
+    w_start, _ = rfm.rfm_window(prev, lookback)
+    followup_end = period.last_day if last_date is None else min(period.last_day, dt.date.fromisoformat(last_date))
+    return {
+        "previous_period": prev.label,
+        "as_of": prev.last_day.isoformat(),
+        "rfm_window": {"start": w_start.isoformat() if w_start else None, "end": prev.last_day.isoformat(),
+                       "lookback_months": lookback},
+        "rfm_customers": total,
+        "at_risk_customers": n,
+        "ordered_in_period": ordered,
+        "rate_pct": _pct(ordered, n) if n else None,
+        "followup_start": period.start.isoformat(),
+        "followup_end": followup_end.isoformat(),
+        "segments": list(rfm.CHURN_RISK_SEGMENTS),
+    }
 
 
 # --------------------------------------------------------------------------- concentration
