@@ -27,6 +27,24 @@ def _change_phrase(pct, label) -> str | None:
     return f"{word} {fmt_pct(abs(pct))} on {label}"
 
 
+def same_comparison(f: dict) -> bool:
+    """The previous period and the year-ago period are the same window (a year report): one
+    comparison is stated, not the same one twice."""
+    cmp = f.get("comparison") or {}
+    prev, yago = cmp.get("previous") or {}, cmp.get("year_ago") or {}
+    return bool(prev.get("available") and yago.get("available") and prev.get("start") and prev.get("end")
+                and prev.get("start") == yago.get("start") and prev.get("end") == yago.get("end"))
+
+
+def comparisons(f: dict) -> list[str]:
+    """The comparisons to state, ``previous`` / ``year_ago``: available, each window once."""
+    cmp = f.get("comparison") or {}
+    out = [k for k in ("previous", "year_ago") if (cmp.get(k) or {}).get("available")]
+    if same_comparison(f):
+        out.remove("year_ago")
+    return out
+
+
 def revenue_sentence(f: dict) -> str | None:
     """"Revenue was $X in P, up x% on Q and down y% on R." (like for like when partial)."""
     rev = f.get("revenue") or {}
@@ -36,12 +54,10 @@ def revenue_sentence(f: dict) -> str | None:
     cmp = f.get("comparison", {})
     change = rev.get("change", {}).get("total", {})
     parts = []
-    for key in ("previous", "year_ago"):
-        info = cmp.get(key) or {}
-        if info.get("available"):
-            phrase = _change_phrase(change.get(f"vs_{key}_pct"), info.get("label"))
-            if phrase:
-                parts.append(phrase)
+    for key in comparisons(f):
+        phrase = _change_phrase(change.get(f"vs_{key}_pct"), (cmp.get(key) or {}).get("label"))
+        if phrase:
+            parts.append(phrase)
     text = f"Revenue was {fmt_money(rev['total'], _cur(f))} in {period}"
     if parts:
         text += ", " + " and ".join(parts)
@@ -154,16 +170,42 @@ def returns_sentence(f: dict) -> str | None:
 
 
 def anomaly_sentence(f: dict) -> str | None:
+    """Volatility and the months judged anomalous against seasonality (STL, SPEC 9.4), or why
+    none is judged."""
     vol = (f.get("revenue") or {}).get("volatility") or {}
     anomalies = vol.get("anomalies") or []
-    if not anomalies:
+    cur = _cur(f)
+    if vol.get("method") == "stl":
+        basis = f"judged against its seasonal pattern (STL over {fmt_count(vol.get('stl_months'))} complete months)"
+        if anomalies:
+            parts = []
+            for a in anomalies:
+                text = f"{fmt_month(a['month'])} ({fmt_money(a['revenue'], cur)}, unusually {a['direction']}"
+                if a.get("expected") is not None:
+                    text += f"; {fmt_money(a['expected'], cur)} expected"
+                if a.get("ambiguous_with"):
+                    other = "low" if a["direction"] == "high" else "high"
+                    text += (f"; or {fmt_month(a['ambiguous_with'])} unusually {other}: with only these two of that "
+                             "calendar month the data cannot tell which")
+                parts.append(text + ")")
+            return f"Monthly revenue {basis}, anomalous months in the trailing 24 months: " + "; ".join(parts) + "."
         if vol.get("cv_pct") is None:
-            return None
+            return f"Monthly revenue {basis} has no anomalous month in the trailing 24 months."
         return (f"Monthly revenue over the trailing {fmt_count(vol['months'])} complete months varies by "
-                f"{fmt_pct(vol['cv_pct'])} (coefficient of variation), with no anomalous month.")
-    parts = [f"{fmt_month(a['month'])} ({fmt_money(a['revenue'], _cur(f))}, unusually {a['direction']})"
-             for a in anomalies]
-    return "Anomalous months in the trailing 24 months: " + "; ".join(parts) + "."
+                f"{fmt_pct(vol['cv_pct'])} (coefficient of variation); {basis}, no month is anomalous.")
+    if anomalies:   # findings written before the STL rule
+        parts = [f"{fmt_month(a['month'])} ({fmt_money(a['revenue'], cur)}, unusually {a['direction']})"
+                 for a in anomalies]
+        return "Anomalous months in the trailing 24 months: " + "; ".join(parts) + "."
+    if vol.get("cv_pct") is None:
+        return None
+    text = (f"Monthly revenue over the trailing {fmt_count(vol['months'])} complete months varies by "
+            f"{fmt_pct(vol['cv_pct'])} (coefficient of variation)")
+    if vol.get("method") == "none":
+        need = vol.get("min_months") or 24
+        return (text + f"; with {fmt_count(vol.get('stl_months') or 0)} complete months of history (fewer than "
+                f"{fmt_count(need)}) no month is judged anomalous, since a seasonal baseline needs two full years.")
+    return text + ", with no anomalous month."
 
 
 def target_sentence(f: dict) -> str | None:

@@ -45,10 +45,10 @@ Opportunities
                        − revenue. Values with >= 1% of the previous period's revenue and >= 10
                        orders; products only among the 10 largest by previous revenue; at most 3
                        per dimension. high: >= 100 orders; medium: >= 30; else low.
-  ``win_back``         at-risk customers' revenue in the last 12 months × the observed reactivation
-                       rate of lapsed customers (``customers.reactivation_rate_pct``). medium when
-                       the rate rests on >= 100 lapsed customers, else low (the rate is observed on
-                       lapsed customers, applied to at-risk ones).
+  ``win_back``         at-risk customers' revenue in the last 12 months × the share of the customers
+                       in the churn-risk segments at the end of the previous period (RFM scored as
+                       of then) who ordered in the period (``customers.win_back.rate_pct``; sample
+                       = those customers, >= 30). medium when they are >= 100, else low.
   ``repeat_purchase``  one-time buyers × observed second-order rate × AOV. medium when the rate
                        rests on >= 100 eligible customers and there are >= 30 one-time buyers, else low.
   ``returns``          return rate (returns / gross revenue) above the previous period's -> returns
@@ -90,7 +90,7 @@ from __future__ import annotations
 import math
 import re
 
-from .fmt import fmt_count, fmt_money, fmt_number, fmt_pct
+from .fmt import direction, fmt_count, fmt_money, fmt_month, fmt_number, fmt_pct
 
 CONFIDENCE_WEIGHT = {"high": 1.0, "medium": 0.7, "low": 0.4}
 NON_MONEY_WEIGHT = 0.1
@@ -124,6 +124,15 @@ RETENTION_DROP_PTS = 2.0
 MISSING_CUSTOMER_PCT = 0.5
 RETURNS_MIN_RATE = 1.0
 MISSING_LABEL = "(missing)"
+# evidence (SPEC 9.4)
+MATERIAL_PCT = 1.0            # a money impact is material at >= 1% of the period's revenue
+MATERIAL_SHARE_PTS = 2.0      # a share target is material when it moves the share >= 2 points
+DATA_QUALITY_MATERIAL_PCT = 1.0  # data problems count when their rows hold >= 1% of rows or revenue
+MIN_COHORT_CUSTOMERS = 30     # every cohort a rule uses
+MIN_VALUE_ORDERS = 30         # a dimension value, in each window compared
+MIN_REP_ORDERS = 20           # a sales rep
+MIN_CUSTOMERS = 30            # a customer rate (reactivation, repeat orders, churn) rests on >= 30 customers
+MIN_RETURN_LINES = 30         # a return rate rests on >= 30 return lines
 
 NOUNS = {"region": "region", "segment": "segment", "category": "category", "product": "product",
          "sales_rep": "sales rep", "channel": "channel"}
@@ -278,15 +287,35 @@ class _Ctx:
     def money(self, v) -> str:
         return fmt_money(v, self.currency)
 
+    def material_money(self, impact) -> bool:
+        """|impact| >= 1% of the period's revenue (no revenue: any impact is material)."""
+        impact = _num(impact)
+        if impact is None:
+            return True
+        if not self.total or self.total <= 0:
+            return impact != 0
+        return abs(impact) >= MATERIAL_PCT / 100.0 * self.total
+
     def item(self, kind, rule, title, evidence, impact, formula, confidence, *, severity=None, derived=None,
-             parameters=None, owner=None, owner_dimension=None, action=None) -> dict:
+             parameters=None, owner=None, owner_dimension=None, action=None, sample=None, min_sample=None,
+             material=None) -> dict:
+        """One item. ``sample``: the smallest count the rule checked; ``min_sample``: what the rule
+        needs; ``material``: the rule's own verdict for an item without money (default: it fired,
+        so its own threshold is met)."""
+        impact = None if impact is None else _r2(impact)
+        is_material = self.material_money(impact) if impact is not None else (True if material is None else bool(material))
+        sample_ok = sample is None or min_sample is None or sample >= min_sample
         out = {
             "kind": kind, "rule": rule, "title": title, "evidence": evidence,
             "derived": derived or [], "parameters": parameters or {},
-            "impact": None if impact is None else _r2(impact),
+            "impact": impact,
             "formula": formula, "confidence": confidence,
             "priority": priority_score(impact, self.total, confidence, severity),
             "owner": owner, "owner_dimension": owner_dimension,
+            "current": action["current"] if action is not None else None,
+            "target": action["target"] if action is not None else None,
+            "material": is_material, "sample": sample, "min_sample": min_sample, "sample_ok": sample_ok,
+            "shown": is_material and sample_ok,
         }
         if action is not None:
             out["_action"] = action
@@ -306,7 +335,7 @@ def _peer_aov(ctx: _Ctx):
         rows = ctx.dims.get(dim)
         if not rows or len(rows) > MAX_DIMENSION_VALUES:
             continue
-        peers = [r for r in rows if r.get("value") != MISSING_LABEL and (r.get("orders") or 0) >= AOV_MIN_ORDERS
+        peers = [r for r in rows if r.get("value") != MISSING_LABEL and (r.get("orders") or 0) >= _min_orders(dim)
                  and _num(r.get("avg_order_value")) is not None]
         if len(peers) >= MIN_PEERS:
             return dim, [(r["value"], _num(r["avg_order_value"]),
@@ -327,6 +356,20 @@ def _peer_aov(ctx: _Ctx):
             peers.append((None, None, _ev(f"revenue.trend_by_month[{label}].orders", m["orders"])))
         return "month", peers
     return None, []
+
+
+def _min_orders(dim: str) -> int:
+    """Orders a dimension value needs in each window a rule compares (SPEC 9.4)."""
+    return MIN_REP_ORDERS if dim == "sales_rep" else MIN_VALUE_ORDERS
+
+
+def _value_sample(dim: str, row: dict, both: bool) -> int:
+    """The smallest order count of ``row`` in the windows a rule compares (current, and previous
+    when ``both``)."""
+    n = int(row.get("orders") or 0)
+    if both:
+        n = min(n, int(_num(row.get("previous_orders")) or 0))
+    return n
 
 
 def rule_aov_uplift(ctx: _Ctx) -> list:
@@ -364,7 +407,11 @@ def rule_aov_uplift(ctx: _Ctx) -> list:
     action_title = title
     if source == "month":
         confidence, basis = "low", f"the {len(values)} trailing complete months"
+        sample, min_sample = len(values), MIN_TREND_MONTHS
     else:
+        sample = min(int(r.get("orders") or 0) for r in ctx.dims[source]
+                     if r.get("value") in {label for label, _ in values})
+        min_sample = _min_orders(source)
         confidence = "high" if len(values) >= 5 else "medium"
         basis = f"{len(values)} {NOUNS.get(source, source)} values"
         bench = max(values, key=lambda lv: (lv[1], str(lv[0])))
@@ -375,7 +422,7 @@ def rule_aov_uplift(ctx: _Ctx) -> list:
                f"{ctx.money(q75)} across {basis}, as a share of the median)")
     act = _action(action_title, "revenue.aov", ctx.rev["aov"], target)
     return [ctx.item("opportunity", "aov_uplift", title, evidence, impact, formula, confidence,
-                     derived=derived, action=act)]
+                     derived=derived, action=act, sample=sample, min_sample=min_sample)]
 
 
 def rule_aov_recovery(ctx: _Ctx) -> list:
@@ -441,7 +488,8 @@ def rule_dimension_gap(ctx: _Ctx) -> list:
             out.append(ctx.item("opportunity", "dimension_gap", title, evidence, gap, formula, confidence,
                                 derived=[_derived("peers", len(rows), f"{noun} values"),
                                          _derived("median_revenue", med, f"median revenue of {len(rows)} {noun} values")],
-                                owner=value, owner_dimension=dim, action=act))
+                                owner=value, owner_dimension=dim, action=act,
+                                sample=_value_sample(dim, r, False), min_sample=_min_orders(dim)))
     return out
 
 
@@ -479,12 +527,16 @@ def rule_recover_decline(ctx: _Ctx) -> list:
                         _ev(dim_key(dim, value, "previous_revenue"), r["previous_revenue"]),
                         _ev(dim_key(dim, value, "growth_pct"), r["growth_pct"]),
                         _ev(dim_key(dim, value, "orders"), r.get("orders"))]
+            if r.get("previous_orders") is not None:
+                evidence.append(_ev(dim_key(dim, value, "previous_orders"), r["previous_orders"]))
             formula = f"{label} revenue {ctx.money(prev_r)} − {ctx.period_label} revenue {ctx.money(cur_r)} = {ctx.money(lost)}"
             title = (f"Recover the {value} {noun}: revenue down {fmt_pct(abs(g))} on {label}, "
                      f"{ctx.money(cur_r)} → {ctx.money(prev_r)}")
             act = _action(title, dim_key(dim, value, "revenue"), r["revenue"], prev_r)
             out.append(ctx.item("opportunity", "recover_decline", title, evidence, lost, formula, confidence,
-                                owner=value, owner_dimension=dim, action=act))
+                                owner=value, owner_dimension=dim, action=act,
+                                sample=_value_sample(dim, r, r.get("previous_orders") is not None),
+                                min_sample=_min_orders(dim)))
     return out
 
 
@@ -492,25 +544,29 @@ def rule_win_back(ctx: _Ctx) -> list:
     c = ctx.cust
     if c is None:
         return []
-    revenue, rate = _num(c.get("at_risk_revenue")), _num(c.get("reactivation_rate_pct"))
+    wb = c.get("win_back") or {}
+    revenue, rate = _num(c.get("at_risk_revenue")), _num(wb.get("rate_pct"))
     n, share = _num(c.get("at_risk_customers")), _num(c.get("at_risk_share_pct"))
+    measured = _num(wb.get("at_risk_customers"))
     if revenue is None or revenue <= 0 or rate is None or rate <= 0 or not n or share is None:
         return []
     rate_r, rev_r = _r1(rate), _r2(revenue)
     impact = _r2(rev_r * rate_r / 100.0)
-    lapsed = _num((c.get("reactivation") or {}).get("lapsed_customers"))
-    confidence = "medium" if (lapsed or 0) >= 100 else "low"
+    confidence = "medium" if (measured or 0) >= 100 else "low"
     segments = c.get("at_risk_segments") or []
+    prev, as_of = wb.get("previous_period"), wb.get("as_of")
     evidence = [_ev("customers.at_risk_revenue", c["at_risk_revenue"]),
-                _ev("customers.reactivation_rate_pct", c["reactivation_rate_pct"]),
+                _ev("customers.win_back.rate_pct", wb["rate_pct"]),
+                _ev("customers.win_back.at_risk_customers", wb.get("at_risk_customers")),
+                _ev("customers.win_back.ordered_in_period", wb.get("ordered_in_period")),
                 _ev("customers.at_risk_customers", c["at_risk_customers"]),
                 _ev("customers.at_risk_share_pct", c["at_risk_share_pct"])]
-    if lapsed is not None:
-        evidence.append(_ev("customers.reactivation.lapsed_customers", c["reactivation"]["lapsed_customers"]))
-    formula = (f"at-risk customers' revenue in the last 12 months {ctx.money(rev_r)} × observed reactivation rate of "
-               f"lapsed customers {fmt_pct(rate_r)} = {ctx.money(impact)}")
-    title = (f"Win back at-risk customers: reactivate {fmt_pct(rate_r)} of the {fmt_count(n)} customers "
-             f"({fmt_pct(share)} of those scored) worth {ctx.money(rev_r)} in the last 12 months")
+    formula = (f"at-risk customers' revenue in the last 12 months {ctx.money(rev_r)} × share of the "
+               f"{fmt_count(measured)} customers at risk at the end of {prev} who ordered in the period "
+               f"{fmt_pct(rate_r)} = {ctx.money(impact)}")
+    title = (f"Win back at-risk customers: {fmt_pct(rate_r)} of those at risk at the end of {prev} ordered again; "
+             f"the {fmt_count(n)} at risk now ({fmt_pct(share)} of those scored) are worth {ctx.money(rev_r)} "
+             "in the last 12 months")
     share_r = _r1(share)
     target = _r1(share_r * (1 - rate_r / 100.0))
     seg_text = f" ({', '.join(segments)})" if segments else ""
@@ -520,38 +576,49 @@ def rule_win_back(ctx: _Ctx) -> list:
     return [ctx.item("opportunity", "win_back", title, evidence, impact, formula, confidence,
                      derived=[_derived("target_at_risk_share_pct", target,
                                        f"{fmt_pct(share_r)} × (1 − {fmt_pct(rate_r)}) = {fmt_pct(target)}")],
-                     parameters={"window_months": 12}, action=act)]
+                     parameters={"window_months": 12, "rate_as_of": as_of}, action=act,
+                     sample=int(measured) if measured is not None else None, min_sample=MIN_CUSTOMERS)]
 
 
 def rule_repeat_purchase(ctx: _Ctx) -> list:
+    """The period's one-time buyers × the rate at which the previous period's one-time buyers
+    ordered again within one period length × AOV. The rate is measured on that population (people
+    who had not reordered yet), never on all customers; a target is never all of them."""
     c = ctx.cust
     if c is None:
         return []
-    n, rate, aov = _num(c.get("one_time_buyers")), _num(c.get("second_order_rate_pct")), _num(ctx.rev.get("aov"))
-    if not n or rate is None or rate <= 0 or aov is None or aov <= 0:
+    rep = c.get("one_time_repeat") or {}
+    n, rate, aov = _num(rep.get("period_one_time_buyers")), _num(rep.get("rate_pct")), _num(ctx.rev.get("aov"))
+    base = _num(rep.get("previous_one_time_buyers"))
+    if not n or rate is None or rate <= 0 or aov is None or aov <= 0 or not base:
         return []
     rate_r, aov_r = _r1(rate), _r2(aov)
     converts = int(round(n * rate_r / 100.0))
-    if converts <= 0:
+    if converts <= 0 or converts >= n:       # never the whole population
         return []
-    impact = _r2(n * rate_r / 100.0 * aov_r)
-    eligible = _num((c.get("second_order") or {}).get("eligible_customers"))
-    confidence = "medium" if (eligible or 0) >= 100 and n >= 30 else "low"
-    evidence = [_ev("customers.one_time_buyers", c["one_time_buyers"]),
-                _ev("customers.second_order_rate_pct", c["second_order_rate_pct"]),
-                _ev("revenue.aov", ctx.rev["aov"])]
-    if eligible is not None:
-        evidence.append(_ev("customers.second_order.eligible_customers", c["second_order"]["eligible_customers"]))
-    formula = (f"one-time buyers {fmt_count(n)} × observed second-order rate {fmt_pct(rate_r)} × AOV "
-               f"{ctx.money(aov_r)} = {ctx.money(impact)}")
-    title = f"Convert {fmt_count(converts)} of the {fmt_count(n)} one-time buyers to a second order"
+    impact = _r2(converts * aov_r)
+    days = int(_num(rep.get("followup_days")) or DEADLINE_MAX)
+    prev_label = rep.get("previous_period") or "the previous period"
+    confidence = "medium" if base >= 100 and n >= MIN_CUSTOMERS else "low"
+    key = "customers.one_time_repeat"
+    evidence = [_ev(f"{key}.period_one_time_buyers", rep["period_one_time_buyers"]),
+                _ev(f"{key}.previous_one_time_buyers", rep["previous_one_time_buyers"]),
+                _ev(f"{key}.reordered", rep.get("reordered")),
+                _ev(f"{key}.rate_pct", rep["rate_pct"]), _ev("revenue.aov", ctx.rev["aov"])]
+    formula = (f"{fmt_count(n)} one-time buyers of {ctx.period_label} × {fmt_pct(rate_r)} (of the "
+               f"{fmt_count(base)} one-time buyers of {prev_label}, {fmt_count(rep.get('reordered'))} ordered again "
+               f"within {fmt_count(days)} days) = {fmt_count(converts)} second orders × AOV {ctx.money(aov_r)} = "
+               f"{ctx.money(impact)}")
+    title = (f"Convert {fmt_count(converts)} of the {fmt_count(n)} one-time buyers of {ctx.period_label} to a second "
+             f"order within {fmt_count(days)} days")
     target = int(n) - converts
-    act = _action(f"{title} (the observed second-order rate, {fmt_pct(rate_r)})", "customers.one_time_buyers",
-                  c["one_time_buyers"], target)
+    act = _action(f"{title} ({fmt_pct(rate_r)}, the rate {prev_label}'s one-time buyers reached)",
+                  f"{key}.period_one_time_buyers", rep["period_one_time_buyers"], target, deadline_days=days)
     return [ctx.item("opportunity", "repeat_purchase", title, evidence, impact, formula, confidence,
                      derived=[_derived("converted_buyers", converts, f"{fmt_count(n)} × {fmt_pct(rate_r)}, rounded"),
                               _derived("target_one_time_buyers", target, f"{fmt_count(n)} − {fmt_count(converts)}")],
-                     action=act)]
+                     parameters={"followup_days": days}, action=act,
+                     sample=int(base), min_sample=MIN_CUSTOMERS)]
 
 
 def rule_returns(ctx: _Ctx) -> list:
@@ -587,7 +654,8 @@ def rule_returns(ctx: _Ctx) -> list:
     title = f"Cut returns from {fmt_pct(rate)} of gross revenue back to the {label} rate of {fmt_pct(p_rate)}"
     act = _action(f"{title}: returns {ctx.money(value_r)} → {ctx.money(allowed)}", "revenue.returns.value",
                   ret["value"], allowed)
-    return [ctx.item("opportunity", "returns", title, evidence, impact, formula, "medium", derived=derived, action=act)]
+    return [ctx.item("opportunity", "returns", title, evidence, impact, formula, "medium", derived=derived, action=act,
+                     sample=int(_num(ret.get("lines")) or 0), min_sample=MIN_RETURN_LINES)]
 
 
 # --------------------------------------------------------------------------- risk rules
@@ -661,10 +729,46 @@ def rule_revenue_trend(ctx: _Ctx) -> list:
                      parameters={"months_per_year": 12, "p_threshold": TREND_P, "p_shown_below": 0.001})]
 
 
+def _no_acquisition(ctx: _Ctx) -> bool:
+    """The period and the previous one have no new customer (SPEC 9.4)."""
+    c = ctx.cust
+    if c is None or not ctx.previous.get("available"):
+        return False
+    return _num(c.get("new")) == 0 and _num(c.get("previous_new")) == 0
+
+
+def rule_no_acquisition(ctx: _Ctx) -> list:
+    """No new customer in the period nor the one before: revenue can only come from the customers
+    already acquired. Replaces the rules that assume acquisition (``revenue_decline``)."""
+    if not _no_acquisition(ctx):
+        return []
+    c = ctx.cust
+    last = c.get("last_acquisition_month")
+    prev_label = ctx.previous.get("label")
+    evidence = [_ev("customers.new", c["new"]), _ev("customers.previous_new", c["previous_new"]),
+                _ev("customers.last_acquisition_month", last), _ev("customers.count", c.get("count"))]
+    since = f"since {fmt_month(last)}" if last else "in the data"
+    title = (f"No new customers {since}: none in {ctx.period_label} or {prev_label}, so revenue can only come "
+             f"from the customers already acquired")
+    formula = (f"new customers: {fmt_count(0)} in {ctx.period_label}, {fmt_count(0)} in {prev_label}; "
+               f"the last first order was in {fmt_month(last) if last else 'no month'}")
+    severity = 10.0
+    change = (ctx.rev.get("change") or {}).get("total") or {}
+    for which, info in (("year_ago", ctx.year_ago), ("previous", ctx.previous)):
+        pct = _num(change.get(f"vs_{which}_pct"))
+        if info.get("available") and pct is not None:
+            evidence.append(_ev(f"revenue.change.total.vs_{which}_pct", change[f"vs_{which}_pct"]))
+            formula += f"; revenue {direction(pct)} {fmt_pct(abs(pct))} on {info.get('label')}"
+            severity = max(severity, -pct)
+            break
+    return [ctx.item("risk", "no_acquisition", title, evidence, None, formula, "high", severity=severity,
+                     sample=int(_num(c.get("count")) or 0))]
+
+
 def rule_revenue_decline(ctx: _Ctx) -> list:
     change = (ctx.rev.get("change") or {}).get("total") or {}
     total = ctx.total
-    if total is None:
+    if total is None or _no_acquisition(ctx):   # gives way to no_acquisition
         return []
     for which, info, conf in (("year_ago", ctx.year_ago, "medium" if ctx.like_for_like else "high"),
                               ("previous", ctx.previous, "low")):
@@ -736,7 +840,8 @@ def rule_churn_exposure(ctx: _Ctx) -> list:
     title = f"Churn exposure: {who} ({fmt_pct(share)} of those scored) are at risk, with {ctx.money(rev_r)} of revenue in the last 12 months"
     return [ctx.item("risk", "churn_exposure", title, evidence, rev_r, formula,
                      _customer_confidence(c.get("rfm_customers")),
-                     parameters={"window_months": 12, "threshold_pct": CHURN_SHARE})]
+                     parameters={"window_months": 12, "threshold_pct": CHURN_SHARE},
+                     sample=int(_num(c.get("rfm_customers")) or 0), min_sample=MIN_CUSTOMERS)]
 
 
 def rule_customer_concentration(ctx: _Ctx) -> list:
@@ -765,6 +870,7 @@ def rule_customer_concentration(ctx: _Ctx) -> list:
     formula = "; ".join(parts)
     return [ctx.item("risk", "customer_concentration", title, evidence, None, formula,
                      _customer_confidence(c.get("count")), severity=severity,
+                     sample=int(_num(c.get("count")) or 0),
                      parameters={"top_share_pct": 20, "threshold_pct": TOP20_SHARE,
                                  "top_customer_threshold_pct": TOP_CUSTOMER_SHARE})]
 
@@ -791,6 +897,9 @@ def rule_dimension_concentration(ctx: _Ctx) -> list:
             derived.append(_derived("previous_share_pct", prev_share,
                                     f"{value}'s {ctx.previous.get('label')} revenue / the {ctx.previous.get('label')} total"))
         confidence = "high" if prev_share is not None and prev_share > limit else "medium"
+        evidence.append(_ev(dim_key(dim, value, "orders"), top.get("orders")))
+        if prev_share is not None and top.get("previous_orders") is not None:
+            evidence.append(_ev(dim_key(dim, value, "previous_orders"), top["previous_orders"]))
         share_r = _r1(share)
         formula = (f"{value} revenue {ctx.money(_r2(top['revenue']))} / revenue {ctx.money(_r2(ctx.total or 0))} = "
                    f"{fmt_pct(share_r)} of revenue (threshold {fmt_pct(limit, 0)})")
@@ -804,7 +913,9 @@ def rule_dimension_concentration(ctx: _Ctx) -> list:
                           top["share_pct"], prev_share)
         out.append(ctx.item("risk", "dimension_concentration", title, evidence, None, formula, confidence,
                             severity=share - limit, derived=derived, parameters={"threshold_pct": limit},
-                            owner=None, owner_dimension=dim, action=act))
+                            owner=None, owner_dimension=dim, action=act,
+                            sample=_value_sample(dim, top, prev_share is not None and top.get("previous_orders") is not None),
+                            min_sample=_min_orders(dim)))
     return out
 
 
@@ -826,9 +937,21 @@ def rule_retention_decline(ctx: _Ctx) -> list:
         formula += f" (recent: {rc[0]} to {rc[-1]}; earlier: {ec[0]} to {ec[-1]})"
     title = f"Cohort retention is falling: month-1 retention {fmt_pct(earlier)} → {fmt_pct(recent)}"
     confidence = "medium" if len(rc) >= 3 else "low"
+    smallest = _num(trend.get("min_cohort_customers"))
+    if smallest is not None:
+        evidence.append(_ev("customers.cohort_retention.retention_trend.min_cohort_customers",
+                            trend["min_cohort_customers"]))
     return [ctx.item("risk", "retention_decline", title, evidence, None, formula, confidence, severity=abs(change),
                      derived=[_derived("change_pts", _r1(change), "recent − earlier month-1 retention")],
-                     parameters={"drop_threshold_pts": RETENTION_DROP_PTS})]
+                     parameters={"drop_threshold_pts": RETENTION_DROP_PTS},
+                     sample=int(smallest) if smallest is not None else 0, min_sample=MIN_COHORT_CUSTOMERS)]
+
+
+def _months_in_data(d: dict) -> int:
+    first, last = str(d.get("first_date") or ""), str(d.get("last_date") or "")
+    if not (re.match(r"\d{4}-\d{2}", first) and re.match(r"\d{4}-\d{2}", last)):
+        return 0
+    return _month_index(last[:7]) - _month_index(first[:7]) + 1
 
 
 def rule_data_quality(ctx: _Ctx) -> list:
@@ -853,14 +976,19 @@ def rule_data_quality(ctx: _Ctx) -> list:
         derived += [_derived(f"coverage_pct_{m}", _r1(100.0 * d["month_coverage"][m]), f"data.month_coverage.{m} × 100")
                     for m in partial if m in (d.get("month_coverage") or {})]
         out.append(ctx.item("risk", "data_quality", title, evidence, None, formula, "high", severity=share,
-                            derived=derived))
+                            derived=derived, material=share >= DATA_QUALITY_MATERIAL_PCT))
     gaps = d.get("gap_months") or []
     if gaps:
         title = f"{fmt_count(len(gaps))} calendar month(s) inside the data's range have no rows: {', '.join(gaps)}"
         act = _action(f"Fill the {fmt_count(len(gaps))} gap month(s) in the source data ({', '.join(gaps)})",
                       "data.gap_months", gaps, [], deadline_days=DATA_FIX_DEADLINE)
+        span = _months_in_data(d)
+        gap_share = 100.0 * len(gaps) / span if span else 100.0
         out.append(ctx.item("risk", "data_quality", title, [_ev("data.gap_months", gaps)], None,
-                            f"gap months: {', '.join(gaps)}", "high", severity=5.0 * len(gaps), action=act))
+                            f"gap months: {', '.join(gaps)}", "high", severity=5.0 * len(gaps), action=act,
+                            derived=[_derived("gap_month_share_pct", _r1(gap_share),
+                                              "gap months / calendar months from the first to the last date")],
+                            material=gap_share >= DATA_QUALITY_MATERIAL_PCT))
     dropped = d.get("rows_dropped") or {}
     n_dropped = sum(_num(v) or 0 for v in dropped.values())
     read = _num(d.get("rows_read"))
@@ -874,7 +1002,8 @@ def rule_data_quality(ctx: _Ctx) -> list:
                       dropped, {}, deadline_days=DATA_FIX_DEADLINE)
         out.append(ctx.item("risk", "data_quality", title, evidence, None, formula, "high", severity=share,
                             derived=[_derived("dropped_rows", int(n_dropped), "sum of data.rows_dropped"),
-                                     _derived("dropped_share_pct", _r1(share), "dropped / read")], action=act))
+                                     _derived("dropped_share_pct", _r1(share), "dropped / read")], action=act,
+                            material=share >= DATA_QUALITY_MATERIAL_PCT))
     miss = d.get("missing_customer") or {}
     mshare = _num(miss.get("revenue_share_pct"))
     if mshare is not None and mshare > MISSING_CUSTOMER_PCT and d.get("has_customers", True):
@@ -891,7 +1020,9 @@ def rule_data_quality(ctx: _Ctx) -> list:
         act = _action(f"Capture the customer id on every order: {fmt_pct(mshare)} of revenue has none",
                       "data.missing_customer.revenue_share_pct", miss["revenue_share_pct"], 0.0,
                       deadline_days=DATA_FIX_DEADLINE)
-        out.append(ctx.item("risk", "data_quality", title, evidence, None, formula, "high", severity=mshare, action=act))
+        row_share = 100.0 * (_num(miss.get("rows")) or 0.0) / read if read else 0.0
+        out.append(ctx.item("risk", "data_quality", title, evidence, None, formula, "high", severity=mshare, action=act,
+                            material=max(mshare, row_share) >= DATA_QUALITY_MATERIAL_PCT))
     dup = d.get("duplicates") or {}
     rows = _num(dup.get("rows"))
     if rows and read:
@@ -903,13 +1034,14 @@ def rule_data_quality(ctx: _Ctx) -> list:
                             [_ev("data.duplicates.rows", dup["rows"]), _ev("data.duplicates.dropped", dup.get("dropped")),
                              _ev("data.rows_read", d["rows_read"])], None,
                             f"duplicates {fmt_count(rows)} / read {fmt_count(read)} = {fmt_pct(share)}", "high",
-                            severity=share, derived=[_derived("duplicate_share_pct", _r1(share), "duplicates / read")]))
+                            severity=share, derived=[_derived("duplicate_share_pct", _r1(share), "duplicates / read")],
+                            material=share >= DATA_QUALITY_MATERIAL_PCT))
     return out
 
 
 OPPORTUNITY_RULES = (rule_aov_uplift, rule_aov_recovery, rule_dimension_gap, rule_recover_decline, rule_win_back,
                      rule_repeat_purchase, rule_returns)
-RISK_RULES = (rule_revenue_trend, rule_revenue_decline, rule_target_gap, rule_churn_exposure,
+RISK_RULES = (rule_revenue_trend, rule_revenue_decline, rule_no_acquisition, rule_target_gap, rule_churn_exposure,
               rule_customer_concentration, rule_dimension_concentration, rule_retention_decline, rule_data_quality)
 RULES = OPPORTUNITY_RULES + RISK_RULES
 
@@ -920,8 +1052,21 @@ def _rank_key(item: dict):
     return (-item["priority"], item["title"], item["rule"])
 
 
-def _make_action(item: dict) -> dict:
+def _is_share(metric) -> bool:
+    return isinstance(metric, str) and metric.endswith("_pct")
+
+
+def _make_action(item: dict, ctx: _Ctx) -> dict:
     spec = item["_action"]
+    current, target = _num(spec["current"]), _num(spec["target"])
+    if item["rule"] == "data_quality":
+        material = item["material"]          # the rows concerned: >= 1% of rows or revenue
+    elif item["impact"] is not None:
+        material = ctx.material_money(item["impact"])
+    elif _is_share(spec["metric"]) and current is not None and target is not None:
+        material = abs(target - current) >= MATERIAL_SHARE_PTS - 1e-9
+    else:
+        material = item["material"]
     return {
         "kind": "action", "rule": item["rule"], "title": spec["title"], "metric": spec["metric"],
         "current": spec["current"], "target": spec["target"], "deadline_days": spec["deadline_days"],
@@ -930,11 +1075,15 @@ def _make_action(item: dict) -> dict:
         "impact": item["impact"],
         "formula": item["formula"], "confidence": item["confidence"], "priority": item["priority"],
         "basis": {"kind": item["kind"], "rule": item["rule"], "title": item["title"]},
+        "material": material, "sample": item["sample"], "min_sample": item["min_sample"],
+        "sample_ok": item["sample_ok"], "shown": material and item["sample_ok"],
     }
 
 
 def select_actions(candidates: list[dict]) -> list[dict]:
-    """Top actions by priority: one per metric, at most two per rule (lifted below five), up to seven."""
+    """Top actions by priority among the shown (material, enough sample) candidates: one per
+    metric, at most two per rule (lifted below five), up to seven. The candidates that fail the
+    evidence rules follow, flagged (``shown`` false), one per metric."""
     ranked = sorted(candidates, key=_rank_key)
     chosen: list[dict] = []
 
@@ -942,6 +1091,8 @@ def select_actions(candidates: list[dict]) -> list[dict]:
         for a in ranked:
             if len(chosen) >= limit:
                 return
+            if not a.get("shown", True):
+                continue
             if any(c is a or c["metric"] == a["metric"] for c in chosen):
                 continue
             if sum(c["rule"] == a["rule"] for c in chosen) >= per_rule:
@@ -951,11 +1102,38 @@ def select_actions(candidates: list[dict]) -> list[dict]:
     take(MAX_ACTIONS_PER_RULE, MAX_ACTIONS)
     if len(chosen) < MIN_ACTIONS:
         take(MAX_ACTIONS, MIN_ACTIONS)
-    return sorted(chosen, key=_rank_key)
+    hidden, metrics = [], {a["metric"] for a in chosen}
+    for a in ranked:
+        if not a.get("shown", True) and a["metric"] not in metrics:
+            hidden.append(a)
+            metrics.add(a["metric"])
+    return sorted(chosen, key=_rank_key) + hidden
+
+
+def _shown_first(items: list[dict]) -> list[dict]:
+    ranked = sorted(items, key=_rank_key)
+    return [i for i in ranked if i.get("shown", True)] + [i for i in ranked if not i.get("shown", True)]
+
+
+def actions_note(n_shown: int) -> str | None:
+    """The sentence the report gives when fewer than seven actions pass the evidence rules."""
+    if n_shown >= MAX_ACTIONS:
+        return None
+    rules = ("an impact of at least 1% of the period's revenue or a share moved by at least 2 points, resting on "
+             "enough orders or customers")
+    if n_shown == 0:
+        return f"No action passes the evidence rules ({rules}), so none is proposed."
+    which = "1 action passes" if n_shown == 1 else f"{fmt_count(n_shown)} actions pass"
+    return (f"Only {which} the evidence rules ({rules}) of up to {fmt_count(MAX_ACTIONS)}; the report proposes no "
+            "more than the evidence supports.")
 
 
 def recommendations(findings: dict) -> dict:
-    """Opportunities, risks and SMART actions derived by the rules above from ``findings``."""
+    """Opportunities, risks and SMART actions derived by the rules above from ``findings``.
+
+    Each list holds the shown items (material, on enough sample) by priority, then the items that
+    fail the evidence rules, flagged ``shown: false`` -- findings keep them, the report does not
+    show them."""
     f = getattr(findings, "data", findings) or {}
     ctx = _Ctx(f)
     opportunities, risks = [], []
@@ -963,11 +1141,15 @@ def recommendations(findings: dict) -> dict:
         opportunities.extend(rule(ctx))
     for rule in RISK_RULES:
         risks.extend(rule(ctx))
-    candidates = [_make_action(i) for i in opportunities + risks if "_action" in i]
+    candidates = [_make_action(i, ctx) for i in opportunities + risks if "_action" in i]
     for item in opportunities + risks:
         item.pop("_action", None)
+    actions = select_actions(candidates)
+    n_shown = sum(1 for a in actions if a["shown"])
     return {
-        "opportunities": sorted(opportunities, key=_rank_key),
-        "risks": sorted(risks, key=_rank_key),
-        "actions": select_actions(candidates),
+        "opportunities": _shown_first(opportunities),
+        "risks": _shown_first(risks),
+        "actions": actions,
+        "shown_actions": n_shown,
+        "actions_note": actions_note(n_shown),
     }

@@ -20,7 +20,7 @@ growth by dimension         the larger |revenue change| of the fastest and slowe
 largest value of a dim.     (share − 50) / 100 × revenue, only when one value holds > 50%
 top sales rep               rep revenue × rep share / 100
 returns                     returns value × returns / gross revenue
-anomalous months            the largest |anomalous month revenue − median month revenue|
+anomalous months            the largest |residual| of an anomalous month (STL, SPEC 9.4)
 churn exposure              at-risk share / 100 × at-risk customers' 12-month revenue
 customer concentration      (top-20% share − 50) / 100 × customers' revenue, when above 50%
 revenue without customer id unidentified share / 100 × unidentified revenue
@@ -121,6 +121,8 @@ def kpis(findings) -> list[dict]:
     cmp = f.get("comparison") or {}
     prev_label = (cmp.get("previous") or {}).get("label") if (cmp.get("previous") or {}).get("available") else None
     yago_label = (cmp.get("year_ago") or {}).get("label") if (cmp.get("year_ago") or {}).get("available") else None
+    if _same_comparison(f):      # a year report: the previous period is the year-ago period
+        yago_label = None
     rows = []
     for label, key, kind in KPI_ROWS:
         value = rev.get(key)
@@ -156,9 +158,12 @@ def churn_sentence(f: dict) -> str | None:
     c = f.get("customers") or {}
     if c.get("available") is False or c.get("at_risk_customers") is None or c.get("at_risk_share_pct") is None:
         return None
-    return (f"{fmt_count(c['at_risk_customers'])} customers ({fmt_pct(c['at_risk_share_pct'])} of the "
-            f"{fmt_count(c.get('rfm_customers'))} scored) are at risk of churning; they brought "
-            f"{fmt_money(c.get('at_risk_revenue'), f.get('currency', 'USD'))} in the last 12 months.")
+    text = (f"{fmt_count(c['at_risk_customers'])} customers ({fmt_pct(c['at_risk_share_pct'])} of the "
+            f"{fmt_count(c.get('rfm_customers'))} scored) are at risk of churning")
+    if not _num(c.get("at_risk_revenue")):     # nothing at stake: no money claim
+        return text + "; none of them bought in the last 12 months."
+    return text + (f"; they brought {fmt_money(c.get('at_risk_revenue'), f.get('currency', 'USD'))} in the last "
+                   "12 months.")
 
 
 def concentration_sentence(f: dict) -> str | None:
@@ -238,7 +243,9 @@ def _candidates(f: dict) -> list[tuple[float, str, str]]:
     vol = rev.get("volatility") or {}
     if vol.get("anomalies"):
         med = _abs(vol.get("median"))
-        add("anomalies", _sentence("anomaly_sentence", f), max(abs(_abs(a.get("revenue")) - med) for a in vol["anomalies"]))
+        add("anomalies", _sentence("anomaly_sentence", f),
+            max(_abs(a.get("residual")) if a.get("residual") is not None else abs(_abs(a.get("revenue")) - med)
+                for a in vol["anomalies"]))
     if cust and cust.get("available") is not False:
         add("churn", churn_sentence(f), _abs(cust.get("at_risk_share_pct")) / 100 * _abs(cust.get("at_risk_revenue")))
         share = _num(cust.get("top20_revenue_share_pct"))
@@ -267,6 +274,11 @@ def top_findings(findings, n: int = TOP_FINDINGS) -> list[dict]:
 
 # --------------------------------------------------------------------------- actions
 
+def _same_comparison(f: dict) -> bool:
+    fn = getattr(_narrative, "same_comparison", None) if _narrative is not None else None
+    return bool(fn(f)) if fn is not None else False
+
+
 def _recommendations(f: dict) -> dict:
     recs = f.get("recommendations")
     if not recs:
@@ -275,11 +287,22 @@ def _recommendations(f: dict) -> dict:
     return recs
 
 
+def shown(items) -> list[dict]:
+    """The items the report shows: those that pass the evidence rules (SPEC 9.4). Findings keep
+    the others, flagged ``shown: false``."""
+    return [i for i in items or [] if i.get("shown", True)]
+
+
+def actions_note(findings) -> str | None:
+    """"Only n actions pass the evidence rules …" when fewer than seven do (else None)."""
+    return _recommendations(_data(findings)).get("actions_note")
+
+
 def top_actions(findings, n: int = TOP_ACTIONS) -> list[dict]:
     f = _data(findings)
     cur = f.get("currency", "USD")
     out = []
-    for a in (_recommendations(f).get("actions") or [])[:n]:
+    for a in shown(_recommendations(f).get("actions"))[:n]:
         out.append({**a, "formatted_impact": fmt_money(a.get("impact"), cur) if a.get("impact") is not None else fmt.MISSING,
                     "formatted_target": format_value(a["metric"], a.get("target"), cur),
                     "formatted_current": format_value(a["metric"], a.get("current"), cur)})
@@ -299,14 +322,100 @@ def notes(findings) -> list[str]:
         info = comp.get(which) or {}
         if info.get("available") is False:
             out.append(f"{info.get('label') or which.replace('_', ' ')} is not in the data: no change against it.")
+    if _same_comparison(f):
+        out.append(f"{comp['previous'].get('label')} is both the previous period and the year-ago period: "
+                   "the changes are stated once.")
     return out
+
+
+DRIVER_SHARE = 0.5  # a value "drives" the change when its own change is at least half of it, same sign
+
+
+def _headline_change(f: dict):
+    """(which, abs change, pct change, label) of the larger revenue change among the comparisons."""
+    fn = getattr(_narrative, "comparisons", None) if _narrative is not None else None
+    keys = fn(f) if fn is not None else [k for k in ("previous", "year_ago")
+                                         if ((f.get("comparison") or {}).get(k) or {}).get("available")]
+    ct = ((f.get("revenue") or {}).get("change") or {}).get("total") or {}
+    best = None
+    for k in keys:
+        a, p = _num(ct.get(f"vs_{k}_abs")), _num(ct.get(f"vs_{k}_pct"))
+        if a is None or p is None:
+            continue
+        if best is None or abs(a) > abs(best[1]):
+            best = (k, a, p, (f["comparison"][k] or {}).get("label"))
+    return best
+
+
+def _driver(f: dict, change: float):
+    """The dimension value whose change vs the previous period is at least half the revenue
+    change, with the same sign (the largest such), or None."""
+    dims = (f.get("revenue") or {}).get("by_dimension") or {}
+    present = (f.get("revenue") or {}).get("dimensions") or list(dims)
+    found = None
+    for dim in FINDING_DIMENSIONS:
+        if dim not in present:
+            continue
+        for r in dims.get(dim) or []:
+            c = _num(r.get("change"))
+            if c is None or r.get("value") == "(missing)" or c * change <= 0 or abs(c) < DRIVER_SHARE * abs(change):
+                continue
+            if found is None or abs(c) > abs(found[2]):
+                found = (dim, r, c)
+    return found
+
+
+def opening(findings) -> list[str]:
+    """Two or three sentences that say what matters most (SPEC 9.4): the biggest revenue change,
+    its main driver where the breakdown (or the no-acquisition rule) shows one, the first action.
+    Every number is a findings value formatted by :mod:`salesnb.fmt`."""
+    f = _data(findings)
+    rev = f.get("revenue") or {}
+    cur, period = f.get("currency", "USD"), (f.get("period") or {}).get("label")
+    if rev.get("total") is None:
+        return []
+    out = []
+    head = _headline_change(f)
+    if head is None:
+        out.append(f"Revenue was {fmt_money(rev['total'], cur)} in {period}.")
+    else:
+        which, change, pct, label = head
+        word = fmt.direction(pct)
+        if word == "flat":
+            out.append(f"Revenue held flat on {label} ({fmt_pct(pct, signed=True)}) at {fmt_money(rev['total'], cur)} "
+                       f"in {period}.")
+        else:
+            out.append(f"Revenue {'rose' if word == 'up' else 'fell'} {fmt_pct(abs(pct))} on {label} "
+                       f"({fmt_delta(change, 'money', cur)}), to {fmt_money(rev['total'], cur)} in {period}.")
+            driver = _driver(f, change) if which == "previous" else None
+            if driver is not None:
+                dim, r, c = driver
+                text = (f"Most of the change came from the {r['value']} {NOUNS.get(dim, dim)}: "
+                        f"{fmt_delta(c, 'money', cur)}")
+                if r.get("growth_pct") is not None:
+                    text += f" ({fmt_pct(r['growth_pct'], signed=True)})"
+                out.append(text + ".")
+    recs = _recommendations(f)
+    if len(out) < 2:
+        risk = next((r for r in shown(recs.get("risks")) if r.get("rule") == "no_acquisition"), None)
+        if risk is not None:
+            out.append(risk["title"] + ".")
+    first = shown(recs.get("actions"))[:1]
+    if first:
+        a = first[0]
+        text = f"First action: {a['title']}"
+        if a.get("impact") is not None:
+            text += f" ({fmt_money(a['impact'], cur)} at stake)"
+        out.append(text + ".")
+    return out[:3]
 
 
 def executive_summary(findings) -> dict:
     """``{kpis, notes, top_findings, top_actions}`` for the report's first section."""
     f = _data(findings)
     return {"period": (f.get("period") or {}).get("label"), "currency": f.get("currency", "USD"),
-            "kpis": kpis(f), "notes": notes(f), "top_findings": top_findings(f), "top_actions": top_actions(f)}
+            "opening": opening(f), "kpis": kpis(f), "notes": notes(f), "top_findings": top_findings(f),
+            "top_actions": top_actions(f)}
 
 
 # --------------------------------------------------------------------------- renderers
@@ -331,7 +440,10 @@ def executive_summary_html(findings) -> str:
     """An HTML fragment: KPI cards, the top findings, the top actions (every data string escaped)."""
     s = executive_summary(findings)
     cur = s["currency"]
-    parts = [_CSS, '<section class="salesnb-summary">', '<div class="snb-kpis">']
+    parts = [_CSS, '<section class="salesnb-summary">']
+    if s["opening"]:
+        parts.append(f'<p class="snb-opening">{esc_html(" ".join(s["opening"]))}</p>')
+    parts.append('<div class="snb-kpis">')
     for k in s["kpis"]:
         lines = [f'<div class="snb-kpi"><div class="snb-kpi-label">{esc_html(k["label"])}</div>',
                  f'<div class="snb-kpi-value">{esc_html(k["formatted"])}</div>']
@@ -403,7 +515,7 @@ def executive_summary_markdown(findings) -> str:
                 cells.append(k["formatted_vs_year_ago"])
         cells += [""] * (len(head) - len(cells))
         lines.append("| " + " | ".join(md(c) for c in cells) + " |")
-    out = ["\n".join(lines)]
+    out = ([md(" ".join(s["opening"]))] if s["opening"] else []) + ["\n".join(lines)]
     if s["notes"]:
         out.append("\n".join(f"*{md(n)}*  " for n in s["notes"]))
     if s["top_findings"]:
@@ -446,7 +558,7 @@ def opportunities_frame(findings):
     return pd.DataFrame([{
         "Opportunity": o["title"], "Impact": fmt_money(o["impact"], cur), "Formula": o["formula"],
         "Confidence": o["confidence"], "Priority": fmt_number(o["priority"], 2), "Rule": o["rule"],
-    } for o in _recommendations(f).get("opportunities") or []],
+    } for o in shown(_recommendations(f).get("opportunities"))],
         columns=["Opportunity", "Impact", "Formula", "Confidence", "Priority", "Rule"])
 
 
@@ -454,7 +566,7 @@ def impact_frame(findings):
     """``label``, ``impact`` of the opportunities with a money impact (for the impact chart)."""
     import pandas as pd
     f = _data(findings)
-    rows = [{"label": short_label(o), "impact": o["impact"]} for o in _recommendations(f).get("opportunities") or []
+    rows = [{"label": short_label(o), "impact": o["impact"]} for o in shown(_recommendations(f).get("opportunities"))
             if o.get("impact") is not None]
     return pd.DataFrame(rows, columns=["label", "impact"])
 
@@ -467,7 +579,7 @@ def risks_frame(findings):
         "Risk": r["title"], "At stake": fmt_money(r["impact"], cur) if r.get("impact") is not None else fmt.MISSING,
         "Formula": r["formula"], "Evidence": evidence_text(r, cur), "Confidence": r["confidence"],
         "Priority": fmt_number(r["priority"], 2),
-    } for r in _recommendations(f).get("risks") or []],
+    } for r in shown(_recommendations(f).get("risks"))],
         columns=["Risk", "At stake", "Formula", "Evidence", "Confidence", "Priority"])
 
 
@@ -477,7 +589,7 @@ def actions_frame(findings):
     f = _data(findings)
     cur = f.get("currency", "USD")
     rows = []
-    for i, a in enumerate(_recommendations(f).get("actions") or [], 1):
+    for i, a in enumerate(shown(_recommendations(f).get("actions")), 1):
         owner = f"{NOUNS.get(a.get('owner_dimension'), a.get('owner_dimension'))}: {a['owner']}" if a.get("owner") else fmt.MISSING
         rows.append({
             "#": i, "Action": a["title"], "Metric": a["metric"],

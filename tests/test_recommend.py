@@ -96,6 +96,8 @@ def customers_section(**changes) -> dict:
     c = {"available": True, "count": 200, "rfm_customers": 400, "at_risk_customers": 100, "at_risk_share_pct": 25.0,
          "at_risk_revenue": 20000.0, "at_risk_segments": ["At Risk", "Can't Lose Them", "About to Sleep"],
          "reactivation_rate_pct": 25.0, "reactivation": {"lapsed_customers": 120, "reactivated_customers": 30},
+         "win_back": {"previous_period": "2024Q2", "as_of": "2024-06-30", "at_risk_customers": 120,
+                      "ordered_in_period": 30, "rate_pct": 25.0},
          "one_time_buyers": 80, "second_order_rate_pct": 30.0, "second_order": {"eligible_customers": 150},
          "top20_revenue_share_pct": 55.0, "top20_customers": 40, "top_customer_share_pct": 3.0,
          "unidentified_revenue_share_pct": 0.0,
@@ -203,30 +205,67 @@ def test_recover_decline():
     assert by_rule(recommendations(f), "recover_decline") == []
 
 
-def test_win_back_uses_the_observed_reactivation_rate():
-    f = make_findings(customers=customers_section())
+def test_win_back_uses_the_rate_measured_on_at_risk_customers():
+    """SPEC 9.4: the rate is the share of the customers at risk at the end of the previous period
+    who ordered in the period, not the reactivation rate of lapsed customers."""
+    f = make_findings(customers=customers_section(reactivation_rate_pct=60.0))
     [item] = by_rule(recommendations(f), "win_back")
-    assert item["impact"] == 5000.00                # 20,000 × 25.0%
-    assert "observed reactivation rate of lapsed customers 25.0%" in item["formula"]
-    assert item["confidence"] == "medium"           # 120 lapsed customers
+    assert item["impact"] == 5000.00                # 20,000 × 25.0%, not × 60%
+    assert "share of the 120 customers at risk at the end of 2024Q2 who ordered in the period 25.0%" in item["formula"]
+    assert item["sample"] == 120 and item["confidence"] == "medium"
+    assert {"key": "customers.win_back.rate_pct", "value": 25.0} in item["evidence"]
     [action] = by_rule(recommendations(f), "win_back", "actions")
     assert action["metric"] == "customers.at_risk_share_pct" and action["target"] == 18.8   # 25.0 × (1 − 25%)
-    for c in (customers_section(reactivation_rate_pct=None), customers_section(at_risk_revenue=0.0),
-              {"available": False}, None):
+    small = customers_section(win_back={"previous_period": "2024Q2", "at_risk_customers": 29,
+                                        "ordered_in_period": 10, "rate_pct": 100 * 10 / 29})
+    [item] = [i for i in recommendations(make_findings(customers=small))["opportunities"] if i["rule"] == "win_back"]
+    assert item["sample"] == 29 and item["confidence"] == "low" and not item["shown"]   # < 30 customers
+    for c in (customers_section(win_back=None), customers_section(win_back={"rate_pct": None}),
+              customers_section(at_risk_revenue=0.0), {"available": False}, None):
         g = make_findings(customers=c)
         if c is None:
             del g["customers"]
         assert by_rule(recommendations(g), "win_back") == []
 
 
-def test_repeat_purchase():
-    [item] = by_rule(recommendations(make_findings(customers=customers_section())), "repeat_purchase")
-    assert item["impact"] == 6000.00                # 80 × 30.0% × 250.00
-    assert item["formula"] == "one-time buyers 80 × observed second-order rate 30.0% × AOV $250.00 = $6,000.00"
-    assert item["title"] == "Convert 24 of the 80 one-time buyers to a second order"
-    assert by_rule(recommendations(make_findings(customers=customers_section(one_time_buyers=0))), "repeat_purchase") == []
-    assert by_rule(recommendations(make_findings(customers=customers_section(second_order_rate_pct=None))),
+def _repeat(**changes) -> dict:
+    rep = {"previous_period": "2024Q1", "previous_one_time_buyers": 100, "reordered": 30, "rate_pct": 30.0,
+           "followup_days": 91, "period_one_time_buyers": 80}
+    rep.update(changes)
+    return customers_section(one_time_repeat=rep)
+
+
+def test_repeat_purchase_uses_the_previous_periods_one_time_buyers():
+    [item] = by_rule(recommendations(make_findings(customers=_repeat())), "repeat_purchase")
+    assert item["impact"] == 6000.00                # round(80 × 30.0%) = 24 second orders × 250.00
+    assert item["formula"] == ("80 one-time buyers of 2024Q2 × 30.0% (of the 100 one-time buyers of 2024Q1, 30 ordered "
+                               "again within 91 days) = 24 second orders × AOV $250.00 = $6,000.00")
+    assert item["title"] == "Convert 24 of the 80 one-time buyers of 2024Q2 to a second order within 91 days"
+    assert item["sample"] == 100 and item["min_sample"] == 30 and item["shown"]
+    assert (item["current"], item["target"]) == (80, 56)
+    # the old lifetime second-order rate is not used at all
+    assert by_rule(recommendations(make_findings(customers=customers_section())), "repeat_purchase") == []
+    assert by_rule(recommendations(make_findings(customers=_repeat(period_one_time_buyers=0))), "repeat_purchase") == []
+    assert by_rule(recommendations(make_findings(customers=_repeat(rate_pct=None))), "repeat_purchase") == []
+
+
+def test_repeat_purchase_never_targets_the_whole_population():
+    # 12 one-time buyers × 98.7% rounds to 12: "Convert 12 of the 12" is not a plan
+    assert by_rule(recommendations(make_findings(customers=_repeat(period_one_time_buyers=12, rate_pct=98.7))),
                    "repeat_purchase") == []
+    [item] = by_rule(recommendations(make_findings(customers=_repeat(period_one_time_buyers=12, rate_pct=80.0))),
+                     "repeat_purchase")
+    assert item["derived"][0]["value"] == 10 < 12
+
+
+def test_repeat_purchase_on_a_thin_sample_is_kept_but_not_shown():
+    result = recommendations(make_findings(customers=_repeat(previous_one_time_buyers=22, reordered=17, rate_pct=77.27)))
+    [item] = by_rule(result, "repeat_purchase")
+    assert item["sample"] == 22 and item["sample_ok"] is False and item["shown"] is False
+    assert result["opportunities"][-1] is item      # flagged items follow the shown ones
+    assert all(a["shown"] for a in result["actions"] if a["rule"] != "repeat_purchase")
+    [action] = [a for a in result["actions"] if a["rule"] == "repeat_purchase"]
+    assert action["shown"] is False and result["actions"][-1] is action
 
 
 def test_returns_back_to_the_previous_rate():
@@ -411,10 +450,13 @@ def test_actions_are_smart_and_capped():
 
 
 def test_empty_findings_give_empty_lists():
-    assert recommendations({}) == {"opportunities": [], "risks": [], "actions": []}
+    empty = {"opportunities": [], "risks": [], "actions": [], "shown_actions": 0,
+             "actions_note": recommend.actions_note(0)}
+    assert recommendations({}) == empty
+    assert empty["actions_note"].startswith("No action passes the evidence rules")
     tiny = make_findings(revenue__by_dimension={}, revenue__trend_by_month=[], revenue__dimensions=[])
     tiny["comparison"] = {"previous": {"available": False}, "year_ago": {"available": False}}
-    assert recommendations(tiny) == {"opportunities": [], "risks": [], "actions": []}
+    assert recommendations(tiny) == empty
 
 
 # --------------------------------------------------------------------------- real data
@@ -445,12 +487,16 @@ def test_real_data_actions(name):
     f = real_findings(name)
     recs = f["recommendations"]
     actions = recs["actions"]
-    assert 5 <= len(actions) <= 7, [a["title"] for a in actions]
+    shown = [a for a in actions if a["shown"]]
+    assert 1 <= len(shown) == recs["shown_actions"] <= 7, [a["title"] for a in actions]
+    assert actions[:len(shown)] == shown         # the flagged ones follow
     dims = set(f["revenue"]["dimensions"])
     partial = set(f["data"]["partial_months"]) | {m["month"] for m in f["revenue"]["by_month"] if m["partial"]}
     from salesnb.fmt import fmt_month
     for a in actions:
-        assert a["metric"] and a["target"] is not None and a["deadline_days"] in (30, 60, 90, 120) and a["evidence"]
+        # a repeat-order target is due within the period length its rate was measured over
+        assert a["metric"] and a["target"] is not None and a["evidence"]
+        assert a["deadline_days"] in (30, 60, 90, 120) or a["deadline_days"] == a["parameters"].get("followup_days")
         for e in a["evidence"]:
             assert resolve(f, e["key"]) == e["value"], e["key"]
             m = re.match(r"revenue\.by_dimension\.(\w+)\[", e["key"])

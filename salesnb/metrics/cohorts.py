@@ -117,7 +117,7 @@ def retention_summary(cells: pd.DataFrame, *, first_data_month: str | None = Non
     out = {"cohorts": 0, "month1_avg_pct": None, "month3_avg_pct": None,
            "retention_trend": {"metric": "month1_retention_pct", "recent_cohorts": [], "earlier_cohorts": [],
                                "recent_avg_pct": None, "earlier_avg_pct": None, "change_pts": None,
-                               "worse": None},
+                               "worse": None, "cohort_customers": {}, "min_cohort_customers": None},
            "method": "pooled (cohort-size weighted) shares; cells in partial months and the cohort of the "
                      "data's first month (left-censored) are left out"}
     if cells is None or cells.empty:
@@ -142,8 +142,11 @@ def retention_summary(cells: pd.DataFrame, *, first_data_month: str | None = Non
         earlier, recent = recent_pool[:half], recent_pool[-half:]
         e, r = _pooled(usable, 1, earlier), _pooled(usable, 1, recent)
         trend = out["retention_trend"]
+        sizes = base.drop_duplicates("cohort").set_index("cohort")["cohort_customers"]
+        used = {c: int(sizes[c]) for c in earlier + recent}
         trend.update({"recent_cohorts": recent, "earlier_cohorts": earlier, "recent_avg_pct": r,
-                      "earlier_avg_pct": e})
+                      "earlier_avg_pct": e, "cohort_customers": used,
+                      "min_cohort_customers": min(used.values()) if used else None})
         if e is not None and r is not None:
             trend["change_pts"] = r - e
             trend["worse"] = bool(r < e)

@@ -31,11 +31,20 @@ customer analysis, and their share of revenue is stated):
 * ``one_time_buyers``: RFM-window customers with exactly one order in the window.
 * ``second_order_rate_pct``: of the customers whose first order was at least 90 days before the
   period's last day, the share with a second order (any time up to the period end).
+* ``one_time_repeat``: the previous period's one-time buyers (customers whose only order before the
+  period lies in the previous period), how many of them ordered again within one period length
+  (in the period) and that rate; ``period_one_time_buyers`` = customers whose only order up to the
+  period end lies in the period (the population the rate is applied to). ``previous_new``: new
+  customers of the previous period; ``last_acquisition_month``: the month of the latest first order.
 * ``reactivation_rate_pct``: reference day = the day before the period starts. Customers *lapsed*
   then (an order before the period, but none in the 180 days up to the reference day) who ordered
   again in the period / lapsed × 100; null without lapsed customers. ``reactivation`` also gives the
   customers lapsed at the period end (no order in the last 180 days) and their average order value,
   for win-back estimates.
+* ``win_back``: the win-back rate, measured on the population it is applied to (SPEC 9.4): of the
+  customers in the churn-risk segments when RFM is scored as of the previous period's last day
+  (its own RFM window, same rules), the share who ordered in the period (``rate_pct``, on
+  ``at_risk_customers`` of them). Absent for an all-history period (no previous period).
 * ``cohort_retention``: see :func:`salesnb.metrics.cohorts.retention_summary`.
 * ``high_value``: the top 10% of RFM customers by window revenue (``ceil``; ties by customer id)
   against the rest: customers, revenue share, orders per customer, average order value (revenue /
@@ -157,6 +166,16 @@ def customer_findings(dataset, period: Period, revenue_findings: dict | None = N
     if w_start is None:            # the RFM window is all history: score on "h", compute it once
         del windows["w"]
         rfm_name = "h"
+    prev = period.previous() if period.kind != "all" else None
+    prev_rfm = None                # the RFM window as of the previous period's end (win-back rate)
+    if prev is not None:
+        pw_start = rfm.rfm_window(prev, lookback)[0]
+        prev_rfm = "pw"
+        if pw_start is None and prev.end == period.start:     # all history before the period: "pre"
+            windows["pre"] = (None, period.start)
+            prev_rfm = "pre"
+        else:
+            windows["pw"] = (pw_start, prev.end)
     q = dataset.quality
     tables: dict[str, pd.DataFrame] = {}
     with contextlib.ExitStack() as stack:
@@ -178,6 +197,8 @@ def customer_findings(dataset, period: Period, revenue_findings: dict | None = N
         out.update(rfm_part)
         tables.update(rfm_tables)
         out["high_value"] = high_value(dataset, scored, w_start, end)
+        if prev is not None:
+            out["win_back"] = win_back_figures(summary, prev_rfm, prev, period, lookback, dataset.quality.last_date)
 
         # concentration
         conc, pareto = concentration(summary)
@@ -215,6 +236,8 @@ DEFINITIONS = {
     "at_risk_share_pct": "customers in At Risk, Can't Lose Them and About to Sleep / rfm_customers",
     "reactivation_rate_pct": f"customers with no order in the {LAPSE_DAYS} days before the period who ordered in "
                              "the period / those lapsed customers",
+    "win_back_rate_pct": "customers in the churn-risk RFM segments as of the previous period's last day who "
+                         "ordered in the period / those customers",
     "second_order_rate_pct": f"customers whose first order was >= {SECOND_ORDER_MIN_DAYS} days before the period's "
                              "last day with a second order / those customers",
     "clv": "predicted = BG/NBD expected purchases in the next 12 months x Gamma-Gamma expected spend, "
@@ -236,7 +259,18 @@ def _period_figures(dataset, summary, period: Period) -> dict:
     eligible = has_h & (last_day.delta(s.h_first.date(), unit="day") >= SECOND_ORDER_MIN_DAYS)
     lapsed_then = (s.pre_orders > 0) & (date_literal(ref_day).delta(s.pre_last.date(), unit="day") >= LAPSE_DAYS)
     lapsed_now = has_h & (last_day.delta(s.h_last.date(), unit="day") >= LAPSE_DAYS)
+    # one-time buyers (SPEC 9.4): the previous period's -- their only order before the period lies in
+    # the previous period -- and whether they ordered again in the period (one period length on)
+    prev = period.previous() if period.kind != "all" else None
+    prev_start = prev.start if prev is not None else period.start
+    prev_one_time = (s.pre_orders == 1) & (s.pre_last >= midnight(prev_start))
+    period_one_time = (s.h_orders == 1) & (s.h_first >= midnight(period.start))
     row = _row(s.aggregate(
+        previous_new=(has_h & (s.h_first >= midnight(prev_start)) & (s.h_first < midnight(period.start))).sum(),
+        last_first_order=s.h_first.max(where=has_h),
+        previous_one_time=prev_one_time.sum(),
+        previous_one_time_reordered=(prev_one_time & in_p).sum(),
+        period_one_time=period_one_time.sum(),
         count=in_p.sum(),
         new=new.sum(),
         period_orders=s.p_orders.sum(where=in_p),
@@ -268,6 +302,7 @@ def _period_figures(dataset, summary, period: Period) -> dict:
     reactivated = _i(row.get("reactivated"))
     eligible_n = _i(row.get("eligible"))
     lapsed_now_n = _i(row.get("lapsed_now"))
+    prev_ot = _i(row.get("previous_one_time")) if prev is not None else 0
     return {
         "available": True,
         "count": count,
@@ -289,6 +324,21 @@ def _period_figures(dataset, summary, period: Period) -> dict:
         "second_order_rate_pct": _pct(row.get("second"), eligible_n) if eligible_n else None,
         "second_order": {"eligible_customers": eligible_n, "with_second_order": _i(row.get("second")),
                          "min_days_since_first_order": SECOND_ORDER_MIN_DAYS},
+        "previous_new": _i(row.get("previous_new")) if prev is not None else None,
+        "last_acquisition_month": (pd.Timestamp(row["last_first_order"]).strftime("%Y-%m")
+                                   if row.get("last_first_order") is not None
+                                   and not pd.isna(row["last_first_order"]) else None),
+        "one_time_repeat": {
+            "previous_period": prev.label if prev is not None else None,
+            "previous_one_time_buyers": prev_ot,
+            "reordered": _i(row.get("previous_one_time_reordered")),
+            "rate_pct": _pct(row.get("previous_one_time_reordered"), prev_ot) if prev_ot else None,
+            "followup_start": period.start.isoformat(),
+            "followup_end": min(period.last_day, dt.date.fromisoformat(q.last_date)).isoformat()
+            if q.last_date else period.last_day.isoformat(),
+            "followup_days": (period.end - period.start).days,
+            "period_one_time_buyers": _i(row.get("period_one_time")),
+        },
         "reactivation_rate_pct": _pct(reactivated, lapsed) if lapsed else None,
         "reactivation": {
             "lapse_days": LAPSE_DAYS,
@@ -342,6 +392,33 @@ def _rfm_figures(scored, w_start, end, lookback) -> tuple[dict, dict]:
     }
     return out, {"customers_rfm_segments": segments, "customers_rf_heatmap": heat,
                  "customers_segment_grid": rfm.grid_frame()}
+
+
+def win_back_figures(summary, window: str, prev: Period, period: Period, lookback, last_date: str | None) -> dict:
+    """The rate a win-back estimate applies (SPEC 9.4: measured on the population it is applied
+    to): the customers in the churn-risk segments when RFM is scored as of the previous period's
+    last day (``window`` of the summary: the RFM window ending then, the same rules), and how many
+    of them ordered in the period. One extra scoring of the per-customer summary, no pass over the
+    lines."""
+    scored = rfm.score(summary, window, prev.last_day, keep=("p_orders",))
+    risk = scored.segment.isin(list(rfm.CHURN_RISK_SEGMENTS))
+    row = _row(scored.aggregate(total=scored.count(), n=risk.sum(), ordered=(risk & (scored.p_orders > 0)).sum()))
+    total, n, ordered = _i(row.get("total")), _i(row.get("n")), _i(row.get("ordered"))
+    w_start, _ = rfm.rfm_window(prev, lookback)
+    followup_end = period.last_day if last_date is None else min(period.last_day, dt.date.fromisoformat(last_date))
+    return {
+        "previous_period": prev.label,
+        "as_of": prev.last_day.isoformat(),
+        "rfm_window": {"start": w_start.isoformat() if w_start else None, "end": prev.last_day.isoformat(),
+                       "lookback_months": lookback},
+        "rfm_customers": total,
+        "at_risk_customers": n,
+        "ordered_in_period": ordered,
+        "rate_pct": _pct(ordered, n) if n else None,
+        "followup_start": period.start.isoformat(),
+        "followup_end": followup_end.isoformat(),
+        "segments": list(rfm.CHURN_RISK_SEGMENTS),
+    }
 
 
 # --------------------------------------------------------------------------- concentration

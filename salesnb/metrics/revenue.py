@@ -29,7 +29,11 @@ from .money import MONEY, money_sum
 from .orders import atomic_orders, shared
 
 KPI_KEYS = ("total", "orders", "units", "aov", "revenue_per_unit", "customers", "revenue_per_customer")
-ANOMALY_Z = 3.5
+ANOMALY_SD = 3.0
+STL_MIN_MONTHS = 24
+STL_PERIOD = 12
+STL_MAX_FLAGGED_SHARE = 0.10  # at most 10% of the fitted months are flagged
+STL_SEASONAL = 13  # the seasonal smoother (months); with degree 0 each calendar month's level is a local mean
 MISSING_LABEL = "(missing)"
 
 
@@ -65,6 +69,11 @@ def _pct_change(new, old):
     if new is None or old is None or old == 0:
         return None
     return (new - old) / abs(old) * 100.0
+
+
+def _zero(v) -> float:
+    """An engine sum as a float, 0.0 when nothing was summed (NULL / NaN): an empty sum is 0 (SPEC 9.5)."""
+    return 0.0 if is_missing(v) else float(v) + 0.0
 
 
 def _div(a, b):
@@ -124,9 +133,9 @@ def kpis_for(t, windows: list[Window], has_customers: bool, has_quantity: bool, 
         k = {
             "total": total,
             "orders": n_orders,
-            "units": float(row[f"units_{i}"] or 0.0) if has_quantity and lines else None,
+            "units": _zero(row.get(f"units_{i}")) if has_quantity else None,
             "lines": lines,
-            "returns": {"lines": int(row[f"return_lines_{i}"] or 0), "value": float(row[f"return_value_{i}"] or 0.0)},
+            "returns": {"lines": int(_zero(row[f"return_lines_{i}"])), "value": _zero(row[f"return_value_{i}"])},
         }
         k["aov"] = _div(total, n_orders)
         k["revenue_per_unit"] = _div(total, k["units"]) if has_quantity else None
@@ -246,7 +255,7 @@ def records(frame: pd.DataFrame, with_units: bool) -> list[dict]:
     out = []
     for row in frame.itertuples(index=False):
         item = {"month": row.month, "revenue": float(row.revenue), "orders": int(row.orders),
-                "units": (None if not with_units or pd.isna(row.units) else float(row.units)),
+                "units": (None if not with_units else 0.0 if pd.isna(row.units) else float(row.units)),
                 "partial": bool(row.partial)}
         out.append(item)
     return out
@@ -304,23 +313,137 @@ def add_growth_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def volatility_and_anomalies(trend: pd.DataFrame) -> dict:
-    """Coefficient of variation of complete months' revenue; robust z-score (median/MAD) outliers."""
+def _trailing_complete(frame: pd.DataFrame) -> pd.DataFrame:
+    """The run of complete months that ends at the last complete month (partial months end it)."""
+    complete = frame["partial"].astype(bool).tolist()
+    end = len(complete)
+    while end and complete[end - 1]:
+        end -= 1
+    start = end
+    while start and not complete[start - 1]:
+        start -= 1
+    return frame.iloc[start:end]
+
+
+def stl_fit(values, period: int = STL_PERIOD):
+    """(expected, residual) arrays of one STL decomposition (statsmodels; period 12, seasonal
+    smoother 13 months of degree 0); expected = trend + seasonal.
+
+    Not STL's robust iterations: on two to four years of months they drive most residuals to ~0
+    (12 of the sample's 36 months came out "anomalous" with a robust SD of $0.00); outliers are
+    handled by :func:`stl_outliers` instead. statsmodels is imported here, not at module load: its
+    import costs a second or two and only reports with >= 24 complete months need it. LOESS has no
+    randomness: the same series gives the same residuals."""
+    import numpy as np
+    from statsmodels.tsa.seasonal import STL
+    y = np.asarray(values, dtype=float)
+    fit = STL(y, period=period, seasonal=STL_SEASONAL, seasonal_deg=0, robust=False).fit()
+    resid = np.asarray(fit.resid, dtype=float)
+    return y - resid, resid
+
+
+def _robust_sd(resid) -> float:
+    import numpy as np
+    return float(1.4826 * np.median(np.abs(resid - np.median(resid))))
+
+
+def stl_outliers(values, threshold: float = ANOMALY_SD, max_share: float = STL_MAX_FLAGGED_SHARE) -> dict:
+    """Months that are outliers against trend + seasonality, found one at a time (greedy).
+
+    Fit STL (:func:`stl_fit`); if the largest |residual| of a month not yet flagged exceeds
+    ``threshold`` robust standard deviations (1.4826 × the median absolute deviation of the
+    residuals of the months not flagged), flag that month, replace its value by its fitted
+    trend + seasonal, refit and repeat; stop when no residual exceeds the threshold or when
+    ``max_share`` of the months (at least one) are flagged. A replaced value is refitted until
+    it stops moving (at most 100 fits, change <= 1e-6 of the mean |value|): one replacement
+    keeps part of the spike, since the first fit's seasonal component carries a third to a half
+    of it; refitting until it settles removes it, so the same calendar month of the other years
+    is not pulled down to "low". Residuals of flagged months are measured against the final
+    fit: original value − expected value.
+
+    Returns ``expected`` and ``residual`` (arrays over every month), ``sd`` (the final robust
+    SD), ``flagged`` (indices, in the order found) and ``fits`` (STL fits made)."""
+    import numpy as np
+    y = np.asarray(values, dtype=float)
+    n = len(y)
+    cap = max(1, int(n * max_share))
+    work = y.copy()
+    flagged: list[int] = []
+    expected, resid = stl_fit(work)
+    fits = 1
+    scale = max(1.0, float(np.mean(np.abs(y)))) * 1e-6
+    while len(flagged) < cap:
+        free = np.ones(n, dtype=bool)
+        free[flagged] = False
+        sd = _robust_sd(resid[free])
+        size = np.where(free, np.abs(resid), -1.0)
+        i = int(np.argmax(size))          # the first of equal residuals: deterministic
+        if sd <= 0 or size[i] <= threshold * sd:
+            break
+        flagged.append(i)
+        for _ in range(100):
+            work[flagged] = expected[flagged]
+            again, resid = stl_fit(work)
+            fits += 1
+            moved = float(np.max(np.abs(again[flagged] - expected[flagged])))
+            expected = again
+            if moved <= scale:
+                break
+    free = np.ones(n, dtype=bool)
+    free[flagged] = False
+    return {"expected": expected, "residual": y - expected, "sd": _robust_sd(resid[free]),
+            "flagged": flagged, "fits": fits}
+
+
+def volatility_and_anomalies(trend: pd.DataFrame, history: pd.DataFrame | None = None) -> dict:
+    """Coefficient of variation of the trend's complete months; anomalous months judged against
+    seasonality (SPEC 9.4).
+
+    ``history``: every month up to the period's end (default: ``trend``). With >= 24 complete
+    months in its trailing run of complete months, :func:`stl_outliers` runs on that run; the
+    months it flags that are complete months of ``trend`` are anomalous (|residual| > 3 robust
+    standard deviations, one at a time, at most 10% of the months). With less history no month
+    is judged. When a flagged month's calendar month occurs only twice in the run, the data cannot
+    tell whether it is unusual or its twin a year apart is: the anomaly names the twin
+    (``ambiguous_with``).
+    """
     complete = trend[~trend["partial"]]
     values = complete["revenue"].astype(float)
-    out = {"months": int(len(values)), "cv_pct": None, "median": None, "mad": None, "anomalies": []}
+    out = {"months": int(len(values)), "cv_pct": None, "median": None, "mad": None, "anomalies": [],
+           "method": "none", "stl_months": 0, "residual_sd": None, "threshold_sd": ANOMALY_SD,
+           "min_months": STL_MIN_MONTHS, "note": None}
     if len(values) >= 3:
         mean = values.mean()
         out["cv_pct"] = float(values.std(ddof=1) / mean * 100.0) if mean else None
         median = float(values.median())
-        mad = float((values - median).abs().median())
-        out["median"], out["mad"] = median, mad
-        if mad > 0:
-            for row in complete.itertuples(index=False):
-                z = 0.6745 * (float(row.revenue) - median) / mad
-                if abs(z) > ANOMALY_Z:
-                    out["anomalies"].append({"month": row.month, "revenue": float(row.revenue),
-                                             "robust_z": z, "direction": "high" if z > 0 else "low"})
+        out["median"] = median
+        out["mad"] = float((values - median).abs().median())
+    run = _trailing_complete(history if history is not None else trend)
+    out["stl_months"] = int(len(run))
+    if len(run) < STL_MIN_MONTHS:
+        out["note"] = (f"{len(run)} complete months of history (fewer than {STL_MIN_MONTHS}): no month is judged "
+                       "anomalous, since a seasonal baseline needs two full years")
+        return out
+    fit = stl_outliers(run["revenue"].astype(float).tolist())
+    sd = fit["sd"]
+    months = run["month"].tolist()
+    revenue = run["revenue"].astype(float).tolist()
+    out.update(method="stl", residual_sd=sd, flagged_months=[months[i] for i in fit["flagged"]],
+               max_flagged=max(1, int(len(run) * STL_MAX_FLAGGED_SHARE)),
+               note=f"STL (period 12, seasonal smoother 13) on the {len(run)} complete months up to {months[-1]}; "
+                    f"anomalous: |residual| > {ANOMALY_SD:g} robust standard deviations, outliers removed one at a "
+                    "time and the decomposition refitted")
+    judged = set(complete["month"])
+    for i in sorted(fit["flagged"]):
+        if months[i] not in judged or sd <= 0:
+            continue
+        r = float(fit["residual"][i])
+        z = r / sd
+        twins = [j for j in range(i % STL_PERIOD, len(run), STL_PERIOD) if j != i]
+        out["anomalies"].append({"month": months[i], "revenue": revenue[i], "robust_z": z,
+                                 "direction": "high" if z > 0 else "low",
+                                 "expected": float(fit["expected"][i]), "residual": r,
+                                 "ambiguous_with": months[twins[0]] if len(twins) == 1 else None})
     return out
 
 
@@ -371,6 +494,8 @@ def breakdown(t, dim: str, current: Window, previous: Window | None, cache: dict
         prev_total = None
     frame["revenue"] = frame["revenue"].fillna(0.0)
     frame["orders"] = frame["orders"].fillna(0).astype("int64")
+    if previous is not None:
+        frame["previous_orders"] = frame["previous_orders"].fillna(0).astype("int64")
     frame["share_pct"] = frame["revenue"] / total * 100.0 if total else float("nan")
 
     def growth(row):
@@ -400,7 +525,8 @@ def breakdown_records(frame: pd.DataFrame) -> list[dict]:
     return [{"value": str(r.value), "revenue": float(r.revenue), "share_pct": _none(r.share_pct),
              "growth_pct": _none(r.growth_pct), "previous_revenue": _none(r.previous_revenue),
              "change": _none(r.change), "contribution_pct_points": _none(r.contribution_pct_points),
-             "orders": int(r.orders), "avg_order_value": _none(r.avg_order_value)}
+             "orders": int(r.orders), "avg_order_value": _none(r.avg_order_value),
+             "previous_orders": None if is_missing(r.previous_orders) else int(r.previous_orders)}
             for r in frame.itertuples(index=False)]
 
 
@@ -493,7 +619,7 @@ def revenue_findings(dataset, period: Period) -> tuple[dict, dict]:
     all_months = [month_label(i) for i in range(month_index(first), last_index + 1)]
     full_monthly = add_growth_columns(months_frame(monthly, all_months, partial))
     quarterly = quarterly_series(full_monthly, period.fiscal_year_start)
-    vol = volatility_and_anomalies(trend)
+    vol = volatility_and_anomalies(trend, full_monthly)
 
     prev_window = wins["previous"]["window"]
     by_dimension, tables = {}, {}

@@ -5,10 +5,11 @@ Window and customers
 The RFM window is ``[period.end - rfm_lookback_months, period.end)``; with
 ``rfm_lookback_months: null`` it is all history up to the period end. An *order* is a distinct
 ``order_id`` whose net revenue *within the window* (over all its lines) is positive (SPEC 2.4).
-A customer is scored when they have at least one such order in the window ("every identified
-customer with an order in the RFM window", SPEC 5). Rows without a customer id are left out.
-A customer whose lines in the window are only returns or zero-value lines has no order and is
-therefore **not** scored (and not counted in ``rfm_customers``).
+A customer is scored when they have at least one such order in the window and a positive net
+revenue there (SPEC 5, 9.5). Rows without a customer id are left out. A customer whose lines in
+the window are only returns or zero-value lines has no order, and a customer whose returns in the
+window outweigh their orders has a net revenue <= 0: neither is scored (nor counted in
+``rfm_customers``).
 
 Per customer:
 
@@ -241,12 +242,12 @@ def segment_expr(r, fm):
 def score(summary, window: str, as_of: dt.date, keep: tuple[str, ...] = ()):
     """Score the customers of ``summary`` (from :func:`customer_summary`) on window ``window``.
 
-    Keeps customers with at least one order in the window; adds ``frequency``, ``monetary``,
+    Keeps customers with at least one order and a positive net revenue in the window; adds ``frequency``, ``monetary``,
     ``last_order``, ``recency_days`` (to ``as_of``, the period's last day), ``r_score``,
     ``f_score``, ``m_score``, ``fm_score`` and ``segment``. ``keep`` names extra summary columns
     to carry along.
     """
-    s = summary.filter(summary[f"{window}_orders"] > 0)
+    s = summary.filter((summary[f"{window}_orders"] > 0) & (summary[f"{window}_revenue"] > 0))
     s = s.select(
         "customer_id", *keep,
         frequency=s[f"{window}_orders"],
