@@ -42,7 +42,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError, ReportError, SalesnbError
+from .errors import ConfigError, ReportError, SalesnbError, check_interrupted, interrupted, mark_interrupted
 from .periods import expand_range, safe_folder_name
 
 NOTEBOOKS = ("revenue", "customers", "recommendations")
@@ -57,6 +57,14 @@ MAX_BY_VALUES = 100
 def write_atomic(path, text: str, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` all at once: a temp file in the same folder, then ``os.replace``."""
     path = Path(path)
+    try:
+        return _write_atomic(path, text, encoding)
+    except OSError as exc:
+        # name the file asked for, not the temp file beside it
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+
+
+def _write_atomic(path: Path, text: str, encoding: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -287,11 +295,19 @@ def execute_notebook(name: str, src: Path, dst: Path, parameters: dict, timeout:
                 options["kernel_manager_class"] = quiet_kernel_manager(log_path, sockets)
             try:
                 pm.execute_notebook(str(src), str(dst), **options)
+            except OSError as exc:
+                if _disk_full(exc):   # not the notebook's fault: the disk is full
+                    raise OSError(exc.errno, exc.strerror, exc.filename or str(dst)) from None
+                raise _notebook_failure(name, exc, timeout, log_path) from None
             except Exception as exc:  # noqa: BLE001 - described below, after the kernel is let go
                 failure = _notebook_failure(name, exc, timeout, log_path)
                 raise failure from None
     except NotebookFailed:
         raise
+    except OSError as exc:
+        if _disk_full(exc):
+            raise
+        raise _notebook_failure(name, exc, timeout, log_path) from None
     except Exception as exc:  # noqa: BLE001 - a pooled kernel that could not start
         raise _notebook_failure(name, exc, timeout, log_path) from None
     return time.perf_counter() - start
@@ -424,6 +440,11 @@ class _Job:
         return f"[{self.label}{scope}] "
 
 
+def _disk_full(exc: BaseException) -> bool:
+    import errno
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 def _clean_leftovers(parent: Path, folder: str) -> None:
     """Temp and aside folders of this report left by a run that was killed (we hold its lock)."""
     if not parent.is_dir():
@@ -502,7 +523,11 @@ def _produce(job: _Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout
             publish(tmp, job.final)
             _rmtree(job.parent / f"{job.folder}.failed")
         except BaseException as exc:
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)) or not ran_any:
+            if interrupted() and not isinstance(exc, KeyboardInterrupt):
+                _rmtree(tmp)
+                raise KeyboardInterrupt from None
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)) or not ran_any or _disk_full(exc):
+                # interrupted, or a full disk (where a kept run would only take more room)
                 _rmtree(tmp)
                 raise
             failed = job.parent / f"{job.folder}.failed"
@@ -514,11 +539,17 @@ def _produce(job: _Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout
                 where = f"; the executed notebook is kept at {kept}" if kept.exists() else \
                     f"; the run is kept at {failed}"
                 message = f"Notebook {exc.reason}{where}"
-                write_atomic(failed / "error.txt", message + "\n")
+                try:
+                    write_atomic(failed / "error.txt", message + "\n")
+                except OSError:
+                    pass
                 raise ReportError(message, hint="open that notebook to see the failing cell"
                                   if not exc.timeout else "raise --timeout, or look at the notebook's slow cell") \
                     from None
-            write_atomic(failed / "error.txt", error_line(exc) + "\n")
+            try:
+                write_atomic(failed / "error.txt", error_line(exc) + "\n")
+            except OSError:
+                pass   # the error itself says more than a failure to note it
             raise
     job.path = job.final / "report.html"
     return job.path
@@ -533,6 +564,30 @@ def _config(params):
                               hint="load it with salesnb.load_config(path)")
         return params, Path(params.params_path)
     return load_config(params), Path(params)
+
+
+def writable_folder(folder: Path) -> Path:
+    """Make ``folder`` (and its parents) and check that a file can be written there, before any
+    work: a read-only or full disk, or a file where the folder should be, is one clear error."""
+    folder = Path(folder)
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise ReportError(f"Cannot write reports into {str(folder)!r}: it is a file, not a folder.",
+                              hint="give --out a folder (it is created if missing)")
+        for up in (folder, *folder.parents):
+            if up.exists() and not up.is_dir():
+                raise ReportError(f"Cannot write reports into {str(folder)!r}: {str(up)!r} is a file, "
+                                  "not a folder.", hint="give --out a folder (it is created if missing)")
+            if up.exists():
+                break
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=str(folder), prefix=".salesnb-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ReportError(f"Cannot write reports into {str(folder)!r}: {exc.strerror or exc}.",
+                          hint="choose an --out folder you can write to, on a disk with free space") from None
+    return folder
 
 
 def _folder_for(label: str) -> str:
@@ -557,6 +612,10 @@ def run_report(params, period=None, *, out=None, pdf: bool = False, timeout: int
     config, params = _config(params)
     if pdf:
         require_chromium()
+    # absolute: papermill's file writes briefly chdir the whole process (its handler's cwd, shared
+    # by the notebooks running in parallel), so a relative path could resolve elsewhere
+    root = Path(out).resolve() if out else reports_dir().resolve()
+    writable_folder(root / safe_folder_name(config.name))
     timings = {}
     t0 = time.perf_counter()
     _say(progress, f"loading {config.source or 'the query'}")
@@ -566,9 +625,6 @@ def run_report(params, period=None, *, out=None, pdf: bool = False, timeout: int
         findings = build_findings(config, period, dataset=dataset, progress=progress)
         timings["findings"] = time.perf_counter() - t0
     label = findings.data["period"]["label"]
-    # absolute: papermill's file writes briefly chdir the whole process (its handler's cwd, shared
-    # by the notebooks running in parallel), so a relative path could resolve elsewhere
-    root = Path(out).resolve() if out else reports_dir().resolve()
     job = _Job(config=config, params_file=Path(params), label=label, parent=root / safe_folder_name(config.name),
                folder=_folder_for(label), findings=findings)
     nbs = notebook_paths(notebooks, progress, job.tag)
@@ -704,7 +760,7 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
     # absolute: papermill's file writes briefly chdir the whole process (its handler's cwd, shared
     # by the notebooks running in parallel), so a relative path could resolve elsewhere
     root = Path(out).resolve() if out else reports_dir().resolve()
-    name_dir = root / safe_folder_name(config.name)
+    name_dir = writable_folder(root / safe_folder_name(config.name))
     timings: dict = {}
     all_jobs: list[_Job] = []
     nbs = notebook_paths(notebooks, progress, "")
