@@ -56,6 +56,12 @@ PARTIAL_COVERAGE = 0.9
 HUGE_VALUE = 1e12  # a line revenue this large (in any currency) is flagged in the notes
 MAX_LINE_REVENUE = 1e15  # a line revenue this large is dropped and counted (no real sale is)
 EXAMPLES = 5
+# A date is implausible when its year is outside 1..9998 (placeholders such as 9999-12-31), or
+# when it lies in a group of dates separated from the bulk of the data by more than
+# OUTLIER_GAP_YEARS years without a row, and that group holds at most OUTLIER_SHARE of the dated
+# rows (one 1900-01-01 typo among recent sales): such rows are dropped and counted.
+OUTLIER_GAP_YEARS = 5
+OUTLIER_SHARE = 0.01
 
 # Candidate date formats for ``date_format: auto``, in families that share a date part (a
 # family's formats differ only in the time of day, so a column may mix "5/1/2024" and
@@ -1256,14 +1262,18 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
         rows_read = db.execute("SELECT count(*) FROM parsed").fetchone()[0]
     missing_raw = [f"_raw_{k}" for k in raw_keep if k not in stored_raw]
 
+    years = plausible_years(db)
     reasons = {
         "unparseable date": "order_date IS NULL",
+        **({"implausible date": f"(year(order_date) < {years[0]} OR year(order_date) > {years[1]})"}
+           if years else {}),
         "unparseable revenue": "revenue IS NULL",
         # beyond any real line amount, and past what exact money sums (DECIMAL(38, 6)) can hold
         "revenue out of range": f"abs(revenue) >= {MAX_LINE_REVENUE:.0f}",
         "missing order id": "order_id IS NULL",
     }
     example_col = {"unparseable date": "CAST(_raw_order_date AS VARCHAR)",
+                   "implausible date": "CAST(_raw_order_date AS VARCHAR)",
                    "missing order id": "CAST(_raw_order_id AS VARCHAR)",
                    "revenue out of range": "CAST(revenue AS VARCHAR)",
                    "unparseable revenue": "CAST(_raw_revenue AS VARCHAR)" if "revenue" in cols else
@@ -1341,6 +1351,35 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
     con = ibis.duckdb.from_connection(db)
     table = con.table("sales")
     return Dataset(config=config, con=con, table=table, quality=quality, _tmpdir=tmpdir)
+
+
+def plausible_years(db, table: str = "parsed") -> tuple[int, int] | None:
+    """The first and last year of the dates to keep, when some dates are implausible (see
+    OUTLIER_GAP_YEARS); None when every date is plausible. One cheap scan unless the dates
+    span more than OUTLIER_GAP_YEARS years."""
+    lo, hi, n = db.execute(f"SELECT min(year(order_date)), max(year(order_date)), count(order_date) "
+                           f"FROM {table}").fetchone()
+    if not n or lo is None:
+        return None
+    if hi - lo <= OUTLIER_GAP_YEARS and lo >= 1 and hi <= 9998:
+        return None
+    per_year = db.execute(f"SELECT year(order_date) AS y, count(*) FROM {table} WHERE order_date IS NOT NULL "
+                          "AND year(order_date) BETWEEN 1 AND 9998 GROUP BY 1 ORDER BY 1").fetchall()
+    if not per_year:
+        return (1, 0)   # every date is a placeholder: all implausible
+    groups: list[list] = [[per_year[0][0], per_year[0][0], per_year[0][1]]]   # first year, last year, rows
+    for year, rows in per_year[1:]:
+        if year - groups[-1][1] > OUTLIER_GAP_YEARS:
+            groups.append([year, year, rows])
+        else:
+            groups[-1][1] = year
+            groups[-1][2] += rows
+    biggest = max(g[2] for g in groups)
+    kept = [g for g in groups if g[2] == biggest or g[2] > OUTLIER_SHARE * n]
+    first, last = min(g[0] for g in kept), max(g[1] for g in kept)
+    if first == lo and last == hi:
+        return None
+    return (first, last)
 
 
 def count_duplicates_dropped(config: Config, dup_rows: int | None, rows_read: int, rows_used: int,

@@ -96,3 +96,46 @@ def test_nothing_is_written_outside_the_output_folder(tmp_path):
     run_report(params, out=tmp_path / "out", notebooks=notebooks)
     after = sorted(p.name for p in tmp_path.iterdir())
     assert set(after) - set(before) == {"out"}
+
+
+# --------------------------------------------------------------------------- params loader fuzz
+
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_YAML_PIECES = st.sampled_from([
+    "name: x\n", "source: a.csv\n", "columns:\n", "  order_id: o\n", "  order_date: d\n", "  revenue: r\n",
+    "filters: {include: {region: [a, b]}}\n", "period: 2024Q3\n", "period: 9999Q4\n", "period: 0000Q1\n",
+    "targets: {revenue: {2024Q3: 1e6}}\n", "- &a [x, x, x]\n", "- [*a, *a, *a]\n", "&b ", "*b", "<<: *a\n",
+    "[", "]", "{", "}", ": ", "- ", "? ", "!!python/object:os.system ", "!!binary ", "'", '"', "#", "\t",
+    "\n", "  ", "~", "null", "true", "0x1F", "1e309", ".nan", "2024-01-05", "\\u0000", "\x00", "\ufeff",
+    "fiscal_year_start: 13\n", "delimiter: tab\n", "memory_limit: 1KB\n", "query: SELECT 1\n",
+])
+
+
+_VALID_HEAD = "name: x\nsource: a.csv\ncolumns: {order_id: o, order_date: d, revenue: r, region: g}\n"
+
+
+@settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(max_size=300), st.lists(_YAML_PIECES, max_size=40).map("".join),
+                 st.lists(_YAML_PIECES, max_size=12).map(lambda parts: _VALID_HEAD + "".join(parts))))
+@example(_VALID_HEAD + "period: 9999Q4\n")
+@example(_VALID_HEAD + "period: 0000Q1\n")
+@example(_VALID_HEAD + "targets: {revenue: {9999Q4: 1}}\n")
+@example("a: " + "[" * 5000 + "]" * 5000 + "\n")
+@example("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join(['*a' if i == 1 else f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)))
+def test_fuzz_any_yaml_text_gives_a_config_or_a_salesnb_error(tmp_path_factory, text):
+    """The params loader on any text: a Config or a SalesnbError (a clear message), never another
+    exception, and each within hypothesis' 2 s deadline."""
+    from salesnb.config import Config, load_config
+    from salesnb.errors import SalesnbError
+    folder = tmp_path_factory.mktemp("fuzz", numbered=True)
+    path = folder / "p.yaml"
+    path.write_bytes(text.encode("utf-8", "replace"))
+    try:
+        config = load_config(path)
+    except SalesnbError as exc:
+        assert str(exc) and len(str(exc)) < 2000
+    else:
+        assert isinstance(config, Config) and config.name
