@@ -56,6 +56,11 @@ PARTIAL_COVERAGE = 0.9
 HUGE_VALUE = 1e12  # a line revenue this large (in any currency) is flagged in the notes
 MAX_LINE_REVENUE = 1e15  # a line revenue this large is dropped and counted (no real sale is)
 EXAMPLES = 5
+# Every DuckDB connection: no extension is installed or loaded on its own (a read_csv of an
+# http:// path would otherwise download and load httpfs, i.e. code from the network).
+DUCKDB_SETTINGS = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+WEB_SCHEMES = ("http", "https", "s3", "s3a", "gs", "gcs", "az", "azure", "abfss", "hf", "r2", "ftp")
+_URL_IN_SQL = re.compile(r"""['"]\s*([a-z][a-z0-9+.-]*)://""", re.I)
 # A date is implausible when its year is outside 1..9998 (placeholders such as 9999-12-31), or
 # when it lies in a group of dates separated from the bulk of the data by more than
 # OUTLIER_GAP_YEARS years without a row, and that group holds at most OUTLIER_SHARE of the dated
@@ -486,6 +491,9 @@ class _Reader:
             self._register_query(cfg.query)
             return
         source = cfg.source
+        if is_url(source) and source.split("://")[0].lower() in WEB_SCHEMES:
+            raise DataError(f"Source {source[:200]!r} is a URL: salesnb reads local files only and never "
+                            "downloads data.", hint="download the file first and point source: at its local path")
         if is_url(source):
             raise DataError(f"Database URL sources ({source.split('://')[0]}://) need engine support "
                             "that this installation does not have.",
@@ -519,6 +527,11 @@ class _Reader:
             text = " ".join(str(exc).split())
             raise DataError(f"The 'query:' in {where} is not valid SQL: {text[:500]}",
                             hint="fix the SQL (DuckDB dialect); file paths in it are relative to the params file") from None
+        url = _URL_IN_SQL.search(q)
+        if url:
+            raise DataError(f"The 'query:' in {where} reads a URL ({url.group(1)}://…): salesnb reads local files "
+                            "only and never downloads data or DuckDB extensions.",
+                            hint="download the file first and name its local path in the query")
         if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
             kinds = ", ".join(st.type.name for st in statements) or "nothing"
             raise DataError(f"The 'query:' in {where} must be one SELECT statement, not {kinds}.",
@@ -983,7 +996,7 @@ def infer_date_format(values, date_format: str = "auto") -> str:
     """The date format ``date_format: auto`` (or dayfirst/monthfirst) picks for these text
     values; raises :class:`DataError` when they are ambiguous or none reads as a date."""
     import duckdb
-    db = duckdb.connect()
+    db = duckdb.connect(config=dict(DUCKDB_SETTINGS))
     try:
         db.execute("CREATE TABLE vals AS SELECT unnest(?::VARCHAR[]) AS v",
                    [[None if v is None else str(v) for v in values]])
@@ -1065,7 +1078,8 @@ def _connect(config: Config, tmpdir: str):
     """A plain DuckDB connection; Ibis wraps it once the data has loaded (importing Ibis takes
     a while, and a bad input should fail fast)."""
     import duckdb
-    settings = {"temp_directory": os.path.join(tmpdir, "spill"), "preserve_insertion_order": False}
+    settings = {"temp_directory": os.path.join(tmpdir, "spill"), "preserve_insertion_order": False,
+                **DUCKDB_SETTINGS}
     limit = config.memory_limit or os.environ.get("SALESNB_MEMORY_LIMIT")
     if limit:
         settings["memory_limit"] = str(limit)

@@ -671,11 +671,11 @@ def _subset(dataset, dim: str, value):
     in-memory DuckDB connection so every metric (Ibis or SQL on ``sales``) sees only those rows."""
     import ibis
 
-    from .data import Dataset
+    from .data import DUCKDB_SETTINGS, Dataset
     t = dataset.table
     expr = t.filter(t[dim].isnull()) if value is None else t.filter(t[dim] == value)
     arrow = expr.to_pyarrow()
-    con = ibis.duckdb.connect()
+    con = ibis.duckdb.connect(**DUCKDB_SETTINGS)
     con.con.register("_subset_arrow", arrow)
     con.con.execute("CREATE TABLE sales AS SELECT * FROM _subset_arrow")
     con.con.unregister("_subset_arrow")

@@ -139,3 +139,24 @@ def test_fuzz_any_yaml_text_gives_a_config_or_a_salesnb_error(tmp_path_factory, 
         assert str(exc) and len(str(exc)) < 2000
     else:
         assert isinstance(config, Config) and config.name
+
+
+# --------------------------------------------------------------------------- no downloads
+
+def test_a_url_hidden_from_the_check_still_downloads_nothing(make_params, tmp_path, monkeypatch):
+    """DuckDB's automatic extension install/load is off: a URL built in SQL fails with a clear
+    error and nothing lands in ~/.duckdb (issue 22, item 5)."""
+    from salesnb.config import load_config
+    from salesnb.data import _connect, load_data
+    from salesnb.errors import DataError
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    params = make_params(None, query="SELECT * FROM read_csv(concat('http', ':', '//127.0.0.1:9/x.csv'))")
+    config = load_config(params)
+    db = _connect(config, str(tmp_path))
+    assert db.execute("SELECT current_setting('autoinstall_known_extensions'), "
+                      "current_setting('autoload_known_extensions')").fetchone() == (False, False)
+    db.close()
+    with pytest.raises(DataError) as info:
+        load_data(config)
+    assert "httpfs" in str(info.value)
+    assert not (tmp_path / "home" / ".duckdb").exists()
