@@ -666,6 +666,27 @@ def _by_values(dataset, dim: str) -> list:
     return present + ([None] if None in values else [])
 
 
+def by_folders(dim: str, values: list) -> list[str]:
+    """One folder name per value of ``dim``, all different: ``a/b`` and ``a_b`` both make
+    ``a_b``, so the later one (in the values' sorted order) gets a suffix, ``-2``, ``-3`` …, that
+    no other value's folder uses or would use (``a_b-2`` may be a value of its own). Compared
+    ignoring case, for case-insensitive file systems."""
+    base = [f"{safe_folder_name(dim)}={safe_folder_name(v if v is not None else '(missing)')}" for v in values]
+    reserved = {b.lower() for b in base}
+    used: set[str] = set()
+    out = []
+    for name in base:
+        folder = name
+        if folder.lower() in used:
+            n = 2
+            while f"{name}-{n}".lower() in used or f"{name}-{n}".lower() in reserved:
+                n += 1
+            folder = f"{name}-{n}"
+        used.add(folder.lower())
+        out.append(folder)
+    return out
+
+
 def _subset(dataset, dim: str, value):
     """The dataset restricted to ``dim == value`` (None: the rows without a value), on its own
     in-memory DuckDB connection so every metric (Ibis or SQL on ``sales``) sees only those rows."""
@@ -820,17 +841,8 @@ def _batch_findings(config, params, period_list, by, name_dir, timings, all_jobs
                                   f"{MAX_BY_VALUES} reports.",
                                   hint=f"filter the values first (filters: include: {{{by}: [...]}}) or choose "
                                        "a dimension with fewer values")
-            groups = []
-            used: dict[str, int] = {}
-            for value in values:
-                shown = value if value is not None else "(missing)"
-                folder = f"{safe_folder_name(by)}={safe_folder_name(shown)}"
-                if folder in used:  # "a/b" and "a_b" give the same safe name
-                    used[folder] += 1
-                    folder = f"{folder}-{used[folder]}"
-                else:
-                    used[folder] = 1
-                groups.append((value, None, folder))
+            folders = by_folders(by, values)
+            groups = [(value, None, folders[i]) for i, value in enumerate(values)]
         t0 = time.perf_counter()
         for value, ds, folder in groups:
             sub = ds

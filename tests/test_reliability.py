@@ -160,3 +160,44 @@ def test_a_url_hidden_from_the_check_still_downloads_nothing(make_params, tmp_pa
         load_data(config)
     assert "httpfs" in str(info.value)
     assert not (tmp_path / "home" / ".duckdb").exists()
+
+
+# --------------------------------------------------------------------------- batch --by folders
+
+def test_by_folders_are_all_different_and_stable():
+    from salesnb.report import by_folders
+    values = ["a/b", "a_b", "a_b-2", "x" * 150, "x" * 149 + "y", None, "(missing)"]
+    folders = by_folders("segment", values)
+    assert len({f.lower() for f in folders}) == len(values)
+    assert folders[:3] == ["segment=a_b", "segment=a_b-3", "segment=a_b-2"]   # a_b-2 keeps its own name
+    assert folders == by_folders("segment", values)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_batch_by_values_with_the_same_safe_name_each_get_a_report(tmp_path, jobs):
+    """Segment values a/b, a_b, a_b-2: three reports in three folders, each of its own value, and
+    no phantom "another run" with --jobs 2 (issue 22, item 1)."""
+    import json
+
+    from salesnb.report import run_batch
+    segments = ["a/b", "a_b", "a_b-2"]
+    rows = ["order,date,cust,amount,seg"]
+    for i in range(1, 91):
+        rows.append(f"o{i},2023-{10 + i % 3}-{1 + i % 27:02d},c{i % 7},{10 * (1 + i % 3)},{segments[i % 3]}")
+    (tmp_path / "seg.csv").write_text("\n".join(rows) + "\n")
+    params = tmp_path / "seg.yaml"
+    params.write_text("name: seg\nsource: seg.csv\ncolumns: {order_id: order, order_date: date, customer_id: cust, "
+                      "revenue: amount, segment: seg}\n")
+    result = run_batch(params, "2023Q4", by="segment", jobs=jobs, out=tmp_path / "out",
+                       notebooks=_quick_notebooks(tmp_path / "quick"))
+    assert result.failures == []
+    assert len(result.reports) == 3 and len({p.parent for p in result.reports}) == 3
+    scopes = {}
+    for report in result.reports:
+        findings = json.loads((report.parent / "findings.json").read_text())
+        scopes[findings["scope"]["value"]] = findings["revenue"]["total"]
+    # each value's report holds that value's revenue: 30 lines of 10, 20 or 30
+    assert scopes == {"a/b": 30 * 10, "a_b": 30 * 20, "a_b-2": 30 * 30}
+    index = (tmp_path / "out" / "seg" / "index.html").read_text()
+    hrefs = set(__import__("re").findall(r'href="([^"]*report\.html)"', index))
+    assert len(hrefs) == 3
