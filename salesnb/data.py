@@ -1148,7 +1148,8 @@ def _load(config: Config, with_table: bool):
             raise DataError(f"engine {config.engine!r} is not available in this installation.",
                             hint="use engine: duckdb (the default), or see the README section 'Scaling up'") from None
         return engines.load_on_engine(config)
-    tmpdir = tempfile.mkdtemp(prefix="salesnb-")
+    from .kernels import owned_temp_folder
+    tmpdir = str(owned_temp_folder("salesnb-"))   # swept by a later run if this one is killed
     db = None
     try:
         db = _connect(config, tmpdir)

@@ -61,6 +61,7 @@ KERNEL_RC: dict = {}   # set inside a pooled kernel by WARM_CODE
 
 START_TIMEOUT = 120    # seconds for a kernel to start and import
 START_ATTEMPTS = 3     # a kernel that dies while starting is started again, up to this many times in all
+TEMP_PREFIX = "salesnb-"        # every temp folder of a run (DuckDB's, Chromium's, the kernels')
 SOCKET_PREFIX = "salesnb-k-"   # the kernels' socket folders in the temp folder
 OWNER_FILE = "owner.pid"       # in each: the process that made it, so a later run can tell it is stale
 UNOWNED_AGE = 24 * 3600        # seconds before a folder without an owner file counts as stale
@@ -86,6 +87,10 @@ def quiet_kernel_manager(log_path: Path, socket_dir: Path | None = None):
         def __init__(self, **kw):
             if socket_dir is not None and "transport" not in kw:
                 kw.update(_transport(socket_dir))
+            if socket_dir is not None and "connection_file" not in kw:
+                # the connection file holds the kernel's signing key: in the private folder (0700),
+                # so it goes with the folder, also when this process is killed
+                kw["connection_file"] = str(socket_dir / "kernel.json")
             super().__init__(**kw)
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
@@ -192,18 +197,30 @@ def socket_folder() -> Path | None:
     folder of the kernel's own cannot be taken. Whoever asks for the folder removes it."""
     if os.name != "posix":
         return None
+    return owned_temp_folder(SOCKET_PREFIX)
+
+
+def owned_temp_folder(prefix: str = TEMP_PREFIX) -> Path:
+    """A private (0700) folder in the temp folder that names this process as its owner: removed
+    by :func:`sweep_socket_folders` once that process has gone (killed before it could clean up).
+    Sweeps the folders of dead processes first."""
     sweep_socket_folders()
-    folder = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIX))
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     (folder / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
     return folder
 
 
 def kernel_files(prefix: str = "salesnb-kernel-") -> tuple[Path, Path | None]:
-    """A new stderr log file and socket folder (:func:`socket_folder`) for one kernel; once it
-    has stopped, :func:`remove_kernel_files` removes both."""
+    """A new stderr log file and socket folder (:func:`socket_folder`) for one kernel, the log
+    inside the folder; once the kernel has stopped, :func:`remove_kernel_files` removes both."""
+    folder = socket_folder()
+    if folder is not None:
+        log = folder / f"{prefix}stderr.log"
+        log.touch(mode=0o600)
+        return log, folder
     fd, log = tempfile.mkstemp(prefix=prefix, suffix=".log")
     os.close(fd)
-    return Path(log), socket_folder()
+    return Path(log), folder
 
 
 def remove_kernel_files(log_path: Path, socket_dir: Path | None) -> None:
@@ -236,7 +253,8 @@ def folder_owner(folder: Path) -> int | None:
 
 
 def sweep_socket_folders(root: Path | None = None, unowned_age: float = UNOWNED_AGE) -> list[Path]:
-    """Remove the socket folders of salesnb processes that no longer run; return them.
+    """Remove the temp folders (kernel sockets, DuckDB's spill folder, Chromium's profile) of
+    salesnb processes that no longer run; return them.
 
     A pool shuts its kernels down and removes their folders, except when the process is killed
     (SIGKILL, out of memory, power off): then its folders stay in the temp folder. Each folder
@@ -246,7 +264,7 @@ def sweep_socket_folders(root: Path | None = None, unowned_age: float = UNOWNED_
     root = Path(root or tempfile.gettempdir())
     removed = []
     now = time.time()
-    for folder in root.glob(SOCKET_PREFIX + "*"):
+    for folder in root.glob(TEMP_PREFIX + "*"):
         try:
             if not folder.is_dir() or folder.is_symlink():
                 continue
@@ -276,7 +294,8 @@ def _start_kernel_once(kernel_name: str, cwd: Path | None, warm_code: str) -> Po
     from jupyter_core.utils import run_sync
     log_path, socket_dir = kernel_files()
     try:
-        km = _manager_class(log_path)(kernel_name=kernel_name, **_transport(socket_dir))
+        extra = {"connection_file": str(socket_dir / "kernel.json")} if socket_dir is not None else {}
+        km = _manager_class(log_path)(kernel_name=kernel_name, **_transport(socket_dir), **extra)
     except BaseException:
         remove_kernel_files(log_path, socket_dir)
         raise
@@ -383,4 +402,4 @@ class KernelPool:
 
 __all__ = ["KernelPool", "PooledKernel", "start_kernel", "KernelStartError", "KernelDied", "log_tail",
            "kernel_files", "remove_kernel_files", "socket_folder",
-           "folder_owner", "sweep_socket_folders", "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]
+           "folder_owner", "sweep_socket_folders", "owned_temp_folder", "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]

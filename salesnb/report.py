@@ -367,7 +367,11 @@ def chromium_args(chromium: str, user_data_dir: str) -> list[str]:
 
 def render_pdf(html_path: Path, pdf_path: Path, timeout: int = PDF_TIMEOUT) -> Path:
     chromium = require_chromium()
-    with tempfile.TemporaryDirectory(prefix="salesnb-chromium-") as profile:
+    from .kernels import owned_temp_folder
+    profile_dir = owned_temp_folder("salesnb-chromium-")   # swept by a later run if this one is killed
+    with ExitStack() as cleanup:
+        cleanup.callback(_rmtree, profile_dir)
+        profile = str(profile_dir)
         cmd = chromium_args(chromium, profile) + [f"--print-to-pdf={pdf_path}", "--no-pdf-header-footer",
                                                   Path(html_path).resolve().as_uri()]
         try:

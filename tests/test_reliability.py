@@ -201,3 +201,51 @@ def test_batch_by_values_with_the_same_safe_name_each_get_a_report(tmp_path, job
     index = (tmp_path / "out" / "seg" / "index.html").read_text()
     hrefs = set(__import__("re").findall(r'href="([^"]*report\.html)"', index))
     assert len(hrefs) == 3
+
+
+# --------------------------------------------------------------------------- temp files
+
+def _start(args, tmp_path, env_extra=None, **kw):
+    env = dict(os.environ, **(env_extra or {}))
+    return subprocess.Popen([sys.executable, "-m", "salesnb.cli", *map(str, args)], start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **kw)
+
+
+def _wait_for(predicate, seconds=90, what="the run to get there"):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_temp_files_of_a_killed_run_are_private_and_swept(tmp_path):
+    """kill -9 while the notebooks run: everything the run left in the temp folder is in folders
+    that name it as their owner (the kernels' connection files with their signing key among
+    them, 0600), and the next run's sweep removes all of it (issue 22, item 13)."""
+    from salesnb.kernels import sweep_socket_folders
+    params = tiny_params(tmp_path)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    slow = tmp_path / "slow"
+    _notebook(slow / "revenue.ipynb", "import time\ntime.sleep(120)")
+    script = (f"from salesnb.report import run_report\n"
+              f"run_report({str(params)!r}, out={str(tmp_path / 'out')!r}, notebooks={str(slow)!r})\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=dict(os.environ, TMPDIR=str(temp)))
+    try:
+        _wait_for(lambda: list(temp.glob("salesnb-k-*/kernel.json")), what="a kernel's connection file")
+        time.sleep(1.0)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    left = list(temp.iterdir())
+    assert left and all(p.is_dir() and p.name.startswith("salesnb-") for p in left), left
+    for key_file in temp.glob("salesnb-k-*/kernel.json"):
+        assert key_file.stat().st_mode & 0o077 == 0, "the connection file (it holds the key) is private"
+    time.sleep(0.5)   # the killed process is reaped
+    sweep_socket_folders(temp)
+    assert list(temp.iterdir()) == []
