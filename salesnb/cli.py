@@ -155,8 +155,12 @@ def cmd_sample(args) -> int:
 
 
 def _on_sigint(signum, frame):
+    import logging
+
     from .errors import mark_interrupted
     mark_interrupted()
+    # the notebooks being stopped would log "Kernel died …": the one message is ours
+    logging.disable(logging.CRITICAL)
     raise KeyboardInterrupt
 
 
@@ -204,6 +208,9 @@ def main(argv=None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+        if interrupted() and argv is not None:   # called in-process: logging as it was
+            import logging
+            logging.disable(logging.NOTSET)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -208,6 +208,8 @@ class Dataset:
     table: object  # ibis Table over the canonical "sales" table
     quality: DataQuality
     _tmpdir: str | None = None
+    # the source files' (path, size, mtime) as they were read: see source_changes()
+    source_state: tuple = ()
     # aggregates shared by the metrics and the reports of one load (salesnb.metrics.orders.shared)
     _shared: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -284,6 +286,28 @@ def _source_files(source: str) -> list[Path]:
     if path.stat().st_size == 0:
         raise DataError(f"Source file {source!r} is empty (0 bytes).", hint="export the data again")
     return [path]
+
+
+def file_state(files) -> tuple:
+    """(path, size, mtime in ns) of each file: compared with source_changes() before a report is
+    published, so that a file overwritten while a run reads it fails the run."""
+    out = []
+    for f in files:
+        st = os.stat(f)
+        out.append((str(f), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def source_changes(state) -> str | None:
+    """The first file of ``state`` (from file_state) that is gone or differs now; None if none."""
+    for path, size, mtime in state or ():
+        try:
+            st = os.stat(path)
+        except OSError:
+            return path
+        if (st.st_size, st.st_mtime_ns) != (size, mtime):
+            return path
+    return None
 
 
 def fingerprint_later(files: list[Path]):
@@ -484,6 +508,7 @@ class _Reader:
         self.sep: str | None = None  # the delimiter an Excel "sep=" line names
         self.notes: list[str] = []  # caveats found while reading, shown in the quality report
         self.kind: str | None = None  # parquet, duckdb, excel, text; None for a query
+        self.state: tuple = ()  # file_state(self.files) before reading
 
     def register(self) -> None:
         cfg = self.config
@@ -499,6 +524,7 @@ class _Reader:
                             "that this installation does not have.",
                             hint="use a file source, or see the README section 'Scaling up'")
         self.files = _source_files(source)
+        self.state = file_state(self.files)
         kinds = {_kind(f) for f in self.files}
         if len(kinds) > 1:
             raise DataError(f"The source pattern {source!r} matches files of different kinds: {sorted(kinds)}.",
@@ -508,6 +534,9 @@ class _Reader:
         getattr(self, f"_register_{kind}")()
 
     def _fail_read(self, exc: Exception, what: str, hint: str | None = None):
+        from .errors import interrupted
+        if interrupted() or isinstance(exc, KeyboardInterrupt):   # Ctrl-C, not a data problem
+            raise KeyboardInterrupt from None
         lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
         # DuckDB's CSV errors: "CSV Error on Line: N", then the reason, then the sniffer's settings
         text = " ".join(lines[:2]) if lines and lines[0].startswith("Invalid Input Error: CSV Error") else \
@@ -1101,11 +1130,10 @@ def _connect(config: Config, tmpdir: str):
 def load_data(config: Config) -> Dataset:
     """Load the config's source into the canonical table and check it (SPEC 2.2, 2.3)."""
     warm = _import_in_background(WARM_MODULES) if config.engine in ("duckdb", "", None) else None
-    try:
-        return _load(config, with_table=True)
-    finally:
-        if warm is not None:
-            warm.join()
+    dataset = _load(config, with_table=True)   # on an error (or Ctrl-C) the imports are not waited for
+    if warm is not None:
+        warm.join()
+    return dataset
 
 
 # What the findings import once the data has loaded: Ibis, pandas, scipy (about 2 s in all).
@@ -1162,6 +1190,10 @@ def _load(config: Config, with_table: bool):
             db.close()
         shutil.rmtree(tmpdir, ignore_errors=True)
         import duckdb
+
+        from .errors import interrupted
+        if interrupted() and not isinstance(exc, KeyboardInterrupt):   # Ctrl-C turned into a query error
+            raise KeyboardInterrupt from None
         if isinstance(exc, duckdb.OutOfMemoryException):
             raise DataError(f"DuckDB ran out of memory loading {config.source or 'the query'}.",
                             hint="raise memory_limit in the params file (e.g. memory_limit: 8GB), or "
@@ -1365,7 +1397,8 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
     import ibis
     con = ibis.duckdb.from_connection(db)
     table = con.table("sales")
-    return Dataset(config=config, con=con, table=table, quality=quality, _tmpdir=tmpdir)
+    return Dataset(config=config, con=con, table=table, quality=quality, _tmpdir=tmpdir,
+                   source_state=reader.state)
 
 
 def plausible_years(db, table: str = "parsed") -> tuple[int, int] | None:

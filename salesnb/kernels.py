@@ -136,8 +136,19 @@ async def _run_code(km, code: str, timeout: float) -> None:
         msg_id = kc.execute(code, silent=True, store_history=False)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        from jupyter_core.utils import ensure_async
         while True:
-            reply = await kc.get_shell_msg(timeout=max(0.1, deadline - loop.time()))
+            remaining = deadline - loop.time()
+            try:
+                # in short waits: a kernel killed meanwhile (Ctrl-C, the pool closing) is noticed
+                # within a second, not at the end of the timeout
+                reply = await kc.get_shell_msg(timeout=max(0.1, min(1.0, remaining)))
+            except queue.Empty:
+                if not await ensure_async(km.is_alive()):
+                    raise KernelDied("the kernel died") from None
+                if remaining <= 1.0:
+                    raise KernelStartError(f"no reply within {timeout:.0f} s") from None
+                continue
             if reply["parent_header"].get("msg_id") == msg_id:
                 break
         content = reply["content"]
@@ -162,6 +173,16 @@ class PooledKernel:
         # absolute: a reused kernel is still in the previous notebook's folder, where a path
         # relative to this process's folder (``--out reports``, the default) does not resolve
         run_sync(_run_code)(self.km, RESET_CODE.format(cwd=str(Path(cwd).resolve())), timeout)
+
+    def kill(self) -> None:
+        """Kill the kernel process at once (SIGKILL) and remove its files."""
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        try:
+            if process is not None:
+                process.kill()
+        except OSError:
+            pass
+        remove_kernel_files(self.log_path, self.socket_dir)
 
     def release_clients(self) -> None:
         self.km.close_clients()
@@ -279,18 +300,19 @@ def sweep_socket_folders(root: Path | None = None, unowned_age: float = UNOWNED_
 
 
 def start_kernel(kernel_name: str = "python3", cwd: Path | None = None,
-                 warm_code: str = WARM_CODE, attempts: int = START_ATTEMPTS) -> PooledKernel:
+                 warm_code: str = WARM_CODE, attempts: int = START_ATTEMPTS, starting=None) -> PooledKernel:
     """Start one kernel and run ``warm_code`` in it (blocking). A kernel that dies while it
-    starts is started again (``attempts`` in all); the last error carries the kernel's stderr."""
+    starts is started again (``attempts`` in all); the last error carries the kernel's stderr.
+    ``starting``: a set that holds the kernel while it starts (so that it can be killed then)."""
     for attempt in range(1, max(1, attempts) + 1):
         try:
-            return _start_kernel_once(kernel_name, cwd, warm_code)
+            return _start_kernel_once(kernel_name, cwd, warm_code, starting)
         except KernelDied:
             if attempt >= attempts:
                 raise
 
 
-def _start_kernel_once(kernel_name: str, cwd: Path | None, warm_code: str) -> PooledKernel:
+def _start_kernel_once(kernel_name: str, cwd: Path | None, warm_code: str, starting=None) -> PooledKernel:
     from jupyter_core.utils import run_sync
     log_path, socket_dir = kernel_files()
     try:
@@ -300,6 +322,8 @@ def _start_kernel_once(kernel_name: str, cwd: Path | None, warm_code: str) -> Po
         remove_kernel_files(log_path, socket_dir)
         raise
     kernel = PooledKernel(km, log_path, socket_dir)
+    if starting is not None:
+        starting.add(kernel)
     try:
         run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"],
                                   cwd=str(cwd or Path.cwd()))
@@ -317,6 +341,9 @@ def _start_kernel_once(kernel_name: str, cwd: Path | None, warm_code: str) -> Po
     except BaseException:
         kernel.shutdown()
         raise
+    finally:
+        if starting is not None:
+            starting.discard(kernel)
     return kernel
 
 
@@ -335,6 +362,8 @@ class KernelPool:
         self._all: list[PooledKernel] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._starting: set[PooledKernel] = set()
+        self._woken = False
         for _ in range(self.size):
             self._start_one()
 
@@ -344,7 +373,7 @@ class KernelPool:
     def _start_one(self) -> None:
         def target():
             try:
-                kernel = start_kernel(self.kernel_name, warm_code=self.warm_code)
+                kernel = start_kernel(self.kernel_name, warm_code=self.warm_code, starting=self._starting)
             except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for a kernel
                 self._free.put(exc)
                 return
@@ -362,7 +391,12 @@ class KernelPool:
         item = self._free.get()
         if isinstance(item, BaseException):
             # a kernel that could not start: try again once more for whoever comes next
-            self._start_one()
+            with self._lock:
+                closed = self._closed
+            if not closed:
+                self._start_one()
+            else:
+                self._free.put(item)   # for the next one waiting
             raise item
         kernel: PooledKernel = item
         try:
@@ -383,10 +417,36 @@ class KernelPool:
         if not closed:
             self._start_one()
 
+    def _wake_waiters(self) -> None:
+        """Whoever still waits for a kernel (a notebook of a report being stopped) gets an error."""
+        with self._lock:
+            if self._woken:
+                return
+            self._woken = True
+        for _ in range(self.size + 8):
+            self._free.put(KernelStartError("the run was stopped"))
+
+    def kill(self) -> None:
+        """Ctrl-C: kill every kernel process at once (SIGKILL), those still starting too, and start
+        no new one. The notebooks running on them fail within a second (nbclient sees the kernel
+        die); their client channels are left to their own threads (closing a socket from another
+        thread can abort the process inside libzmq). close() still shuts the pool down."""
+        with self._lock:
+            self._closed = True
+            kernels = list(self._all) + list(self._starting)
+        self._wake_waiters()
+        for kernel in kernels:
+            kernel.kill()
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
             kernels, self._all = list(self._all), []
+        self._wake_waiters()
+        # kernels still starting (their warm-up imports take seconds): killed now, and their
+        # files removed, rather than left to a thread that may not outlive this process
+        for kernel in list(self._starting):
+            kernel.kill()
         threads = [threading.Thread(target=k.shutdown, daemon=True) for k in kernels]
         for t in threads:
             t.start()

@@ -42,7 +42,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError, ReportError, SalesnbError, check_interrupted, interrupted, mark_interrupted
+from .errors import (ConfigError, ReportError, SalesnbError, check_interrupted, clear_interrupted, interrupted,
+                     mark_interrupted)
 from .periods import expand_range, safe_folder_name
 
 NOTEBOOKS = ("revenue", "customers", "recommendations")
@@ -90,7 +91,7 @@ _SAY_LOCK = threading.Lock()
 
 def _say(progress, message: str) -> None:
     """Report progress; calls are serialized (notebooks and reports run in threads)."""
-    if progress:
+    if progress and not interrupted():   # after Ctrl-C, "salesnb: interrupted" is the last word
         with _SAY_LOCK:
             progress(message)
 
@@ -158,6 +159,23 @@ def publish(tmp: Path, final: Path) -> None:
 # --------------------------------------------------------------------------- the lock
 
 _HELD: set[str] = set()
+_OUR_TMP: set[Path] = set()   # this process's run folders, removed after Ctrl-C whatever a thread did
+
+
+def _remove_our_tmp() -> None:
+    """After Ctrl-C: remove this process's run folders and locks, whatever its threads did."""
+    with _HELD_GUARD:
+        folders = list(_OUR_TMP)
+        _OUR_TMP.clear()
+        locks = list(_HELD)
+        _HELD.clear()
+    for folder in folders:
+        _rmtree(folder)
+    for lock in locks:
+        try:
+            os.unlink(lock)
+        except OSError:
+            pass
 _HELD_GUARD = threading.Lock()
 
 
@@ -433,6 +451,7 @@ class _Job:
     path: Path | None = None
     failed_dir: Path | None = None
     timings: dict = field(default_factory=dict)
+    sources: tuple = ()   # the source files' (path, size, mtime) when the data was loaded
 
     @property
     def final(self) -> Path:
@@ -442,6 +461,45 @@ class _Job:
     def tag(self) -> str:
         scope = f" {self.by['dimension']}={self.by['value']}" if self.by else ""
         return f"[{self.label}{scope}] "
+
+
+def check_unchanged(sources) -> None:
+    """Raise a DataError if a source file changed since the data was loaded."""
+    from .data import source_changes
+    changed = source_changes(sources)
+    if changed:
+        from .errors import DataError
+        raise DataError(f"The source file {changed!r} changed while the report was being made, so its "
+                        "numbers could mix the old and the new file; nothing was published.",
+                        hint="run again once the file is no longer being written")
+
+
+def findings_of(dataset, period, progress=None):
+    """build_findings on a loaded dataset; an engine error caused by the source file changing
+    underneath (overwritten, truncated) is said as such, not as a traceback."""
+    from .findings import build_findings
+    try:
+        findings = build_findings(dataset.config, period, dataset=dataset, progress=progress)
+        check_interrupted()   # a Ctrl-C that a metric's fallback took for a failed query
+        return findings
+    except SalesnbError:
+        check_unchanged(dataset.source_state)
+        raise
+    except Exception as exc:
+        if interrupted():
+            raise KeyboardInterrupt from None
+        check_unchanged(dataset.source_state)
+        import duckdb
+        if isinstance(exc, duckdb.Error) and not isinstance(exc, duckdb.InternalException):
+            from .errors import DataError
+            text = " ".join(str(exc).split())[:300]
+            raise DataError(f"Cannot read {dataset.config.source or 'the query'} while building the findings: {text}",
+                            hint="check that the source file is complete and is not being written") from None
+        raise
+
+
+def check_source_unchanged(job: "_Job") -> None:
+    check_unchanged(job.sources)
 
 
 def _disk_full(exc: BaseException) -> bool:
@@ -467,6 +525,8 @@ def _produce(job: _Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout
         _clean_leftovers(job.parent, job.folder)
         tmp = job.parent / f".tmp-{job.folder}-{secrets.token_hex(4)}"
         (tmp / "notebooks").mkdir(parents=True)
+        with _HELD_GUARD:
+            _OUR_TMP.add(tmp)
         ran_any = False
         try:
             t0 = time.perf_counter()
@@ -502,15 +562,28 @@ def _produce(job: _Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout
 
             ran_any = bool(todo)
             if todo:
-                with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo))),
-                                        thread_name_prefix="salesnb-nb") as pool:
-                    futures = [pool.submit(run_one, item) for item in todo]
+                pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo))),
+                                          thread_name_prefix="salesnb-nb")
+                futures = [pool.submit(run_one, item) for item in todo]
+                try:
                     for fut in futures:
                         try:
                             name, secs = fut.result()
                             job.timings[f"notebook_{name}"] = secs
                         except NotebookFailed as exc:
                             failures.append(exc)
+                except KeyboardInterrupt:
+                    # Ctrl-C: start no queued notebook, stop the running ones (their kernels run in
+                    # sessions of their own, so the terminal's SIGINT does not reach them)
+                    mark_interrupted()
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    if kernels is not None:
+                        kernels.kill()
+                    from concurrent.futures import wait as wait_futures
+                    wait_futures([f for f in futures if not f.cancelled()], timeout=10)
+                    raise
+                finally:
+                    pool.shutdown(wait=not interrupted(), cancel_futures=interrupted())
             job.timings["notebooks"] = time.perf_counter() - t0
             if failures:
                 raise failures[0]
@@ -524,7 +597,11 @@ def _produce(job: _Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout
                 t0 = time.perf_counter()
                 render_pdf(tmp / "report.html", tmp / "report.pdf")
                 job.timings["pdf"] = time.perf_counter() - t0
+            check_interrupted()   # nothing is published after Ctrl-C
+            check_source_unchanged(job)
             publish(tmp, job.final)
+            with _HELD_GUARD:
+                _OUR_TMP.discard(tmp)
             _rmtree(job.parent / f"{job.folder}.failed")
         except BaseException as exc:
             if interrupted() and not isinstance(exc, KeyboardInterrupt):
@@ -537,6 +614,8 @@ def _produce(job: _Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout
             failed = job.parent / f"{job.folder}.failed"
             _rmtree(failed)
             os.rename(tmp, failed)
+            with _HELD_GUARD:
+                _OUR_TMP.discard(tmp)
             job.failed_dir = failed
             if isinstance(exc, NotebookFailed):
                 kept = failed / "notebooks" / f"{exc.name}.ipynb"
@@ -609,10 +688,21 @@ def run_report(params, period=None, *, out=None, pdf: bool = False, timeout: int
     notebook (less CPU spent on kernel starts and imports). The pool is not started earlier:
     idle kernels beside the engine would add about 0.6 GB to the run's peak memory.
     """
+    t_start = time.perf_counter()
+    clear_interrupted()
+    try:
+        return _run_report(params, period, out=out, pdf=pdf, timeout=timeout, progress=progress,
+                           notebooks=notebooks, workers=workers, warm_kernels=warm_kernels, t_start=t_start)
+    except KeyboardInterrupt:
+        mark_interrupted()
+        _remove_our_tmp()
+        raise
+
+
+def _run_report(params, period, *, out, pdf, timeout, progress, notebooks, workers, warm_kernels, t_start):
     from .data import load_data
     from .findings import build_findings
     from .paths import reports_dir
-    t_start = time.perf_counter()
     config, params = _config(params)
     if pdf:
         require_chromium()
@@ -626,11 +716,14 @@ def run_report(params, period=None, *, out=None, pdf: bool = False, timeout: int
     with load_data(config) as dataset:
         timings["load_data"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        findings = build_findings(config, period, dataset=dataset, progress=progress)
+        findings = findings_of(dataset, period, progress=progress)
         timings["findings"] = time.perf_counter() - t0
+        sources = dataset.source_state
+    check_interrupted()
+    check_unchanged(sources)
     label = findings.data["period"]["label"]
     job = _Job(config=config, params_file=Path(params), label=label, parent=root / safe_folder_name(config.name),
-               folder=_folder_for(label), findings=findings)
+               folder=_folder_for(label), findings=findings, sources=sources)
     nbs = notebook_paths(notebooks, progress, job.tag)
     n_nb = sum(1 for p in nbs.values() if p is not None)
     with ExitStack() as stack:
@@ -716,7 +809,8 @@ def _subset(dataset, dim: str, value):
     filters = {k: {kk: list(vv) for kk, vv in v.items()} for k, v in config.filters.items()}
     filters["include"] = include
     sub_config = dataclasses.replace(config, filters=filters)
-    return Dataset(config=sub_config, con=con, table=con.table("sales"), quality=quality), rows
+    return Dataset(config=sub_config, con=con, table=con.table("sales"), quality=quality,
+                   source_state=dataset.source_state), rows
 
 
 def _index_rows(jobs: list[_Job], name_dir: Path, by: str | None) -> tuple[list, list, list, bool]:
@@ -770,6 +864,7 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
     """
     from .paths import reports_dir
     t_start = time.perf_counter()
+    clear_interrupted()
     config, params = _config(params)
     if pdf:
         require_chromium()
@@ -818,21 +913,31 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
     try:
         _batch_findings(config, params, period_list, by, name_dir, timings, all_jobs, progress,
                         submit=lambda job: pool.submit(produce, job))
-    except BaseException:
+        pool.shutdown(wait=True)  # every report's notebooks are done before the kernels go
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            # Ctrl-C: stop the running notebooks (their kernels have sessions of their own and
+            # did not get the signal), start no queued report; the reports publish nothing
+            mark_interrupted()
+            if kernels is not None:
+                kernels.kill()
         pool.shutdown(wait=True, cancel_futures=True)
+        if isinstance(exc, KeyboardInterrupt):
+            _remove_our_tmp()
         raise
     finally:
-        pool.shutdown(wait=True)  # every report's notebooks are done before the kernels go
         if kernels is not None:
             kernels.close()
     timings["reports"] = time.perf_counter() - t0
+    if interrupted():
+        _remove_our_tmp()
+        raise KeyboardInterrupt
     return _batch_index(config, period_list, by, name_dir, all_jobs, timings, t_start, progress)
 
 
 def _batch_findings(config, params, period_list, by, name_dir, timings, all_jobs, progress, submit) -> None:
     """Load once, build each report's findings in turn and hand each job to ``submit``."""
     from .data import load_data
-    from .findings import build_findings
     t0 = time.perf_counter()
     _say(progress, f"loading {config.source or 'the query'}")
     with load_data(config) as dataset:
@@ -857,10 +962,11 @@ def _batch_findings(config, params, period_list, by, name_dir, timings, all_jobs
                     job_by = {"dimension": by, "value": value if value is not None else "(missing)"} if by else None
                     parent = name_dir / folder if folder else name_dir
                     job = _Job(config=sub.config, params_file=Path(params), label=p.label, parent=parent,
-                               folder=_folder_for(p.label), by=job_by)
+                               folder=_folder_for(p.label), by=job_by, sources=dataset.source_state)
                     _say(progress, f"{job.tag}building findings")
+                    check_interrupted()
                     try:
-                        job.findings = build_findings(sub.config, p.label, dataset=sub, progress=None)
+                        job.findings = findings_of(sub, p.label)
                         if job_by:
                             job.findings.data["scope"] = dict(job_by)
                     except SalesnbError as exc:

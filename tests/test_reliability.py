@@ -249,3 +249,114 @@ def test_temp_files_of_a_killed_run_are_private_and_swept(tmp_path):
     time.sleep(0.5)   # the killed process is reaped
     sweep_socket_folders(temp)
     assert list(temp.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+_CLI_WITH_NOTEBOOKS = """\
+import sys
+from pathlib import Path
+import salesnb.paths
+NOTEBOOKS = Path(sys.argv.pop(1))
+salesnb.paths.notebooks_dir = lambda: NOTEBOOKS
+from salesnb import cli
+sys.exit(cli.main())
+"""
+
+
+@pytest.fixture(scope="module")
+def big_sources(tmp_path_factory):
+    """Three million lines as CSV and as Parquet (made by DuckDB in a few seconds): loading or
+    building the findings takes long enough to be interrupted midway."""
+    import duckdb
+    folder = tmp_path_factory.mktemp("big")
+    select = ("SELECT 'o' || (i // 3) AS \"order\", DATE '2022-01-01' + CAST(i % 1000 AS INTEGER) AS date, "
+              "'c' || (i % 5000) AS cust, 5 + (i % 97) AS amount FROM range(3000000) t(i)")
+    db = duckdb.connect()
+    db.execute(f"COPY ({select}) TO '{folder / 'big.csv'}' (HEADER)")
+    db.execute(f"COPY ({select}) TO '{folder / 'big.parquet'}' (FORMAT parquet)")
+    db.close()
+    for kind in ("csv", "parquet"):
+        (folder / f"big_{kind}.yaml").write_text(
+            f"name: big\nsource: big.{kind}\nperiod: 2024Q2\n"
+            "columns: {order_id: order, order_date: date, customer_id: cust, revenue: amount}\n")
+    return folder
+
+
+def _interrupt(args, tmp_path, wait_for: str, delay: float, script: str | None = None):
+    """Start the CLI in a session of its own, send SIGINT to its process group once ``wait_for``
+    shows on stderr (and ``delay`` seconds more): Ctrl-C in a terminal. Returns (exit code,
+    stderr, seconds from the signal to the exit)."""
+    temp = tmp_path / "temp"
+    temp.mkdir(exist_ok=True)
+    cmd = [sys.executable, "-c", script, *map(str, args)] if script else \
+        [sys.executable, "-m", "salesnb.cli", *map(str, args)]
+    err_path = tmp_path / "stderr.txt"
+    with open(err_path, "w") as err:
+        proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=err,
+                                env=dict(os.environ, TMPDIR=str(temp)))
+        try:
+            _wait_for(lambda: wait_for in err_path.read_text(), seconds=120, what=repr(wait_for))
+            time.sleep(delay)
+            t0 = time.monotonic()
+            os.killpg(proc.pid, signal.SIGINT)
+            code = proc.wait(timeout=60)
+            took = time.monotonic() - t0
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    return code, err_path.read_text(), took
+
+
+def _assert_interrupted(code, err, took, out: Path, temp: Path):
+    assert code == 130, err[-2000:]
+    assert err.rstrip().splitlines()[-1] == "salesnb: interrupted", err[-2000:]
+    assert "Traceback" not in err and "What to do" not in err, err[-2000:]
+    assert took < 8, f"exit {took:.1f} s after the signal"
+    published = [p.name for p in out.rglob("*")] if out.exists() else []
+    assert not [n for n in published if n not in ("big", "tiny")], published   # no report, .tmp, lock
+    time.sleep(0.3)
+    assert list(temp.iterdir()) == [], list(temp.iterdir())
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_loading_a_csv(big_sources, tmp_path):
+    out = tmp_path / "out"
+    code, err, took = _interrupt(["run", big_sources / "big_csv.yaml", "--out", out], tmp_path, "loading", 0.5)
+    _assert_interrupted(code, err, took, out, tmp_path / "temp")
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_building_the_findings(big_sources, tmp_path):
+    out = tmp_path / "out"
+    code, err, took = _interrupt(["findings", big_sources / "big_parquet.yaml", "-o", out / "f.json"], tmp_path,
+                                 "revenue findings", 0.3)
+    _assert_interrupted(code, err, took, out, tmp_path / "temp")
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_notebooks_run(tmp_path):
+    """The running notebooks' kernels are killed (they run in sessions of their own, so the
+    terminal's SIGINT does not reach them) and the queued notebook never starts."""
+    params = tiny_params(tmp_path)
+    slow = tmp_path / "slow"
+    for name in ("revenue", "customers", "recommendations"):
+        _notebook(slow / f"{name}.ipynb", "import time\ntime.sleep(120)")
+    out = tmp_path / "out"
+    code, err, took = _interrupt([slow, "run", params, "--out", out], tmp_path,
+                                 "running notebook customers", 2.0, script=_CLI_WITH_NOTEBOOKS)
+    _assert_interrupted(code, err, took, out, tmp_path / "temp")
+    assert "running notebook recommendations" not in err
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_batch(tmp_path):
+    params = tiny_params(tmp_path)
+    slow = tmp_path / "slow"
+    for name in ("revenue", "customers", "recommendations"):
+        _notebook(slow / f"{name}.ipynb", "import time\ntime.sleep(120)")
+    out = tmp_path / "out"
+    code, err, took = _interrupt([slow, "batch", params, "--periods", "2023Q2..2023Q4", "--jobs", "2", "--out", out],
+                                 tmp_path, "[2023Q3] running notebook", 1.5, script=_CLI_WITH_NOTEBOOKS)
+    _assert_interrupted(code, err, took, out, tmp_path / "temp")
+    assert "[2023Q4] running notebook" not in err
