@@ -103,9 +103,14 @@ def cmd_validate(args) -> int:
 
 def cmd_findings(args) -> int:
     from .config import load_config
-    from .findings import build_findings, dumps
+    from .data import load_data
+    from .findings import dumps
+    from .report import check_unchanged, findings_of
     config = load_config(args.params)
-    findings = build_findings(config, args.period, progress=lambda m: print(m, file=sys.stderr))
+    print(f"loading {config.source or 'query'}", file=sys.stderr)
+    with load_data(config) as dataset:
+        findings = findings_of(dataset, args.period, progress=lambda m: print(m, file=sys.stderr))
+        check_unchanged(dataset.source_state)   # a file overwritten meanwhile: no mixed numbers
     text = dumps(findings.data)
     if args.output:
         from .report import write_atomic

@@ -360,3 +360,33 @@ def test_ctrl_c_during_a_batch(tmp_path):
                                  tmp_path, "[2023Q3] running notebook", 1.5, script=_CLI_WITH_NOTEBOOKS)
     _assert_interrupted(code, err, took, out, tmp_path / "temp")
     assert "[2023Q4] running notebook" not in err
+
+
+# --------------------------------------------------------------------------- source changed
+
+def test_a_source_overwritten_during_the_findings_fails_the_run(tmp_path):
+    """The file is rewritten while the findings are built: the run fails with a message and
+    publishes nothing (no report with one file's checksum and the other's numbers)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from salesnb.errors import DataError
+    from salesnb.report import run_report
+
+    def table(amount):
+        n = 300
+        return pa.table({"order": [f"o{i}" for i in range(n)],
+                         "date": [f"2023-{1 + i % 12:02d}-{1 + i % 27:02d}" for i in range(n)],
+                         "cust": [f"c{i % 17}" for i in range(n)], "amount": [amount] * n})
+    pq.write_table(table(10.0), tmp_path / "s.parquet")
+    params = tmp_path / "s.yaml"
+    params.write_text("name: s\nsource: s.parquet\nperiod: 2023Q4\n"
+                      "columns: {order_id: order, order_date: date, customer_id: cust, revenue: amount}\n")
+
+    def progress(message):
+        if message.startswith("customer findings"):
+            pq.write_table(table(99.0), tmp_path / "s.parquet")   # another export lands meanwhile
+    with pytest.raises(DataError) as info:
+        run_report(params, out=tmp_path / "out", notebooks=_quick_notebooks(tmp_path / "quick"), progress=progress)
+    assert "s.parquet" in str(info.value) and "changed while the report was being made" in str(info.value)
+    assert not (tmp_path / "out" / "s" / "2023Q4").exists()

@@ -56,6 +56,12 @@ def prepare(target: Path) -> Path:
     (target / "date_outlier.csv").write_text("order,date,cust,amount\n" + "\n".join(rows) + "\no0,1900-01-01,c1,20\n")
     rows = [f"o{i},9999-{10 + i % 3:02d}-{1 + i % 28:02d},c{i % 5},{10 + i}" for i in range(30)]
     (target / "dates_9999.csv").write_text("order,date,cust,amount\n" + "\n".join(rows) + "\n")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    pq.write_table(pa.table({"order": ["1", "2"], "date": ["2024-01-05", "2024-01-20"], "cust": ["a", "b"],
+                             "amount": [10.0, 25.5]}), target / "whole.parquet")
+    data = (target / "whole.parquet").read_bytes()
+    (target / "truncated.parquet").write_bytes(data[: len(data) // 2])
     _hostile_params(target)
     return target
 
