@@ -34,6 +34,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import difflib
+import errno
 import glob as globlib
 import gzip
 import hashlib
@@ -271,6 +272,17 @@ def _source_files(source: str) -> list[Path]:
                             hint="check the folder and the pattern (relative to the params file)")
         return files
     path = Path(source)
+    if not path.exists() and path.is_symlink():
+        try:
+            path.resolve(strict=True)
+            cause = "leads to a file that does not exist"
+        except RuntimeError:
+            cause = "is a symbolic link that leads back to itself (a loop)"
+        except OSError as exc:
+            cause = ("is a symbolic link that leads back to itself (a loop)" if exc.errno == errno.ELOOP
+                     else f"is a symbolic link that leads to a file that does not exist ({os.readlink(path)!r})")
+        raise DataError(f"Source file {source!r} {cause}.",
+                        hint="point source: at the data file itself, or fix the link")
     if not path.exists():
         parent = path.parent
         near = ""
@@ -327,6 +339,12 @@ def fingerprint(files: list[Path]) -> str:
             while chunk := fh.read(1 << 22):
                 digest.update(chunk)
     return digest.hexdigest()
+
+
+def _interrupt_error(exc: BaseException) -> bool:
+    """DuckDB's error for a query stopped by Ctrl-C (or Ctrl-C itself)."""
+    from .errors import interrupted
+    return interrupted() or isinstance(exc, KeyboardInterrupt) or "INTERRUPT" in str(exc).upper()[:200]
 
 
 def _kind(path: Path) -> str:
@@ -438,6 +456,72 @@ def _looks_binary(path: Path) -> bool:
     return False
 
 
+def _packed_kind(path: Path) -> tuple[str, str] | None:
+    """(what, what to do) for a compressed file or archive behind a text file's name."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"\x1f\x8b"):
+        return ("gzip-compressed", f"name it {path.name}.gz (salesnb reads .csv.gz files), or unpack it with gunzip")
+    if head.startswith(b"PK\x03\x04"):
+        return ("a zip archive (or an Excel workbook)",
+                "unzip it and point source: at the CSV inside; if it is an Excel workbook, name it .xlsx")
+    for magic, what in ((b"PAR1", "a Parquet file"), (b"BZh", "bzip2-compressed"), (b"\xfd7zXZ", "xz-compressed"),
+                        (b"\x28\xb5\x2f\xfd", "zstd-compressed")):
+        if head.startswith(magic):
+            return (what, "give the file its real extension (.parquet), or unpack it" if what == "a Parquet file"
+                    else "unpack it and point source: at the CSV inside")
+    return None
+
+
+def _mixed_line_endings(path: Path) -> bool:
+    """Whether the file ends its lines in more than one way (CRLF, LF, CR)."""
+    kinds = set()
+    prev_cr = False
+    with _open_text(path) as fh:
+        while chunk := fh.read(1 << 20):
+            if prev_cr:
+                chunk = b"\r" + chunk
+            prev_cr = chunk.endswith(b"\r")
+            if prev_cr:
+                chunk = chunk[:-1]
+            crlf = chunk.count(b"\r\n")
+            if crlf:
+                kinds.add("crlf")
+            if chunk.count(b"\n") > crlf:
+                kinds.add("lf")
+            if chunk.count(b"\r") > crlf:
+                kinds.add("cr")
+            if len(kinds) > 1:
+                return True
+    return False
+
+
+def _normalized_line_endings(path: Path, tmpdir: str) -> Path:
+    """A copy of the file with every line ending (CRLF, LF, CR) made LF."""
+    out = Path(tmpdir) / f"{len(list(Path(tmpdir).glob('*.lf.csv')))}_{path.name.removesuffix('.gz')}.lf.csv"
+    prev_cr = False
+    with _open_text(path) as src, open(out, "wb") as dst:
+        while chunk := src.read(1 << 20):
+            if prev_cr and chunk.startswith(b"\n"):
+                chunk = chunk[1:]
+            prev_cr = chunk.endswith(b"\r")
+            dst.write(chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+    return out
+
+
+def _unclosed_quote_line(path: Path, encoding: str = "utf-8") -> int | None:
+    """The line on which a quoted field starts that no quote ever closes; None if the quotes pair up."""
+    count, start = 0, None
+    with _open_text(path) as raw:
+        reader = codecs.getreader(encoding)(raw, errors="replace")
+        for number, line in enumerate(reader, 1):
+            n = line.count('"')
+            if n % 2 and count % 2 == 0:
+                start = number
+            count += n
+    return start if count % 2 else None
+
+
 SINGLE_BYTE = ("latin1", "iso88591", "cp1252", "windows1252", "iso885915", "latin9", "cp850", "cp437", "macroman")
 
 
@@ -538,10 +622,18 @@ class _Reader:
         if interrupted() or isinstance(exc, KeyboardInterrupt):   # Ctrl-C, not a data problem
             raise KeyboardInterrupt from None
         lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-        # DuckDB's CSV errors: "CSV Error on Line: N", then the reason, then the sniffer's settings
-        text = " ".join(lines[:2]) if lines and lines[0].startswith("Invalid Input Error: CSV Error") else \
-            (lines[0] if lines else type(exc).__name__)
-        raise DataError(f"Cannot read {what}: {text[:300]}",
+        if any("Out of Memory" in ln for ln in lines[:1]):
+            raise DataError(f"DuckDB ran out of memory reading {what}.",
+                            hint="raise memory_limit in the params file (e.g. memory_limit: 4GB), or "
+                                 "SALESNB_MEMORY_LIMIT") from None
+        # DuckDB's CSV errors: "CSV Error on Line: N", the line itself ("Original Line: …", cut: it
+        # can be megabytes), then the reason (shown whole), then the sniffer's settings
+        if lines and lines[0].startswith("Invalid Input Error: CSV Error"):
+            rest = [ln for ln in lines[1:4] if not ln.startswith(("Original Line", "Possible Solution", "file ="))]
+            text = " ".join([lines[0]] + rest[:1])
+        else:
+            text = lines[0] if lines else type(exc).__name__
+        raise DataError(f"Cannot read {what}: {text if len(text) <= 600 else text[:599] + '…'}",
                         hint=hint or "check that the file is a complete file of the kind its name says") from None
 
     def _register_query(self, query: str) -> None:
@@ -653,6 +745,9 @@ class _Reader:
         readable = []
         for f in self.files:
             if _looks_binary(f):
+                packed = _packed_kind(f)
+                if packed:
+                    raise DataError(f"Source file {str(f)!r} is {packed[0]}, not text.", hint=packed[1])
                 raise DataError(f"Source file {str(f)!r} is not text (it holds binary bytes).",
                                 hint="export the data as CSV, Parquet or .xlsx")
             if cfg.encoding == "auto":
@@ -690,21 +785,78 @@ class _Reader:
         elif any(f.suffix.lower() == ".tsv" or f.name.lower().endswith(".tsv.gz") for f in self.files):
             options.append("delim = '\t'")
         paths = [str(p) for p in readable]
-        for attempt in (1, 2):
+        normalized = False
+        for attempt in (1, 2, 3):
             try:
                 self.db.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM read_csv({_path_list(paths)}, "
                                 f"{', '.join(options)}, union_by_name = true)")
                 # a full scan here, so that CSV errors name the file (and the count is reused)
                 self.rows = self.db.execute("SELECT count(*) FROM raw").fetchone()[0]
-                return
+                break
             except Exception as exc:
                 if attempt == 1 and "parallel" in str(exc).lower():
                     # ragged rows together with quoted line breaks need the serial reader
                     options.append("parallel = false")
                     continue
-                self._fail_read(exc, f"text source {cfg.source!r}",
-                                hint="check that the file is complete, that its quotes (\") are balanced, "
-                                     "and the delimiter (set delimiter: if it is not detected)")
+                if attempt == 1 and not normalized and not _interrupt_error(exc):
+                    # lines ended in several ways (CRLF, LF, CR) confuse DuckDB's sniffer: read an
+                    # LF-only copy of such files
+                    mixed = [i for i, f in enumerate(readable) if _mixed_line_endings(f)]
+                    if mixed:
+                        for i in mixed:
+                            readable[i] = _normalized_line_endings(readable[i], self.tmpdir)
+                        paths = [str(p) for p in readable]
+                        normalized = True
+                        self.notes.append("Lines end in more than one way (CRLF, LF, CR): read with every "
+                                          "line ending taken as one.")
+                        continue
+                self._fail_text(exc, readable)
+        self._check_one_column(readable)
+
+    def _fail_text(self, exc: Exception, readable: list[Path]):
+        cfg = self.config
+        what = f"text source {cfg.source!r}"
+        text = str(exc)
+        if _interrupt_error(exc):
+            self._fail_read(exc, what)
+        if "Out of Memory" in text or "could not allocate" in text:
+            raise DataError(f"DuckDB ran out of memory reading {cfg.source!r}"
+                            + (f" (memory_limit: {cfg.memory_limit})" if cfg.memory_limit else "") + ".",
+                            hint="raise memory_limit in the params file (e.g. memory_limit: 4GB), or "
+                                 "SALESNB_MEMORY_LIMIT") from None
+        size = re.search(r"Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+) bytes", text)
+        if size:
+            line = re.search(r"CSV Error on Line: (\d+)", text)
+            where = f"data row {line.group(1)}" if line else "a row"
+            raise DataError(f"Cannot read {what}: {where} is more than {int(size.group(1)):,} bytes long, "
+                            "the most a line may have.",
+                            hint="a field that long is usually an unclosed quote (\") or a broken export: check "
+                                 "that line of the file") from None
+        for f in readable:
+            line = _unclosed_quote_line(f)
+            if line is not None:
+                raise DataError(f"Cannot read {what}: the quote (\") opened on line {line} of {f.name} is never "
+                                "closed.", hint="close the quote on that line (or double a quote that belongs to "
+                                                "the text: \"\"), then run again") from None
+        self._fail_read(exc, what, hint="check that the file is complete, that its quotes (\") are balanced, "
+                                        "and the delimiter (set delimiter: if it is not detected)")
+
+    def _check_one_column(self, readable: list[Path]) -> None:
+        """A file read as one column whose quotes do not pair up: the unclosed quote swallowed
+        the delimiters, which would otherwise look like a wrong delimiter."""
+        cols = _columns(self.db)
+        if len(cols) != 1 or self.config.delimiter:
+            return
+        name = next(iter(cols))
+        if not any(d in name for d in ",;|\t"):
+            return
+        for f in readable:
+            line = _unclosed_quote_line(f)
+            if line is not None:
+                raise DataError(f"Cannot read text source {self.config.source!r}: the quote (\") opened on line "
+                                f"{line} of {f.name} is never closed, so the rest of the file reads as one field.",
+                                hint="close the quote on that line (or double a quote that belongs to the text: "
+                                     "\"\"), then run again")
 
 
 # --------------------------------------------------------------------------- canonical table

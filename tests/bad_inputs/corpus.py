@@ -62,6 +62,7 @@ def prepare(target: Path) -> Path:
                              "amount": [10.0, 25.5]}), target / "whole.parquet")
     data = (target / "whole.parquet").read_bytes()
     (target / "truncated.parquet").write_bytes(data[: len(data) // 2])
+    _misleading_files(target)
     _hostile_params(target)
     return target
 
@@ -80,3 +81,22 @@ def _hostile_params(target: Path) -> None:
     (target / "params_laughs_small.yaml").write_text(laughs4)
     (target / "params_deep.yaml").write_text(head + "title: " + "[" * 20_000 + "]" * 20_000 + "\n")
     (target / "params_huge.yaml").write_text(head + "# " + "x" * 1_100_000 + "\n")
+
+
+def _misleading_files(target: Path) -> None:
+    """Files whose first error messages were misleading (issue 22, item 10)."""
+    import os
+    import zipfile
+    (target / "mixed_endings.csv").write_bytes(
+        b"order,date,cust,amount\r\n1,2024-01-05,a,10\n2,2024-01-20,b,25.5\r3,2024-02-03,c,7\r\n")
+    (target / "unclosed_quote.csv").write_text('order,date,cust,amount\n1,2024-01-05,"a,10\n2,2024-01-20,b,25.5\n')
+    (target / "huge_field.csv").write_text("order,date,cust,amount\n1,2024-01-05," + "x" * 3_000_000 + ",10\n")
+    (target / "gzip_inside.csv").write_bytes(gzip.compress(OK_ROWS.encode()))
+    with zipfile.ZipFile(target / "zip_inside.csv", "w") as z:
+        z.writestr("sales.csv", OK_ROWS)
+    loop = target / "loop.csv"
+    if not os.path.lexists(loop):
+        os.symlink("loop.csv", loop)
+    (target / "currencies.csv").write_text("order,date,cust,amount\n1,2024-01-05,a,$10.00\n2,2024-01-20,b,€25.50\n"
+                                            "3,2024-02-03,c,£7\n4,2024-02-04,d,12\n")
+    (target / "dup_header.csv").write_text("order,date,cust,amount,amount\n1,2024-01-05,a,10,99\n")
