@@ -593,6 +593,7 @@ class _Reader:
         self.notes: list[str] = []  # caveats found while reading, shown in the quality report
         self.kind: str | None = None  # parquet, duckdb, excel, text; None for a query
         self.state: tuple = ()  # file_state(self.files) before reading
+        self.headers: list[tuple[str, list[str]]] = []  # (file name, header names as written)
 
     def register(self) -> None:
         cfg = self.config
@@ -723,6 +724,8 @@ class _Reader:
                 self._fail_read(exc, f"Excel file {str(f)!r}")
             if not rows:
                 raise DataError(f"Excel file {str(f)!r} has an empty first sheet.", hint="set sheet: to the data's sheet")
+            self.headers.append((f.name, [str(int(h) if isinstance(h, float) and h.is_integer() else h).strip()
+                                          for h in rows[0] if h not in (None, "")]))
             frames.append(_excel_frame(rows))
         if len(frames) > 1:
             # a column typed differently in two workbooks is read as text in all of them
@@ -812,6 +815,9 @@ class _Reader:
                         continue
                 self._fail_text(exc, readable)
         self._check_one_column(readable)
+        n_cols = len(_columns(self.db))
+        for f, shown in zip(readable, self.files):
+            self.headers.append((shown.name, _header_names(f, n_cols)))
 
     def _fail_text(self, exc: Exception, readable: list[Path]):
         cfg = self.config
@@ -860,6 +866,74 @@ class _Reader:
 
 
 # --------------------------------------------------------------------------- canonical table
+
+def _header_names(path: Path, n_cols: int) -> list[str]:
+    """The first line of a (UTF-8) text file split into names, with the delimiter that gives the
+    column count DuckDB read; [] when none does."""
+    import csv
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        first = fh.readline(1 << 20)
+    for delim in (",", ";", "|", "\t"):
+        try:
+            names = next(csv.reader([first.rstrip("\r\n")], delimiter=delim))
+        except (csv.Error, StopIteration):
+            continue
+        if len(names) == n_cols:
+            return [n.strip() for n in names]
+    return []
+
+
+def _check_duplicate_headers(config: Config, headers, source_desc: str) -> None:
+    """A mapped column whose name the header gives twice: DuckDB would read the first and call
+    the other NAME_1, silently. An error naming both."""
+    for file_name, names in headers:
+        for role, col in config.source_columns():
+            places = [i + 1 for i, n in enumerate(names) if n == col]
+            if len(places) > 1:
+                raise DataError(f"The header of {file_name} names {col!r} (columns.{role}) twice: columns "
+                                f"{places[0]} and {places[1]}.",
+                                hint="rename one of them in the file, so that columns: can say which one "
+                                     f"holds the {role.replace('_', ' ')}")
+
+
+# A money value's currency, from its symbol or ISO code ("$" is taken as US dollars)
+_CURRENCY_MARKS = {"US$": "USD", "$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW", "₽": "RUB",
+                   "USD": "USD", "EUR": "EUR", "GBP": "GBP", "JPY": "JPY", "CHF": "CHF", "CAD": "CAD", "AUD": "AUD",
+                   "INR": "INR", "CNY": "CNY", "SEK": "SEK", "NOK": "NOK", "DKK": "DKK"}
+
+
+def currency_note(db, config: Config, stored_raw: list[str], table: str = "parsed") -> str | None:
+    """A data-quality note when one money column's text values carry more than one currency
+    (summed as they are, without conversion); None otherwise."""
+    from .fmt import fmt_count
+    for role in ("revenue", "unit_price"):
+        if role not in stored_raw:
+            continue
+        col = f"_raw_{role}"
+        marks = list(_CURRENCY_MARKS)
+        # "US$" also contains "$": count "$" only where "US$" is not
+        conds = []
+        for m in marks:
+            cond = f"contains(upper({col}), {sql_literal(m)})"
+            if m == "$":
+                cond += f" AND NOT contains(upper({col}), 'US$')"
+            conds.append(f"count(*) FILTER (WHERE {cond})")
+        # only values with a character that is not part of a plain number are looked at (one
+        # regex per row: about 0.4 s at 10M text values; a column of numbers costs nothing)
+        counts = db.execute(f"SELECT {', '.join(conds)} FROM {table} "
+                            f"WHERE regexp_matches({col}, '[^0-9.,+() -]')").fetchone()
+        per: dict[str, int] = {}
+        for m, n in zip(marks, counts):
+            if n:
+                per[_CURRENCY_MARKS[m]] = per.get(_CURRENCY_MARKS[m], 0) + n
+        if len(per) > 1:
+            listed = ", ".join(f"{code} {fmt_count(n)} {'row' if n == 1 else 'rows'}"
+                               for code, n in sorted(per.items(), key=lambda kv: -kv[1]))
+            return (f"columns.{role} ({config.columns.get(role)}) holds amounts in more than one currency ({listed}); "
+                    f"they are added up as {config.currency} without conversion. Convert them first, or filter "
+                    "the rows of one currency (query:).")
+    return None
+
 
 def _columns(db) -> dict[str, str]:
     return {r[0]: r[1] for r in db.execute("DESCRIBE raw").fetchall()}
@@ -1381,6 +1455,7 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
         raise NoDataError(f"{source_desc} has a header but no data rows." if raw_cols else f"{source_desc} has no rows.",
                           hint="export the data again with its rows")
     _check_columns(config, raw_cols, source_desc)
+    _check_duplicate_headers(config, reader.headers, source_desc)
     cols = config.columns
 
     date_expr, date_fmt, date_note = _date_sql(db, cols["order_date"], raw_cols[cols["order_date"]], config,
@@ -1503,6 +1578,9 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
     decimal_hint = _decimal_hint(db, config, raw_cols, dropped)
     if decimal_hint:
         notes.append(decimal_hint)
+    mixed_currency = currency_note(db, config, stored_raw)
+    if mixed_currency:
+        notes.append(mixed_currency)
 
     # filters: values are bound parameters, never pasted into the SQL
     filter_sql, params = [], []
