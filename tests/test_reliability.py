@@ -390,3 +390,89 @@ def test_a_source_overwritten_during_the_findings_fails_the_run(tmp_path):
         run_report(params, out=tmp_path / "out", notebooks=_quick_notebooks(tmp_path / "quick"), progress=progress)
     assert "s.parquet" in str(info.value) and "changed while the report was being made" in str(info.value)
     assert not (tmp_path / "out" / "s" / "2023Q4").exists()
+
+
+# --------------------------------------------------------------------------- usage and OS errors
+
+def _cli(*args, timeout=300, **kw):
+    return subprocess.run([sys.executable, "-m", "salesnb.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+@pytest.mark.parametrize("args", [["batch", "--periods", "2023Q4", "--jobs", "0"],
+                                  ["batch", "--periods", "2023Q4", "--jobs", "-3"],
+                                  ["run", "--timeout", "0"], ["batch", "--periods", "2023Q4", "--timeout", "-1"]])
+def test_jobs_and_timeout_below_one_are_usage_errors(tmp_path, args):
+    params = tiny_params(tmp_path)
+    proc = _cli(args[0], params, *args[1:], "--out", tmp_path / "out")
+    assert proc.returncode == 2, proc.stderr
+    assert "must be at least 1" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("period", ["9999Q4", "0000Q1", "9999", "0000-01", "9999Q4..9999Q4"])
+def test_years_0_and_9999_are_clear_errors_everywhere(tmp_path, period):
+    params = tiny_params(tmp_path)
+    for args in (["findings", params, "--period", period], ["run", params, "--period", period],
+                 ["batch", params, "--periods", period]):
+        proc = _cli(*args, "--out", tmp_path / "out") if args[0] != "findings" else _cli(*args)
+        assert proc.returncode == 1, (args, proc.stderr)
+        assert "out of range" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def _mount_tmpfs(target: Path, options: str) -> str | None:
+    """Mount a small tmpfs on ``target``; the reason when this machine does not allow it."""
+    target.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return "not root: cannot mount a tmpfs (and root ignores chmod, so a read-only folder needs one)"
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)], capture_output=True, text=True)
+    return None if proc.returncode == 0 else f"mount -t tmpfs failed: {proc.stderr.strip()}"
+
+
+@pytest.fixture
+def mounts(tmp_path):
+    """(read-only folder, 1 MB folder), each a tmpfs; skipped with the reason where not allowed."""
+    ro, full = tmp_path / "ro", tmp_path / "full"
+    made = []
+    for folder, options in ((ro, "size=1m,ro"), (full, "size=1m")):
+        reason = _mount_tmpfs(folder, options)
+        if reason:
+            for m in made:
+                subprocess.run(["umount", str(m)])
+            print(f"SKIPPED: {reason}")
+            pytest.skip(reason)
+        made.append(folder)
+    yield ro, full
+    for m in made:
+        subprocess.run(["umount", "-l", str(m)])
+
+
+def _one_line_error(proc, *fragments):
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("salesnb: error:")]
+    assert len(errors) == 1, proc.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+def test_read_only_and_full_folders_give_one_line(tmp_path, mounts):
+    """--out on a read-only folder (run, batch), findings -o and sample there, --out naming a
+    file, and a full disk: one line naming the path and the cause, exit 1 (issue 22, item 3)."""
+    ro, full = mounts
+    params = tiny_params(tmp_path)
+    _one_line_error(_cli("run", params, "--out", ro), str(ro / "tiny"), "Read-only file system")
+    _one_line_error(_cli("batch", params, "--periods", "2023Q3..2023Q4", "--out", ro), str(ro / "tiny"),
+                    "Read-only file system")
+    _one_line_error(_cli("findings", params, "-o", ro / "f.json"), str(ro / "f.json"), "Read-only file system")
+    _one_line_error(_cli("sample", ro / "s.parquet", "--rows", "10"), str(ro / "s.parquet"), "Read-only file system")
+    (tmp_path / "a_file").write_text("x")
+    _one_line_error(_cli("run", params, "--out", tmp_path / "a_file"), str(tmp_path / "a_file"), "is a file")
+    _one_line_error(_cli("sample", full / "s.parquet", "--rows", "200000"), str(full / "s.parquet"),
+                    "No space left on device")
+    assert list(full.iterdir()) == []
+    # a full disk midway through a report: the run folder is removed, not kept as .failed
+    (full / "ballast").write_bytes(b"\0" * 700_000)
+    proc = _cli("run", params, "--out", full)
+    _one_line_error(proc, "No space left on device")
+    assert sorted(p.name for p in full.rglob("*")) in (["ballast"], ["ballast", "tiny"]), list(full.rglob("*"))
