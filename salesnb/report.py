@@ -663,10 +663,16 @@ def writable_folder(folder: Path) -> Path:
                                   "not a folder.", hint="give --out a folder (it is created if missing)")
             if up.exists():
                 break
+        created = [up for up in (folder, *folder.parents) if not up.exists()]
         folder.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=str(folder), prefix=".salesnb-probe-")
         os.close(fd)
         os.unlink(probe)
+        for up in created:   # made again when a report is written: a run that fails leaves none
+            try:
+                up.rmdir()
+            except OSError:
+                break
     except OSError as exc:
         raise ReportError(f"Cannot write reports into {str(folder)!r}: {exc.strerror or exc}.",
                           hint="choose an --out folder you can write to, on a disk with free space") from None
