@@ -13,6 +13,20 @@ from pathlib import Path
 from .errors import SalesnbError
 
 
+def _positive_int(what: str):
+    """An argparse type: a whole number of at least 1 (``--jobs 0`` is a usage error, exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{what} must be at least 1, not {value}")
+        return value
+    parse.__name__ = what
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="salesnb", description="Sales-performance reports from sales transactions.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -40,10 +54,11 @@ def _parser() -> argparse.ArgumentParser:
         else:
             s.add_argument("--periods", required=True, help="a range such as 2023Q3..2024Q3")
             s.add_argument("--by", help="also one report per value of this dimension")
-            s.add_argument("--jobs", type=int, default=2)
+            s.add_argument("--jobs", type=_positive_int("--jobs"), default=2,
+                           help="reports produced at a time (default 2)")
         s.add_argument("--out", default="reports")
         s.add_argument("--pdf", action="store_true", help="also write report.pdf (needs Chromium)")
-        s.add_argument("--timeout", type=int, default=1800, help="seconds a notebook cell may run before the report fails (default 1800)")
+        s.add_argument("--timeout", type=_positive_int("--timeout"), default=1800, help="seconds a notebook cell may run before the report fails (default 1800)")
 
     s = sub.add_parser("sample", help="write the synthetic sample data set")
     s.add_argument("out")
@@ -88,9 +103,14 @@ def cmd_validate(args) -> int:
 
 def cmd_findings(args) -> int:
     from .config import load_config
-    from .findings import build_findings, dumps
+    from .data import load_data
+    from .findings import dumps
+    from .report import check_unchanged, findings_of
     config = load_config(args.params)
-    findings = build_findings(config, args.period, progress=lambda m: print(m, file=sys.stderr))
+    print(f"loading {config.source or 'query'}", file=sys.stderr)
+    with load_data(config) as dataset:
+        findings = findings_of(dataset, args.period, progress=lambda m: print(m, file=sys.stderr))
+        check_unchanged(dataset.source_state)   # a file overwritten meanwhile: no mixed numbers
     text = dumps(findings.data)
     if args.output:
         from .report import write_atomic
@@ -129,30 +149,73 @@ def cmd_sample(args) -> int:
     out = Path(args.out)
     if out.is_dir():
         raise SalesnbError(f"{str(out)!r} is a folder.", hint="give a file name such as data/sample.parquet")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    summary = write_sample(out, rows=args.rows, seed=args.seed)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        summary = write_sample(out, rows=args.rows, seed=args.seed)
+    except OSError as exc:
+        raise SalesnbError(f"Cannot write {str(out)!r}: {exc.strerror or exc}.",
+                           hint="choose a path in a folder you can write to, on a disk with free space") from None
     print(f"Wrote {summary['rows']:,} rows to {args.out} ({summary['first_date']} .. {summary['last_date']})")
     return 0
+
+
+def _on_sigint(signum, frame):
+    import logging
+
+    from .errors import mark_interrupted
+    mark_interrupted()
+    # the notebooks being stopped would log "Kernel died …": the one message is ours
+    logging.disable(logging.CRITICAL)
+    raise KeyboardInterrupt
 
 
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     handler = globals()[f"cmd_{args.command}"]
+    import signal
+    import threading
+
+    from .errors import clear_interrupted, interrupted, os_error_line
+    clear_interrupted()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, _on_sigint)
     try:
         return handler(args)
-    except SalesnbError as exc:
-        print(f"salesnb: error: {exc}", file=sys.stderr)
-        return exc.exit_code
     except KeyboardInterrupt:
         print("salesnb: interrupted", file=sys.stderr)
         return 130
+    except SalesnbError as exc:
+        if interrupted():   # e.g. DuckDB's "Query interrupted" turned into a data error
+            print("salesnb: interrupted", file=sys.stderr)
+            return 130
+        print(f"salesnb: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     except BrokenPipeError:
         # the reader of our output went away (salesnb validate … | head): stop quietly
         import os
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except OSError as exc:
+        if interrupted():
+            print("salesnb: interrupted", file=sys.stderr)
+            return 130
+        # a read-only or full folder, a file where a folder should be: one line, no traceback
+        print(f"salesnb: error: {os_error_line(exc)}", file=sys.stderr)
+        return 1
+    except Exception:
+        if interrupted():   # whatever the interrupt broke on its way (a DuckDB RuntimeError …)
+            print("salesnb: interrupted", file=sys.stderr)
+            return 130
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if interrupted() and argv is not None:   # called in-process: logging as it was
+            import logging
+            logging.disable(logging.NOTSET)
 
 
 if __name__ == "__main__":  # pragma: no cover

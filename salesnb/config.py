@@ -106,6 +106,8 @@ class Config:
 
 
 def _closest(word: str, choices) -> str:
+    if len(str(word)) > 100:
+        return ""
     match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.5)
     return f" Did you mean {match[0]!r}?" if match else ""
 
@@ -117,7 +119,7 @@ def _where(path) -> str:
 def _expect(data: dict, key: str, types, path, what: str):
     value = data.get(key)
     if value is not None and not isinstance(value, types):
-        raise ConfigError(f"Key {key!r}{_where(path)} must be {what}, not {type(value).__name__} {value!r}.",
+        raise ConfigError(f"Key {_short(key)}{_where(path)} must be {what}, not {type(value).__name__} {_short(value)}.",
                           hint=f"write {key}: <{what}>")
     return value
 
@@ -135,7 +137,7 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
     unknown = [k for k in data if k not in VALID_KEYS]
     if unknown:
         key = unknown[0]
-        raise ConfigError(f"Unknown key {key!r}{_where(path)}.{_closest(key, VALID_KEYS)}",
+        raise ConfigError(f"Unknown key {_short(key)}{_where(path)}.{_closest(key, VALID_KEYS)}",
                           hint="valid keys are: " + ", ".join(VALID_KEYS))
     name = data.get("name")
     if name is None:
@@ -143,7 +145,7 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
                           hint="add e.g. name: acme (letters, digits, '-', '_')")
     name = str(name)
     if not _NAME.match(name):
-        raise ConfigError(f"Key 'name'{_where(path)} is {name!r}: only letters, digits, '-' and '_' "
+        raise ConfigError(f"Key 'name'{_where(path)} is {_short(name)}: only letters, digits, '-' and '_' "
                           "are allowed (it names the output folder).",
                           hint="rename it, e.g. " + (re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "acme"))
     base = Path(base_dir).resolve()
@@ -165,7 +167,7 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
 
     engine = _expect(data, "engine", str, path, "duckdb or a connection URL") or "duckdb"
     if engine != "duckdb" and not engine.startswith(URL_PREFIXES):
-        raise ConfigError(f"engine {engine!r}{_where(path)} is not duckdb or a PySpark / PostgreSQL "
+        raise ConfigError(f"engine {_short(engine)}{_where(path)} is not duckdb or a PySpark / PostgreSQL "
                           "connection URL.", hint="omit engine: (duckdb is the default), or write e.g. "
                           "postgresql://user@host/db or local[*] for Spark")
 
@@ -174,7 +176,7 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
         raise ConfigError(f"Key 'columns'{_where(path)} must be a mapping like 'order_id: Invoice'.")
     bad = [k for k in columns if k not in CANONICAL_COLUMNS]
     if bad:
-        raise ConfigError(f"Unknown column role {bad[0]!r} under 'columns'{_where(path)}."
+        raise ConfigError(f"Unknown column role {_short(bad[0])} under 'columns'{_where(path)}."
                           f"{_closest(bad[0], CANONICAL_COLUMNS)}",
                           hint="roles are: " + ", ".join(CANONICAL_COLUMNS))
     order_id_parts: tuple[str, ...] = ()
@@ -186,7 +188,7 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
             order_id_parts = ()
     for role, value in columns.items():
         if isinstance(value, (list, dict)):
-            raise ConfigError(f"columns.{role}{_where(path)} must be one column name, not {value!r}.",
+            raise ConfigError(f"columns.{role}{_where(path)} must be one column name, not {_short(value)}.",
                               hint=f"write {role}: <your column name>")
     columns = {k: str(v) for k, v in columns.items() if v is not None and str(v) != ""}
     for req in REQUIRED_COLUMNS:
@@ -199,14 +201,14 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
 
     date_format = str(data.get("date_format") or "auto")
     if date_format not in DATE_FORMATS and "%" not in date_format:
-        raise ConfigError(f"date_format {date_format!r}{_where(path)} is not auto, dayfirst, monthfirst "
+        raise ConfigError(f"date_format {_short(date_format)}{_where(path)} is not auto, dayfirst, monthfirst "
                           "or a strftime pattern.", hint="e.g. date_format: '%d/%m/%Y'")
     decimal = str(data.get("decimal") or ".")
     if decimal not in (".", ","):
-        raise ConfigError(f"decimal {decimal!r}{_where(path)} must be '.' or ','.")
+        raise ConfigError(f"decimal {_short(decimal)}{_where(path)} must be '.' or ','.")
     currency = str(data.get("currency") or "USD").upper()
     if not _CURRENCY.match(currency):
-        raise ConfigError(f"currency {currency!r}{_where(path)} is not an ISO 4217 code.", hint="e.g. USD, EUR, GBP")
+        raise ConfigError(f"currency {_short(currency)}{_where(path)} is not an ISO 4217 code.", hint="e.g. USD, EUR, GBP")
 
     filters = data.get("filters") or {}
     if not isinstance(filters, dict) or any(k not in ("include", "exclude") for k in filters):
@@ -221,32 +223,32 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
         for role, values in spec.items():
             if role in CANONICAL_COLUMNS and role not in FILTER_ROLES:
                 raise ConfigError(f"filters.{kind}.{role}{_where(path)}: filters keep or drop rows by a text "
-                                  f"value, and {role!r} is not one.",
+                                  f"value, and {_short(role)} is not one.",
                                   hint="filter on one of: " + ", ".join(FILTER_ROLES))
             if role == "order_id" and order_id_parts:
                 raise ConfigError(f"filters.{kind}.order_id{_where(path)}: the order id is made of several "
                                   f"columns ({columns['order_id']}), and a filter matches one column's values.",
                                   hint="filter on customer_id or a dimension, or select the rows with query:")
             if role not in columns:
-                raise ConfigError(f"filters.{kind}.{role}{_where(path)}: {role!r} is not a mapped column."
+                raise ConfigError(f"filters.{kind}.{role}{_where(path)}: {_short(role)} is not a mapped column."
                                   f"{_closest(role, columns)}", hint="filter on a role listed under columns:")
             if not isinstance(values, list):
                 values = [values]
             if any(isinstance(v, (list, dict)) or v is None for v in values):
                 raise ConfigError(f"filters.{kind}.{role}{_where(path)} must be a list of values, "
-                                  f"not {values!r}.", hint=f"e.g. filters: {{{kind}: {{{role}: [A, B]}}}}")
+                                  f"not {_short(values)}.", hint=f"e.g. filters: {{{kind}: {{{role}: [A, B]}}}}")
             clean_filters[kind][role] = [str(v).strip() for v in values]
 
     dedupe = data.get("dedupe", False)
     if not isinstance(dedupe, bool):
-        raise ConfigError(f"dedupe{_where(path)} must be true or false, not {dedupe!r}.")
+        raise ConfigError(f"dedupe{_where(path)} must be true or false, not {_short(dedupe)}.")
     fys = data.get("fiscal_year_start", 1)
     if isinstance(fys, bool) or not isinstance(fys, int) or not 1 <= fys <= 12:
-        raise ConfigError(f"fiscal_year_start{_where(path)} must be a month number 1..12, not {fys!r}.")
+        raise ConfigError(f"fiscal_year_start{_where(path)} must be a month number 1..12, not {_short(fys)}.")
     lookback = data.get("rfm_lookback_months")
     if lookback is not None and (isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1):
         raise ConfigError(f"rfm_lookback_months{_where(path)} must be a positive whole number of months "
-                          f"or null, not {lookback!r}.")
+                          f"or null, not {_short(lookback)}.")
 
     targets = data.get("targets") or {}
     if not isinstance(targets, dict):
@@ -268,7 +270,7 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
                 except ValueError:
                     pass
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-                raise ConfigError(f"targets.{metric}.{label}{_where(path)} must be a number, not {value!r}.")
+                raise ConfigError(f"targets.{metric}.{label}{_where(path)} must be a number, not {_short(value)}.")
             clean_targets[str(metric)][p.label] = float(value)
 
     period = data.get("period")
@@ -285,25 +287,25 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
         try:
             codecs.lookup(encoding)
         except LookupError:
-            raise ConfigError(f"encoding {encoding!r}{_where(path)} is not a known text encoding.",
+            raise ConfigError(f"encoding {_short(encoding)}{_where(path)} is not a known text encoding.",
                               hint="e.g. utf-8, cp1252, latin-1, or auto") from None
     delimiter = data.get("delimiter")
     if delimiter is not None:
         delimiter = DELIMITER_WORDS.get(str(delimiter).lower(), str(delimiter)) if isinstance(delimiter, str) else delimiter
         if not isinstance(delimiter, str) or (len(delimiter) != 1 and delimiter != "whitespace") \
                 or delimiter in ('"', "\n", "\r"):
-            raise ConfigError(f"delimiter {data.get('delimiter')!r}{_where(path)} must be one character "
+            raise ConfigError(f"delimiter {_short(data.get('delimiter'))}{_where(path)} must be one character "
                               "(such as ',', ';', '|'), tab, or whitespace.",
                               hint="omit delimiter: to detect it from the file")
     sheet = data.get("sheet")
     if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, (int, str))
                               or (isinstance(sheet, int) and sheet < 0)):
-        raise ConfigError(f"sheet {sheet!r}{_where(path)} must be a sheet name or a number from 0.",
+        raise ConfigError(f"sheet {_short(sheet)}{_where(path)} must be a sheet name or a number from 0.",
                           hint="e.g. sheet: Orders, or sheet: 0 for the first sheet")
     memory_limit = data.get("memory_limit")
     if memory_limit is not None and not re.fullmatch(r"\s*\d+(\.\d+)?\s*([KMGT]i?B|[KMGT])?\s*",
                                                      str(memory_limit), re.I):
-        raise ConfigError(f"memory_limit {memory_limit!r}{_where(path)} is not a size.",
+        raise ConfigError(f"memory_limit {_short(memory_limit)}{_where(path)} is not a size.",
                           hint="e.g. memory_limit: 4GB")
     title = data.get("title")
     if title is not None and isinstance(title, (list, dict)):
@@ -327,12 +329,12 @@ def _order_id_parts(value: list, path) -> tuple[str, ...]:
     parts = []
     for item in value:
         if item is None or isinstance(item, (list, dict, bool)) or str(item).strip() == "":
-            raise ConfigError(f"columns.order_id{_where(path)} must list column names, not {item!r}.",
+            raise ConfigError(f"columns.order_id{_where(path)} must list column names, not {_short(item)}.",
                               hint=f"e.g. {example}")
         parts.append(str(item))
     if len(set(parts)) < len(parts):
         twice = next(p for p in parts if parts.count(p) > 1)
-        raise ConfigError(f"columns.order_id{_where(path)} names {twice!r} twice.",
+        raise ConfigError(f"columns.order_id{_where(path)} names {_short(twice)} twice.",
                           hint=f"list each column once, e.g. {example}")
     return tuple(parts)
 
@@ -354,6 +356,64 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                         key_node.start_mark)
                 seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep)
+
+
+# A params file is a few dozen lines: these limits stop a hostile or broken one (a "billion
+# laughs" of YAML aliases, 20,000 nested brackets, a 100 MB file) before it can exhaust the machine.
+MAX_PARAMS_BYTES = 1_000_000
+MAX_YAML_NODES = 100_000     # values after alias expansion
+MAX_YAML_DEPTH = 50          # nested lists / mappings
+
+
+def _check_yaml_size(text: str, where: str) -> None:
+    """Walk the YAML event stream (no recursion, nothing expanded) and count the values the
+    document would hold once its aliases are expanded, and how deep it nests."""
+    stack: list[int] = []           # values counted in each open collection
+    anchors: dict[str, int] = {}    # anchor → expanded size of what it names
+    open_anchor: list[str | None] = []
+    total = 0
+
+    def add(n: int) -> None:
+        nonlocal total
+        total += n
+        if stack:
+            stack[-1] += n
+        if total > MAX_YAML_NODES:
+            raise ConfigError(f"Params file {where} expands to more than {MAX_YAML_NODES:,} values "
+                              "(through YAML aliases such as *name).",
+                              hint="a params file needs a few dozen values: remove the aliases") from None
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            stack.append(1)
+            open_anchor.append(event.anchor)
+            if len(stack) > MAX_YAML_DEPTH:
+                mark = event.start_mark
+                raise ConfigError(f"Params file {where} nests lists or mappings more than {MAX_YAML_DEPTH} "
+                                  f"deep (line {mark.line + 1}).",
+                                  hint="a params file nests two or three levels: fix the brackets there")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            size = stack.pop()
+            anchor = open_anchor.pop()
+            total -= size  # counted again as a whole below
+            if anchor is not None:
+                anchors[anchor] = size
+            add(size)
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor is not None:
+                anchors[event.anchor] = 1
+            add(1)
+        elif isinstance(event, yaml.AliasEvent):
+            add(anchors.get(event.anchor, 1))
+
+
+def _short(value, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters: an error never prints a huge value whole."""
+    import reprlib
+    r = reprlib.Repr()
+    r.maxstring, r.maxother, r.maxlist, r.maxdict, r.maxlevel = limit, limit, 6, 6, 3
+    text = r.repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def load_config(path: str | Path, **overrides) -> Config:
@@ -390,14 +450,28 @@ def load_config(path: str | Path, **overrides) -> Config:
     if p.is_dir():
         raise ConfigError(f"Params path {str(p)!r} is a folder, not a YAML file.")
     try:
-        text = p.read_text(encoding="utf-8")
+        size = p.stat().st_size
+        if size > MAX_PARAMS_BYTES:
+            raise ConfigError(f"Params file {str(p)!r} is {size:,} bytes; a params file is at most "
+                              f"{MAX_PARAMS_BYTES:,} bytes.",
+                              hint="check that this is the params file (a YAML file of a few dozen lines)")
+        with open(p, "rb") as fh:   # read no more than the limit, even if the file grows meanwhile
+            raw = fh.read(MAX_PARAMS_BYTES + 1)
+        if len(raw) > MAX_PARAMS_BYTES:
+            raise ConfigError(f"Params file {str(p)!r} is more than {MAX_PARAMS_BYTES:,} bytes.",
+                              hint="check that this is the params file (a YAML file of a few dozen lines)")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"Params file {str(p)!r} is not UTF-8 text.", hint="save it as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"Params file {str(p)!r} cannot be read: {exc.strerror or exc}.",
                           hint="check that you may read it") from None
     try:
+        _check_yaml_size(text, repr(str(p)))
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:   # deep nesting inside one flow value: not caught by the depth limit
+        raise ConfigError(f"Params file {str(p)!r} nests too deep to read.",
+                          hint="a params file nests two or three levels: fix the brackets") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

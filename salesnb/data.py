@@ -34,6 +34,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import difflib
+import errno
 import glob as globlib
 import gzip
 import hashlib
@@ -56,6 +57,17 @@ PARTIAL_COVERAGE = 0.9
 HUGE_VALUE = 1e12  # a line revenue this large (in any currency) is flagged in the notes
 MAX_LINE_REVENUE = 1e15  # a line revenue this large is dropped and counted (no real sale is)
 EXAMPLES = 5
+# Every DuckDB connection: no extension is installed or loaded on its own (a read_csv of an
+# http:// path would otherwise download and load httpfs, i.e. code from the network).
+DUCKDB_SETTINGS = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+WEB_SCHEMES = ("http", "https", "s3", "s3a", "gs", "gcs", "az", "azure", "abfss", "hf", "r2", "ftp")
+_URL_IN_SQL = re.compile(r"""['"]\s*([a-z][a-z0-9+.-]*)://""", re.I)
+# A date is implausible when its year is outside 1..9998 (placeholders such as 9999-12-31), or
+# when it lies in a group of dates separated from the bulk of the data by more than
+# OUTLIER_GAP_YEARS years without a row, and that group holds at most OUTLIER_SHARE of the dated
+# rows (one 1900-01-01 typo among recent sales): such rows are dropped and counted.
+OUTLIER_GAP_YEARS = 5
+OUTLIER_SHARE = 0.01
 
 # Candidate date formats for ``date_format: auto``, in families that share a date part (a
 # family's formats differ only in the time of day, so a column may mix "5/1/2024" and
@@ -197,6 +209,8 @@ class Dataset:
     table: object  # ibis Table over the canonical "sales" table
     quality: DataQuality
     _tmpdir: str | None = None
+    # the source files' (path, size, mtime) as they were read: see source_changes()
+    source_state: tuple = ()
     # aggregates shared by the metrics and the reports of one load (salesnb.metrics.orders.shared)
     _shared: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -258,6 +272,17 @@ def _source_files(source: str) -> list[Path]:
                             hint="check the folder and the pattern (relative to the params file)")
         return files
     path = Path(source)
+    if not path.exists() and path.is_symlink():
+        try:
+            path.resolve(strict=True)
+            cause = "leads to a file that does not exist"
+        except RuntimeError:
+            cause = "is a symbolic link that leads back to itself (a loop)"
+        except OSError as exc:
+            cause = ("is a symbolic link that leads back to itself (a loop)" if exc.errno == errno.ELOOP
+                     else f"is a symbolic link that leads to a file that does not exist ({os.readlink(path)!r})")
+        raise DataError(f"Source file {source!r} {cause}.",
+                        hint="point source: at the data file itself, or fix the link")
     if not path.exists():
         parent = path.parent
         near = ""
@@ -273,6 +298,28 @@ def _source_files(source: str) -> list[Path]:
     if path.stat().st_size == 0:
         raise DataError(f"Source file {source!r} is empty (0 bytes).", hint="export the data again")
     return [path]
+
+
+def file_state(files) -> tuple:
+    """(path, size, mtime in ns) of each file: compared with source_changes() before a report is
+    published, so that a file overwritten while a run reads it fails the run."""
+    out = []
+    for f in files:
+        st = os.stat(f)
+        out.append((str(f), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def source_changes(state) -> str | None:
+    """The first file of ``state`` (from file_state) that is gone or differs now; None if none."""
+    for path, size, mtime in state or ():
+        try:
+            st = os.stat(path)
+        except OSError:
+            return path
+        if (st.st_size, st.st_mtime_ns) != (size, mtime):
+            return path
+    return None
 
 
 def fingerprint_later(files: list[Path]):
@@ -292,6 +339,12 @@ def fingerprint(files: list[Path]) -> str:
             while chunk := fh.read(1 << 22):
                 digest.update(chunk)
     return digest.hexdigest()
+
+
+def _interrupt_error(exc: BaseException) -> bool:
+    """DuckDB's error for a query stopped by Ctrl-C (or Ctrl-C itself)."""
+    from .errors import interrupted
+    return interrupted() or isinstance(exc, KeyboardInterrupt) or "INTERRUPT" in str(exc).upper()[:200]
 
 
 def _kind(path: Path) -> str:
@@ -403,6 +456,72 @@ def _looks_binary(path: Path) -> bool:
     return False
 
 
+def _packed_kind(path: Path) -> tuple[str, str] | None:
+    """(what, what to do) for a compressed file or archive behind a text file's name."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"\x1f\x8b"):
+        return ("gzip-compressed", f"name it {path.name}.gz (salesnb reads .csv.gz files), or unpack it with gunzip")
+    if head.startswith(b"PK\x03\x04"):
+        return ("a zip archive (or an Excel workbook)",
+                "unzip it and point source: at the CSV inside; if it is an Excel workbook, name it .xlsx")
+    for magic, what in ((b"PAR1", "a Parquet file"), (b"BZh", "bzip2-compressed"), (b"\xfd7zXZ", "xz-compressed"),
+                        (b"\x28\xb5\x2f\xfd", "zstd-compressed")):
+        if head.startswith(magic):
+            return (what, "give the file its real extension (.parquet), or unpack it" if what == "a Parquet file"
+                    else "unpack it and point source: at the CSV inside")
+    return None
+
+
+def _mixed_line_endings(path: Path) -> bool:
+    """Whether the file ends its lines in more than one way (CRLF, LF, CR)."""
+    kinds = set()
+    prev_cr = False
+    with _open_text(path) as fh:
+        while chunk := fh.read(1 << 20):
+            if prev_cr:
+                chunk = b"\r" + chunk
+            prev_cr = chunk.endswith(b"\r")
+            if prev_cr:
+                chunk = chunk[:-1]
+            crlf = chunk.count(b"\r\n")
+            if crlf:
+                kinds.add("crlf")
+            if chunk.count(b"\n") > crlf:
+                kinds.add("lf")
+            if chunk.count(b"\r") > crlf:
+                kinds.add("cr")
+            if len(kinds) > 1:
+                return True
+    return False
+
+
+def _normalized_line_endings(path: Path, tmpdir: str) -> Path:
+    """A copy of the file with every line ending (CRLF, LF, CR) made LF."""
+    out = Path(tmpdir) / f"{len(list(Path(tmpdir).glob('*.lf.csv')))}_{path.name.removesuffix('.gz')}.lf.csv"
+    prev_cr = False
+    with _open_text(path) as src, open(out, "wb") as dst:
+        while chunk := src.read(1 << 20):
+            if prev_cr and chunk.startswith(b"\n"):
+                chunk = chunk[1:]
+            prev_cr = chunk.endswith(b"\r")
+            dst.write(chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+    return out
+
+
+def _unclosed_quote_line(path: Path, encoding: str = "utf-8") -> int | None:
+    """The line on which a quoted field starts that no quote ever closes; None if the quotes pair up."""
+    count, start = 0, None
+    with _open_text(path) as raw:
+        reader = codecs.getreader(encoding)(raw, errors="replace")
+        for number, line in enumerate(reader, 1):
+            n = line.count('"')
+            if n % 2 and count % 2 == 0:
+                start = number
+            count += n
+    return start if count % 2 else None
+
+
 SINGLE_BYTE = ("latin1", "iso88591", "cp1252", "windows1252", "iso885915", "latin9", "cp850", "cp437", "macroman")
 
 
@@ -473,6 +592,8 @@ class _Reader:
         self.sep: str | None = None  # the delimiter an Excel "sep=" line names
         self.notes: list[str] = []  # caveats found while reading, shown in the quality report
         self.kind: str | None = None  # parquet, duckdb, excel, text; None for a query
+        self.state: tuple = ()  # file_state(self.files) before reading
+        self.headers: list[tuple[str, list[str]]] = []  # (file name, header names as written)
 
     def register(self) -> None:
         cfg = self.config
@@ -480,11 +601,15 @@ class _Reader:
             self._register_query(cfg.query)
             return
         source = cfg.source
+        if is_url(source) and source.split("://")[0].lower() in WEB_SCHEMES:
+            raise DataError(f"Source {source[:200]!r} is a URL: salesnb reads local files only and never "
+                            "downloads data.", hint="download the file first and point source: at its local path")
         if is_url(source):
             raise DataError(f"Database URL sources ({source.split('://')[0]}://) need engine support "
                             "that this installation does not have.",
                             hint="use a file source, or see the README section 'Scaling up'")
         self.files = _source_files(source)
+        self.state = file_state(self.files)
         kinds = {_kind(f) for f in self.files}
         if len(kinds) > 1:
             raise DataError(f"The source pattern {source!r} matches files of different kinds: {sorted(kinds)}.",
@@ -494,11 +619,22 @@ class _Reader:
         getattr(self, f"_register_{kind}")()
 
     def _fail_read(self, exc: Exception, what: str, hint: str | None = None):
+        from .errors import interrupted
+        if interrupted() or isinstance(exc, KeyboardInterrupt):   # Ctrl-C, not a data problem
+            raise KeyboardInterrupt from None
         lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-        # DuckDB's CSV errors: "CSV Error on Line: N", then the reason, then the sniffer's settings
-        text = " ".join(lines[:2]) if lines and lines[0].startswith("Invalid Input Error: CSV Error") else \
-            (lines[0] if lines else type(exc).__name__)
-        raise DataError(f"Cannot read {what}: {text[:300]}",
+        if any("Out of Memory" in ln for ln in lines[:1]):
+            raise DataError(f"DuckDB ran out of memory reading {what}.",
+                            hint="raise memory_limit in the params file (e.g. memory_limit: 4GB), or "
+                                 "SALESNB_MEMORY_LIMIT") from None
+        # DuckDB's CSV errors: "CSV Error on Line: N", the line itself ("Original Line: …", cut: it
+        # can be megabytes), then the reason (shown whole), then the sniffer's settings
+        if lines and lines[0].startswith("Invalid Input Error: CSV Error"):
+            rest = [ln for ln in lines[1:4] if not ln.startswith(("Original Line", "Possible Solution", "file ="))]
+            text = " ".join([lines[0]] + rest[:1])
+        else:
+            text = lines[0] if lines else type(exc).__name__
+        raise DataError(f"Cannot read {what}: {text if len(text) <= 600 else text[:599] + '…'}",
                         hint=hint or "check that the file is a complete file of the kind its name says") from None
 
     def _register_query(self, query: str) -> None:
@@ -513,6 +649,11 @@ class _Reader:
             text = " ".join(str(exc).split())
             raise DataError(f"The 'query:' in {where} is not valid SQL: {text[:500]}",
                             hint="fix the SQL (DuckDB dialect); file paths in it are relative to the params file") from None
+        url = _URL_IN_SQL.search(q)
+        if url:
+            raise DataError(f"The 'query:' in {where} reads a URL ({url.group(1)}://…): salesnb reads local files "
+                            "only and never downloads data or DuckDB extensions.",
+                            hint="download the file first and name its local path in the query")
         if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
             kinds = ", ".join(st.type.name for st in statements) or "nothing"
             raise DataError(f"The 'query:' in {where} must be one SELECT statement, not {kinds}.",
@@ -583,6 +724,8 @@ class _Reader:
                 self._fail_read(exc, f"Excel file {str(f)!r}")
             if not rows:
                 raise DataError(f"Excel file {str(f)!r} has an empty first sheet.", hint="set sheet: to the data's sheet")
+            self.headers.append((f.name, [str(int(h) if isinstance(h, float) and h.is_integer() else h).strip()
+                                          for h in rows[0] if h not in (None, "")]))
             frames.append(_excel_frame(rows))
         if len(frames) > 1:
             # a column typed differently in two workbooks is read as text in all of them
@@ -605,6 +748,9 @@ class _Reader:
         readable = []
         for f in self.files:
             if _looks_binary(f):
+                packed = _packed_kind(f)
+                if packed:
+                    raise DataError(f"Source file {str(f)!r} is {packed[0]}, not text.", hint=packed[1])
                 raise DataError(f"Source file {str(f)!r} is not text (it holds binary bytes).",
                                 hint="export the data as CSV, Parquet or .xlsx")
             if cfg.encoding == "auto":
@@ -642,24 +788,152 @@ class _Reader:
         elif any(f.suffix.lower() == ".tsv" or f.name.lower().endswith(".tsv.gz") for f in self.files):
             options.append("delim = '\t'")
         paths = [str(p) for p in readable]
-        for attempt in (1, 2):
+        normalized = False
+        for attempt in (1, 2, 3):
             try:
                 self.db.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM read_csv({_path_list(paths)}, "
                                 f"{', '.join(options)}, union_by_name = true)")
                 # a full scan here, so that CSV errors name the file (and the count is reused)
                 self.rows = self.db.execute("SELECT count(*) FROM raw").fetchone()[0]
-                return
+                break
             except Exception as exc:
                 if attempt == 1 and "parallel" in str(exc).lower():
                     # ragged rows together with quoted line breaks need the serial reader
                     options.append("parallel = false")
                     continue
-                self._fail_read(exc, f"text source {cfg.source!r}",
-                                hint="check that the file is complete, that its quotes (\") are balanced, "
-                                     "and the delimiter (set delimiter: if it is not detected)")
+                if attempt == 1 and not normalized and not _interrupt_error(exc):
+                    # lines ended in several ways (CRLF, LF, CR) confuse DuckDB's sniffer: read an
+                    # LF-only copy of such files
+                    mixed = [i for i, f in enumerate(readable) if _mixed_line_endings(f)]
+                    if mixed:
+                        for i in mixed:
+                            readable[i] = _normalized_line_endings(readable[i], self.tmpdir)
+                        paths = [str(p) for p in readable]
+                        normalized = True
+                        self.notes.append("Lines end in more than one way (CRLF, LF, CR): read with every "
+                                          "line ending taken as one.")
+                        continue
+                self._fail_text(exc, readable)
+        self._check_one_column(readable)
+        n_cols = len(_columns(self.db))
+        for f, shown in zip(readable, self.files):
+            self.headers.append((shown.name, _header_names(f, n_cols)))
+
+    def _fail_text(self, exc: Exception, readable: list[Path]):
+        cfg = self.config
+        what = f"text source {cfg.source!r}"
+        text = str(exc)
+        if _interrupt_error(exc):
+            self._fail_read(exc, what)
+        if "Out of Memory" in text or "could not allocate" in text:
+            raise DataError(f"DuckDB ran out of memory reading {cfg.source!r}"
+                            + (f" (memory_limit: {cfg.memory_limit})" if cfg.memory_limit else "") + ".",
+                            hint="raise memory_limit in the params file (e.g. memory_limit: 4GB), or "
+                                 "SALESNB_MEMORY_LIMIT") from None
+        size = re.search(r"Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+) bytes", text)
+        if size:
+            line = re.search(r"CSV Error on Line: (\d+)", text)
+            where = f"data row {line.group(1)}" if line else "a row"
+            raise DataError(f"Cannot read {what}: {where} is more than {int(size.group(1)):,} bytes long, "
+                            "the most a line may have.",
+                            hint="a field that long is usually an unclosed quote (\") or a broken export: check "
+                                 "that line of the file") from None
+        for f in readable:
+            line = _unclosed_quote_line(f)
+            if line is not None:
+                raise DataError(f"Cannot read {what}: the quote (\") opened on line {line} of {f.name} is never "
+                                "closed.", hint="close the quote on that line (or double a quote that belongs to "
+                                                "the text: \"\"), then run again") from None
+        self._fail_read(exc, what, hint="check that the file is complete, that its quotes (\") are balanced, "
+                                        "and the delimiter (set delimiter: if it is not detected)")
+
+    def _check_one_column(self, readable: list[Path]) -> None:
+        """A file read as one column whose quotes do not pair up: the unclosed quote swallowed
+        the delimiters, which would otherwise look like a wrong delimiter."""
+        cols = _columns(self.db)
+        if len(cols) != 1 or self.config.delimiter:
+            return
+        name = next(iter(cols))
+        if not any(d in name for d in ",;|\t"):
+            return
+        for f in readable:
+            line = _unclosed_quote_line(f)
+            if line is not None:
+                raise DataError(f"Cannot read text source {self.config.source!r}: the quote (\") opened on line "
+                                f"{line} of {f.name} is never closed, so the rest of the file reads as one field.",
+                                hint="close the quote on that line (or double a quote that belongs to the text: "
+                                     "\"\"), then run again")
 
 
 # --------------------------------------------------------------------------- canonical table
+
+def _header_names(path: Path, n_cols: int) -> list[str]:
+    """The first line of a (UTF-8) text file split into names, with the delimiter that gives the
+    column count DuckDB read; [] when none does."""
+    import csv
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        first = fh.readline(1 << 20)
+    for delim in (",", ";", "|", "\t"):
+        try:
+            names = next(csv.reader([first.rstrip("\r\n")], delimiter=delim))
+        except (csv.Error, StopIteration):
+            continue
+        if len(names) == n_cols:
+            return [n.strip() for n in names]
+    return []
+
+
+def _check_duplicate_headers(config: Config, headers, source_desc: str) -> None:
+    """A mapped column whose name the header gives twice: DuckDB would read the first and call
+    the other NAME_1, silently. An error naming both."""
+    for file_name, names in headers:
+        for role, col in config.source_columns():
+            places = [i + 1 for i, n in enumerate(names) if n == col]
+            if len(places) > 1:
+                raise DataError(f"The header of {file_name} names {col!r} (columns.{role}) twice: columns "
+                                f"{places[0]} and {places[1]}.",
+                                hint="rename one of them in the file, so that columns: can say which one "
+                                     f"holds the {role.replace('_', ' ')}")
+
+
+# A money value's currency, from its symbol or ISO code ("$" is taken as US dollars)
+_CURRENCY_MARKS = {"US$": "USD", "$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW", "₽": "RUB",
+                   "USD": "USD", "EUR": "EUR", "GBP": "GBP", "JPY": "JPY", "CHF": "CHF", "CAD": "CAD", "AUD": "AUD",
+                   "INR": "INR", "CNY": "CNY", "SEK": "SEK", "NOK": "NOK", "DKK": "DKK"}
+
+
+def currency_note(db, config: Config, stored_raw: list[str], table: str = "parsed") -> str | None:
+    """A data-quality note when one money column's text values carry more than one currency
+    (summed as they are, without conversion); None otherwise."""
+    from .fmt import fmt_count
+    for role in ("revenue", "unit_price"):
+        if role not in stored_raw:
+            continue
+        col = f"_raw_{role}"
+        marks = list(_CURRENCY_MARKS)
+        # "US$" also contains "$": count "$" only where "US$" is not
+        conds = []
+        for m in marks:
+            cond = f"contains(upper({col}), {sql_literal(m)})"
+            if m == "$":
+                cond += f" AND NOT contains(upper({col}), 'US$')"
+            conds.append(f"count(*) FILTER (WHERE {cond})")
+        # only values with a character that is not part of a plain number are looked at (one
+        # regex per row: about 0.4 s at 10M text values; a column of numbers costs nothing)
+        counts = db.execute(f"SELECT {', '.join(conds)} FROM {table} "
+                            f"WHERE regexp_matches({col}, '[^0-9.,+() -]')").fetchone()
+        per: dict[str, int] = {}
+        for m, n in zip(marks, counts):
+            if n:
+                per[_CURRENCY_MARKS[m]] = per.get(_CURRENCY_MARKS[m], 0) + n
+        if len(per) > 1:
+            listed = ", ".join(f"{code} {fmt_count(n)} {'row' if n == 1 else 'rows'}"
+                               for code, n in sorted(per.items(), key=lambda kv: -kv[1]))
+            return (f"columns.{role} ({config.columns.get(role)}) holds amounts in more than one currency ({listed}); "
+                    f"they are added up as {config.currency} without conversion. Convert them first, or filter "
+                    "the rows of one currency (query:).")
+    return None
+
 
 def _columns(db) -> dict[str, str]:
     return {r[0]: r[1] for r in db.execute("DESCRIBE raw").fetchall()}
@@ -977,7 +1251,7 @@ def infer_date_format(values, date_format: str = "auto") -> str:
     """The date format ``date_format: auto`` (or dayfirst/monthfirst) picks for these text
     values; raises :class:`DataError` when they are ambiguous or none reads as a date."""
     import duckdb
-    db = duckdb.connect()
+    db = duckdb.connect(config=dict(DUCKDB_SETTINGS))
     try:
         db.execute("CREATE TABLE vals AS SELECT unnest(?::VARCHAR[]) AS v",
                    [[None if v is None else str(v) for v in values]])
@@ -1059,7 +1333,8 @@ def _connect(config: Config, tmpdir: str):
     """A plain DuckDB connection; Ibis wraps it once the data has loaded (importing Ibis takes
     a while, and a bad input should fail fast)."""
     import duckdb
-    settings = {"temp_directory": os.path.join(tmpdir, "spill"), "preserve_insertion_order": False}
+    settings = {"temp_directory": os.path.join(tmpdir, "spill"), "preserve_insertion_order": False,
+                **DUCKDB_SETTINGS}
     limit = config.memory_limit or os.environ.get("SALESNB_MEMORY_LIMIT")
     if limit:
         settings["memory_limit"] = str(limit)
@@ -1081,11 +1356,10 @@ def _connect(config: Config, tmpdir: str):
 def load_data(config: Config) -> Dataset:
     """Load the config's source into the canonical table and check it (SPEC 2.2, 2.3)."""
     warm = _import_in_background(WARM_MODULES) if config.engine in ("duckdb", "", None) else None
-    try:
-        return _load(config, with_table=True)
-    finally:
-        if warm is not None:
-            warm.join()
+    dataset = _load(config, with_table=True)   # on an error (or Ctrl-C) the imports are not waited for
+    if warm is not None:
+        warm.join()
+    return dataset
 
 
 # What the findings import once the data has loaded: Ibis, pandas, scipy (about 2 s in all).
@@ -1128,7 +1402,8 @@ def _load(config: Config, with_table: bool):
             raise DataError(f"engine {config.engine!r} is not available in this installation.",
                             hint="use engine: duckdb (the default), or see the README section 'Scaling up'") from None
         return engines.load_on_engine(config)
-    tmpdir = tempfile.mkdtemp(prefix="salesnb-")
+    from .kernels import owned_temp_folder
+    tmpdir = str(owned_temp_folder("salesnb-"))   # swept by a later run if this one is killed
     db = None
     try:
         db = _connect(config, tmpdir)
@@ -1141,6 +1416,10 @@ def _load(config: Config, with_table: bool):
             db.close()
         shutil.rmtree(tmpdir, ignore_errors=True)
         import duckdb
+
+        from .errors import interrupted
+        if interrupted() and not isinstance(exc, KeyboardInterrupt):   # Ctrl-C turned into a query error
+            raise KeyboardInterrupt from None
         if isinstance(exc, duckdb.OutOfMemoryException):
             raise DataError(f"DuckDB ran out of memory loading {config.source or 'the query'}.",
                             hint="raise memory_limit in the params file (e.g. memory_limit: 8GB), or "
@@ -1176,6 +1455,7 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
         raise NoDataError(f"{source_desc} has a header but no data rows." if raw_cols else f"{source_desc} has no rows.",
                           hint="export the data again with its rows")
     _check_columns(config, raw_cols, source_desc)
+    _check_duplicate_headers(config, reader.headers, source_desc)
     cols = config.columns
 
     date_expr, date_fmt, date_note = _date_sql(db, cols["order_date"], raw_cols[cols["order_date"]], config,
@@ -1256,14 +1536,18 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
         rows_read = db.execute("SELECT count(*) FROM parsed").fetchone()[0]
     missing_raw = [f"_raw_{k}" for k in raw_keep if k not in stored_raw]
 
+    years = plausible_years(db)
     reasons = {
         "unparseable date": "order_date IS NULL",
+        **({"implausible date": f"(year(order_date) < {years[0]} OR year(order_date) > {years[1]})"}
+           if years else {}),
         "unparseable revenue": "revenue IS NULL",
         # beyond any real line amount, and past what exact money sums (DECIMAL(38, 6)) can hold
         "revenue out of range": f"abs(revenue) >= {MAX_LINE_REVENUE:.0f}",
         "missing order id": "order_id IS NULL",
     }
     example_col = {"unparseable date": "CAST(_raw_order_date AS VARCHAR)",
+                   "implausible date": "CAST(_raw_order_date AS VARCHAR)",
                    "missing order id": "CAST(_raw_order_id AS VARCHAR)",
                    "revenue out of range": "CAST(revenue AS VARCHAR)",
                    "unparseable revenue": "CAST(_raw_revenue AS VARCHAR)" if "revenue" in cols else
@@ -1294,6 +1578,9 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
     decimal_hint = _decimal_hint(db, config, raw_cols, dropped)
     if decimal_hint:
         notes.append(decimal_hint)
+    mixed_currency = currency_note(db, config, stored_raw)
+    if mixed_currency:
+        notes.append(mixed_currency)
 
     # filters: values are bound parameters, never pasted into the SQL
     filter_sql, params = [], []
@@ -1340,7 +1627,37 @@ def _load_duckdb(config: Config, db, tmpdir: str, with_table: bool = True):
     import ibis
     con = ibis.duckdb.from_connection(db)
     table = con.table("sales")
-    return Dataset(config=config, con=con, table=table, quality=quality, _tmpdir=tmpdir)
+    return Dataset(config=config, con=con, table=table, quality=quality, _tmpdir=tmpdir,
+                   source_state=reader.state)
+
+
+def plausible_years(db, table: str = "parsed") -> tuple[int, int] | None:
+    """The first and last year of the dates to keep, when some dates are implausible (see
+    OUTLIER_GAP_YEARS); None when every date is plausible. One cheap scan unless the dates
+    span more than OUTLIER_GAP_YEARS years."""
+    lo, hi, n = db.execute(f"SELECT min(year(order_date)), max(year(order_date)), count(order_date) "
+                           f"FROM {table}").fetchone()
+    if not n or lo is None:
+        return None
+    if hi - lo <= OUTLIER_GAP_YEARS and lo >= 1 and hi <= 9998:
+        return None
+    per_year = db.execute(f"SELECT year(order_date) AS y, count(*) FROM {table} WHERE order_date IS NOT NULL "
+                          "AND year(order_date) BETWEEN 1 AND 9998 GROUP BY 1 ORDER BY 1").fetchall()
+    if not per_year:
+        return (1, 0)   # every date is a placeholder: all implausible
+    groups: list[list] = [[per_year[0][0], per_year[0][0], per_year[0][1]]]   # first year, last year, rows
+    for year, rows in per_year[1:]:
+        if year - groups[-1][1] > OUTLIER_GAP_YEARS:
+            groups.append([year, year, rows])
+        else:
+            groups[-1][1] = year
+            groups[-1][2] += rows
+    biggest = max(g[2] for g in groups)
+    kept = [g for g in groups if g[2] == biggest or g[2] > OUTLIER_SHARE * n]
+    first, last = min(g[0] for g in kept), max(g[1] for g in kept)
+    if first == lo and last == hi:
+        return None
+    return (first, last)
 
 
 def count_duplicates_dropped(config: Config, dup_rows: int | None, rows_read: int, rows_used: int,

@@ -551,7 +551,8 @@ def _infer_family(raw, text, config: Config, desc: str):
     from .data import _strptime_sql, sql_literal  # noqa: F401 - the DuckDB reading of each format
     sample = raw.select(v=text).filter(lambda t: t.v.notnull() & (t.v != "")).distinct().limit(DATE_SAMPLE + 1)
     values = sample.to_pyarrow()
-    db = duckdb.connect()
+    from .data import DUCKDB_SETTINGS
+    db = duckdb.connect(config=dict(DUCKDB_SETTINGS))
     try:
         db.register("vals", values)
         what = f"column {config.columns['order_date']!r} (columns.order_date) in {desc}"

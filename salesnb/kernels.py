@@ -61,6 +61,7 @@ KERNEL_RC: dict = {}   # set inside a pooled kernel by WARM_CODE
 
 START_TIMEOUT = 120    # seconds for a kernel to start and import
 START_ATTEMPTS = 3     # a kernel that dies while starting is started again, up to this many times in all
+TEMP_PREFIX = "salesnb-"        # every temp folder of a run (DuckDB's, Chromium's, the kernels')
 SOCKET_PREFIX = "salesnb-k-"   # the kernels' socket folders in the temp folder
 OWNER_FILE = "owner.pid"       # in each: the process that made it, so a later run can tell it is stale
 UNOWNED_AGE = 24 * 3600        # seconds before a folder without an owner file counts as stale
@@ -86,6 +87,10 @@ def quiet_kernel_manager(log_path: Path, socket_dir: Path | None = None):
         def __init__(self, **kw):
             if socket_dir is not None and "transport" not in kw:
                 kw.update(_transport(socket_dir))
+            if socket_dir is not None and "connection_file" not in kw:
+                # the connection file holds the kernel's signing key: in the private folder (0700),
+                # so it goes with the folder, also when this process is killed
+                kw["connection_file"] = str(socket_dir / "kernel.json")
             super().__init__(**kw)
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
@@ -131,8 +136,19 @@ async def _run_code(km, code: str, timeout: float) -> None:
         msg_id = kc.execute(code, silent=True, store_history=False)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        from jupyter_core.utils import ensure_async
         while True:
-            reply = await kc.get_shell_msg(timeout=max(0.1, deadline - loop.time()))
+            remaining = deadline - loop.time()
+            try:
+                # in short waits: a kernel killed meanwhile (Ctrl-C, the pool closing) is noticed
+                # within a second, not at the end of the timeout
+                reply = await kc.get_shell_msg(timeout=max(0.1, min(1.0, remaining)))
+            except queue.Empty:
+                if not await ensure_async(km.is_alive()):
+                    raise KernelDied("the kernel died") from None
+                if remaining <= 1.0:
+                    raise KernelStartError(f"no reply within {timeout:.0f} s") from None
+                continue
             if reply["parent_header"].get("msg_id") == msg_id:
                 break
         content = reply["content"]
@@ -157,6 +173,16 @@ class PooledKernel:
         # absolute: a reused kernel is still in the previous notebook's folder, where a path
         # relative to this process's folder (``--out reports``, the default) does not resolve
         run_sync(_run_code)(self.km, RESET_CODE.format(cwd=str(Path(cwd).resolve())), timeout)
+
+    def kill(self) -> None:
+        """Kill the kernel process at once (SIGKILL) and remove its files."""
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        try:
+            if process is not None:
+                process.kill()
+        except OSError:
+            pass
+        remove_kernel_files(self.log_path, self.socket_dir)
 
     def release_clients(self) -> None:
         self.km.close_clients()
@@ -192,18 +218,30 @@ def socket_folder() -> Path | None:
     folder of the kernel's own cannot be taken. Whoever asks for the folder removes it."""
     if os.name != "posix":
         return None
+    return owned_temp_folder(SOCKET_PREFIX)
+
+
+def owned_temp_folder(prefix: str = TEMP_PREFIX) -> Path:
+    """A private (0700) folder in the temp folder that names this process as its owner: removed
+    by :func:`sweep_socket_folders` once that process has gone (killed before it could clean up).
+    Sweeps the folders of dead processes first."""
     sweep_socket_folders()
-    folder = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIX))
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     (folder / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
     return folder
 
 
 def kernel_files(prefix: str = "salesnb-kernel-") -> tuple[Path, Path | None]:
-    """A new stderr log file and socket folder (:func:`socket_folder`) for one kernel; once it
-    has stopped, :func:`remove_kernel_files` removes both."""
+    """A new stderr log file and socket folder (:func:`socket_folder`) for one kernel, the log
+    inside the folder; once the kernel has stopped, :func:`remove_kernel_files` removes both."""
+    folder = socket_folder()
+    if folder is not None:
+        log = folder / f"{prefix}stderr.log"
+        log.touch(mode=0o600)
+        return log, folder
     fd, log = tempfile.mkstemp(prefix=prefix, suffix=".log")
     os.close(fd)
-    return Path(log), socket_folder()
+    return Path(log), folder
 
 
 def remove_kernel_files(log_path: Path, socket_dir: Path | None) -> None:
@@ -236,7 +274,8 @@ def folder_owner(folder: Path) -> int | None:
 
 
 def sweep_socket_folders(root: Path | None = None, unowned_age: float = UNOWNED_AGE) -> list[Path]:
-    """Remove the socket folders of salesnb processes that no longer run; return them.
+    """Remove the temp folders (kernel sockets, DuckDB's spill folder, Chromium's profile) of
+    salesnb processes that no longer run; return them.
 
     A pool shuts its kernels down and removes their folders, except when the process is killed
     (SIGKILL, out of memory, power off): then its folders stay in the temp folder. Each folder
@@ -246,7 +285,7 @@ def sweep_socket_folders(root: Path | None = None, unowned_age: float = UNOWNED_
     root = Path(root or tempfile.gettempdir())
     removed = []
     now = time.time()
-    for folder in root.glob(SOCKET_PREFIX + "*"):
+    for folder in root.glob(TEMP_PREFIX + "*"):
         try:
             if not folder.is_dir() or folder.is_symlink():
                 continue
@@ -261,26 +300,30 @@ def sweep_socket_folders(root: Path | None = None, unowned_age: float = UNOWNED_
 
 
 def start_kernel(kernel_name: str = "python3", cwd: Path | None = None,
-                 warm_code: str = WARM_CODE, attempts: int = START_ATTEMPTS) -> PooledKernel:
+                 warm_code: str = WARM_CODE, attempts: int = START_ATTEMPTS, starting=None) -> PooledKernel:
     """Start one kernel and run ``warm_code`` in it (blocking). A kernel that dies while it
-    starts is started again (``attempts`` in all); the last error carries the kernel's stderr."""
+    starts is started again (``attempts`` in all); the last error carries the kernel's stderr.
+    ``starting``: a set that holds the kernel while it starts (so that it can be killed then)."""
     for attempt in range(1, max(1, attempts) + 1):
         try:
-            return _start_kernel_once(kernel_name, cwd, warm_code)
+            return _start_kernel_once(kernel_name, cwd, warm_code, starting)
         except KernelDied:
             if attempt >= attempts:
                 raise
 
 
-def _start_kernel_once(kernel_name: str, cwd: Path | None, warm_code: str) -> PooledKernel:
+def _start_kernel_once(kernel_name: str, cwd: Path | None, warm_code: str, starting=None) -> PooledKernel:
     from jupyter_core.utils import run_sync
     log_path, socket_dir = kernel_files()
     try:
-        km = _manager_class(log_path)(kernel_name=kernel_name, **_transport(socket_dir))
+        extra = {"connection_file": str(socket_dir / "kernel.json")} if socket_dir is not None else {}
+        km = _manager_class(log_path)(kernel_name=kernel_name, **_transport(socket_dir), **extra)
     except BaseException:
         remove_kernel_files(log_path, socket_dir)
         raise
     kernel = PooledKernel(km, log_path, socket_dir)
+    if starting is not None:
+        starting.add(kernel)
     try:
         run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"],
                                   cwd=str(cwd or Path.cwd()))
@@ -298,6 +341,9 @@ def _start_kernel_once(kernel_name: str, cwd: Path | None, warm_code: str) -> Po
     except BaseException:
         kernel.shutdown()
         raise
+    finally:
+        if starting is not None:
+            starting.discard(kernel)
     return kernel
 
 
@@ -316,6 +362,8 @@ class KernelPool:
         self._all: list[PooledKernel] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._starting: set[PooledKernel] = set()
+        self._woken = False
         for _ in range(self.size):
             self._start_one()
 
@@ -325,7 +373,7 @@ class KernelPool:
     def _start_one(self) -> None:
         def target():
             try:
-                kernel = start_kernel(self.kernel_name, warm_code=self.warm_code)
+                kernel = start_kernel(self.kernel_name, warm_code=self.warm_code, starting=self._starting)
             except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for a kernel
                 self._free.put(exc)
                 return
@@ -343,7 +391,12 @@ class KernelPool:
         item = self._free.get()
         if isinstance(item, BaseException):
             # a kernel that could not start: try again once more for whoever comes next
-            self._start_one()
+            with self._lock:
+                closed = self._closed
+            if not closed:
+                self._start_one()
+            else:
+                self._free.put(item)   # for the next one waiting
             raise item
         kernel: PooledKernel = item
         try:
@@ -364,10 +417,36 @@ class KernelPool:
         if not closed:
             self._start_one()
 
+    def _wake_waiters(self) -> None:
+        """Whoever still waits for a kernel (a notebook of a report being stopped) gets an error."""
+        with self._lock:
+            if self._woken:
+                return
+            self._woken = True
+        for _ in range(self.size + 8):
+            self._free.put(KernelStartError("the run was stopped"))
+
+    def kill(self) -> None:
+        """Ctrl-C: kill every kernel process at once (SIGKILL), those still starting too, and start
+        no new one. The notebooks running on them fail within a second (nbclient sees the kernel
+        die); their client channels are left to their own threads (closing a socket from another
+        thread can abort the process inside libzmq). close() still shuts the pool down."""
+        with self._lock:
+            self._closed = True
+            kernels = list(self._all) + list(self._starting)
+        self._wake_waiters()
+        for kernel in kernels:
+            kernel.kill()
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
             kernels, self._all = list(self._all), []
+        self._wake_waiters()
+        # kernels still starting (their warm-up imports take seconds): killed now, and their
+        # files removed, rather than left to a thread that may not outlive this process
+        for kernel in list(self._starting):
+            kernel.kill()
         threads = [threading.Thread(target=k.shutdown, daemon=True) for k in kernels]
         for t in threads:
             t.start()
@@ -383,4 +462,4 @@ class KernelPool:
 
 __all__ = ["KernelPool", "PooledKernel", "start_kernel", "KernelStartError", "KernelDied", "log_tail",
            "kernel_files", "remove_kernel_files", "socket_folder",
-           "folder_owner", "sweep_socket_folders", "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]
+           "folder_owner", "sweep_socket_folders", "owned_temp_folder", "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]

@@ -24,8 +24,22 @@ def month_index(day: dt.date) -> int:
     return day.year * 12 + day.month - 1
 
 
+# Period years: a period's end (the first day after it) must still be a date, and the period
+# before it too, so years 0 and 9999 are refused with a PeriodError (not a ValueError).
+MIN_YEAR, MAX_YEAR = 1, 9998
+
+
 def month_start(index: int) -> dt.date:
+    if not 1 <= index // 12 <= 9999:
+        raise PeriodError(f"The period would reach the year {index // 12}: salesnb handles the years "
+                          f"{MIN_YEAR}..{MAX_YEAR}.", hint=PERIOD_HELP)
     return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _check_year(text: str, year: int) -> None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise PeriodError(f"Period {text!r}: the year {year} is out of range; salesnb handles the years "
+                          f"{MIN_YEAR}..{MAX_YEAR}.", hint=PERIOD_HELP)
 
 
 def month_label(index: int) -> str:
@@ -111,11 +125,13 @@ def _parse_single(text: str, fiscal_year_start: int) -> Period:
     m = _QUARTER.match(text)
     if m:
         fy, q = int(m.group(1)), int(m.group(2))
+        _check_year(text, fy)
         first = _fiscal_year_first_month(fy, fys) + (q - 1) * 3
         return Period(f"{fy}Q{q}", "quarter", month_start(first), month_start(first + 3), fys)
     m = _MONTH.match(text)
     if m:
         year, month = int(m.group(1)), int(m.group(2))
+        _check_year(text, year)
         if not 1 <= month <= 12:
             raise PeriodError(f"Period {text!r}: month {month} is not 1..12.", hint=PERIOD_HELP)
         first = year * 12 + month - 1
@@ -123,6 +139,7 @@ def _parse_single(text: str, fiscal_year_start: int) -> Period:
     m = _YEAR.match(text.removeprefix("FY"))
     if m:
         fy = int(m.group(1))
+        _check_year(text, fy)
         first = _fiscal_year_first_month(fy, fys)
         label = f"{fy}" if fys == 1 else f"FY{fy}"
         return Period(label, "year", month_start(first), month_start(first + 12), fys)

@@ -42,7 +42,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError, ReportError, SalesnbError
+from .errors import (ConfigError, ReportError, SalesnbError, check_interrupted, clear_interrupted, interrupted,
+                     mark_interrupted)
 from .periods import expand_range, safe_folder_name
 
 NOTEBOOKS = ("revenue", "customers", "recommendations")
@@ -57,6 +58,14 @@ MAX_BY_VALUES = 100
 def write_atomic(path, text: str, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` all at once: a temp file in the same folder, then ``os.replace``."""
     path = Path(path)
+    try:
+        return _write_atomic(path, text, encoding)
+    except OSError as exc:
+        # name the file asked for, not the temp file beside it
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+
+
+def _write_atomic(path: Path, text: str, encoding: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -82,7 +91,7 @@ _SAY_LOCK = threading.Lock()
 
 def _say(progress, message: str) -> None:
     """Report progress; calls are serialized (notebooks and reports run in threads)."""
-    if progress:
+    if progress and not interrupted():   # after Ctrl-C, "salesnb: interrupted" is the last word
         with _SAY_LOCK:
             progress(message)
 
@@ -150,6 +159,23 @@ def publish(tmp: Path, final: Path) -> None:
 # --------------------------------------------------------------------------- the lock
 
 _HELD: set[str] = set()
+_OUR_TMP: set[Path] = set()   # this process's run folders, removed after Ctrl-C whatever a thread did
+
+
+def _remove_our_tmp() -> None:
+    """After Ctrl-C: remove this process's run folders and locks, whatever its threads did."""
+    with _HELD_GUARD:
+        folders = list(_OUR_TMP)
+        _OUR_TMP.clear()
+        locks = list(_HELD)
+        _HELD.clear()
+    for folder in folders:
+        _rmtree(folder)
+    for lock in locks:
+        try:
+            os.unlink(lock)
+        except OSError:
+            pass
 _HELD_GUARD = threading.Lock()
 
 
@@ -287,11 +313,19 @@ def execute_notebook(name: str, src: Path, dst: Path, parameters: dict, timeout:
                 options["kernel_manager_class"] = quiet_kernel_manager(log_path, sockets)
             try:
                 pm.execute_notebook(str(src), str(dst), **options)
+            except OSError as exc:
+                if _disk_full(exc):   # not the notebook's fault: the disk is full
+                    raise OSError(exc.errno, exc.strerror, exc.filename or str(dst)) from None
+                raise _notebook_failure(name, exc, timeout, log_path) from None
             except Exception as exc:  # noqa: BLE001 - described below, after the kernel is let go
                 failure = _notebook_failure(name, exc, timeout, log_path)
                 raise failure from None
     except NotebookFailed:
         raise
+    except OSError as exc:
+        if _disk_full(exc):
+            raise
+        raise _notebook_failure(name, exc, timeout, log_path) from None
     except Exception as exc:  # noqa: BLE001 - a pooled kernel that could not start
         raise _notebook_failure(name, exc, timeout, log_path) from None
     return time.perf_counter() - start
@@ -351,7 +385,11 @@ def chromium_args(chromium: str, user_data_dir: str) -> list[str]:
 
 def render_pdf(html_path: Path, pdf_path: Path, timeout: int = PDF_TIMEOUT) -> Path:
     chromium = require_chromium()
-    with tempfile.TemporaryDirectory(prefix="salesnb-chromium-") as profile:
+    from .kernels import owned_temp_folder
+    profile_dir = owned_temp_folder("salesnb-chromium-")   # swept by a later run if this one is killed
+    with ExitStack() as cleanup:
+        cleanup.callback(_rmtree, profile_dir)
+        profile = str(profile_dir)
         cmd = chromium_args(chromium, profile) + [f"--print-to-pdf={pdf_path}", "--no-pdf-header-footer",
                                                   Path(html_path).resolve().as_uri()]
         try:
@@ -413,6 +451,7 @@ class _Job:
     path: Path | None = None
     failed_dir: Path | None = None
     timings: dict = field(default_factory=dict)
+    sources: tuple = ()   # the source files' (path, size, mtime) when the data was loaded
 
     @property
     def final(self) -> Path:
@@ -422,6 +461,50 @@ class _Job:
     def tag(self) -> str:
         scope = f" {self.by['dimension']}={self.by['value']}" if self.by else ""
         return f"[{self.label}{scope}] "
+
+
+def check_unchanged(sources) -> None:
+    """Raise a DataError if a source file changed since the data was loaded."""
+    from .data import source_changes
+    changed = source_changes(sources)
+    if changed:
+        from .errors import DataError
+        raise DataError(f"The source file {changed!r} changed while the report was being made, so its "
+                        "numbers could mix the old and the new file; nothing was published.",
+                        hint="run again once the file is no longer being written")
+
+
+def findings_of(dataset, period, progress=None):
+    """build_findings on a loaded dataset; an engine error caused by the source file changing
+    underneath (overwritten, truncated) is said as such, not as a traceback."""
+    from .findings import build_findings
+    try:
+        findings = build_findings(dataset.config, period, dataset=dataset, progress=progress)
+        check_interrupted()   # a Ctrl-C that a metric's fallback took for a failed query
+        return findings
+    except SalesnbError:
+        check_unchanged(dataset.source_state)
+        raise
+    except Exception as exc:
+        if interrupted():
+            raise KeyboardInterrupt from None
+        check_unchanged(dataset.source_state)
+        import duckdb
+        if isinstance(exc, duckdb.Error) and not isinstance(exc, duckdb.InternalException):
+            from .errors import DataError
+            text = " ".join(str(exc).split())[:300]
+            raise DataError(f"Cannot read {dataset.config.source or 'the query'} while building the findings: {text}",
+                            hint="check that the source file is complete and is not being written") from None
+        raise
+
+
+def check_source_unchanged(job: "_Job") -> None:
+    check_unchanged(job.sources)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    import errno
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def _clean_leftovers(parent: Path, folder: str) -> None:
@@ -442,6 +525,8 @@ def _produce(job: _Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout
         _clean_leftovers(job.parent, job.folder)
         tmp = job.parent / f".tmp-{job.folder}-{secrets.token_hex(4)}"
         (tmp / "notebooks").mkdir(parents=True)
+        with _HELD_GUARD:
+            _OUR_TMP.add(tmp)
         ran_any = False
         try:
             t0 = time.perf_counter()
@@ -477,15 +562,28 @@ def _produce(job: _Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout
 
             ran_any = bool(todo)
             if todo:
-                with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo))),
-                                        thread_name_prefix="salesnb-nb") as pool:
-                    futures = [pool.submit(run_one, item) for item in todo]
+                pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo))),
+                                          thread_name_prefix="salesnb-nb")
+                futures = [pool.submit(run_one, item) for item in todo]
+                try:
                     for fut in futures:
                         try:
                             name, secs = fut.result()
                             job.timings[f"notebook_{name}"] = secs
                         except NotebookFailed as exc:
                             failures.append(exc)
+                except KeyboardInterrupt:
+                    # Ctrl-C: start no queued notebook, stop the running ones (their kernels run in
+                    # sessions of their own, so the terminal's SIGINT does not reach them)
+                    mark_interrupted()
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    if kernels is not None:
+                        kernels.kill()
+                    from concurrent.futures import wait as wait_futures
+                    wait_futures([f for f in futures if not f.cancelled()], timeout=10)
+                    raise
+                finally:
+                    pool.shutdown(wait=not interrupted(), cancel_futures=interrupted())
             job.timings["notebooks"] = time.perf_counter() - t0
             if failures:
                 raise failures[0]
@@ -499,26 +597,42 @@ def _produce(job: _Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout
                 t0 = time.perf_counter()
                 render_pdf(tmp / "report.html", tmp / "report.pdf")
                 job.timings["pdf"] = time.perf_counter() - t0
+            check_interrupted()   # nothing is published after Ctrl-C
+            check_source_unchanged(job)
             publish(tmp, job.final)
+            with _HELD_GUARD:
+                _OUR_TMP.discard(tmp)
             _rmtree(job.parent / f"{job.folder}.failed")
         except BaseException as exc:
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)) or not ran_any:
+            if interrupted() and not isinstance(exc, KeyboardInterrupt):
+                _rmtree(tmp)
+                raise KeyboardInterrupt from None
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)) or not ran_any or _disk_full(exc):
+                # interrupted, or a full disk (where a kept run would only take more room)
                 _rmtree(tmp)
                 raise
             failed = job.parent / f"{job.folder}.failed"
             _rmtree(failed)
             os.rename(tmp, failed)
+            with _HELD_GUARD:
+                _OUR_TMP.discard(tmp)
             job.failed_dir = failed
             if isinstance(exc, NotebookFailed):
                 kept = failed / "notebooks" / f"{exc.name}.ipynb"
                 where = f"; the executed notebook is kept at {kept}" if kept.exists() else \
                     f"; the run is kept at {failed}"
                 message = f"Notebook {exc.reason}{where}"
-                write_atomic(failed / "error.txt", message + "\n")
+                try:
+                    write_atomic(failed / "error.txt", message + "\n")
+                except OSError:
+                    pass
                 raise ReportError(message, hint="open that notebook to see the failing cell"
                                   if not exc.timeout else "raise --timeout, or look at the notebook's slow cell") \
                     from None
-            write_atomic(failed / "error.txt", error_line(exc) + "\n")
+            try:
+                write_atomic(failed / "error.txt", error_line(exc) + "\n")
+            except OSError:
+                pass   # the error itself says more than a failure to note it
             raise
     job.path = job.final / "report.html"
     return job.path
@@ -536,6 +650,36 @@ def _config(params):
     return config, Path(config.params_path)
 
 
+def writable_folder(folder: Path) -> Path:
+    """Make ``folder`` (and its parents) and check that a file can be written there, before any
+    work: a read-only or full disk, or a file where the folder should be, is one clear error."""
+    folder = Path(folder)
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise ReportError(f"Cannot write reports into {str(folder)!r}: it is a file, not a folder.",
+                              hint="give --out a folder (it is created if missing)")
+        for up in (folder, *folder.parents):
+            if up.exists() and not up.is_dir():
+                raise ReportError(f"Cannot write reports into {str(folder)!r}: {str(up)!r} is a file, "
+                                  "not a folder.", hint="give --out a folder (it is created if missing)")
+            if up.exists():
+                break
+        created = [up for up in (folder, *folder.parents) if not up.exists()]
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=str(folder), prefix=".salesnb-probe-")
+        os.close(fd)
+        os.unlink(probe)
+        for up in created:   # made again when a report is written: a run that fails leaves none
+            try:
+                up.rmdir()
+            except OSError:
+                break
+    except OSError as exc:
+        raise ReportError(f"Cannot write reports into {str(folder)!r}: {exc.strerror or exc}.",
+                          hint="choose an --out folder you can write to, on a disk with free space") from None
+    return folder
+
+
 def _folder_for(label: str) -> str:
     return safe_folder_name(label)
 
@@ -551,27 +695,42 @@ def run_report(params, period=None, *, out=None, pdf: bool = False, timeout: int
     notebook (less CPU spent on kernel starts and imports). The pool is not started earlier:
     idle kernels beside the engine would add about 0.6 GB to the run's peak memory.
     """
+    t_start = time.perf_counter()
+    clear_interrupted()
+    try:
+        return _run_report(params, period, out=out, pdf=pdf, timeout=timeout, progress=progress,
+                           notebooks=notebooks, workers=workers, warm_kernels=warm_kernels, t_start=t_start)
+    except KeyboardInterrupt:
+        mark_interrupted()
+        _remove_our_tmp()
+        raise
+
+
+def _run_report(params, period, *, out, pdf, timeout, progress, notebooks, workers, warm_kernels, t_start):
     from .data import load_data
     from .findings import build_findings
     from .paths import reports_dir
-    t_start = time.perf_counter()
     config, params = _config(params)
     if pdf:
         require_chromium()
+    # absolute: papermill's file writes briefly chdir the whole process (its handler's cwd, shared
+    # by the notebooks running in parallel), so a relative path could resolve elsewhere
+    root = Path(out).resolve() if out else reports_dir().resolve()
+    writable_folder(root / safe_folder_name(config.name))
     timings = {}
     t0 = time.perf_counter()
     _say(progress, f"loading {config.source or 'the query'}")
     with load_data(config) as dataset:
         timings["load_data"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        findings = build_findings(config, period, dataset=dataset, progress=progress)
+        findings = findings_of(dataset, period, progress=progress)
         timings["findings"] = time.perf_counter() - t0
+        sources = dataset.source_state
+    check_interrupted()
+    check_unchanged(sources)
     label = findings.data["period"]["label"]
-    # absolute: papermill's file writes briefly chdir the whole process (its handler's cwd, shared
-    # by the notebooks running in parallel), so a relative path could resolve elsewhere
-    root = Path(out).resolve() if out else reports_dir().resolve()
     job = _Job(config=config, params_file=Path(params), label=label, parent=root / safe_folder_name(config.name),
-               folder=_folder_for(label), findings=findings)
+               folder=_folder_for(label), findings=findings, sources=sources)
     nbs = notebook_paths(notebooks, progress, job.tag)
     n_nb = sum(1 for p in nbs.values() if p is not None)
     with ExitStack() as stack:
@@ -611,16 +770,37 @@ def _by_values(dataset, dim: str) -> list:
     return present + ([None] if None in values else [])
 
 
+def by_folders(dim: str, values: list) -> list[str]:
+    """One folder name per value of ``dim``, all different: ``a/b`` and ``a_b`` both make
+    ``a_b``, so the later one (in the values' sorted order) gets a suffix, ``-2``, ``-3`` …, that
+    no other value's folder uses or would use (``a_b-2`` may be a value of its own). Compared
+    ignoring case, for case-insensitive file systems."""
+    base = [f"{safe_folder_name(dim)}={safe_folder_name(v if v is not None else '(missing)')}" for v in values]
+    reserved = {b.lower() for b in base}
+    used: set[str] = set()
+    out = []
+    for name in base:
+        folder = name
+        if folder.lower() in used:
+            n = 2
+            while f"{name}-{n}".lower() in used or f"{name}-{n}".lower() in reserved:
+                n += 1
+            folder = f"{name}-{n}"
+        used.add(folder.lower())
+        out.append(folder)
+    return out
+
+
 def _subset(dataset, dim: str, value):
     """The dataset restricted to ``dim == value`` (None: the rows without a value), on its own
     in-memory DuckDB connection so every metric (Ibis or SQL on ``sales``) sees only those rows."""
     import ibis
 
-    from .data import Dataset
+    from .data import DUCKDB_SETTINGS, Dataset
     t = dataset.table
     expr = t.filter(t[dim].isnull()) if value is None else t.filter(t[dim] == value)
     arrow = expr.to_pyarrow()
-    con = ibis.duckdb.connect()
+    con = ibis.duckdb.connect(**DUCKDB_SETTINGS)
     con.con.register("_subset_arrow", arrow)
     con.con.execute("CREATE TABLE sales AS SELECT * FROM _subset_arrow")
     con.con.unregister("_subset_arrow")
@@ -636,7 +816,8 @@ def _subset(dataset, dim: str, value):
     filters = {k: {kk: list(vv) for kk, vv in v.items()} for k, v in config.filters.items()}
     filters["include"] = include
     sub_config = dataclasses.replace(config, filters=filters)
-    return Dataset(config=sub_config, con=con, table=con.table("sales"), quality=quality), rows
+    return Dataset(config=sub_config, con=con, table=con.table("sales"), quality=quality,
+                   source_state=dataset.source_state), rows
 
 
 def _index_rows(jobs: list[_Job], name_dir: Path, by: str | None) -> tuple[list, list, list, bool]:
@@ -690,6 +871,7 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
     """
     from .paths import reports_dir
     t_start = time.perf_counter()
+    clear_interrupted()
     config, params = _config(params)
     if pdf:
         require_chromium()
@@ -705,7 +887,7 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
     # absolute: papermill's file writes briefly chdir the whole process (its handler's cwd, shared
     # by the notebooks running in parallel), so a relative path could resolve elsewhere
     root = Path(out).resolve() if out else reports_dir().resolve()
-    name_dir = root / safe_folder_name(config.name)
+    name_dir = writable_folder(root / safe_folder_name(config.name))
     timings: dict = {}
     all_jobs: list[_Job] = []
     nbs = notebook_paths(notebooks, progress, "")
@@ -738,21 +920,31 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
     try:
         _batch_findings(config, params, period_list, by, name_dir, timings, all_jobs, progress,
                         submit=lambda job: pool.submit(produce, job))
-    except BaseException:
+        pool.shutdown(wait=True)  # every report's notebooks are done before the kernels go
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            # Ctrl-C: stop the running notebooks (their kernels have sessions of their own and
+            # did not get the signal), start no queued report; the reports publish nothing
+            mark_interrupted()
+            if kernels is not None:
+                kernels.kill()
         pool.shutdown(wait=True, cancel_futures=True)
+        if isinstance(exc, KeyboardInterrupt):
+            _remove_our_tmp()
         raise
     finally:
-        pool.shutdown(wait=True)  # every report's notebooks are done before the kernels go
         if kernels is not None:
             kernels.close()
     timings["reports"] = time.perf_counter() - t0
+    if interrupted():
+        _remove_our_tmp()
+        raise KeyboardInterrupt
     return _batch_index(config, period_list, by, name_dir, all_jobs, timings, t_start, progress)
 
 
 def _batch_findings(config, params, period_list, by, name_dir, timings, all_jobs, progress, submit) -> None:
     """Load once, build each report's findings in turn and hand each job to ``submit``."""
     from .data import load_data
-    from .findings import build_findings
     t0 = time.perf_counter()
     _say(progress, f"loading {config.source or 'the query'}")
     with load_data(config) as dataset:
@@ -765,17 +957,8 @@ def _batch_findings(config, params, period_list, by, name_dir, timings, all_jobs
                                   f"{MAX_BY_VALUES} reports.",
                                   hint=f"filter the values first (filters: include: {{{by}: [...]}}) or choose "
                                        "a dimension with fewer values")
-            groups = []
-            used: dict[str, int] = {}
-            for value in values:
-                shown = value if value is not None else "(missing)"
-                folder = f"{safe_folder_name(by)}={safe_folder_name(shown)}"
-                if folder in used:  # "a/b" and "a_b" give the same safe name
-                    used[folder] += 1
-                    folder = f"{folder}-{used[folder]}"
-                else:
-                    used[folder] = 1
-                groups.append((value, None, folder))
+            folders = by_folders(by, values)
+            groups = [(value, None, folders[i]) for i, value in enumerate(values)]
         t0 = time.perf_counter()
         for value, ds, folder in groups:
             sub = ds
@@ -786,10 +969,11 @@ def _batch_findings(config, params, period_list, by, name_dir, timings, all_jobs
                     job_by = {"dimension": by, "value": value if value is not None else "(missing)"} if by else None
                     parent = name_dir / folder if folder else name_dir
                     job = _Job(config=sub.config, params_file=Path(params), label=p.label, parent=parent,
-                               folder=_folder_for(p.label), by=job_by)
+                               folder=_folder_for(p.label), by=job_by, sources=dataset.source_state)
                     _say(progress, f"{job.tag}building findings")
+                    check_interrupted()
                     try:
-                        job.findings = build_findings(sub.config, p.label, dataset=sub, progress=None)
+                        job.findings = findings_of(sub, p.label)
                         if job_by:
                             job.findings.data["scope"] = dict(job_by)
                     except SalesnbError as exc:

@@ -22,6 +22,7 @@ def test_bad_input_in_process(bad_inputs, case, capsys):
     code = cli.main(["validate", str(folder / f"{case['id']}.yaml")])
     out, err = capsys.readouterr()
     assert code == case["exit"], err or out
+    assert "Traceback" not in err and len(err) < 2000, err[:3000]   # one message, never a value printed whole
     for fragment in case.get("stderr" if code else "stdout", []):
         assert " ".join(fragment.split()) in " ".join((err if code else out).split()), (fragment, err or out)
 

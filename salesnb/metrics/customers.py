@@ -128,6 +128,8 @@ def _cached(expr):
     try:
         cached = expr.cache()
     except Exception:  # noqa: BLE001 - a backend without caching recomputes instead
+        from ..errors import check_interrupted
+        check_interrupted()   # Ctrl-C (DuckDB's "Query interrupted") is no reason to recompute
         yield expr
         return
     try:

@@ -67,6 +67,8 @@ def _cache(expr):
     try:
         return expr.cache()
     except Exception:  # noqa: BLE001 - a backend that cannot cache recomputes instead
+        from ..errors import check_interrupted
+        check_interrupted()   # Ctrl-C (DuckDB's "Query interrupted") is no reason to recompute
         return expr
 
 

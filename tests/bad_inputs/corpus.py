@@ -52,4 +52,51 @@ def prepare(target: Path) -> Path:
     (target / "mixed").mkdir(exist_ok=True)
     (target / "mixed" / "a.csv").write_text(OK_ROWS)
     shutil.copy(target / "store.duckdb", target / "mixed" / "b.duckdb")
+    rows = [f"o{i},2024-{1 + i % 12:02d}-{1 + i % 28:02d},c{i % 40},{10 + i % 50}" for i in range(500)]
+    (target / "date_outlier.csv").write_text("order,date,cust,amount\n" + "\n".join(rows) + "\no0,1900-01-01,c1,20\n")
+    rows = [f"o{i},9999-{10 + i % 3:02d}-{1 + i % 28:02d},c{i % 5},{10 + i}" for i in range(30)]
+    (target / "dates_9999.csv").write_text("order,date,cust,amount\n" + "\n".join(rows) + "\n")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    pq.write_table(pa.table({"order": ["1", "2"], "date": ["2024-01-05", "2024-01-20"], "cust": ["a", "b"],
+                             "amount": [10.0, 25.5]}), target / "whole.parquet")
+    data = (target / "whole.parquet").read_bytes()
+    (target / "truncated.parquet").write_bytes(data[: len(data) // 2])
+    _misleading_files(target)
+    _hostile_params(target)
     return target
+
+
+def _hostile_params(target: Path) -> None:
+    """Params files that would exhaust the machine if read naively (issue 22, item 4)."""
+    head = "name: hostile\nsource: ok.csv\ncolumns: {order_id: order, order_date: date, revenue: amount, segment: cust}\n"
+    laughs = head + "filters:\n  include:\n    segment:\n      - &a0 [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n"
+    for i in range(1, 10):
+        laughs += f"      - &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]\n"
+    (target / "params_laughs.yaml").write_text(laughs)
+    # below the alias limit, but far too big to print whole in the error
+    laughs4 = head + "filters:\n  include:\n    segment:\n      - &a0 [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n"
+    for i in range(1, 5):
+        laughs4 += f"      - &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]\n"
+    (target / "params_laughs_small.yaml").write_text(laughs4)
+    (target / "params_deep.yaml").write_text(head + "title: " + "[" * 20_000 + "]" * 20_000 + "\n")
+    (target / "params_huge.yaml").write_text(head + "# " + "x" * 1_100_000 + "\n")
+
+
+def _misleading_files(target: Path) -> None:
+    """Files whose first error messages were misleading (issue 22, item 10)."""
+    import os
+    import zipfile
+    (target / "mixed_endings.csv").write_bytes(
+        b"order,date,cust,amount\r\n1,2024-01-05,a,10\n2,2024-01-20,b,25.5\r3,2024-02-03,c,7\r\n")
+    (target / "unclosed_quote.csv").write_text('order,date,cust,amount\n1,2024-01-05,"a,10\n2,2024-01-20,b,25.5\n')
+    (target / "huge_field.csv").write_text("order,date,cust,amount\n1,2024-01-05," + "x" * 3_000_000 + ",10\n")
+    (target / "gzip_inside.csv").write_bytes(gzip.compress(OK_ROWS.encode()))
+    with zipfile.ZipFile(target / "zip_inside.csv", "w") as z:
+        z.writestr("sales.csv", OK_ROWS)
+    loop = target / "loop.csv"
+    if not os.path.lexists(loop):
+        os.symlink("loop.csv", loop)
+    (target / "currencies.csv").write_text("order,date,cust,amount\n1,2024-01-05,a,$10.00\n2,2024-01-20,b,€25.50\n"
+                                            "3,2024-02-03,c,£7\n4,2024-02-04,d,12\n")
+    (target / "dup_header.csv").write_text("order,date,cust,amount,amount\n1,2024-01-05,a,10,99\n")
