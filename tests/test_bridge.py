@@ -435,3 +435,12 @@ def test_leaders_quarters_stop_at_the_data_and_the_period(make_params):
     # Q2 up to May: A 150, B 80, D 40, (no id) 25, E −20, F −8 → A leads with 150 of 267
     assert q2["revenue"] == pytest.approx(267) and q2["top"]["sales_rep"]["overall"] == \
         {"value": "A", "revenue": 150, "share_pct": pytest.approx(150 / 267 * 100)}
+
+
+def test_leaders_ranked_on_the_engine_equal_ranked_here(superstore_findings, monkeypatch):
+    """Many quarter × region × value rows are ranked on the engine: the same leaders."""
+    from salesnb.metrics import leaders
+    monkeypatch.setattr(leaders, "SMALL", 10)
+    f = build_findings(PARAMS / "superstore.yaml", "2017Q4", sections=("revenue",))
+    assert f["revenue"]["leaders"] == superstore_findings["revenue"]["leaders"]
+    pd.testing.assert_frame_equal(f.tables["revenue_leaders"], superstore_findings.tables["revenue_leaders"])

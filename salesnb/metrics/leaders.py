@@ -6,19 +6,24 @@ value of each dimension, overall and in each region. Leader = the value with the
 revenue in the quarter (ties by value); lines without a value of the dimension count toward the
 totals but never lead. ``share_pct`` = the leader's revenue / all revenue of the quarter (of the
 region, per region) × 100. A quarter cut by the data's edges or by the period's end is ``partial``.
-Sums are exact (DECIMAL) and the ranking is done on the engine: two small queries per dimension.
+Sums are exact (DECIMAL) and the ranking is done on the engine: one scan of the lines per dimension\n(kept as a small engine table), ranked overall and per region.
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
 
 import ibis
 import pandas as pd
 
 from ..periods import Period, month_index, month_label, month_start
+from .missing import is_missing
 from .money import MONEY
+from .orders import _cache, _release
 
 QUARTERS = 8
+SMALL = 50_000  # up to this many quarter × region × value rows are ranked here, more on the engine
 
 
 def leader_quarters(period: Period, quality, n: int = QUARTERS) -> list[dict]:
@@ -43,30 +48,57 @@ def leader_quarters(period: Period, quality, n: int = QUARTERS) -> list[dict]:
     return out[::-1]
 
 
-def _leaders(t, dim: str, by: list[str], quarters: list[dict]):
-    """Per quarter (and ``by`` group): the top value of ``dim`` with its revenue and the group's total."""
-    from .revenue import MISSING_LABEL
+def _aggregate(t, dim: str, by_region: bool, quarters: list[dict]):
+    """One scan of the lines of the quarters: exact net revenue per quarter (``qi``), region
+    (when ``by_region``) and value of ``dim`` (null kept: it counts toward the totals)."""
     from .literals import midnight
-    cond = None
-    cases = []
-    for i, q in enumerate(quarters):
-        c = (t.order_date >= midnight(q["start"])) & (t.order_date < midnight(q["end"]))
-        cond = c if cond is None else cond | c
-        cases.append((c, i))
-    w = t.filter(cond)
-    keys = {"_q": ibis.cases(*cases, else_=-1)}
-    for b in by:
-        keys[b] = w[b].cast("string").fill_null(MISSING_LABEL)
+    from .revenue import MISSING_LABEL
+    w = t.filter((t.order_date >= midnight(quarters[0]["start"])) & (t.order_date < midnight(quarters[-1]["end"])))
+    cases = [((w.order_date >= midnight(q["start"])) & (w.order_date < midnight(q["end"])), i)
+             for i, q in enumerate(quarters)]
+    keys = {"qi": ibis.cases(*cases, else_=-1)}
+    if by_region:
+        keys["region"] = w.region.cast("string").fill_null(MISSING_LABEL)
     keys["value"] = w[dim].cast("string")
-    agg = w.group_by(**keys).aggregate(revenue=w.revenue.cast(MONEY).sum())
-    part = ["_q", *by]
+    return w.group_by(**keys).aggregate(revenue=w.revenue.cast(MONEY).sum())
+
+
+def _leaders(agg, by: list[str]) -> pd.DataFrame:
+    """Per quarter (and ``by`` group) of :func:`_aggregate`'s rows: the top value with its revenue
+    and the group's total (ranked on the engine; ties by value)."""
+    part = ["qi", *by]
+    if "region" in agg.columns and "region" not in by:
+        agg = agg.group_by(["qi", "value"]).aggregate(revenue=agg.revenue.sum())
     agg = agg.mutate(total=agg.revenue.sum().over(ibis.window(group_by=[agg[c] for c in part])))
-    agg = agg.filter(agg.value.notnull())
+    agg = agg.filter(agg.value.notnull() & (agg.qi >= 0))
     agg = agg.mutate(rank=ibis.row_number().over(
         ibis.window(group_by=[agg[c] for c in part], order_by=[ibis.desc(agg.revenue), agg.value])))
     top = agg.filter(agg["rank"] == 0).select(*part, "value", revenue=agg.revenue.cast("float64"),
                                               total=agg.total.cast("float64"))
     return top.to_pandas()
+
+
+def _leaders_here(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """:func:`_leaders` on the rows of :func:`_aggregate` fetched as a frame."""
+    from .bridge import _dec
+    part = ["qi", *by]
+    totals: dict = defaultdict(Decimal)
+    values: dict = defaultdict(Decimal)
+    for rec in frame.itertuples(index=False):
+        if rec.qi < 0:
+            continue
+        key = tuple(getattr(rec, c) for c in part)
+        rev = _dec(rec.revenue)
+        totals[key] += rev
+        if not is_missing(rec.value):
+            values[(key, str(rec.value))] += rev
+    best: dict = {}
+    for (key, value), rev in values.items():
+        if key not in best or (-rev, value) < (-best[key][1], best[key][0]):
+            best[key] = (value, rev)
+    rows = [{**dict(zip(part, key)), "value": v, "revenue": float(r), "total": float(totals[key])}
+            for key, (v, r) in sorted(best.items())]
+    return pd.DataFrame(rows, columns=[*part, "value", "revenue", "total"])
 
 
 def leaders_findings(dataset, period: Period) -> tuple[dict, dict]:
@@ -86,10 +118,21 @@ def leaders_findings(dataset, period: Period) -> tuple[dict, dict]:
                                 "end": (q["end"] - dt.timedelta(days=1)).isoformat(), "partial": q["partial"],
                                 "revenue": None, "top": {}})
     for dim in lead_dims:
-        overall = _leaders(t, dim, [], quarters)
-        regional = _leaders(t, dim, ["region"], quarters) if by_region and dim != "region" else None
+        regions = by_region and dim != "region"
+        agg = _aggregate(t, dim, regions, quarters)
+        small = agg.limit(SMALL + 1).to_pandas()
+        if len(small) <= SMALL:  # the usual case: rank the few rows here (exact Decimal sums)
+            overall = _leaders_here(small, [])
+            regional = _leaders_here(small, ["region"]) if regions else None
+        else:  # many values (products by region): rank on the engine
+            agg = _cache(agg)
+            try:
+                overall = _leaders(agg, [])
+                regional = _leaders(agg, ["region"]) if regions else None
+            finally:
+                _release(agg)
         for i, entry in enumerate(out["quarters"]):
-            o = overall[overall["_q"] == i]
+            o = overall[overall["qi"] == i]
             lead = None
             if len(o):
                 r = o.iloc[0]
@@ -100,7 +143,7 @@ def leaders_findings(dataset, period: Period) -> tuple[dict, dict]:
             per_region = None
             if regional is not None:
                 per_region = []
-                g = regional[regional["_q"] == i].sort_values("region")
+                g = regional[regional["qi"] == i].sort_values("region")
                 for r in g.itertuples(index=False):
                     item = {"region": str(r.region), "value": str(r.value), "revenue": float(r.revenue),
                             "share_pct": _share(r.revenue, r.total), "region_revenue": float(r.total)}
