@@ -444,3 +444,21 @@ def test_leaders_ranked_on_the_engine_equal_ranked_here(superstore_findings, mon
     f = build_findings(PARAMS / "superstore.yaml", "2017Q4", sections=("revenue",))
     assert f["revenue"]["leaders"] == superstore_findings["revenue"]["leaders"]
     pd.testing.assert_frame_equal(f.tables["revenue_leaders"], superstore_findings.tables["revenue_leaders"])
+
+
+def test_overlapping_windows(superstore_findings):
+    """A year's previous period is its year ago; a 5-quarter range's year ago overlaps its previous
+    window and its own: each window is summed on its own."""
+    f = build_findings(PARAMS / "superstore.yaml", "2017", sections=("revenue",))
+    b = f["revenue"]["bridge"]
+    assert b["previous"] == b["year_ago"] and b["previous"]["window"] == {"start": "2016-01-01", "end": "2016-12-31"}
+    assert b["previous"]["total_change"] == pytest.approx(f["revenue"]["total"] - f["revenue"]["previous"]["total"],
+                                                          abs=CENT)
+    f = build_findings(PARAMS / "superstore.yaml", "2016Q4..2017Q4", sections=("revenue",))
+    rev, b = f["revenue"], f["revenue"]["bridge"]
+    assert b["year_ago"]["window"] == {"start": "2015-10-01", "end": "2016-12-31"}
+    for name in ("previous", "year_ago"):
+        e = b[name]
+        assert e["total_change"] == pytest.approx(rev["total"] - rev[name]["total"], abs=CENT)
+        assert sum(e["customers"][k] for k in bridge.CUSTOMER_PARTS) == pytest.approx(e["total_change"], abs=CENT)
+        assert sum(e["pvm"][k] for k in bridge.PVM_PARTS) == pytest.approx(e["total_change"], abs=CENT)

@@ -71,9 +71,9 @@ def _windows_of(wins: dict) -> tuple:
     return wins["current"], comps
 
 
-def _which(t, windows):
-    from .revenue import _in
-    return ibis.cases(*((_in(t.order_date, win), i) for i, win in enumerate(windows)), else_=-1)
+def _in(ts, window):
+    from .revenue import _in as in_window
+    return in_window(ts, window)
 
 
 def _any(t, windows):
@@ -88,12 +88,13 @@ def customer_bridges(src, current, comparisons: list) -> list[dict]:
     per-customer aggregate (``src``: order rows or lines with ``customer_id``, ``order_date``,
     ``revenue``) and one engine query. Returns one dict of exact Decimals and counts per comparison."""
     windows = [current] + list(comparisons)
-    w = src.filter(_any(src, windows)).mutate(_w=_which(src, windows))
+    w = src.filter(_any(src, windows))
     rev = w.revenue.cast(MONEY)
     aggs = {}
-    for i in range(len(windows)):
-        aggs[f"r{i}"] = rev.sum(where=w._w == i)
-        aggs[f"n{i}"] = w.count(where=w._w == i)
+    for i, win in enumerate(windows):  # windows may overlap (a range period's year ago): one test each
+        c = _in(w.order_date, win)
+        aggs[f"r{i}"] = rev.sum(where=c)
+        aggs[f"n{i}"] = w.count(where=c)
     per = w.group_by(w.customer_id).aggregate(**aggs)
     ident = per.customer_id.notnull()
     zero = ibis.literal(0).cast(MONEY)
@@ -139,12 +140,12 @@ def item_aggregate(t, dim: str, windows: list) -> pd.DataFrame:
     """One row per item (value of ``dim``, ``(missing)`` for none) with its exact net revenue
     ``r{i}``, net units ``q{i}`` (a missing quantity counts as 0) and lines ``n{i}`` in each window."""
     from .revenue import MISSING_LABEL
-    w = t.filter(_any(t, windows)).mutate(_w=_which(t, windows))
+    w = t.filter(_any(t, windows))
     rev = w.revenue.cast(MONEY)
     qty = w.quantity.cast(MONEY).fill_null(ibis.literal(0).cast(MONEY))
     aggs = {}
-    for i in range(len(windows)):
-        c = w._w == i
+    for i, win in enumerate(windows):  # windows may overlap: one test each
+        c = _in(w.order_date, win)
         aggs[f"r{i}"] = rev.sum(where=c)
         aggs[f"q{i}"] = qty.sum(where=c)
         aggs[f"n{i}"] = w.count(where=c)
