@@ -697,6 +697,12 @@ def revenue_findings(dataset, period: Period) -> tuple[dict, dict]:
         "volatility": vol,
         "dimensions": list(dataset.dimensions),
     }
+    from .bridge import bridge_findings  # why revenue changed (SPEC 9.1)
+    from .leaders import leaders_findings  # who led, quarter by quarter
+    out["bridge"], more = bridge_findings(dataset, wins)
+    tables.update(more)
+    out["leaders"], more = leaders_findings(dataset, period)
+    tables.update(more)
     tables["revenue_trend"] = trend
     tables["revenue_by_quarter"] = quarterly
     tables["revenue_monthly_all"] = full_monthly
