@@ -30,7 +30,6 @@ The five highest scores are kept (ties broken by the sentence text), in score or
 """
 from __future__ import annotations
 
-import html
 
 from . import fmt
 from .fmt import esc_html, fmt_count, fmt_delta, fmt_money, fmt_number, fmt_pct
@@ -331,7 +330,7 @@ def executive_summary_html(findings) -> str:
     """An HTML fragment: KPI cards, the top findings, the top actions (every data string escaped)."""
     s = executive_summary(findings)
     cur = s["currency"]
-    parts = [_CSS, '<section class="salesnb-summary">', '<div class="snb-kpis">']
+    parts = [_CSS, f'<section class="salesnb-summary {fmt.NO_MATH_CLASSES}">', '<div class="snb-kpis">']
     for k in s["kpis"]:
         lines = [f'<div class="snb-kpi"><div class="snb-kpi-label">{esc_html(k["label"])}</div>',
                  f'<div class="snb-kpi-value">{esc_html(k["formatted"])}</div>']
@@ -368,19 +367,9 @@ def executive_summary_html(findings) -> str:
     return "\n".join(parts)
 
 
-_MD_SPECIALS = ("\\", "`", "*", "_", "[", "]", "|", "#", "$")
-
-
 def md(text) -> str:
-    """Escape a string for Markdown: Markdown specials (and ``$``, which would start math) are
-    backslash-escaped, then ``&``, ``<``, ``>`` become entities. (Escaping in this order keeps an
-    apostrophe an apostrophe: ``fmt.esc`` turns ``'`` into ``&#x27;`` and then escapes its ``#``.)"""
-    if text is None:
-        return ""
-    out = str(text)
-    for ch in _MD_SPECIALS:
-        out = out.replace(ch, "\\" + ch)
-    return html.escape(out, quote=False)
+    """Escape a string for Markdown: :func:`salesnb.fmt.esc` (plain text in every renderer)."""
+    return fmt.esc(text)
 
 
 def executive_summary_markdown(findings) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .fmt import esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
+from .fmt import NO_MATH_CLASSES, esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
 
 KPI_ROWS = (
     ("Revenue", "total", "money"), ("Orders", "orders", "count"), ("Units", "units", "count"),
@@ -80,11 +80,11 @@ def reps_table(f: dict, limit: int = 10) -> pd.DataFrame:
 
 
 def to_html(frame: pd.DataFrame) -> str:
-    """An escaped HTML table (data strings can hold markup)."""
+    """An escaped HTML table (data strings can hold markup) that MathJax leaves alone."""
     if frame is None or frame.empty:
         return "<p><em>No rows.</em></p>"
-    return frame.to_html(index=False, escape=True, border=0, classes="salesnb-table")
+    return frame.to_html(index=False, escape=True, border=0, classes=f"salesnb-table {NO_MATH_CLASSES}")
 
 
 def note_html(text: str) -> str:
-    return f'<p class="salesnb-note">{esc_html(text)}</p>'
+    return f'<p class="salesnb-note {NO_MATH_CLASSES}">{esc_html(text)}</p>'
