@@ -163,7 +163,8 @@ def anomaly_sentence(f: dict) -> str | None:
                 f"{fmt_pct(vol['cv_pct'])} (coefficient of variation), with no anomalous month.")
     parts = [f"{fmt_month(a['month'])} ({fmt_money(a['revenue'], _cur(f))}, unusually {a['direction']})"
              for a in anomalies]
-    return "Anomalous months in the trailing 24 months: " + "; ".join(parts) + "."
+    months = f"{fmt_count(vol['months'])} complete months" if vol.get("months") else "months"
+    return f"Anomalous months in the trailing {months}: " + "; ".join(parts) + "."
 
 
 def target_sentence(f: dict) -> str | None:

@@ -106,6 +106,35 @@ def evidence_text(item: dict, currency: str = "USD") -> str:
     return "; ".join(f"{e['key']} = {format_value(e['key'], e['value'], currency)}" for e in item.get("evidence") or [])
 
 
+#: a table shows at most this many pieces of evidence, each line at most this long (findings.json
+#: and ``evidence_text`` keep all of it)
+EVIDENCE_LINES = 4
+EVIDENCE_WIDTH = 60
+
+
+def _short_key(key: str, width: int = 36) -> str:
+    """``revenue.by_dimension.region[West].growth_pct`` → ``region[West].growth_pct`` when long."""
+    parts = str(key).split(".")
+    while len(".".join(parts)) > width and len(parts) > 2:
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+def evidence_lines(item: dict, currency: str = "USD", limit: int = EVIDENCE_LINES,
+                   width: int = EVIDENCE_WIDTH) -> str:
+    """Short ``key = value`` lines (one per line, each cut at ``width`` characters), the first
+    ``limit`` pieces of evidence and a count of the rest (for the tables; the full list stays in
+    findings.json)."""
+    evidence = item.get("evidence") or []
+    lines = []
+    for e in evidence[:limit]:
+        line = f"{_short_key(e['key'])} = {format_value(e['key'], e['value'], currency)}"
+        lines.append(line if len(line) <= width else line[: width - 1] + "…")
+    if len(evidence) > limit:
+        lines.append(f"+{len(evidence) - limit} more in findings.json")
+    return "\n".join(lines)
+
+
 def derived_text(item: dict, currency: str = "USD") -> str:
     return "; ".join(f"{d['name']} = {format_value(d['name'], d['value'], currency)} ({d['formula']})"
                      for d in item.get("derived") or [])
@@ -454,7 +483,7 @@ def risks_frame(findings):
     cur = f.get("currency", "USD")
     return pd.DataFrame([{
         "Risk": r["title"], "At stake": fmt_money(r["impact"], cur) if r.get("impact") is not None else fmt.MISSING,
-        "Formula": r["formula"], "Evidence": evidence_text(r, cur), "Confidence": r["confidence"],
+        "Formula": r["formula"], "Evidence": evidence_lines(r, cur), "Confidence": r["confidence"],
         "Priority": fmt_number(r["priority"], 2),
     } for r in _recommendations(f).get("risks") or []],
         columns=["Risk", "At stake", "Formula", "Evidence", "Confidence", "Priority"])
@@ -474,7 +503,7 @@ def actions_frame(findings):
             "Target": format_value(a["metric"], a.get("target"), cur),
             "Deadline": f"{fmt_count(a['deadline_days'])} days", "Owner": owner,
             "Impact": fmt_money(a["impact"], cur) if a.get("impact") is not None else fmt.MISSING,
-            "Formula": a["formula"], "Evidence": evidence_text(a, cur), "Confidence": a["confidence"],
+            "Formula": a["formula"], "Evidence": evidence_lines(a, cur), "Confidence": a["confidence"],
         })
     return pd.DataFrame(rows, columns=["#", "Action", "Metric", "Now", "Target", "Deadline", "Owner", "Impact",
                                        "Formula", "Evidence", "Confidence"])

@@ -79,11 +79,17 @@ def reps_table(f: dict, limit: int = 10) -> pd.DataFrame:
     } for r in f["revenue"].get("top_performers", [])[:limit]])
 
 
+_BREAK = "\x1e"
+
+
 def to_html(frame: pd.DataFrame) -> str:
     """An escaped HTML table (data strings can hold markup) that MathJax leaves alone."""
     if frame is None or frame.empty:
         return "<p><em>No rows.</em></p>"
-    return frame.to_html(index=False, escape=True, border=0, classes=f"salesnb-table {NO_MATH_CLASSES}")
+    # a cell's own line breaks (short evidence lines) survive the escaping as <br>
+    frame = frame.map(lambda v: v.replace("\n", _BREAK) if isinstance(v, str) else v)
+    text = frame.to_html(index=False, escape=True, border=0, classes=f"salesnb-table {NO_MATH_CLASSES}")
+    return text.replace(_BREAK, "<br>")
 
 
 def note_html(text: str) -> str:
