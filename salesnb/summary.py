@@ -122,14 +122,20 @@ def _short_key(key: str, width: int = 36) -> str:
 
 def evidence_lines(item: dict, currency: str = "USD", limit: int = EVIDENCE_LINES,
                    width: int = EVIDENCE_WIDTH) -> str:
-    """Short ``key = value`` lines (one per line, each cut at ``width`` characters), the first
+    """Short ``key = value`` lines (one per line, at most ``width`` characters: a long key is cut,
+    the value kept), the first
     ``limit`` pieces of evidence and a count of the rest (for the tables; the full list stays in
     findings.json)."""
     evidence = item.get("evidence") or []
     lines = []
     for e in evidence[:limit]:
-        line = f"{_short_key(e['key'])} = {format_value(e['key'], e['value'], currency)}"
-        lines.append(line if len(line) <= width else line[: width - 1] + "…")
+        key, value = _short_key(e["key"]), format_value(e["key"], e["value"], currency)
+        if len(value) > width // 2:
+            value = value[: width // 2 - 1] + "…"
+        room = width - len(value) - 3
+        if len(key) > room:                      # the key is cut, the value always shown
+            key = key[: room - 1] + "…"
+        lines.append(f"{key} = {value}")
     if len(evidence) > limit:
         lines.append(f"+{len(evidence) - limit} more in findings.json")
     return "\n".join(lines)

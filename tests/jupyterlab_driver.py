@@ -143,4 +143,7 @@ def run_all(page, url: str, *, timeout_s: float = 240) -> dict:
         page.wait_for_timeout(500)
     seconds = time.monotonic() - started
     page.wait_for_timeout(1500)  # MathJax typesets after the outputs land
+    # back to the top (JupyterLab scrolls inside its panel): the screenshot shows the first outputs
+    page.evaluate("() => document.querySelectorAll('.jp-WindowedPanel-outer, .jp-NotebookPanel-notebook')"
+                  ".forEach(e => { e.scrollTop = 0; })")
     return {"cells": page.evaluate(OUTPUTS_JS), "console": console, "outside": outside, "seconds": seconds}

@@ -52,7 +52,7 @@ def run_in_lab(work: Path, label: str) -> dict:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for name in NOTEBOOKS:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page = browser.new_page(viewport={"width": 1400, "height": 1600})
                 try:
                     results[name] = run_all(page, lab.url(f"{name}.ipynb"), timeout_s=300)
                     results[name]["page_math"] = page.evaluate(
