@@ -40,7 +40,12 @@ def test_evidence_cells_render_as_lines_in_the_html_table():
     assert "max-width" not in html  # widths come from the stylesheet (report.css), not per table
     css = (ROOT / "salesnb" / "templates" / "report.css").read_text(encoding="utf-8")
     assert "table.salesnb-table { width: 100%; table-layout: auto; }" in css
-    assert "overflow-wrap: anywhere" in css
+    assert "overflow-wrap: break-word" in css
+    # a findings key may wrap after its dots; a money amount never
+    html = tables.to_html(pd.DataFrame([{"Metric": "revenue.by_dimension.region[Central].revenue",
+                                         "Now": "$46,160.39"}]))
+    assert "revenue.<wbr>by_<wbr>dimension.<wbr>region[Central]<wbr>.<wbr>revenue" in html
+    assert "<td>$46,160.39</td>" in html
 
 
 def test_breakdown_tables_name_their_first_column_for_the_dimension():
