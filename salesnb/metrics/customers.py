@@ -73,7 +73,7 @@ from . import rfm
 from .literals import date_literal, midnight
 from .missing import finite_or_none
 from .money import MONEY
-from .orders import atomic_orders, shared
+from .orders import atomic_orders, cache_table, release_table, shared
 from .rfm import fsum, money_cumsum, money_sum
 
 LAPSE_DAYS = 180
@@ -125,20 +125,12 @@ def _div(a, b) -> float | None:
 @contextlib.contextmanager
 def _cached(expr):
     """Materialise ``expr`` as a temporary engine table for the block (if the backend can)."""
-    try:
-        cached = expr.cache()
-    except Exception:  # noqa: BLE001 - a backend without caching recomputes instead
-        from ..errors import check_interrupted
-        check_interrupted()   # Ctrl-C (DuckDB's "Query interrupted") is no reason to recompute
-        yield expr
-        return
+    cached = cache_table(expr)
     try:
         yield cached
     finally:
-        try:
-            cached.release()
-        except Exception:  # noqa: BLE001
-            pass
+        if cached is not expr:
+            release_table(cached)
 
 
 def _row(expr) -> dict:

@@ -20,7 +20,7 @@ import pandas as pd
 from ..periods import Period, month_index, month_label, month_start
 from .missing import is_missing
 from .money import MONEY
-from .orders import _cache, _release
+from .orders import cache_table, release_table
 
 QUARTERS = 8
 SMALL = 50_000  # up to this many quarter × region × value rows are ranked here, more on the engine
@@ -125,12 +125,12 @@ def leaders_findings(dataset, period: Period) -> tuple[dict, dict]:
             overall = _leaders_here(small, [])
             regional = _leaders_here(small, ["region"]) if regions else None
         else:  # many values (products by region): rank on the engine
-            agg = _cache(agg)
+            agg = cache_table(agg)
             try:
                 overall = _leaders(agg, [])
                 regional = _leaders(agg, ["region"]) if regions else None
             finally:
-                _release(agg)
+                release_table(agg)
         for i, entry in enumerate(out["quarters"]):
             o = overall[overall["qi"] == i]
             lead = None

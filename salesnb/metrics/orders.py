@@ -50,26 +50,47 @@ class Orders:
 
     def release(self) -> None:
         """Drop the materialised rows (before the connection closes)."""
-        _release(self.cached if self.cached is not None else self.table)
+        release_table(self.cached if self.cached is not None else self.table)
 
     def __repr__(self) -> str:
         return f"Orders(rows={self.rows:,}, atomic={self.atomic})"
 
 
-def _release(expr) -> None:
+def release_table(expr) -> None:
     try:
         expr.release()
     except Exception:  # noqa: BLE001 - not cached, or already gone
         pass
 
 
-def _cache(expr):
+def cache_table(expr):
+    """``expr`` materialised as a temporary engine table, or ``expr`` itself where the backend
+    cannot cache."""
     try:
-        return expr.cache()
+        cached = expr.cache()
     except Exception:  # noqa: BLE001 - a backend that cannot cache recomputes instead
         from ..errors import check_interrupted
         check_interrupted()   # Ctrl-C (DuckDB's "Query interrupted") is no reason to recompute
         return expr
+    _collate_text_by_code_point(cached)
+    return cached
+
+
+def _collate_text_by_code_point(table) -> None:
+    """Ibis creates a cached PostgreSQL table from its schema, so its text columns lose the
+    canonical table's ``COLLATE "C"`` and ties broken by a text column (the RFM quintiles order by
+    the metric, then the customer id) would sort by the database's locale ('Co-1' before 'CV-1')
+    instead of by code point as on DuckDB. Set them back."""
+    import ibis
+    backend = ibis.get_backend(table)
+    if backend.name != "postgres":
+        return
+    text = [name for name, dtype in table.schema().items() if dtype.is_string()]
+    if not text:
+        return
+    quote = (lambda name: '"' + name.replace('"', '""') + '"')
+    alters = ", ".join(f'ALTER COLUMN {quote(c)} TYPE text COLLATE "C"' for c in text)
+    backend.raw_sql(f"ALTER TABLE {quote(table.op().name)} {alters}").close()
 
 
 def _whole_orders(table):
@@ -90,7 +111,7 @@ def build_orders(table) -> Orders:
     One grouping by order id first: when every order is one customer on one day (the usual
     case) those rows are :func:`order_days` already. Otherwise :func:`order_days` is built.
     """
-    whole = _cache(_whole_orders(table))
+    whole = cache_table(_whole_orders(table))
     single = whole._last_day == whole.day
     if "customer_id" in whole.columns:
         single = single & (whole._last_customer == whole.customer_id).fill_null(True) & \
@@ -100,8 +121,8 @@ def build_orders(table) -> Orders:
     if split == 0:
         keep = list(order_days(table).columns)
         return Orders(table=whole.select(*keep), atomic=True, rows=rows, cached=whole)
-    _release(whole)
-    expr = _cache(order_days(table))
+    release_table(whole)
+    expr = cache_table(order_days(table))
     return Orders(table=expr, atomic=False, rows=int(expr.count().to_pandas()))
 
 
@@ -123,5 +144,5 @@ def shared(dataset, key: str, build, materialise: bool = True):
         return build()
     if key not in cache:
         value = build()
-        cache[key] = _cache(value) if materialise else value
+        cache[key] = cache_table(value) if materialise else value
     return cache[key]
