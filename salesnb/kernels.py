@@ -98,12 +98,57 @@ def quiet_kernel_manager(log_path: Path, socket_dir: Path | None = None):
             if "stderr" not in kw:
                 kw["stderr"] = open(log_path, "ab")  # noqa: SIM115 - the kernel process owns it
             try:
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
+                launched = await super()._async_launch_kernel(kernel_cmd, **kw)
             finally:
                 if hasattr(kw["stderr"], "close"):
                     kw["stderr"].close()
+            _note_kernel_pid(self)
+            return launched
 
     return QuietKernelManager
+
+
+KERNEL_PID_FILE = "kernel.pid"   # in a kernel's folder: its process, killed by the sweep if orphaned
+
+
+def _note_kernel_pid(km) -> None:
+    """Write the kernel's process id into its folder: a kernel whose salesnb process was killed
+    keeps running for a while (it has a session of its own) and would write its connection file
+    again into a swept folder, so the sweep stops it first."""
+    folder = Path(km.connection_file).parent if km.connection_file else None
+    pid = getattr(getattr(km, "provisioner", None), "pid", None)
+    if folder is not None and folder.name.startswith(SOCKET_PREFIX) and pid:
+        try:
+            (folder / KERNEL_PID_FILE).write_text(str(pid), encoding="ascii")
+        except OSError:
+            pass
+
+
+def _stop_orphan_kernel(folder: Path) -> None:
+    """Kill the kernel a stale folder names, if that process still runs this folder's kernel."""
+    import signal
+    try:
+        pid = int((folder / KERNEL_PID_FILE).read_text(encoding="ascii").strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except (OSError, ValueError):
+        return
+    if str(folder) not in cmdline:   # gone, or the pid now belongs to another process
+        return
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        return
+    for _ in range(50):   # until it is gone (it cannot write anything once killed, but be sure)
+        if not Path(f"/proc/{pid}").exists() or "Z" in _proc_state(pid):
+            break
+        time.sleep(0.02)
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
 
 
 def _manager_class(log_path: Path):
@@ -294,6 +339,7 @@ def sweep_socket_folders(root: Path | None = None, unowned_age: float = UNOWNED_
         except (OSError, ValueError):   # unreadable or half-written: not ours to judge
             continue
         if stale:
+            _stop_orphan_kernel(folder)
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
