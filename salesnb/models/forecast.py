@@ -99,6 +99,10 @@ def single_thread():
     """A context in which BLAS uses one thread: each fit makes thousands of tiny L-BFGS-B steps,
     and OpenBLAS threads contending for the cores made them about 7 times slower (measured on 2
     busy cores). Without ``threadpoolctl`` installed the fits still run, only slower."""
+    # load the libraries first: threadpoolctl limits the BLAS copies loaded when it is entered
+    # (scipy ships its own OpenBLAS, loaded with scipy.linalg / scipy.optimize)
+    import scipy.linalg  # noqa: F401
+    import scipy.optimize  # noqa: F401
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover
@@ -218,8 +222,10 @@ class ETSForecastModel(_Model):
     """Exponential smoothing (ETS, innovations state space; FPP3 chapter 8) with automatic choice:
     every configuration of :func:`ets_configurations` valid at the series' length is fitted by
     maximum likelihood (statsmodels ``ETSModel``, initial states estimated) and the one with the
-    lowest AICc (FPP3 section 8.6) is kept. A configuration whose fit fails, does not converge or
-    has a non-finite likelihood is skipped (``skipped_``); when none is left the fit fails.
+    lowest AICc (FPP3 section 8.6) is kept. A configuration whose fit fails, does not converge
+    within ``maxiter`` L-BFGS-B iterations (200: fits on a few dozen months that crawl past that
+    cost seconds each) or has a non-finite likelihood is skipped (``skipped_``); when none is
+    left the fit fails.
 
     Intervals are quantiles of simulated sample paths (statsmodels ``simulate`` with normal
     errors of the fitted variance, seeded).
@@ -231,9 +237,12 @@ class ETSForecastModel(_Model):
 
     method = "ets"
 
-    def __init__(self, season: int = SEASON, seasonal_min: int = SEASONAL_MIN):
+    def __init__(self, season: int = SEASON, seasonal_min: int = SEASONAL_MIN, initialization: str = "estimated",
+                 maxiter: int = 200):
         self.season = season
         self.seasonal_min = seasonal_min
+        self.initialization = initialization
+        self.maxiter = maxiter
 
     def fit(self, y) -> "ETSForecastModel":
         from statsmodels.tools.sm_exceptions import ConvergenceWarning
@@ -242,6 +251,10 @@ class ETSForecastModel(_Model):
         n = len(y)
         if n < 4:
             raise ForecastFitError("ETS needs at least 4 months")
+        with single_thread():
+            return self._fit(y, n, ConvergenceWarning, ETSModel)
+
+    def _fit(self, y, n, ConvergenceWarning, ETSModel):
         best = None
         self.candidates_, self.skipped_ = {}, {}
         for config in ets_configurations(n, bool((y > 0).all()), self.seasonal_min):
@@ -251,8 +264,9 @@ class ETSForecastModel(_Model):
                 with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
                     warnings.simplefilter("always")
                     model = ETSModel(y, error=error, trend=trend, damped_trend=damped, seasonal=seasonal,
-                                     seasonal_periods=self.season if seasonal else None)
-                    params = model.fit(disp=False, return_params=True)
+                                     seasonal_periods=self.season if seasonal else None,
+                                     initialization_method=self.initialization)
+                    params = model.fit(disp=False, return_params=True, maxiter=self.maxiter)
                     llf = float(model.loglike(params))
             except Exception as exc:  # noqa: BLE001 -- any failure drops this configuration
                 self.skipped_[label] = f"fit failed ({type(exc).__name__})"
