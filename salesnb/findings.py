@@ -392,6 +392,11 @@ def _build(config: Config, period: Period, dataset, progress, sections) -> Findi
     data["data"] = data_section(dataset)
     data["revenue"] = rev
     tables.update(rev_tables)
+    _progress(progress, f"forecast after {period.label}")
+    from .models.forecast import forecast_findings
+    data["forecast"] = forecast_findings(
+        rev_tables["revenue_monthly_all"], period, period_revenue=rev["total"], period_partial=data["period"]["partial"],
+        data_last_date=q.last_date, targets=config.targets.get("revenue", {}))
     if "customers" in sections:
         _progress(progress, f"customer findings for {period.label}")
         if dataset.has_customers:
