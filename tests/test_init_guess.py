@@ -13,11 +13,11 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import SHARED_DATA
 from salesnb.cli import main
 from salesnb.config import CANONICAL_COLUMNS, VALID_KEYS, load_config
 from salesnb.guess import (comment_text, guess_columns, last_complete_quarter, params_text, suggested_title,
                            yaml_scalar)
+from support.paths import SHARED_DATA
 
 SUPERSTORE = SHARED_DATA / "superstore" / "Sample - Superstore.csv"
 ONLINE_RETAIL = SHARED_DATA / "online-retail" / "online_retail.parquet"

@@ -9,18 +9,17 @@ import pytest
 from salesnb import narrative
 from salesnb.findings import build_findings
 
-from textnumbers import unexplained_numbers  # tests/ is on sys.path (rootdir conftest)
+from support.textnumbers import unexplained_numbers
+from support.paths import require_shared_data
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parent.parent / "shared" / "data"
 CASES = [("superstore.yaml", "2017Q4"), ("superstore.yaml", "2015-03"), ("online_retail.yaml", "2011Q4"),
          ("online_retail_ii.yaml", "2010Q2"), ("crm_pipeline.yaml", "2017Q3"), ("cdnow.yaml", "1997Q2")]
 
 
 @pytest.fixture(scope="module", params=CASES, ids=[f"{a}-{b}" for a, b in CASES])
 def findings(request):
-    if not DATA.exists():
-        pytest.skip("../shared/data is not beside this checkout")
+    require_shared_data()
     name, period = request.param
     return build_findings(HERE / "params" / name, period, sections=("revenue",)).data
 

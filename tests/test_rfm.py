@@ -11,9 +11,9 @@ from salesnb.config import load_config
 from salesnb.data import load_data
 from salesnb.metrics import rfm
 from salesnb.periods import parse_period
-from golden_customers import GOLDEN_ROWS, make_dataset  # tests/ is on sys.path (rootdir conftest)
+from support.golden_customers import GOLDEN_ROWS, make_dataset
+from support.paths import SHARED_DATA, require_shared_data
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PARAMS = Path(__file__).resolve().parent / "params"
 
 
@@ -173,8 +173,7 @@ def _load(name):
 
 @pytest.fixture(scope="module")
 def superstore():
-    if not DATA.exists():
-        pytest.skip(f"shared data folder {DATA} not found")
+    require_shared_data()
     ds = _load("superstore")
     yield ds
     ds.close()
@@ -182,7 +181,7 @@ def superstore():
 
 @pytest.fixture(scope="module")
 def superstore_raw():
-    path = DATA / "superstore" / "Sample - Superstore.csv"
+    path = SHARED_DATA / "superstore" / "Sample - Superstore.csv"
     if not path.exists():
         pytest.skip(f"{path} not found")
     df = pd.read_csv(path, encoding="cp1252")
@@ -228,8 +227,7 @@ def test_superstore_invariants(superstore, superstore_raw):
 
 
 def test_online_retail_unidentified_rows_left_out():
-    if not DATA.exists():
-        pytest.skip(f"shared data folder {DATA} not found")
+    require_shared_data()
     ds = _load("online_retail")
     try:
         scored = rfm.rfm_scores(ds.table, parse_period("2011Q4")).to_pandas()
