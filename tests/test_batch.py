@@ -17,7 +17,7 @@ from support.paths import needs_shared_data
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "tests" / "params"
 
-pytestmark = needs_shared_data
+pytestmark = [needs_shared_data, pytest.mark.slow]   # every test runs reports
 
 
 def run_cli(*args, timeout=900):

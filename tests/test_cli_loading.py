@@ -54,6 +54,7 @@ def test_the_committed_corpus_is_small():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+@pytest.mark.slow
 def test_bad_input_through_the_cli(results, case):
     run = results[case["id"]]
     assert "Traceback" not in run.stderr, run.stderr

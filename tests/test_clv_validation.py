@@ -301,6 +301,7 @@ def cdnow():
     return out, tables
 
 
+@pytest.mark.slow
 def test_cdnow_holdout_check_passes(cdnow):
     out, tables = cdnow
     clv = out["clv"]
@@ -338,6 +339,7 @@ def test_cdnow_holdout_check_passes(cdnow):
     # a < 1e-3 (and worse than the naive benchmark)
     ("online_retail_ii", "2010Q3", "degenerate_parameters", "a ≈ 0.0005"),
 ])
+@pytest.mark.slow
 def test_real_data_sets_fail_the_check_and_show_no_prediction(name, period, reason, note):
     out, tables = _run(name, period)
     clv = out["clv"]
@@ -356,6 +358,7 @@ def test_real_data_sets_fail_the_check_and_show_no_prediction(name, period, reas
         assert (v["customers"], v["actual_purchases"]) == (n_cal, actual)
 
 
+@pytest.mark.slow
 def test_online_retail_cancelled_order_is_not_a_purchase():
     ds = _load("online_retail")
     try:

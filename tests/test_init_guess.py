@@ -79,6 +79,7 @@ def _with_currency(path: Path, code: str) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_init_superstore_runs_without_edits_beyond_currency(tmp_path):
     _need(SUPERSTORE)
     import pandas as pd
@@ -99,6 +100,7 @@ def test_init_superstore_runs_without_edits_beyond_currency(tmp_path):
     assert findings["title"] == "Sample - Superstore"
 
 
+@pytest.mark.slow
 def test_init_online_retail_runs_without_edits_beyond_currency(tmp_path):
     _need(ONLINE_RETAIL)
     import pandas as pd

@@ -40,7 +40,8 @@ def _all_items(recs: dict) -> list[dict]:
     return recs["opportunities"] + recs["risks"] + recs["actions"]
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow)   # the big real sets are slow
+                                  if c.startswith(("online_retail", "cdnow")) else c for c in sorted(CASES)])
 def test_judgments_hold_on_real_data(case):
     f = findings(case)
     recs = f["recommendations"]

@@ -20,6 +20,7 @@ def _outputs(path):
     return [c.execution_count for c in code], texts
 
 
+@pytest.mark.slow
 def test_a_reused_kernel_starts_each_notebook_afresh(tmp_path):
     first = throwaway_notebook(tmp_path / "first.ipynb", "leaked = 41\nimport os\nos.chdir('/')\nimport matplotlib\nmatplotlib.rcParams['axes.grid'] = True")
     second = throwaway_notebook(tmp_path / "second.ipynb",
@@ -40,6 +41,7 @@ def test_a_reused_kernel_starts_each_notebook_afresh(tmp_path):
     assert texts[3].strip() == "False", "matplotlib settings are the kernel's own, not a notebook's"
 
 
+@pytest.mark.slow
 def test_a_failed_notebook_does_not_reuse_its_kernel(tmp_path):
     bad = throwaway_notebook(tmp_path / "bad.ipynb", "raise ValueError('broken on purpose')")
     good = throwaway_notebook(tmp_path / "good.ipynb", "import os\nprint(os.getpid())")
@@ -54,6 +56,7 @@ def test_a_failed_notebook_does_not_reuse_its_kernel(tmp_path):
     assert before.isdigit() and after.isdigit() and before != after, "a new kernel took the failed one's place"
 
 
+@pytest.mark.slow
 def test_batch_reports_on_warm_kernels_equal_those_on_fresh_ones(tmp_path):
     from salesnb.report import run_batch
     params = tiny_params(tmp_path)
@@ -73,6 +76,7 @@ def test_batch_reports_on_warm_kernels_equal_those_on_fresh_ones(tmp_path):
         assert len(w.read_text()) == len(c.read_text())
 
 
+@pytest.mark.slow
 def test_pooled_kernels_talk_over_their_own_unix_sockets(tmp_path):
     # TCP ports are picked free, closed and bound by the kernel a moment later: a kernel started
     # meanwhile can take one and the other dies ("Kernel died before replying to kernel_info",
@@ -101,6 +105,7 @@ def _dying_kernelspec(tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
 
 
+@pytest.mark.slow
 def test_a_kernel_that_dies_while_starting_is_tried_again_then_says_what_it_wrote(tmp_path, monkeypatch):
     from salesnb import kernels
     _dying_kernelspec(tmp_path, monkeypatch)
@@ -226,6 +231,7 @@ def test_a_kernel_manager_that_cannot_be_made_leaves_no_folder_behind(tmp_path, 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_kernel_papermill_starts_itself_talks_over_unix_sockets_too(tmp_path, monkeypatch):
     # without the pool (warm_kernels=False) nbclient makes the kernel manager: it gets a socket
     # folder of its own as well, removed when the notebook is done

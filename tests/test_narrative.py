@@ -17,7 +17,10 @@ CASES = [("superstore.yaml", "2017Q4"), ("superstore.yaml", "2015-03"), ("online
          ("online_retail_ii.yaml", "2010Q2"), ("crm_pipeline.yaml", "2017Q3"), ("cdnow.yaml", "1997Q2")]
 
 
-@pytest.fixture(scope="module", params=CASES, ids=[f"{a}-{b}" for a, b in CASES])
+@pytest.fixture(scope="module", ids=[f"{a}-{b}" for a, b in CASES],
+                # the two Online Retail sets (half a million lines each) are slow; the rest are small
+                params=[pytest.param(c, marks=pytest.mark.slow) if c[0].startswith("online_retail") else c
+                        for c in CASES])
 def findings(request):
     require_shared_data()
     name, period = request.param

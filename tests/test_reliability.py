@@ -20,6 +20,7 @@ def _quick_notebooks(folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_sigkill_midway_leaves_the_previous_report_intact(tmp_path):
     from salesnb.report import run_report
     params = tiny_params(tmp_path)
@@ -69,6 +70,7 @@ def _socket_folders_of(pid: int) -> list[Path]:
     return found
 
 
+@pytest.mark.slow
 def test_a_kernel_that_dies_is_reported_not_hung_on(tmp_path):
     from salesnb.report import run_report
     params = tiny_params(tmp_path)
@@ -82,6 +84,7 @@ def test_a_kernel_that_dies_is_reported_not_hung_on(tmp_path):
     assert not (tmp_path / "out" / "tiny" / "2023Q4").exists()
 
 
+@pytest.mark.slow
 def test_nothing_is_written_outside_the_output_folder(tmp_path):
     from salesnb.report import run_report
     params = tiny_params(tmp_path)
@@ -168,6 +171,7 @@ def test_by_folders_are_all_different_and_stable():
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.slow
 def test_batch_by_values_with_the_same_safe_name_each_get_a_report(tmp_path, jobs):
     """Segment values a/b, a_b, a_b-2: three reports in three folders, each of its own value, and
     no phantom "another run" with --jobs 2 (issue 22, item 1)."""
@@ -214,6 +218,7 @@ def _wait_for(predicate, seconds=90, what="the run to get there"):
     pytest.fail(f"timed out waiting for {what}")
 
 
+@pytest.mark.slow
 def test_temp_files_of_a_killed_run_are_private_and_swept(tmp_path):
     """kill -9 while the notebooks run: everything the run left in the temp folder is in folders
     that name it as their owner (the kernels' connection files with their signing key among
@@ -405,6 +410,7 @@ def test_jobs_and_timeout_below_one_are_usage_errors(tmp_path, args):
 
 
 @pytest.mark.parametrize("period", ["9999Q4", "0000Q1", "9999", "0000-01", "9999Q4..9999Q4"])
+@pytest.mark.slow
 def test_years_0_and_9999_are_clear_errors_everywhere(tmp_path, period):
     params = tiny_params(tmp_path)
     for args in (["findings", params, "--period", period], ["run", params, "--period", period],
@@ -450,6 +456,7 @@ def _one_line_error(proc, *fragments):
         assert fragment in errors[0], errors[0]
 
 
+@pytest.mark.slow
 def test_read_only_and_full_folders_give_one_line(tmp_path, mounts):
     """--out on a read-only folder (run, batch), findings -o and sample there, --out naming a
     file, and a full disk: one line naming the path and the cause, exit 1 (issue 22, item 3)."""

@@ -136,6 +136,7 @@ def superstore(tmp_path_factory):
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_cli_run_writes_the_documented_layout(superstore):
     report = superstore["report"]
     folder = superstore["out"] / "superstore" / "2017Q4"
@@ -150,6 +151,7 @@ def test_cli_run_writes_the_documented_layout(superstore):
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_cli_run_reports_progress(superstore):
     err = superstore["stderr"]
     assert "running notebook" in err and "2017Q4" in err and "assembling report.html" in err
@@ -158,11 +160,13 @@ def test_cli_run_reports_progress(superstore):
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_report_has_every_section_and_no_code(superstore):
     assert_report_shape(superstore["report"])
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_report_numbers_are_the_findings(superstore):
     html, page, f = assert_report_shape(superstore["report"])
     assert_matches_findings(html, page, f)
@@ -171,6 +175,7 @@ def test_report_numbers_are_the_findings(superstore):
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_missing_notebooks_are_noted_not_fatal(superstore):
     html = superstore["report"].read_text(encoding="utf-8")
     for name in ("revenue", "customers", "recommendations"):
@@ -180,6 +185,7 @@ def test_missing_notebooks_are_noted_not_fatal(superstore):
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_executed_notebooks_carry_the_run_parameters(superstore):
     folder = superstore["report"].parent
     for path in (folder / "notebooks").glob("*.ipynb"):
@@ -189,6 +195,7 @@ def test_executed_notebooks_carry_the_run_parameters(superstore):
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_a_published_notebook_runs_again_where_it_lies(superstore, tmp_path):
     """The injected run_dir points at the report folder from the notebook's own folder, so the
     published (renamed) run's notebook finds its findings when an analyst runs it again."""
@@ -210,6 +217,7 @@ def test_a_published_notebook_runs_again_where_it_lies(superstore, tmp_path):
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_report_html_is_valid_enough_for_a_browser(superstore):
     html = superstore["report"].read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
@@ -225,6 +233,7 @@ def test_report_html_is_valid_enough_for_a_browser(superstore):
 # --------------------------------------------------------------------------- atomicity, locks, timeouts
 
 @needs_shared_data
+@pytest.mark.slow
 def test_failed_run_leaves_the_good_report_untouched(superstore, tmp_path):
     out = superstore["out"]
     folder = out / "superstore" / "2017Q4"
@@ -252,6 +261,7 @@ def test_failed_run_leaves_the_good_report_untouched(superstore, tmp_path):
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_good_run_replaces_report_and_clears_failure_and_stale_lock(superstore, tmp_path):
     from salesnb.report import run_report
     out = tmp_path / "out"
@@ -295,6 +305,7 @@ def test_live_lock_refuses_a_second_writer(tmp_path):
         holder.wait()
 
 
+@pytest.mark.slow
 def test_timeout_is_a_clear_report_error(tmp_path):
     from salesnb.report import run_report
     params = tiny_params(tmp_path)
@@ -336,6 +347,7 @@ def test_write_atomic_replaces_in_one_step(tmp_path):
     assert oct(target.stat().st_mode & 0o777) != oct(0o600)
 
 
+@pytest.mark.slow
 def test_findings_cli_writes_atomically(tmp_path):
     require_shared_data()
     out = tmp_path / "f.json"
@@ -409,6 +421,7 @@ def test_api_run_on_online_retail(tmp_path):
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_notebook_figures_are_saved_as_laid_out(superstore):
     """charts.apply_theme() turns off the inline backend's bbox_inches='tight' (a second layout
     of every figure): a chart's PNG is its whole canvas, figsize × dpi, e.g. the 9 × 4.2 in trend
@@ -426,6 +439,7 @@ def test_notebook_figures_are_saved_as_laid_out(superstore):
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_bodies_converted_while_notebooks_run_give_the_same_page(superstore):
     from salesnb import html as H
     from salesnb.report import assemble
@@ -438,6 +452,7 @@ def test_bodies_converted_while_notebooks_run_give_the_same_page(superstore):
     assert page.count('id="revenue"') == 1
 
 
+@pytest.mark.slow
 def test_relative_out_folder_with_a_reused_kernel(tmp_path, monkeypatch):
     """`make report` writes under `reports/`, relative to the working folder. Three notebooks run
     on two pooled kernels, so one kernel is reused: it must still find the new notebook's folder

@@ -223,6 +223,7 @@ def test_online_retail_2011q4_partial_december():
 
 @needs_shared_data
 @pytest.mark.parametrize("params,period", [("superstore.yaml", "2017Q4"), ("online_retail.yaml", "2011Q4")])
+@pytest.mark.slow
 def test_findings_json_is_byte_identical_and_valid(params, period):
     """The same data gives the same findings.json, byte for byte (exact money sums)."""
     import json
