@@ -9,6 +9,7 @@ import json
 import pandas as pd
 import pytest
 
+from salesnb import narrative
 from salesnb.config import load_config
 from salesnb.data import load_data
 from salesnb.findings import build_findings, dumps
@@ -100,11 +101,16 @@ def test_validate_on_the_command_line_reports_the_pandas_figures(capsys):
 
 # --------------------------------------------------------------------------- findings
 
-def test_revenue_findings_are_the_pandas_figures(retail):
-    name, ds = retail
+@pytest.fixture(scope="module", params=sorted(RETAIL))
+def revenue_findings(request):
+    name = request.param
+    return name, build_findings(FIXTURES / RETAIL[name][0], RETAIL[name][5], sections=("revenue",)).data
+
+
+def test_revenue_findings_are_the_pandas_figures(revenue_findings):
+    name, f = revenue_findings
     period = RETAIL[name][5]
     lines, _ = _raw(name)
-    f = build_findings(FIXTURES / RETAIL[name][0], period, sections=("revenue",)).data
     r = f["revenue"]
     p = parse_period(period)
     q = lines[(lines.date >= pd.Timestamp(p.start)) & (lines.date < pd.Timestamp(p.end))]
@@ -118,6 +124,14 @@ def test_revenue_findings_are_the_pandas_figures(retail):
     regions = r["by_dimension"]["region"]
     assert sum(row["revenue"] for row in regions) == pytest.approx(r["total"])
     assert sum(row["share_pct"] for row in regions) == pytest.approx(100.0)
+
+
+def test_every_number_in_every_revenue_sentence_is_a_finding(revenue_findings):
+    _, f = revenue_findings
+    sentences = narrative.revenue_sentences(f)
+    assert sentences
+    for text in sentences:
+        assert unexplained_numbers(text, f) == [], text
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +160,13 @@ def test_every_number_of_an_action_is_a_finding(online_retail_findings):
 
 
 def test_customer_findings_are_consistent(online_retail_findings):
-    c = online_retail_findings["customers"]
+    from salesnb import narrative_customers
+    f = online_retail_findings
+    sentences = narrative_customers.customer_sentences(f)
+    assert sentences
+    for text in sentences:
+        assert unexplained_numbers(text, f) == [], text
+    c = f["customers"]
     assert c["available"] is True and c["count"] <= 1000
     assert 0 <= c["at_risk_share_pct"] <= 100 and 0 <= c["top20_revenue_share_pct"] <= 100
     v = c["clv"]["validation"]
