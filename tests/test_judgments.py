@@ -12,7 +12,7 @@ import pytest
 
 from salesnb import narrative, recommend, summary
 from salesnb.metrics.revenue import stl_fit, stl_outliers, volatility_and_anomalies
-from support.paths import SHARED_DATA, require_shared_data
+from support.paths import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = {
@@ -175,18 +175,17 @@ def _win_back_rate(lines: pd.DataFrame, as_of_end: str, period_end: str) -> tupl
 
 
 @pytest.mark.parametrize("case", ["superstore_2017", "online_retail_2011Q4"])
-def test_win_back_rate_is_measured_on_the_previous_periods_at_risk_customers(case):
+def test_win_back_rate_is_measured_on_the_previous_periods_at_risk_customers(case, shared_data):
     """SPEC 9.4: recomputed with pandas from the raw file -- of the customers at risk at the end
     of the previous period, the share who ordered in the period; the win-back item applies that
     rate, with those customers as its sample."""
-    require_shared_data()
     if case == "superstore_2017":
-        raw = pd.read_csv(SHARED_DATA / "superstore" / "Sample - Superstore.csv", encoding="cp1252")
+        raw = pd.read_csv(shared_data / "superstore" / "Sample - Superstore.csv", encoding="cp1252")
         lines = pd.DataFrame({"order": raw["Order ID"], "customer": raw["Customer ID"], "revenue": raw["Sales"],
                               "date": pd.to_datetime(raw["Order Date"], format="%m/%d/%Y")})
         as_of_end, period_end, prev = "2017-01-01", "2018-01-01", "2016"
     else:
-        raw = pd.read_parquet(SHARED_DATA / "online-retail" / "online_retail.parquet")
+        raw = pd.read_parquet(shared_data / "online-retail" / "online_retail.parquet")
         customer = raw["CustomerID"].map(lambda v: None if pd.isna(v) else str(int(v)))
         lines = pd.DataFrame({"order": raw["InvoiceNo"], "customer": customer,
                               "revenue": raw["Quantity"] * raw["UnitPrice"], "date": pd.to_datetime(raw["InvoiceDate"])})

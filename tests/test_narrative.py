@@ -10,7 +10,6 @@ from salesnb import narrative
 from salesnb.findings import build_findings
 
 from support.textnumbers import unexplained_numbers
-from support.paths import require_shared_data
 
 HERE = Path(__file__).resolve().parent
 CASES = [("superstore.yaml", "2017Q4"), ("superstore.yaml", "2015-03"), ("online_retail.yaml", "2011Q4"),
@@ -21,8 +20,7 @@ CASES = [("superstore.yaml", "2017Q4"), ("superstore.yaml", "2015-03"), ("online
                 # the two Online Retail sets (half a million lines each) are slow; the rest are small
                 params=[pytest.param(c, marks=pytest.mark.slow) if c[0].startswith("online_retail") else c
                         for c in CASES])
-def findings(request):
-    require_shared_data()
+def findings(request, shared_data):
     name, period = request.param
     return build_findings(HERE / "params" / name, period, sections=("revenue",)).data
 

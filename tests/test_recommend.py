@@ -16,7 +16,6 @@ from salesnb import recommend
 from salesnb.recommend import deadline_for, priority_score, recommendations, resolve
 from support.findings import (REAL, customers_section, dim_row, item_values, make_findings, month_rows, ranked_rows,
                               real_findings)
-from support.paths import require_shared_data
 
 
 # --------------------------------------------------------------------------- hand-made findings
@@ -375,8 +374,7 @@ def test_empty_findings_give_empty_lists():
 # --------------------------------------------------------------------------- real data
 
 @pytest.mark.parametrize("name", sorted(REAL))
-def test_real_data_actions(name):
-    require_shared_data()
+def test_real_data_actions(name, shared_data):
     from support.textnumbers import unexplained_numbers
     f = real_findings(name)
     recs = f["recommendations"]
@@ -412,8 +410,7 @@ def test_real_data_actions(name):
 
 
 @pytest.mark.parametrize("name", sorted(REAL))
-def test_real_data_recommendations_are_reproducible(name):
-    require_shared_data()
+def test_real_data_recommendations_are_reproducible(name, shared_data):
     f = real_findings(name)
     plain = {k: v for k, v in f.items() if k != "recommendations"}
     again = recommendations(json.loads(json.dumps(plain)))

@@ -20,7 +20,7 @@ from salesnb.errors import ReportError
 from salesnb.fmt import fmt_count, fmt_money
 from salesnb.paths import notebooks_dir
 from support.notebooks import file_tree, throwaway_notebook, tiny_params
-from support.paths import needs_shared_data, require_shared_data
+from support.paths import needs_shared_data
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "tests" / "params"
@@ -126,8 +126,7 @@ def assert_matches_findings(html: str, page: Page, f: dict):
 # --------------------------------------------------------------------------- Superstore via the CLI
 
 @pytest.fixture(scope="module")
-def superstore(tmp_path_factory):
-    require_shared_data()
+def superstore(tmp_path_factory, shared_data):
     out = tmp_path_factory.mktemp("reports")
     proc = run_cli("run", PARAMS / "superstore.yaml", "--out", out)
     assert proc.returncode == 0, proc.stderr
@@ -348,8 +347,7 @@ def test_write_atomic_replaces_in_one_step(tmp_path):
 
 
 @pytest.mark.slow
-def test_findings_cli_writes_atomically(tmp_path):
-    require_shared_data()
+def test_findings_cli_writes_atomically(tmp_path, shared_data):
     out = tmp_path / "f.json"
     proc = run_cli("findings", PARAMS / "superstore.yaml", "-o", out)
     assert proc.returncode == 0, proc.stderr
@@ -408,8 +406,7 @@ def test_markdown_money_is_not_math(tmp_path):
 # --------------------------------------------------------------------------- other data sets (slow)
 
 @pytest.mark.slow
-def test_api_run_on_online_retail(tmp_path):
-    require_shared_data()
+def test_api_run_on_online_retail(tmp_path, shared_data):
     from salesnb import run_report
     path = run_report(PARAMS / "online_retail.yaml", period="2011Q4", out=tmp_path)
     assert path == tmp_path / "online-retail" / "2011Q4" / "report.html"
