@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAMPLE := data/sample.parquet
 
-.PHONY: report test lab sample bench bench-big clean strip
+.PHONY: report test test-all lab sample bench bench-big clean strip fixtures
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,11 @@ report: $(STAMP) $(SAMPLE)
 	$(BIN)/salesnb validate params/sample.yaml
 	$(BIN)/salesnb run params/sample.yaml
 
+# the fast set (a few minutes on a laptop); test-all adds the tests marked slow
 test: $(STAMP) $(SAMPLE)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-all: $(STAMP) $(SAMPLE)
 	$(BIN)/python -m pytest -q
 
 # JupyterLab refuses to start as root without --allow-root (containers, CI)
@@ -43,6 +47,10 @@ bench-big: $(STAMP)
 
 strip:
 	$(BIN)/python tools/strip_notebooks.py
+
+# the vendored real-data extracts in tests/fixtures/, from ../shared/data
+fixtures: $(STAMP)
+	$(BIN)/python tools/make_test_fixtures.py
 
 clean:
 	rm -rf reports/ .pytest_cache

@@ -1,4 +1,5 @@
-"""Shared fixtures. Keep this small: helpers used by more than one test file only."""
+"""Shared fixtures. Keep this small: fixtures used by more than one test file only. Plain helpers
+and constants (paths, hand-made data) are in tests/support/, which test modules import."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,8 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-#: the real data sets, beside the repository (see shared/data/README.md)
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from support.paths import FIXTURES, SHARED_DATA, TESTS, require_shared_data
 
 #: the column mapping of the small hand-made CSVs (header ``order,date,cust,amount``)
 DEFAULT_COLUMNS = {"order_id": "order", "order_date": "date", "customer_id": "cust", "revenue": "amount"}
@@ -52,22 +52,23 @@ def load(make_params):
 
 
 @pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of the full real data sets (../shared/data); skips the test when it is absent."""
+    return require_shared_data()
+
+
+@pytest.fixture(scope="session")
 def bad_inputs(tmp_path_factory):
     """(folder, cases): a prepared copy of the bad-input corpus in tests/bad_inputs/ and its cases."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("bad_inputs_corpus", Path(__file__).parent / "bad_inputs" / "corpus.py")
-    corpus = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(corpus)
+    from support import corpus
     return corpus.prepare(tmp_path_factory.mktemp("bad_inputs")), corpus.cases()
 
 
 # --------------------------------------------------------------------------- raw data is read-only
 
 def _input_files():
-    root = Path(__file__).resolve().parent
-    shared = root.parents[0].parent / "shared" / "data"
     files = []
-    for folder in (shared, root / "params", root / "bad_inputs"):
+    for folder in (SHARED_DATA, FIXTURES, TESTS / "params", TESTS / "bad_inputs"):
         if folder.is_dir():
             files += [p for p in sorted(folder.rglob("*")) if p.is_file()]
     return files
@@ -80,9 +81,19 @@ def _digest(path):
 
 @pytest.fixture(scope="session", autouse=True)
 def inputs_never_change():
-    """Checksums every input file (../shared/data, tests/params, tests/bad_inputs) before the
+    """Checksums every input file (../shared/data, tests/fixtures, tests/params, tests/bad_inputs) before the
     session and after it: nothing the kit does may change an input."""
     before = {p: _digest(p) for p in _input_files()}
     yield
     changed = [str(p) for p, d in before.items() if not p.exists() or _digest(p) != d]
     assert not changed, f"input files changed during the tests: {changed}"
+
+
+# --------------------------------------------------------------------------- the fast set
+
+def pytest_collection_modifyitems(items):
+    """A test that needs an outside program (Spark, PostgreSQL, Chromium) is slow too: `make test`
+    (``-m "not slow"``) leaves it out and `make test-all` runs it."""
+    for item in items:
+        if any(item.get_closest_marker(name) for name in ("spark", "postgres", "browser")):
+            item.add_marker(pytest.mark.slow)

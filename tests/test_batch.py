@@ -12,12 +12,12 @@ from urllib.parse import unquote
 import pytest
 
 from salesnb.fmt import fmt_count, fmt_money
+from support.paths import needs_shared_data
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "tests" / "params"
-DATA = ROOT.parent / "shared" / "data"
 
-pytestmark = pytest.mark.skipif(not (DATA / "superstore").exists(), reason="../shared/data is not beside this checkout")
+pytestmark = [needs_shared_data, pytest.mark.slow]   # every test runs reports
 
 
 def run_cli(*args, timeout=900):

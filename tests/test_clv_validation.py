@@ -27,10 +27,10 @@ from salesnb.data import load_data
 from salesnb.findings import dumps
 from salesnb.metrics import customers, orders
 from salesnb.periods import parse_period
-from golden_customers import make_dataset  # tests/ is on sys.path (rootdir conftest)
+from support.golden_customers import make_dataset
+from support.paths import SHARED_DATA, shared_file
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 PARAMS = ROOT / "tests" / "params"
 
 # --------------------------------------------------------------------------- purchase rules
@@ -249,7 +249,7 @@ def _max_annual_customer_revenue(lines: pd.DataFrame, end: str) -> float:
 
 
 def _cdnow_lines() -> pd.DataFrame:
-    raw = pd.read_csv(DATA / "cdnow" / "CDNOW_master.txt", sep=r"\s+", header=0, dtype={0: str, 1: str},
+    raw = pd.read_csv(SHARED_DATA / "cdnow" / "CDNOW_master.txt", sep=r"\s+", header=0, dtype={0: str, 1: str},
                       names=["customer", "date", "cds", "value"])
     return pd.DataFrame({"customer": raw.customer, "date": pd.to_datetime(raw.date, format="%Y%m%d"),
                          "revenue": raw.value})
@@ -269,7 +269,7 @@ def _sentences(out: dict, currency: str) -> list[str]:
     import json
 
     from salesnb import narrative_customers as nc
-    from textnumbers import unexplained_numbers
+    from support.textnumbers import unexplained_numbers
     f = json.loads(dumps({"currency": currency, "period": {"label": "P"}, "customers": out}))
     sentences = [nc.clv_sentence(f), nc.clv_check_sentence(f), nc.clv_verdict_sentence(f)]
     assert all(sentences), sentences
@@ -289,8 +289,7 @@ def _assert_not_used(clv: dict, tables: dict) -> None:
 
 @pytest.fixture(scope="module")
 def cdnow():
-    if not (DATA / "cdnow" / "CDNOW_master.txt").exists():
-        pytest.skip("CDNOW data not found")
+    shared_file("cdnow", "CDNOW_master.txt")
     ds = _load("cdnow")
     try:
         out, tables = customers.customer_findings(ds, parse_period("1998Q2"))
@@ -302,6 +301,7 @@ def cdnow():
     return out, tables
 
 
+@pytest.mark.slow
 def test_cdnow_holdout_check_passes(cdnow):
     out, tables = cdnow
     clv = out["clv"]
@@ -339,6 +339,7 @@ def test_cdnow_holdout_check_passes(cdnow):
     # a < 1e-3 (and worse than the naive benchmark)
     ("online_retail_ii", "2010Q3", "degenerate_parameters", "a ≈ 0.0005"),
 ])
+@pytest.mark.slow
 def test_real_data_sets_fail_the_check_and_show_no_prediction(name, period, reason, note):
     out, tables = _run(name, period)
     clv = out["clv"]
@@ -350,13 +351,14 @@ def test_real_data_sets_fail_the_check_and_show_no_prediction(name, period, reas
     assert "no predicted value is shown" in historical
     assert "practically never stop buying" in verdict
     # the check's figures are computed on the same purchases as in pandas
-    path = {"online_retail": DATA / "online-retail" / "online_retail.parquet",
-            "online_retail_ii": DATA / "online-retail-ii" / "online_retail_II_Year_2009-2010.parquet"}.get(name)
+    path = {"online_retail": SHARED_DATA / "online-retail" / "online_retail.parquet",
+            "online_retail_ii": SHARED_DATA / "online-retail-ii" / "online_retail_II_Year_2009-2010.parquet"}.get(name)
     if path is not None:
         n_cal, actual, _ = _expected_holdout(_retail_lines(path), v["holdout_start"], v["holdout_end"])
         assert (v["customers"], v["actual_purchases"]) == (n_cal, actual)
 
 
+@pytest.mark.slow
 def test_online_retail_cancelled_order_is_not_a_purchase():
     ds = _load("online_retail")
     try:

@@ -10,7 +10,7 @@ import pytest
 from salesnb.config import load_config
 from salesnb.data import load_data
 from salesnb.metrics import cohorts
-from golden_customers import GOLDEN_ROWS, make_dataset  # tests/ is on sys.path (rootdir conftest)
+from support.golden_customers import GOLDEN_ROWS, make_dataset
 
 PARAMS = Path(__file__).resolve().parent / "params"
 

@@ -16,9 +16,9 @@ from salesnb.data import load_data
 from salesnb.findings import dumps
 from salesnb.metrics import customers, rfm
 from salesnb.periods import parse_period
-from golden_customers import GOLDEN_ROWS, make_dataset  # tests/ is on sys.path (rootdir conftest)
+from support.golden_customers import GOLDEN_ROWS, make_dataset
+from support.paths import SHARED_DATA, require_shared_data
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PARAMS = Path(__file__).resolve().parent / "params"
 
 TABLES = {"customers_rfm_segments", "customers_rf_heatmap", "customers_cohorts", "customers_cohort_revenue",
@@ -229,8 +229,7 @@ def test_no_customer_ids_at_all(tmp_path):
 # --------------------------------------------------------------------------- real data
 
 def _load(name):
-    if not DATA.exists():
-        pytest.skip(f"shared data folder {DATA} not found")
+    require_shared_data()
     config = load_config(PARAMS / f"{name}.yaml")
     if not Path(config.source).exists():
         pytest.skip(f"shared data for {name} not found at {config.source}")
@@ -254,7 +253,7 @@ def superstore():
     except ImportError:
         rev = None
     out, tables = customers.customer_findings(ds, parse_period("2017Q4"), rev)
-    path = DATA / "superstore" / "Sample - Superstore.csv"
+    path = SHARED_DATA / "superstore" / "Sample - Superstore.csv"
     raw = pd.read_csv(path, encoding="cp1252")
     lines = pd.DataFrame({"order": raw["Order ID"], "customer": raw["Customer ID"], "revenue": raw["Sales"],
                           "date": pd.to_datetime(raw["Order Date"], format="%m/%d/%Y")})
@@ -324,7 +323,7 @@ def online_retail():
     except ImportError:
         rev = None
     out, tables = customers.customer_findings(ds, parse_period("2011Q4"), rev)
-    raw = pd.read_parquet(DATA / "online-retail" / "online_retail.parquet")
+    raw = pd.read_parquet(SHARED_DATA / "online-retail" / "online_retail.parquet")
     cust = raw["CustomerID"].map(lambda v: None if pd.isna(v) else str(int(v)))
     lines = pd.DataFrame({"order": raw["InvoiceNo"], "customer": cust,
                           "revenue": raw["Quantity"] * raw["UnitPrice"], "date": raw["InvoiceDate"]})
@@ -377,7 +376,7 @@ def test_online_retail_is_deterministic(online_retail):
 
 @pytest.mark.parametrize("case", ["superstore", "online_retail", "golden"])
 def test_every_number_in_the_sentences_is_a_finding(case, request):
-    from textnumbers import unexplained_numbers  # tests/ is on sys.path (rootdir conftest)
+    from support.textnumbers import unexplained_numbers
     from salesnb import narrative_customers as nc
     out = request.getfixturevalue(case)[0]
     currency = {"online_retail": "GBP"}.get(case, "USD")

@@ -23,9 +23,10 @@ from salesnb.config import config_from_dict, load_config
 from salesnb.data import load_data
 from salesnb.errors import DataError, NoDataError
 from salesnb.findings import build_findings
+from support.paths import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
-SUPERSTORE = ROOT.parent / "shared" / "data" / "superstore" / "Sample - Superstore.csv"
+SUPERSTORE = SHARED_DATA / "superstore" / "Sample - Superstore.csv"
 PARAMS = ROOT / "tests" / "params" / "superstore.yaml"
 PERIOD = "2017Q4"
 CANONICAL = ("order_id", "order_date", "customer_id", "revenue", "quantity", "region", "segment", "category",

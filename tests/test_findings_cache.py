@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -145,10 +144,14 @@ def test_an_unwritable_cache_only_costs_time(tmp_path, monkeypatch, loads):
 def test_old_entries_are_pruned(tmp_path, cache, monkeypatch):
     monkeypatch.setattr(fnd, "CACHE_KEEP", 2)
     params = _params(tmp_path)
-    for period in ("2024Q1", "2024Q2", "2024-01", "2024-02"):
+    written = []
+    for i, period in enumerate(("2024Q1", "2024Q2", "2024-01", "2024-02")):
+        before = set(cache.iterdir()) if cache.exists() else set()
         fnd.notebook_findings(params, period, sections=("revenue",))
-        time.sleep(0.01)
-    assert len(list(cache.iterdir())) == 2
+        [entry] = set(cache.iterdir()) - before
+        os.utime(entry, (1_000_000 + i, 1_000_000 + i))   # a distinct age each, whatever the clock's resolution
+        written.append(entry)
+    assert sorted(cache.iterdir()) == sorted(written[-2:]), "the two newest entries are kept"
 
 
 def test_the_revenue_notebook_computes_no_customer_findings(tmp_path, monkeypatch):

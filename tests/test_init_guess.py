@@ -13,11 +13,11 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import SHARED_DATA
 from salesnb.cli import main
 from salesnb.config import CANONICAL_COLUMNS, VALID_KEYS, load_config
 from salesnb.guess import (comment_text, guess_columns, last_complete_quarter, params_text, suggested_title,
                            yaml_scalar)
+from support.paths import SHARED_DATA
 
 SUPERSTORE = SHARED_DATA / "superstore" / "Sample - Superstore.csv"
 ONLINE_RETAIL = SHARED_DATA / "online-retail" / "online_retail.parquet"
@@ -79,6 +79,7 @@ def _with_currency(path: Path, code: str) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_init_superstore_runs_without_edits_beyond_currency(tmp_path):
     _need(SUPERSTORE)
     import pandas as pd
@@ -99,6 +100,7 @@ def test_init_superstore_runs_without_edits_beyond_currency(tmp_path):
     assert findings["title"] == "Sample - Superstore"
 
 
+@pytest.mark.slow
 def test_init_online_retail_runs_without_edits_beyond_currency(tmp_path):
     _need(ONLINE_RETAIL)
     import pandas as pd

@@ -12,9 +12,9 @@ import pytest
 
 from salesnb import narrative, recommend, summary
 from salesnb.metrics.revenue import stl_fit, stl_outliers, volatility_and_anomalies
+from support.paths import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 CASES = {
     "superstore_2017Q4": ("tests/params/superstore.yaml", "2017Q4"),
     "superstore_2017": ("tests/params/superstore.yaml", "2017"),
@@ -29,7 +29,7 @@ CASES = {
 def findings(case: str) -> dict:
     from salesnb.findings import build_findings
     params, period = CASES[case]
-    if params.startswith("tests/") and not DATA.exists():
+    if params.startswith("tests/") and not SHARED_DATA.exists():
         pytest.skip("../shared/data is not beside this checkout")
     if params.startswith("params/") and not (ROOT / "data" / "sample.parquet").exists():
         pytest.skip("data/sample.parquet is missing (make sample)")
@@ -40,7 +40,8 @@ def _all_items(recs: dict) -> list[dict]:
     return recs["opportunities"] + recs["risks"] + recs["actions"]
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow)   # the big real sets are slow
+                                  if c.startswith(("online_retail", "cdnow")) else c for c in sorted(CASES)])
 def test_judgments_hold_on_real_data(case):
     f = findings(case)
     recs = f["recommendations"]
@@ -118,7 +119,7 @@ def test_one_time_buyer_rate_is_measured_on_the_previous_periods_one_time_buyers
     """Recomputed with pandas from the raw Online Retail file: customers whose only positive-net
     order before 2011-10-01 lies in 2011Q3, and how many of them ordered again in 2011Q4."""
     f = findings("online_retail_2011Q4")
-    raw = pd.read_parquet(DATA / "online-retail" / "online_retail.parquet")
+    raw = pd.read_parquet(SHARED_DATA / "online-retail" / "online_retail.parquet")
     lines = pd.DataFrame({"order": raw["InvoiceNo"], "customer": raw["CustomerID"],
                           "revenue": raw["Quantity"] * raw["UnitPrice"], "date": pd.to_datetime(raw["InvoiceDate"])})
     lines = lines[lines.customer.notna()]
@@ -174,19 +175,17 @@ def _win_back_rate(lines: pd.DataFrame, as_of_end: str, period_end: str) -> tupl
 
 
 @pytest.mark.parametrize("case", ["superstore_2017", "online_retail_2011Q4"])
-def test_win_back_rate_is_measured_on_the_previous_periods_at_risk_customers(case):
+def test_win_back_rate_is_measured_on_the_previous_periods_at_risk_customers(case, shared_data):
     """SPEC 9.4: recomputed with pandas from the raw file -- of the customers at risk at the end
     of the previous period, the share who ordered in the period; the win-back item applies that
     rate, with those customers as its sample."""
-    if not DATA.exists():
-        pytest.skip("../shared/data is not beside this checkout")
     if case == "superstore_2017":
-        raw = pd.read_csv(DATA / "superstore" / "Sample - Superstore.csv", encoding="cp1252")
+        raw = pd.read_csv(shared_data / "superstore" / "Sample - Superstore.csv", encoding="cp1252")
         lines = pd.DataFrame({"order": raw["Order ID"], "customer": raw["Customer ID"], "revenue": raw["Sales"],
                               "date": pd.to_datetime(raw["Order Date"], format="%m/%d/%Y")})
         as_of_end, period_end, prev = "2017-01-01", "2018-01-01", "2016"
     else:
-        raw = pd.read_parquet(DATA / "online-retail" / "online_retail.parquet")
+        raw = pd.read_parquet(shared_data / "online-retail" / "online_retail.parquet")
         customer = raw["CustomerID"].map(lambda v: None if pd.isna(v) else str(int(v)))
         lines = pd.DataFrame({"order": raw["InvoiceNo"], "customer": customer,
                               "revenue": raw["Quantity"] * raw["UnitPrice"], "date": pd.to_datetime(raw["InvoiceDate"])})

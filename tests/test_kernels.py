@@ -10,7 +10,7 @@ import pytest
 
 from salesnb.kernels import KernelPool
 from salesnb.report import NotebookFailed, execute_notebook
-from test_report import _notebook, tiny_params  # tests/ is on sys.path
+from support.notebooks import throwaway_notebook, tiny_params
 
 
 def _outputs(path):
@@ -20,9 +20,10 @@ def _outputs(path):
     return [c.execution_count for c in code], texts
 
 
+@pytest.mark.slow
 def test_a_reused_kernel_starts_each_notebook_afresh(tmp_path):
-    first = _notebook(tmp_path / "first.ipynb", "leaked = 41\nimport os\nos.chdir('/')\nimport matplotlib\nmatplotlib.rcParams['axes.grid'] = True")
-    second = _notebook(tmp_path / "second.ipynb",
+    first = throwaway_notebook(tmp_path / "first.ipynb", "leaked = 41\nimport os\nos.chdir('/')\nimport matplotlib\nmatplotlib.rcParams['axes.grid'] = True")
+    second = throwaway_notebook(tmp_path / "second.ipynb",
                        "import os\nprint(os.getcwd())",
                        "print('leaked' in globals(), 'plt' in globals())",
                        "import matplotlib\nprint(matplotlib.rcParams['axes.grid'])")
@@ -40,11 +41,12 @@ def test_a_reused_kernel_starts_each_notebook_afresh(tmp_path):
     assert texts[3].strip() == "False", "matplotlib settings are the kernel's own, not a notebook's"
 
 
+@pytest.mark.slow
 def test_a_failed_notebook_does_not_reuse_its_kernel(tmp_path):
-    bad = _notebook(tmp_path / "bad.ipynb", "raise ValueError('broken on purpose')")
-    good = _notebook(tmp_path / "good.ipynb", "import os\nprint(os.getpid())")
+    bad = throwaway_notebook(tmp_path / "bad.ipynb", "raise ValueError('broken on purpose')")
+    good = throwaway_notebook(tmp_path / "good.ipynb", "import os\nprint(os.getpid())")
     with KernelPool(1) as pool:
-        _notebook(tmp_path / "pid.ipynb", "import os\nprint(os.getpid())")
+        throwaway_notebook(tmp_path / "pid.ipynb", "import os\nprint(os.getpid())")
         execute_notebook("pid", tmp_path / "pid.ipynb", tmp_path / "pid.out.ipynb", {}, 60, tmp_path, kernels=pool)
         with pytest.raises(NotebookFailed, match=r"bad\.ipynb failed \(cell \[\d+\]\): ValueError: broken on purpose"):
             execute_notebook("bad", bad, tmp_path / "bad.out.ipynb", {}, 60, tmp_path, kernels=pool)
@@ -54,6 +56,7 @@ def test_a_failed_notebook_does_not_reuse_its_kernel(tmp_path):
     assert before.isdigit() and after.isdigit() and before != after, "a new kernel took the failed one's place"
 
 
+@pytest.mark.slow
 def test_batch_reports_on_warm_kernels_equal_those_on_fresh_ones(tmp_path):
     from salesnb.report import run_batch
     params = tiny_params(tmp_path)
@@ -73,11 +76,12 @@ def test_batch_reports_on_warm_kernels_equal_those_on_fresh_ones(tmp_path):
         assert len(w.read_text()) == len(c.read_text())
 
 
+@pytest.mark.slow
 def test_pooled_kernels_talk_over_their_own_unix_sockets(tmp_path):
     # TCP ports are picked free, closed and bound by the kernel a moment later: a kernel started
     # meanwhile can take one and the other dies ("Kernel died before replying to kernel_info",
     # seen once in a 10M batch). Socket files in a folder of each kernel's own cannot clash.
-    nb = _notebook(tmp_path / "n.ipynb", "print(6 * 7)")
+    nb = throwaway_notebook(tmp_path / "n.ipynb", "print(6 * 7)")
     with KernelPool(2) as pool:
         for i in range(2):
             execute_notebook("n", nb, tmp_path / f"out{i}.ipynb", {}, 60, tmp_path, kernels=pool)
@@ -101,6 +105,7 @@ def _dying_kernelspec(tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
 
 
+@pytest.mark.slow
 def test_a_kernel_that_dies_while_starting_is_tried_again_then_says_what_it_wrote(tmp_path, monkeypatch):
     from salesnb import kernels
     _dying_kernelspec(tmp_path, monkeypatch)
@@ -226,6 +231,7 @@ def test_a_kernel_manager_that_cannot_be_made_leaves_no_folder_behind(tmp_path, 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_kernel_papermill_starts_itself_talks_over_unix_sockets_too(tmp_path, monkeypatch):
     # without the pool (warm_kernels=False) nbclient makes the kernel manager: it gets a socket
     # folder of its own as well, removed when the notebook is done
@@ -233,7 +239,7 @@ def test_a_kernel_papermill_starts_itself_talks_over_unix_sockets_too(tmp_path, 
     from salesnb import kernels
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
-    nb = _notebook(tmp_path / "n.ipynb", "from ipykernel.kernelapp import IPKernelApp\n"
+    nb = throwaway_notebook(tmp_path / "n.ipynb", "from ipykernel.kernelapp import IPKernelApp\n"
                                          "app = IPKernelApp.instance()\nprint(app.transport, app.ip)")
     execute_notebook("n", nb, tmp_path / "out.ipynb", {}, 60, tmp_path)
     transport, ip = _outputs(tmp_path / "out.ipynb")[1][1].split()

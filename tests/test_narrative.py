@@ -9,18 +9,18 @@ import pytest
 from salesnb import narrative
 from salesnb.findings import build_findings
 
-from textnumbers import unexplained_numbers  # tests/ is on sys.path (rootdir conftest)
+from support.textnumbers import unexplained_numbers
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parent.parent / "shared" / "data"
 CASES = [("superstore.yaml", "2017Q4"), ("superstore.yaml", "2015-03"), ("online_retail.yaml", "2011Q4"),
          ("online_retail_ii.yaml", "2010Q2"), ("crm_pipeline.yaml", "2017Q3"), ("cdnow.yaml", "1997Q2")]
 
 
-@pytest.fixture(scope="module", params=CASES, ids=[f"{a}-{b}" for a, b in CASES])
-def findings(request):
-    if not DATA.exists():
-        pytest.skip("../shared/data is not beside this checkout")
+@pytest.fixture(scope="module", ids=[f"{a}-{b}" for a, b in CASES],
+                # the two Online Retail sets (half a million lines each) are slow; the rest are small
+                params=[pytest.param(c, marks=pytest.mark.slow) if c[0].startswith("online_retail") else c
+                        for c in CASES])
+def findings(request, shared_data):
     name, period = request.param
     return build_findings(HERE / "params" / name, period, sections=("revenue",)).data
 

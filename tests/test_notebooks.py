@@ -5,10 +5,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from support.paths import require_shared_data
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-DATA = ROOT.parent / "shared" / "data"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -48,8 +48,7 @@ def test_executes_without_errors_or_warnings(path, params, period, tmp_path):
     if params == "sample":
         params_file = None
     else:
-        if not DATA.exists():
-            pytest.skip("../shared/data is not beside this checkout")
+        require_shared_data()
         params_file = str(ROOT / "tests" / "params" / params)
     out = tmp_path / path.name
     pm.execute_notebook(str(path), str(out), parameters={"params_file": params_file, "period": period},

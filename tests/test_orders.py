@@ -16,10 +16,9 @@ from salesnb.config import load_config
 from salesnb.data import load_data
 from salesnb.findings import build_findings, dumps
 from salesnb.metrics import orders as order_rows
+from support.paths import needs_shared_data
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parent.parent / "shared" / "data"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data not found at {DATA}")
 
 
 def _findings(params, period, use_orders: bool, monkeypatch) -> tuple[str, object]:
@@ -31,13 +30,14 @@ def _findings(params, period, use_orders: bool, monkeypatch) -> tuple[str, objec
     return dumps(f.data), built
 
 
-@needs_data
+@needs_shared_data
 @pytest.mark.parametrize("params,period,atomic", [
     ("superstore.yaml", "2017Q4", True),
     ("online_retail.yaml", "2011Q4", True),
     ("cdnow.yaml", "1997Q4", True),           # order id: customer and day
     ("cdnow_customer_as_order.yaml", "1997Q4", False),   # the customer as the order: orders span days
 ])
+@pytest.mark.slow
 def test_order_rows_give_the_same_findings(params, period, atomic, monkeypatch):
     fast, built = _findings(HERE / "params" / params, period, True, monkeypatch)
     slow, none = _findings(HERE / "params" / params, period, False, monkeypatch)
@@ -94,11 +94,12 @@ def test_atomic_orders_are_cached_on_the_dataset(load):
     assert str(row.order_date) == "2024-01-05 09:00:00" and str(row.last_date) == "2024-01-05 17:30:00"
 
 
-@needs_data
+@needs_shared_data
 @pytest.mark.parametrize("params,first,second", [
     ("superstore.yaml", "2017Q3", "2017Q4"),
     ("online_retail.yaml", "2011-10", "2011Q3"),
 ])
+@pytest.mark.slow
 def test_aggregates_shared_between_periods_change_nothing(params, first, second):
     """A batch builds every period on one load, reusing cached aggregates: the second period's
     findings equal those of a fresh load."""
@@ -123,7 +124,8 @@ def test_an_order_half_without_customer_id_is_split(load, custs, atomic):
     assert float(built.table.aggregate(t=built.table.revenue.sum()).to_pandas()["t"].iloc[0]) == 6.0
 
 
-@needs_data
+@needs_shared_data
+@pytest.mark.slow
 def test_a_quarter_after_another_groups_only_its_own_window(monkeypatch):
     """2017Q4's previous window is 2017Q3, grouped already for 2017Q3's report: each dimension
     groups one window (2017Q4's), not two."""
@@ -140,7 +142,8 @@ def test_a_quarter_after_another_groups_only_its_own_window(monkeypatch):
     assert {d for d, _ in grouped} == set(ds.dimensions)
 
 
-@needs_data
+@needs_shared_data
+@pytest.mark.slow
 def test_a_quarter_after_another_computes_the_kpis_of_new_windows_only(monkeypatch):
     """2017Q4 after 2017Q3 on one load: the KPIs of 2017Q3 (its previous window) are kept; only
     2017Q4 and 2016Q4 (its year-ago window) are scanned. The findings equal a fresh load's."""

@@ -80,7 +80,10 @@ def test_readme_opens_with_the_two_commands():
     first = [line.strip() for line in blocks[0].splitlines() if line.strip() and not line.startswith("#")]
     assert first == ["make report", "make test"]
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "make test" in ci
+    assert "make test-all" in ci   # CI runs the slow tests too
+    make = (ROOT / "Makefile").read_text()
+    assert re.search(r'^test:.*\n\t.*pytest .*-m "not slow"', make, re.M), "make test is the fast set"
+    assert re.search(r"^test-all:.*\n\t.*pytest -q$", make, re.M), "make test-all runs everything"
 
 
 def test_typing_is_imported_before_salesnb_starts_a_thread():

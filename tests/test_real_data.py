@@ -13,12 +13,10 @@ import pytest
 from salesnb.config import load_config
 from salesnb.data import load_data
 from salesnb.findings import build_findings
+from support.paths import SHARED_DATA, needs_shared_data
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PARAMS = Path(__file__).resolve().parent / "params"
 
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data not found at {DATA} "
-                                "(the repository expects ../shared/data beside it)")
 
 
 def _open(name: str):
@@ -64,7 +62,7 @@ def cdnow():
 
 # --------------------------------------------------------------------------- Superstore
 
-@needs_data
+@needs_shared_data
 def test_superstore(superstore):
     q = superstore.quality
     assert (q.rows_read, q.rows_used, q.rows_dropped) == (9994, 9994, {})
@@ -80,7 +78,7 @@ def test_superstore(superstore):
     assert q.duplicates["rows"] == 0  # the one near-duplicate differs in Row ID
 
 
-@needs_data
+@needs_shared_data
 def test_superstore_cp1252_text_is_decoded(superstore):
     names = set(superstore.sql("SELECT DISTINCT product FROM sales")["product"])
     assert sum(1 for n in names if any(ord(ch) > 127 for ch in n)) > 0
@@ -89,7 +87,7 @@ def test_superstore_cp1252_text_is_decoded(superstore):
 
 # --------------------------------------------------------------------------- Online Retail
 
-@needs_data
+@needs_shared_data
 def test_online_retail(online_retail):
     ds, q = online_retail, online_retail.quality
     assert (q.rows_read, q.rows_used) == (541_909, 541_909)
@@ -106,7 +104,7 @@ def test_online_retail(online_retail):
     assert _one(ds, "SELECT count(*) FROM sales WHERE unit_price < 0") == 2
 
 
-@needs_data
+@needs_shared_data
 def test_online_retail_ids_are_text(online_retail):
     ds = online_retail
     assert _one(ds, "SELECT count(*) FROM sales WHERE customer_id = '17850'") > 0
@@ -117,11 +115,11 @@ def test_online_retail_ids_are_text(online_retail):
 
 
 @pytest.mark.slow
-@needs_data
+@needs_shared_data
 def test_online_retail_dedupe(tmp_path):
     """A second load of the 541,909 rows (a few seconds): dedupe drops exactly the 5,268 copies."""
     text = (PARAMS / "online_retail.yaml").read_text() + "\ndedupe: true\n"
-    text = text.replace("../../../shared/data", str(DATA))
+    text = text.replace("../../../shared/data", str(SHARED_DATA))
     (tmp_path / "p.yaml").write_text(text)
     with load_data(load_config(tmp_path / "p.yaml")) as ds:
         q = ds.quality
@@ -129,7 +127,7 @@ def test_online_retail_dedupe(tmp_path):
         assert q.rows_used == 541_909 - 5268
 
 
-@needs_data
+@needs_shared_data
 def test_online_retail_ii(online_retail_ii):
     ds, q = online_retail_ii, online_retail_ii.quality
     assert (q.rows_read, q.rows_used) == (525_461, 525_461)
@@ -149,7 +147,7 @@ def test_online_retail_ii(online_retail_ii):
 
 # --------------------------------------------------------------------------- CRM (query: join)
 
-@needs_data
+@needs_shared_data
 def test_crm_pipeline_query_join(crm):
     ds, q = crm, crm.quality
     assert (q.rows_read, q.rows_used) == (4238, 4238)
@@ -160,9 +158,9 @@ def test_crm_pipeline_query_join(crm):
     assert q.source == "query"
 
 
-@needs_data
+@needs_shared_data
 def test_crm_region_is_the_agents_regional_office(crm):
-    teams = pd.read_csv(DATA / "crm-sales-opportunities" / "sales_teams.csv")
+    teams = pd.read_csv(SHARED_DATA / "crm-sales-opportunities" / "sales_teams.csv")
     office = dict(zip(teams.sales_agent, teams.regional_office))
     pairs = crm.sql("SELECT DISTINCT sales_rep, region FROM sales")
     assert all(office[rep] == region for rep, region in zip(pairs.sales_rep, pairs.region))
@@ -170,7 +168,7 @@ def test_crm_region_is_the_agents_regional_office(crm):
 
 # --------------------------------------------------------------------------- CDNOW
 
-@needs_data
+@needs_shared_data
 def test_cdnow_whitespace_text(cdnow):
     ds, q = cdnow, cdnow.quality
     assert (q.rows_read, q.rows_used) == (69_659, 69_659)
@@ -178,16 +176,16 @@ def test_cdnow_whitespace_text(cdnow):
     assert _one(ds, "SELECT count(DISTINCT customer_id) FROM sales") == 23_570
     assert _one(ds, "SELECT count(*) FROM sales WHERE customer_id = '00001'") >= 1  # zero-padded ids kept
     assert q.zero_revenue_lines == 80
-    raw = pd.read_csv(DATA / "cdnow" / "CDNOW_master.txt", sep=r"\s+")
+    raw = pd.read_csv(SHARED_DATA / "cdnow" / "CDNOW_master.txt", sep=r"\s+")
     assert q.revenue_total == pytest.approx(raw.dollar_value.sum(), abs=1e-6)
     assert _one(ds, "SELECT sum(quantity) FROM sales") == raw.number_of_cds.sum()
 
 
-@needs_data
+@needs_shared_data
 def test_cdnow_orders_are_customer_days(cdnow):
     """CDNOW has no order id; ``order_id: [customer_id, date]`` makes an order of each customer's
     purchases on one day. 1997Q4 against pandas on the raw file."""
-    raw = pd.read_csv(DATA / "cdnow" / "CDNOW_master.txt", sep=r"\s+", dtype={"customer_id": str, "date": str})
+    raw = pd.read_csv(SHARED_DATA / "cdnow" / "CDNOW_master.txt", sep=r"\s+", dtype={"customer_id": str, "date": str})
     q4 = raw[(raw.date >= "19971001") & (raw.date <= "19971231")]
     net = q4.groupby(["customer_id", "date"]).dollar_value.sum()
     positive = net[net > 0].reset_index()

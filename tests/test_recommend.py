@@ -3,12 +3,9 @@ real data sets (Superstore 2017Q4, Online Retail 2011Q4) held to their findings.
 from __future__ import annotations
 
 import copy
-import functools
 import json
-import re
-from pathlib import Path
-
 import math
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -17,96 +14,11 @@ from scipy.stats import linregress
 
 from salesnb import recommend
 from salesnb.recommend import deadline_for, priority_score, recommendations, resolve
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-REAL = {"superstore": ("tests/params/superstore.yaml", "2017Q4"),
-        "online_retail": ("tests/params/online_retail.yaml", "2011Q4")}
+from support.findings import (REAL, customers_section, dim_row, item_values, make_findings, month_rows, ranked_rows,
+                              real_findings)
 
 
 # --------------------------------------------------------------------------- hand-made findings
-
-def _row(value, revenue, orders, previous):
-    return {"value": value, "revenue": revenue, "share_pct": None, "growth_pct":
-            None if not previous else (revenue - previous) / previous * 100.0,
-            "previous_revenue": previous, "change": revenue - (previous or 0.0), "orders": orders,
-            "avg_order_value": revenue / orders if orders else None}
-
-
-def _dimension(rows):
-    total = sum(r["revenue"] for r in rows)
-    for r in rows:
-        r["share_pct"] = r["revenue"] / total * 100.0
-    return sorted(rows, key=lambda r: (-r["revenue"], r["value"]))
-
-
-def _months(values, start=(2023, 7), partial=()):
-    y, m = start
-    out = []
-    for v in values:
-        label = f"{y}-{m:02d}"
-        out.append({"month": label, "revenue": float(v), "orders": 100, "units": 200.0, "partial": label in partial})
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
-
-
-def make_findings(**changes) -> dict:
-    """A small, self-consistent findings dict: four regions, no customers section."""
-    f = {
-        "currency": "USD",
-        "period": {"label": "2024Q2", "start": "2024-04-01", "end": "2024-07-01", "partial": False},
-        "comparison": {"like_for_like": False, "previous": {"label": "2024Q1", "available": True},
-                       "year_ago": {"label": "2023Q2", "available": True}},
-        "data": {"rows_read": 1000, "rows_used": 1000, "rows_dropped": {}, "partial_months": [], "gap_months": [],
-                 "month_coverage": {}, "missing_customer": {"rows": 0, "revenue": 0.0, "revenue_share_pct": 0.0},
-                 "duplicates": {"rows": 0, "dropped": 0}, "dimensions": ["region"], "has_customers": True},
-        "revenue": {
-            "total": 100000.0, "orders": 400, "aov": 250.0, "customers": 200, "returns": {"lines": 0, "value": 0.0},
-            "previous": {"total": 90000.0, "orders": 380, "aov": 236.84, "returns": {"lines": 0, "value": 0.0}},
-            "year_ago": {"total": 95000.0, "orders": 390, "aov": 243.59, "returns": {"lines": 0, "value": 0.0}},
-            "change": {"total": {"vs_previous_abs": 10000.0, "vs_previous_pct": 11.11, "vs_year_ago_abs": 5000.0,
-                                 "vs_year_ago_pct": 5.26},
-                       "aov": {"vs_previous_abs": 13.16, "vs_previous_pct": 5.56, "vs_year_ago_abs": 6.41,
-                               "vs_year_ago_pct": 2.63}},
-            "targets": None,
-            "by_month": _months([33000, 34000, 33000], start=(2024, 4)),
-            # flat with noise: no trend
-            "trend_by_month": _months([30000, 31000, 29000, 30500, 29500, 30000, 31000, 29000, 30000, 30500,
-                                       29500, 30000]),
-            "best_month": {"month": "2024-05", "revenue": 34000.0}, "worst_month": {"month": "2024-04", "revenue": 33000.0},
-            "partial_months_excluded": [], "complete_months": 3,
-            "dimensions": ["region"],
-            "by_dimension": {"region": _dimension([
-                _row("North", 40000.0, 100, 35000.0), _row("South", 30000.0, 120, 25000.0),
-                _row("East", 20000.0, 100, 17500.0), _row("West", 10000.0, 50, 12500.0)])},
-            "top_performers": [],
-        },
-        "customers": {"available": False, "note": "No customer id is mapped."},
-    }
-    for path, value in changes.items():
-        node = f
-        *head, last = path.split("__")
-        for part in head:
-            node = node[part]
-        node[last] = value
-    return f
-
-
-def customers_section(**changes) -> dict:
-    c = {"available": True, "count": 200, "rfm_customers": 400, "at_risk_customers": 100, "at_risk_share_pct": 25.0,
-         "at_risk_revenue": 20000.0, "at_risk_segments": ["At Risk", "Can't Lose Them", "About to Sleep"],
-         "reactivation_rate_pct": 25.0, "reactivation": {"lapsed_customers": 120, "reactivated_customers": 30},
-         "win_back": {"previous_period": "2024Q2", "as_of": "2024-06-30", "at_risk_customers": 120,
-                      "ordered_in_period": 30, "rate_pct": 25.0},
-         "one_time_buyers": 80, "second_order_rate_pct": 30.0, "second_order": {"eligible_customers": 150},
-         "top20_revenue_share_pct": 55.0, "top20_customers": 40, "top_customer_share_pct": 3.0,
-         "unidentified_revenue_share_pct": 0.0,
-         "cohort_retention": {"retention_trend": {"recent_avg_pct": 20.0, "earlier_avg_pct": 21.0, "change_pts": -1.0,
-                                                  "recent_cohorts": ["2024-01", "2024-02", "2024-03"],
-                                                  "earlier_cohorts": ["2023-10", "2023-11", "2023-12"]}}}
-    c.update(changes)
-    return c
-
 
 def by_rule(result: dict, rule: str, kind: str = None) -> list[dict]:
     lists = [kind] if kind else ["opportunities", "risks"]
@@ -127,14 +39,14 @@ def test_aov_uplift_from_the_spread_across_regions():
 
 def test_aov_uplift_prefers_sales_reps_then_falls_back_to_months():
     f = make_findings()
-    reps = [_row(f"Rep {i}", 10000.0, n, 9000.0) for i, n in enumerate([20, 25, 40, 50, 100])]
-    f["revenue"]["by_dimension"]["sales_rep"] = _dimension(reps)
+    reps = [dim_row(f"Rep {i}", 10000.0, n, 9000.0) for i, n in enumerate([20, 25, 40, 50, 100])]
+    f["revenue"]["by_dimension"]["sales_rep"] = ranked_rows(reps)
     f["revenue"]["dimensions"].append("sales_rep")
     [item] = by_rule(recommendations(f), "aov_uplift")
     assert any(e["key"].startswith("revenue.by_dimension.sales_rep[") for e in item["evidence"])
     assert item["confidence"] == "high"             # 5 peers
     # too many regions (> 30 values) and no other dimension: the trailing complete months
-    g = make_findings(revenue__by_dimension={"region": _dimension([_row(f"R{i}", 1000.0 + i, 20, 900.0)
+    g = make_findings(revenue__by_dimension={"region": ranked_rows([dim_row(f"R{i}", 1000.0 + i, 20, 900.0)
                                                                    for i in range(31)])})
     [item] = by_rule(recommendations(g), "aov_uplift")
     assert item["confidence"] == "low"
@@ -143,7 +55,7 @@ def test_aov_uplift_prefers_sales_reps_then_falls_back_to_months():
 
 
 def test_aov_uplift_silent_without_spread_or_peers():
-    same = _dimension([_row(v, 10000.0, 40, 9000.0) for v in "ABCD"])
+    same = ranked_rows([dim_row(v, 10000.0, 40, 9000.0) for v in "ABCD"])
     f = make_findings(revenue__by_dimension={"region": same})
     f["revenue"]["trend_by_month"] = []
     assert by_rule(recommendations(f), "aov_uplift") == []
@@ -177,16 +89,16 @@ def test_dimension_gap_needs_a_meaningful_base_and_skips_products_and_long_dimen
     f["revenue"]["by_dimension"]["region"][2]["orders"] = 5      # East: too few orders
     assert by_rule(recommendations(f), "dimension_gap") == []
     f = make_findings()
-    f["revenue"]["by_dimension"]["product"] = _dimension([_row(f"P{i}", 1000.0 * (i + 1), 50, 900.0) for i in range(10)])
+    f["revenue"]["by_dimension"]["product"] = ranked_rows([dim_row(f"P{i}", 1000.0 * (i + 1), 50, 900.0) for i in range(10)])
     f["revenue"]["dimensions"].append("product")
     assert {i["owner_dimension"] for i in by_rule(recommendations(f), "dimension_gap")} == {"region"}
-    long = _dimension([_row(f"R{i}", 1000.0 * (i + 1), 50, 1000.0 * (i + 1)) for i in range(31)])
+    long = ranked_rows([dim_row(f"R{i}", 1000.0 * (i + 1), 50, 1000.0 * (i + 1)) for i in range(31)])
     assert by_rule(recommendations(make_findings(revenue__by_dimension={"region": long})), "dimension_gap") == []
 
 
 def test_dimension_the_data_lacks_is_never_used():
     f = make_findings()
-    f["revenue"]["by_dimension"]["segment"] = _dimension([_row(v, r, 100, r) for v, r in
+    f["revenue"]["by_dimension"]["segment"] = ranked_rows([dim_row(v, r, 100, r) for v, r in
                                                           (("A", 50000.0), ("B", 40000.0), ("C", 30000.0))])
     # "segment" is not among the data's dimensions: every rule ignores it
     result = recommendations(f)
@@ -283,7 +195,7 @@ def test_returns_back_to_the_previous_rate():
 def test_revenue_trend_fires_on_a_significant_decline_only():
     values = [30000 - 800 * i + (300 if i % 2 else -300) for i in range(12)]
     f = make_findings()
-    f["revenue"]["trend_by_month"] = _months(values + [500], partial=("2024-07",))   # a partial month: left out
+    f["revenue"]["trend_by_month"] = month_rows(values + [500], partial=("2024-07",))   # a partial month: left out
     [item] = by_rule(recommendations(f), "revenue_trend")
     fit = linregress(range(12), values)
     assert item["impact"] == round(abs(round(fit.slope, 2)) * 12, 2)
@@ -293,9 +205,9 @@ def test_revenue_trend_fires_on_a_significant_decline_only():
     assert "p < 0.001" in item["formula"] and "t = " in item["formula"]
     # flat, rising, or too short: silent
     assert by_rule(recommendations(make_findings()), "revenue_trend") == []
-    f["revenue"]["trend_by_month"] = _months([30000 + 800 * i for i in range(12)])
+    f["revenue"]["trend_by_month"] = month_rows([30000 + 800 * i for i in range(12)])
     assert by_rule(recommendations(f), "revenue_trend") == []
-    f["revenue"]["trend_by_month"] = _months([30000, 29000, 28000, 27000, 26000])
+    f["revenue"]["trend_by_month"] = month_rows([30000, 29000, 28000, 27000, 26000])
     assert by_rule(recommendations(f), "revenue_trend") == []
 
 
@@ -344,16 +256,16 @@ def test_customer_concentration():
 
 def test_dimension_concentration_on_one_region_or_rep():
     assert by_rule(recommendations(make_findings()), "dimension_concentration") == []    # North 40%
-    rows = _dimension([_row("North", 70000.0, 200, 50000.0), _row("South", 20000.0, 100, 25000.0),
-                       _row("East", 10000.0, 50, 15000.0)])
+    rows = ranked_rows([dim_row("North", 70000.0, 200, 50000.0), dim_row("South", 20000.0, 100, 25000.0),
+                       dim_row("East", 10000.0, 50, 15000.0)])
     f = make_findings(revenue__by_dimension={"region": rows})
     [item] = by_rule(recommendations(f), "dimension_concentration")
     assert item["title"] == "70.0% of revenue comes from one region, North"
     assert item["confidence"] == "high"              # 50,000 / 90,000 = 55.6% before: above the threshold too
     [action] = by_rule(recommendations(f), "dimension_concentration", "actions")
     assert action["metric"] == "revenue.by_dimension.region[North].share_pct" and action["target"] == 55.6
-    reps = _dimension([_row("Ann", 45000.0, 100, 40000.0), _row("Bob", 30000.0, 100, 30000.0),
-                       _row("Cy", 25000.0, 100, 20000.0)])
+    reps = ranked_rows([dim_row("Ann", 45000.0, 100, 40000.0), dim_row("Bob", 30000.0, 100, 30000.0),
+                       dim_row("Cy", 25000.0, 100, 20000.0)])
     g = make_findings()
     g["revenue"]["by_dimension"]["sales_rep"] = reps
     g["revenue"]["dimensions"].append("sales_rep")
@@ -425,8 +337,8 @@ def test_deterministic_and_pure():
 
 
 def test_ties_are_broken_by_title():
-    rows = _dimension([_row("Delta", 30000.0, 100, 30000.0), _row("Gamma", 30000.0, 100, 30000.0),
-                       _row("Beta", 15000.0, 100, 15000.0), _row("Alpha", 15000.0, 100, 15000.0)])
+    rows = ranked_rows([dim_row("Delta", 30000.0, 100, 30000.0), dim_row("Gamma", 30000.0, 100, 30000.0),
+                       dim_row("Beta", 15000.0, 100, 15000.0), dim_row("Alpha", 15000.0, 100, 15000.0)])
     result = recommendations(make_findings(revenue__by_dimension={"region": rows}))
     gaps = by_rule(result, "dimension_gap")
     assert [g["owner"] for g in gaps] == ["Alpha", "Beta"] and gaps[0]["priority"] == gaps[1]["priority"]
@@ -461,29 +373,9 @@ def test_empty_findings_give_empty_lists():
 
 # --------------------------------------------------------------------------- real data
 
-@functools.lru_cache(maxsize=None)
-def real_findings(name: str) -> dict:
-    """Findings of a real data set, built once per test session (shared with test_summary)."""
-    from salesnb.findings import build_findings
-    params, period = REAL[name]
-    return build_findings(str(ROOT / params), period).data
-
-
-def _needs_data():
-    if not DATA.exists():
-        pytest.skip("../shared/data is not beside this checkout")
-
-
-def _item_values(item: dict) -> list:
-    return [item.get("impact"), item.get("target"), item.get("current"), item.get("priority"),
-            [e["value"] for e in item["evidence"]], [d["value"] for d in item.get("derived") or []],
-            list((item.get("parameters") or {}).values())]
-
-
 @pytest.mark.parametrize("name", sorted(REAL))
-def test_real_data_actions(name):
-    _needs_data()
-    from textnumbers import unexplained_numbers
+def test_real_data_actions(name, shared_data):
+    from support.textnumbers import unexplained_numbers
     f = real_findings(name)
     recs = f["recommendations"]
     actions = recs["actions"]
@@ -506,11 +398,11 @@ def test_real_data_actions(name):
         for p in partial:
             assert p not in a["title"] and fmt_month(p) not in a["title"]
         # every number in the title and formula is one of this action's own figures
-        own = {"currency": f["currency"], "values": _item_values(a), "owner": a.get("owner")}
+        own = {"currency": f["currency"], "values": item_values(a), "owner": a.get("owner")}
         for text in (a["title"], a["formula"]):
             assert unexplained_numbers(text, own) == [], (text, unexplained_numbers(text, own))
     for item in recs["opportunities"] + recs["risks"]:
-        own = {"currency": f["currency"], "values": _item_values(item), "owner": item.get("owner")}
+        own = {"currency": f["currency"], "values": item_values(item), "owner": item.get("owner")}
         for text in (item["title"], item["formula"]):
             assert unexplained_numbers(text, own) == [], text
     if name == "online_retail":
@@ -518,8 +410,7 @@ def test_real_data_actions(name):
 
 
 @pytest.mark.parametrize("name", sorted(REAL))
-def test_real_data_recommendations_are_reproducible(name):
-    _needs_data()
+def test_real_data_recommendations_are_reproducible(name, shared_data):
     f = real_findings(name)
     plain = {k: v for k, v in f.items() if k != "recommendations"}
     again = recommendations(json.loads(json.dumps(plain)))

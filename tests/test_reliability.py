@@ -12,45 +12,41 @@ from pathlib import Path
 import pytest
 
 from salesnb.errors import ReportError
-from test_report import _notebook, _tree, tiny_params  # tests/ is on sys.path
+from support.notebooks import file_tree, throwaway_notebook, tiny_params
 
 
 def _quick_notebooks(folder: Path) -> Path:
-    _notebook(folder / "revenue.ipynb", "from IPython.display import Markdown, display\ndisplay(Markdown('good body'))")
+    throwaway_notebook(folder / "revenue.ipynb", "from IPython.display import Markdown, display\ndisplay(Markdown('good body'))")
     return folder
 
 
+@pytest.mark.slow
 def test_sigkill_midway_leaves_the_previous_report_intact(tmp_path):
     from salesnb.report import run_report
     params = tiny_params(tmp_path)
     out = tmp_path / "out"
     good = run_report(params, out=out, notebooks=_quick_notebooks(tmp_path / "quick"))
     folder = good.parent
-    before = _tree(folder)
+    before = file_tree(folder)
 
     slow = tmp_path / "slow"
-    _notebook(slow / "revenue.ipynb", "import time\ntime.sleep(120)")
+    throwaway_notebook(slow / "revenue.ipynb", "import time\ntime.sleep(120)")
     script = (f"from salesnb.report import run_report\n"
               f"run_report({str(params)!r}, out={str(out)!r}, notebooks={str(slow)!r})\n")
     proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        # wait until the run is executing its notebook inside its temporary folder
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
+        def in_notebooks():   # the run is executing its notebook inside its temporary folder
             tmp = [p for p in (out / "tiny").iterdir() if p.name.startswith(".tmp-")]
-            if tmp and (tmp[0] / "findings.json").exists() and (tmp[0] / "notebooks").exists():
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail("the run never reached its notebooks")
-        time.sleep(1.0)
+            return tmp and (tmp[0] / "findings.json").exists() and (tmp[0] / "notebooks").exists()
+        _wait_for(in_notebooks, what="the run to reach its notebooks")
+        _wait_for(lambda: _socket_folders_of(proc.pid), what="the run's kernel to start")
         os.killpg(proc.pid, signal.SIGKILL)  # the run and its kernel, with no chance to clean up
         proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert _tree(folder) == before, "the previous report is byte-identical after the kill"
+    assert file_tree(folder) == before, "the previous report is byte-identical after the kill"
     sockets = _socket_folders_of(proc.pid)
     assert sockets, "the killed run's kernels leave their socket folders behind"
     # the next run takes over the dead run's lock and temporary folder and succeeds
@@ -74,20 +70,21 @@ def _socket_folders_of(pid: int) -> list[Path]:
     return found
 
 
+@pytest.mark.slow
 def test_a_kernel_that_dies_is_reported_not_hung_on(tmp_path):
     from salesnb.report import run_report
     params = tiny_params(tmp_path)
     nbs = tmp_path / "nbs"
-    _notebook(nbs / "revenue.ipynb", "import os\nos._exit(1)")
-    start = time.monotonic()
+    throwaway_notebook(nbs / "revenue.ipynb", "import os\nos._exit(1)")
     with pytest.raises(ReportError) as info:
         run_report(params, out=tmp_path / "out", notebooks=nbs, timeout=120)
-    assert time.monotonic() - start < 100
     message = str(info.value)
-    assert "revenue.ipynb" in message and "kernel died" in message
+    # "kernel died", not "timed out": the death is seen when it happens, not when the timeout ends
+    assert "revenue.ipynb" in message and "kernel died" in message and "timed out" not in message
     assert not (tmp_path / "out" / "tiny" / "2023Q4").exists()
 
 
+@pytest.mark.slow
 def test_nothing_is_written_outside_the_output_folder(tmp_path):
     from salesnb.report import run_report
     params = tiny_params(tmp_path)
@@ -174,6 +171,7 @@ def test_by_folders_are_all_different_and_stable():
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.slow
 def test_batch_by_values_with_the_same_safe_name_each_get_a_report(tmp_path, jobs):
     """Segment values a/b, a_b, a_b-2: three reports in three folders, each of its own value, and
     no phantom "another run" with --jobs 2 (issue 22, item 1)."""
@@ -220,6 +218,7 @@ def _wait_for(predicate, seconds=90, what="the run to get there"):
     pytest.fail(f"timed out waiting for {what}")
 
 
+@pytest.mark.slow
 def test_temp_files_of_a_killed_run_are_private_and_swept(tmp_path):
     """kill -9 while the notebooks run: everything the run left in the temp folder is in folders
     that name it as their owner (the kernels' connection files with their signing key among
@@ -229,7 +228,7 @@ def test_temp_files_of_a_killed_run_are_private_and_swept(tmp_path):
     temp = tmp_path / "temp"
     temp.mkdir()
     slow = tmp_path / "slow"
-    _notebook(slow / "revenue.ipynb", "import time\ntime.sleep(120)")
+    throwaway_notebook(slow / "revenue.ipynb", "import time\ntime.sleep(120)")
     script = (f"from salesnb.report import run_report\n"
               f"run_report({str(params)!r}, out={str(tmp_path / 'out')!r}, notebooks={str(slow)!r})\n")
     proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True, stdout=subprocess.DEVNULL,
@@ -246,9 +245,9 @@ def test_temp_files_of_a_killed_run_are_private_and_swept(tmp_path):
     assert left and all(p.is_dir() and p.name.startswith("salesnb-") for p in left), left
     for key_file in temp.glob("salesnb-k-*/kernel.json"):
         assert key_file.stat().st_mode & 0o077 == 0, "the connection file (it holds the key) is private"
-    time.sleep(0.5)   # the killed process is reaped
-    sweep_socket_folders(temp)
-    assert list(temp.iterdir()) == []
+    # the sweep removes a folder once its owner is gone: wait for that, not a fixed time
+    _wait_for(lambda: (sweep_socket_folders(temp), list(temp.iterdir()) == [])[1], seconds=60,
+              what="the sweep to remove everything the killed run left")
 
 
 # --------------------------------------------------------------------------- Ctrl-C
@@ -286,7 +285,7 @@ def big_sources(tmp_path_factory):
 def _interrupt(args, tmp_path, wait_for: str, delay: float, script: str | None = None):
     """Start the CLI in a session of its own, send SIGINT to its process group once ``wait_for``
     shows on stderr (and ``delay`` seconds more): Ctrl-C in a terminal. Returns (exit code,
-    stderr, seconds from the signal to the exit)."""
+    stderr)."""
     temp = tmp_path / "temp"
     temp.mkdir(exist_ok=True)
     cmd = [sys.executable, "-c", script, *map(str, args)] if script else \
@@ -298,40 +297,40 @@ def _interrupt(args, tmp_path, wait_for: str, delay: float, script: str | None =
         try:
             _wait_for(lambda: wait_for in err_path.read_text(), seconds=120, what=repr(wait_for))
             time.sleep(delay)
-            t0 = time.monotonic()
             os.killpg(proc.pid, signal.SIGINT)
-            code = proc.wait(timeout=60)
-            took = time.monotonic() - t0
+            # generous on a loaded machine, and far below the 120 s the notebooks (or the big load) would go on for
+            try:
+                code = proc.wait(timeout=45)
+            except subprocess.TimeoutExpired:
+                pytest.fail("the run is still going 45 s after the signal")
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
-    return code, err_path.read_text(), took
+    return code, err_path.read_text()
 
 
-def _assert_interrupted(code, err, took, out: Path, temp: Path):
+def _assert_interrupted(code, err, out: Path, temp: Path):
     assert code == 130, err[-2000:]
     assert err.rstrip().splitlines()[-1] == "salesnb: interrupted", err[-2000:]
     assert "Traceback" not in err and "What to do" not in err, err[-2000:]
-    assert took < 8, f"exit {took:.1f} s after the signal"
     published = [p.name for p in out.rglob("*")] if out.exists() else []
     assert not [n for n in published if n not in ("big", "tiny")], published   # no report, .tmp, lock
-    time.sleep(0.3)
-    assert list(temp.iterdir()) == [], list(temp.iterdir())
+    _wait_for(lambda: list(temp.iterdir()) == [], seconds=60, what="the temp folder to be empty")
 
 
 @pytest.mark.slow
 def test_ctrl_c_while_loading_a_csv(big_sources, tmp_path):
     out = tmp_path / "out"
-    code, err, took = _interrupt(["run", big_sources / "big_csv.yaml", "--out", out], tmp_path, "loading", 0.5)
-    _assert_interrupted(code, err, took, out, tmp_path / "temp")
+    code, err = _interrupt(["run", big_sources / "big_csv.yaml", "--out", out], tmp_path, "loading", 0.5)
+    _assert_interrupted(code, err, out, tmp_path / "temp")
 
 
 @pytest.mark.slow
 def test_ctrl_c_while_building_the_findings(big_sources, tmp_path):
     out = tmp_path / "out"
-    code, err, took = _interrupt(["findings", big_sources / "big_parquet.yaml", "-o", out / "f.json"], tmp_path,
+    code, err = _interrupt(["findings", big_sources / "big_parquet.yaml", "-o", out / "f.json"], tmp_path,
                                  "revenue findings", 0.3)
-    _assert_interrupted(code, err, took, out, tmp_path / "temp")
+    _assert_interrupted(code, err, out, tmp_path / "temp")
 
 
 @pytest.mark.slow
@@ -341,11 +340,11 @@ def test_ctrl_c_while_the_notebooks_run(tmp_path):
     params = tiny_params(tmp_path)
     slow = tmp_path / "slow"
     for name in ("revenue", "customers", "recommendations"):
-        _notebook(slow / f"{name}.ipynb", "import time\ntime.sleep(120)")
+        throwaway_notebook(slow / f"{name}.ipynb", "import time\ntime.sleep(120)")
     out = tmp_path / "out"
-    code, err, took = _interrupt([slow, "run", params, "--out", out], tmp_path,
+    code, err = _interrupt([slow, "run", params, "--out", out], tmp_path,
                                  "running notebook customers", 2.0, script=_CLI_WITH_NOTEBOOKS)
-    _assert_interrupted(code, err, took, out, tmp_path / "temp")
+    _assert_interrupted(code, err, out, tmp_path / "temp")
     assert "running notebook recommendations" not in err
 
 
@@ -354,11 +353,11 @@ def test_ctrl_c_during_a_batch(tmp_path):
     params = tiny_params(tmp_path)
     slow = tmp_path / "slow"
     for name in ("revenue", "customers", "recommendations"):
-        _notebook(slow / f"{name}.ipynb", "import time\ntime.sleep(120)")
+        throwaway_notebook(slow / f"{name}.ipynb", "import time\ntime.sleep(120)")
     out = tmp_path / "out"
-    code, err, took = _interrupt([slow, "batch", params, "--periods", "2023Q2..2023Q4", "--jobs", "2", "--out", out],
+    code, err = _interrupt([slow, "batch", params, "--periods", "2023Q2..2023Q4", "--jobs", "2", "--out", out],
                                  tmp_path, "[2023Q3] running notebook", 1.5, script=_CLI_WITH_NOTEBOOKS)
-    _assert_interrupted(code, err, took, out, tmp_path / "temp")
+    _assert_interrupted(code, err, out, tmp_path / "temp")
     assert "[2023Q4] running notebook" not in err
 
 
@@ -411,6 +410,7 @@ def test_jobs_and_timeout_below_one_are_usage_errors(tmp_path, args):
 
 
 @pytest.mark.parametrize("period", ["9999Q4", "0000Q1", "9999", "0000-01", "9999Q4..9999Q4"])
+@pytest.mark.slow
 def test_years_0_and_9999_are_clear_errors_everywhere(tmp_path, period):
     params = tiny_params(tmp_path)
     for args in (["findings", params, "--period", period], ["run", params, "--period", period],
@@ -456,6 +456,7 @@ def _one_line_error(proc, *fragments):
         assert fragment in errors[0], errors[0]
 
 
+@pytest.mark.slow
 def test_read_only_and_full_folders_give_one_line(tmp_path, mounts):
     """--out on a read-only folder (run, batch), findings -o and sample there, --out naming a
     file, and a full disk: one line naming the path and the cause, exit 1 (issue 22, item 3)."""

@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,13 +19,13 @@ import pytest
 from salesnb.errors import ReportError
 from salesnb.fmt import fmt_count, fmt_money
 from salesnb.paths import notebooks_dir
+from support.notebooks import file_tree, throwaway_notebook, tiny_params
+from support.paths import needs_shared_data
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "tests" / "params"
-DATA = ROOT.parent / "shared" / "data"
 SECTION_TITLES = ("Executive summary", "Revenue", "Customers", "Recommendations", "Data quality and method")
 
-needs_data = pytest.mark.skipif(not (DATA / "superstore").exists(), reason="../shared/data is not beside this checkout")
 
 
 def run_cli(*args, cwd=None, timeout=900):
@@ -127,20 +126,16 @@ def assert_matches_findings(html: str, page: Page, f: dict):
 # --------------------------------------------------------------------------- Superstore via the CLI
 
 @pytest.fixture(scope="module")
-def superstore(tmp_path_factory):
-    if not (DATA / "superstore").exists():
-        pytest.skip("../shared/data is not beside this checkout")
+def superstore(tmp_path_factory, shared_data):
     out = tmp_path_factory.mktemp("reports")
-    start = time.perf_counter()
     proc = run_cli("run", PARAMS / "superstore.yaml", "--out", out)
-    seconds = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
-    return {"out": out, "report": Path(proc.stdout.strip().splitlines()[-1]), "stderr": proc.stderr,
-            "seconds": seconds}
+    return {"out": out, "report": Path(proc.stdout.strip().splitlines()[-1]), "stderr": proc.stderr}
 
 
-@needs_data
+@needs_shared_data
+@pytest.mark.slow
 def test_cli_run_writes_the_documented_layout(superstore):
     report = superstore["report"]
     folder = superstore["out"] / "superstore" / "2017Q4"
@@ -154,7 +149,8 @@ def test_cli_run_writes_the_documented_layout(superstore):
     assert leftovers == [], "no temp folder, lock or .failed left behind"
 
 
-@needs_data
+@needs_shared_data
+@pytest.mark.slow
 def test_cli_run_reports_progress(superstore):
     err = superstore["stderr"]
     assert "running notebook" in err and "2017Q4" in err and "assembling report.html" in err
@@ -162,12 +158,14 @@ def test_cli_run_reports_progress(superstore):
         assert "[IPKernelApp]" not in line, "kernel chatter stays out of the terminal"
 
 
-@needs_data
+@needs_shared_data
+@pytest.mark.slow
 def test_report_has_every_section_and_no_code(superstore):
     assert_report_shape(superstore["report"])
 
 
-@needs_data
+@needs_shared_data
+@pytest.mark.slow
 def test_report_numbers_are_the_findings(superstore):
     html, page, f = assert_report_shape(superstore["report"])
     assert_matches_findings(html, page, f)
@@ -175,7 +173,8 @@ def test_report_numbers_are_the_findings(superstore):
     assert "2017Q3" in page.text and "2016Q4" in page.text
 
 
-@needs_data
+@needs_shared_data
+@pytest.mark.slow
 def test_missing_notebooks_are_noted_not_fatal(superstore):
     html = superstore["report"].read_text(encoding="utf-8")
     for name in ("revenue", "customers", "recommendations"):
@@ -184,7 +183,8 @@ def test_missing_notebooks_are_noted_not_fatal(superstore):
             assert f"{name}.ipynb not found" in superstore["stderr"]
 
 
-@needs_data
+@needs_shared_data
+@pytest.mark.slow
 def test_executed_notebooks_carry_the_run_parameters(superstore):
     folder = superstore["report"].parent
     for path in (folder / "notebooks").glob("*.ipynb"):
@@ -193,7 +193,8 @@ def test_executed_notebooks_carry_the_run_parameters(superstore):
         assert injected and 'run_dir = ".."' in injected[0].source and "2017Q4" in injected[0].source
 
 
-@needs_data
+@needs_shared_data
+@pytest.mark.slow
 def test_a_published_notebook_runs_again_where_it_lies(superstore, tmp_path):
     """The injected run_dir points at the report folder from the notebook's own folder, so the
     published (renamed) run's notebook finds its findings when an analyst runs it again."""
@@ -214,7 +215,8 @@ def test_a_published_notebook_runs_again_where_it_lies(superstore, tmp_path):
     assert again and again == published  # the same findings, read from the published folder
 
 
-@needs_data
+@needs_shared_data
+@pytest.mark.slow
 def test_report_html_is_valid_enough_for_a_browser(superstore):
     html = superstore["report"].read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
@@ -229,41 +231,14 @@ def test_report_html_is_valid_enough_for_a_browser(superstore):
 
 # --------------------------------------------------------------------------- atomicity, locks, timeouts
 
-def _notebook(path: Path, *code_cells: str, markdown: str = "## Revenue\n\nA throwaway notebook.") -> Path:
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell("params_file = None\nperiod = None\nrun_dir = None")
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_markdown_cell(markdown)] + [nbformat.v4.new_code_cell(c) for c in code_cells]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(path))
-    return path
-
-
-def tiny_params(folder: Path) -> Path:
-    """A small clean data set (a year of orders) for the tests that do not need real data."""
-    rows = ["order,date,cust,amount"]
-    for i in range(1, 241):
-        rows.append(f"o{i},2023-{1 + (i - 1) % 12:02d}-{1 + (i * 7) % 27:02d},c{i % 23},{10 + (i * 37) % 300}.50")
-    (folder / "tiny.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    params = folder / "tiny.yaml"
-    params.write_text("name: tiny\nsource: tiny.csv\nperiod: 2023Q4\n"
-                      "columns: {order_id: order, order_date: date, customer_id: cust, revenue: amount}\n",
-                      encoding="utf-8")
-    return params
-
-
-def _tree(folder: Path) -> dict:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-@needs_data
+@needs_shared_data
+@pytest.mark.slow
 def test_failed_run_leaves_the_good_report_untouched(superstore, tmp_path):
     out = superstore["out"]
     folder = out / "superstore" / "2017Q4"
-    before = _tree(folder)
+    before = file_tree(folder)
     nbs = tmp_path / "nbs"
-    _notebook(nbs / "revenue.ipynb", "from IPython.display import Markdown, display\ndisplay(Markdown('half'))",
+    throwaway_notebook(nbs / "revenue.ipynb", "from IPython.display import Markdown, display\ndisplay(Markdown('half'))",
               "raise ValueError('boom in the revenue notebook')")
     with pytest.raises(ReportError) as info:
         from salesnb.report import run_report
@@ -279,12 +254,13 @@ def test_failed_run_leaves_the_good_report_untouched(superstore, tmp_path):
     # its run_dir ('..' from the notebook's folder) is the kept run, findings included
     assert (kept.parent / ".." / "findings.json").is_file()
     assert (failed / "error.txt").read_text().startswith("Notebook revenue.ipynb failed")
-    assert _tree(folder) == before, "the good report is byte-identical"
+    assert file_tree(folder) == before, "the good report is byte-identical"
     names = sorted(p.name for p in (out / "superstore").iterdir())
     assert names == ["2017Q4", "2017Q4.failed"], names
 
 
-@needs_data
+@needs_shared_data
+@pytest.mark.slow
 def test_good_run_replaces_report_and_clears_failure_and_stale_lock(superstore, tmp_path):
     from salesnb.report import run_report
     out = tmp_path / "out"
@@ -297,7 +273,7 @@ def test_good_run_replaces_report_and_clears_failure_and_stale_lock(superstore, 
     (out / "superstore" / ".tmp-2017Q4-deadbeef").mkdir()
     old = (out / "superstore" / "2017Q4" / "report.html").read_bytes()
     nbs = tmp_path / "nbs"
-    _notebook(nbs / "revenue.ipynb", "from IPython.display import Markdown, display\n"
+    throwaway_notebook(nbs / "revenue.ipynb", "from IPython.display import Markdown, display\n"
                                      "display(Markdown('Fresh **throwaway** body'))")
     messages = []
     path = run_report(PARAMS / "superstore.yaml", out=out, notebooks=nbs, progress=messages.append)
@@ -318,7 +294,7 @@ def test_live_lock_refuses_a_second_writer(tmp_path):
     try:
         (out / "tiny" / "2023Q4.lock").write_text(f"{holder.pid}\n")
         nbs = tmp_path / "nbs"
-        _notebook(nbs / "revenue.ipynb")
+        throwaway_notebook(nbs / "revenue.ipynb")
         with pytest.raises(ReportError, match=f"pid {holder.pid}"):
             run_report(params, out=out, notebooks=nbs)
         assert not (out / "tiny" / "2023Q4").exists()
@@ -328,15 +304,14 @@ def test_live_lock_refuses_a_second_writer(tmp_path):
         holder.wait()
 
 
+@pytest.mark.slow
 def test_timeout_is_a_clear_report_error(tmp_path):
     from salesnb.report import run_report
     params = tiny_params(tmp_path)
     nbs = tmp_path / "nbs"
-    _notebook(nbs / "revenue.ipynb", "import time\ntime.sleep(60)")
-    start = time.perf_counter()
-    with pytest.raises(ReportError) as info:
+    throwaway_notebook(nbs / "revenue.ipynb", "import time\ntime.sleep(60)")
+    with pytest.raises(ReportError) as info:   # unless stopped, the cell would end normally after 60 s
         run_report(params, out=tmp_path / "out", notebooks=nbs, timeout=3)
-    assert time.perf_counter() - start < 45
     assert "revenue.ipynb timed out" in str(info.value) and "--timeout 3" in str(info.value)
     assert not (tmp_path / "out" / "tiny" / "2023Q4").exists()
     assert not any(p.name.startswith(".tmp-") for p in (tmp_path / "out" / "tiny").iterdir())
@@ -371,9 +346,8 @@ def test_write_atomic_replaces_in_one_step(tmp_path):
     assert oct(target.stat().st_mode & 0o777) != oct(0o600)
 
 
-def test_findings_cli_writes_atomically(tmp_path):
-    if not (DATA / "superstore").exists():
-        pytest.skip("../shared/data is not beside this checkout")
+@pytest.mark.slow
+def test_findings_cli_writes_atomically(tmp_path, shared_data):
     out = tmp_path / "f.json"
     proc = run_cli("findings", PARAMS / "superstore.yaml", "-o", out)
     assert proc.returncode == 0, proc.stderr
@@ -432,9 +406,7 @@ def test_markdown_money_is_not_math(tmp_path):
 # --------------------------------------------------------------------------- other data sets (slow)
 
 @pytest.mark.slow
-def test_api_run_on_online_retail(tmp_path):
-    if not (DATA / "online-retail").exists():
-        pytest.skip("../shared/data is not beside this checkout")
+def test_api_run_on_online_retail(tmp_path, shared_data):
     from salesnb import run_report
     path = run_report(PARAMS / "online_retail.yaml", period="2011Q4", out=tmp_path)
     assert path == tmp_path / "online-retail" / "2011Q4" / "report.html"
@@ -445,7 +417,8 @@ def test_api_run_on_online_retail(tmp_path):
     assert "partial period" in page.text and "Like for like" in page.text
 
 
-@needs_data
+@needs_shared_data
+@pytest.mark.slow
 def test_notebook_figures_are_saved_as_laid_out(superstore):
     """charts.apply_theme() turns off the inline backend's bbox_inches='tight' (a second layout
     of every figure): a chart's PNG is its whole canvas, figsize × dpi, e.g. the 9 × 4.2 in trend
@@ -462,7 +435,8 @@ def test_notebook_figures_are_saved_as_laid_out(superstore):
     assert (width, height) == (round(w_in * THEME["savefig.dpi"]), round(h_in * THEME["savefig.dpi"]))
 
 
-@needs_data
+@needs_shared_data
+@pytest.mark.slow
 def test_bodies_converted_while_notebooks_run_give_the_same_page(superstore):
     from salesnb import html as H
     from salesnb.report import assemble
@@ -475,6 +449,7 @@ def test_bodies_converted_while_notebooks_run_give_the_same_page(superstore):
     assert page.count('id="revenue"') == 1
 
 
+@pytest.mark.slow
 def test_relative_out_folder_with_a_reused_kernel(tmp_path, monkeypatch):
     """`make report` writes under `reports/`, relative to the working folder. Three notebooks run
     on two pooled kernels, so one kernel is reused: it must still find the new notebook's folder

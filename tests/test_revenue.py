@@ -11,12 +11,11 @@ from salesnb.config import config_from_dict, load_config
 from salesnb.data import load_data
 from salesnb.errors import NoDataError
 from salesnb.findings import build_findings
+from support.paths import SHARED_DATA, needs_shared_data
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parents[0].parent / "shared" / "data"
-SUPERSTORE = DATA / "superstore" / "Sample - Superstore.csv"
-RETAIL = DATA / "online-retail" / "online_retail.parquet"
-needs_data = pytest.mark.skipif(not SUPERSTORE.exists(), reason="../shared/data is not beside this checkout")
+SUPERSTORE = SHARED_DATA / "superstore" / "Sample - Superstore.csv"
+RETAIL = SHARED_DATA / "online-retail" / "online_retail.parquet"
 
 
 def revenue_only(params, period):
@@ -124,7 +123,7 @@ def _kpis(frame):
             "customers": customers, "aov": total / len(positive), "revenue_per_customer": total / customers}
 
 
-@needs_data
+@needs_shared_data
 def test_superstore_2017q4_golden(superstore_raw):
     f = revenue_only(HERE / "params" / "superstore.yaml", "2017Q4")
     r = f["revenue"]
@@ -154,7 +153,7 @@ def test_superstore_2017q4_golden(superstore_raw):
     assert f["period"]["partial"] is False and f["comparison"]["like_for_like"] is False
 
 
-@needs_data
+@needs_shared_data
 def test_superstore_whole_data_and_year(superstore_raw):
     f = revenue_only(HERE / "params" / "superstore.yaml", "all")
     assert f["revenue"]["total"] == pytest.approx(2297200.8603)
@@ -168,7 +167,7 @@ def test_superstore_whole_data_and_year(superstore_raw):
     assert len(y["revenue"]["trend_by_month"]) == 24
 
 
-@needs_data
+@needs_shared_data
 @pytest.mark.parametrize("period", ["2017Q4", "2016", "2015-06"])
 def test_breakdowns_sum_to_total_and_shares_to_100(period):
     r = revenue_only(HERE / "params" / "superstore.yaml", period)["revenue"]
@@ -186,7 +185,7 @@ def test_breakdowns_sum_to_total_and_shares_to_100(period):
 
 # --------------------------------------------------------------------------- Online Retail
 
-@needs_data
+@needs_shared_data
 def test_online_retail_2011q4_partial_december():
     f = revenue_only(HERE / "params" / "online_retail.yaml", "2011Q4")
     r = f["revenue"]
@@ -222,8 +221,9 @@ def test_online_retail_2011q4_partial_december():
     assert r["change"]["total"]["vs_year_ago_pct"] is None
 
 
-@needs_data
+@needs_shared_data
 @pytest.mark.parametrize("params,period", [("superstore.yaml", "2017Q4"), ("online_retail.yaml", "2011Q4")])
+@pytest.mark.slow
 def test_findings_json_is_byte_identical_and_valid(params, period):
     """The same data gives the same findings.json, byte for byte (exact money sums)."""
     import json
@@ -243,10 +243,10 @@ def test_findings_json_is_byte_identical_and_valid(params, period):
         assert key in a_data["revenue"], key
 
 
-@needs_data
+@needs_shared_data
 def test_sales_reps_on_crm_pipeline():
     r = revenue_only(HERE / "params" / "crm_pipeline.yaml", "2017Q4")["revenue"]
-    raw = pd.read_csv(DATA / "crm-sales-opportunities" / "sales_pipeline.csv")
+    raw = pd.read_csv(SHARED_DATA / "crm-sales-opportunities" / "sales_pipeline.csv")
     won = raw[(raw["deal_stage"] == "Won") & (raw["close_date"] >= "2017-10-01") & (raw["close_date"] <= "2017-12-31")]
     by_rep = won.groupby("sales_agent")["close_value"].sum().sort_values(ascending=False)
     top = r["top_performers"][0]

@@ -11,9 +11,8 @@ from salesnb.config import load_config
 from salesnb.data import load_data
 from salesnb.metrics import rfm
 from salesnb.periods import parse_period
-from golden_customers import GOLDEN_ROWS, make_dataset  # tests/ is on sys.path (rootdir conftest)
+from support.golden_customers import GOLDEN_ROWS, make_dataset
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PARAMS = Path(__file__).resolve().parent / "params"
 
 
@@ -172,20 +171,15 @@ def _load(name):
 
 
 @pytest.fixture(scope="module")
-def superstore():
-    if not DATA.exists():
-        pytest.skip(f"shared data folder {DATA} not found")
+def superstore(shared_data):
     ds = _load("superstore")
     yield ds
     ds.close()
 
 
 @pytest.fixture(scope="module")
-def superstore_raw():
-    path = DATA / "superstore" / "Sample - Superstore.csv"
-    if not path.exists():
-        pytest.skip(f"{path} not found")
-    df = pd.read_csv(path, encoding="cp1252")
+def superstore_raw(shared_data):
+    df = pd.read_csv(shared_data / "superstore" / "Sample - Superstore.csv", encoding="cp1252")
     df["date"] = pd.to_datetime(df["Order Date"], format="%m/%d/%Y")
     return df
 
@@ -227,9 +221,7 @@ def test_superstore_invariants(superstore, superstore_raw):
     assert got.loc[p.index, "monetary"].to_numpy() == pytest.approx(p.monetary.to_numpy())
 
 
-def test_online_retail_unidentified_rows_left_out():
-    if not DATA.exists():
-        pytest.skip(f"shared data folder {DATA} not found")
+def test_online_retail_unidentified_rows_left_out(shared_data):
     ds = _load("online_retail")
     try:
         scored = rfm.rfm_scores(ds.table, parse_period("2011Q4")).to_pandas()

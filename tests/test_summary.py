@@ -9,7 +9,7 @@ import pytest
 
 from salesnb import summary
 from salesnb.fmt import fmt_month
-from test_recommend import REAL, _needs_data, customers_section, make_findings, real_findings
+from support.findings import REAL, customers_section, make_findings, real_findings
 
 #: numbers that sentences state as definitions, not findings: "top 20%", "last 12 months",
 #: "trailing 24 months"
@@ -109,9 +109,8 @@ def test_format_value_by_key():
 
 
 @pytest.mark.parametrize("name", sorted(REAL))
-def test_real_data_every_number_is_a_finding(name):
-    _needs_data()
-    from textnumbers import unexplained_numbers
+def test_real_data_every_number_is_a_finding(name, shared_data):
+    from support.textnumbers import unexplained_numbers
     f = real_findings(name)
     s = summary.executive_summary(f)
     assert len(s["top_findings"]) == 5 and len(s["top_actions"]) == 3
@@ -129,8 +128,7 @@ def test_real_data_every_number_is_a_finding(name):
 
 
 @pytest.mark.parametrize("name", sorted(REAL))
-def test_real_data_tables_for_the_notebook(name):
-    _needs_data()
+def test_real_data_tables_for_the_notebook(name, shared_data):
     f = real_findings(name)
     actions = summary.actions_frame(f)
     assert len(actions) == f["recommendations"]["shown_actions"] <= 7

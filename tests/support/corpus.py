@@ -1,7 +1,7 @@
-"""The bad-input corpus: ``cases.yaml`` says what each params file here must produce.
+"""The bad-input corpus in tests/bad_inputs/: ``cases.yaml`` says what each params file there must produce.
 
-Small text files are committed beside it; binary or awkward ones are made at run time by
-:func:`prepare`, in a copy of this folder (so the tests never write into the repository).
+Small text files are committed there; binary or awkward ones are made at run time by
+:func:`prepare`, in a copy of that folder (so the tests never write into the repository).
 """
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from pathlib import Path
 
 import yaml
 
-HERE = Path(__file__).resolve().parent
+from support.paths import TESTS
+
+HERE = TESTS / "bad_inputs"
 OK_ROWS = "order,date,cust,amount\n1,2024-01-05,a,10\n2,2024-01-20,b,25.5\n"
 
 
