@@ -17,7 +17,6 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -29,13 +28,12 @@ from salesnb.errors import ConfigError
 from salesnb.findings import build_findings
 from salesnb.metrics import bridge
 from salesnb.metrics.revenue import Window
+from support.paths import PARAMS, ROOT
+from support.paths import SHARED_DATA as SHARED
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
 SUPERSTORE = SHARED / "superstore" / "Sample - Superstore.csv"
 ONLINE_RETAIL = SHARED / "online-retail" / "online_retail.parquet"
 SAMPLE = ROOT / "data" / "sample.parquet"
-PARAMS = ROOT / "tests" / "params"
 
 W0 = Window("2024Q1", dt.date(2024, 1, 1), dt.date(2024, 4, 1))   # comparison
 W1 = Window("2024Q2", dt.date(2024, 4, 1), dt.date(2024, 7, 1))   # current
@@ -152,7 +150,7 @@ def check_identities(table, lines):
     assert abs(sum(float(v) for v in c["parts"].values()) - float(change)) < CENT
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(LINE, min_size=1, max_size=40))
 def test_bridges_reconcile_on_duckdb(lines):
     import ibis
@@ -317,6 +315,7 @@ def superstore_findings():
     return build_findings(PARAMS / "superstore.yaml", "2017Q4", sections=("revenue",))
 
 
+@pytest.mark.slow
 def test_superstore_2017q4_bridges_equal_pandas(superstore_frame, superstore_findings):
     rev = superstore_findings["revenue"]
     b = rev["bridge"]
@@ -330,6 +329,7 @@ def test_superstore_2017q4_bridges_equal_pandas(superstore_frame, superstore_fin
     assert b["year_ago"]["customers"]["unidentified"] == 0  # every Superstore line has a customer
 
 
+@pytest.mark.slow
 def test_online_retail_2011q4_like_for_like_equal_pandas():
     if not ONLINE_RETAIL.is_file():
         pytest.skip(f"shared data not found: {ONLINE_RETAIL}")
@@ -387,6 +387,7 @@ def _check_leaders(leaders, dim, want, per_region: bool):
             assert revenue == pytest.approx(w[1], abs=CENT) and share == pytest.approx(w[2], abs=1e-6), key
 
 
+@pytest.mark.slow
 def test_superstore_leaders_equal_pandas(superstore_frame, superstore_findings):
     lead = superstore_findings["revenue"]["leaders"]
     quarters = _quarters(2016, 1, 8)
@@ -405,6 +406,7 @@ def test_superstore_leaders_equal_pandas(superstore_frame, superstore_findings):
     assert len(table) == 8 * (1 + 3 * 5)  # region overall; segment, category, product overall + 4 regions
 
 
+@pytest.mark.slow
 def test_sample_leaders_are_reps_equal_pandas():
     if not SAMPLE.is_file():
         pytest.skip("data/sample.parquet missing: run `make sample`")
@@ -437,6 +439,7 @@ def test_leaders_quarters_stop_at_the_data_and_the_period(make_params):
         {"value": "A", "revenue": 150, "share_pct": pytest.approx(150 / 267 * 100)}
 
 
+@pytest.mark.slow
 def test_leaders_ranked_on_the_engine_equal_ranked_here(superstore_findings, monkeypatch):
     """Many quarter × region × value rows are ranked on the engine: the same leaders."""
     from salesnb.metrics import leaders
@@ -446,6 +449,7 @@ def test_leaders_ranked_on_the_engine_equal_ranked_here(superstore_findings, mon
     pd.testing.assert_frame_equal(f.tables["revenue_leaders"], superstore_findings.tables["revenue_leaders"])
 
 
+@pytest.mark.slow
 def test_overlapping_windows(superstore_findings):
     """A year's previous period is its year ago; a 5-quarter range's year ago overlaps its previous
     window and its own: each window is summed on its own."""

@@ -14,12 +14,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from jupyterlab_driver import CHROMIUM, CHROMIUM_ARGS, JupyterLab, run_all
+from support.paths import PARAMS, ROOT, SHARED_DATA
+from support.jupyterlab import CHROMIUM, CHROMIUM_ARGS, JupyterLab, run_all
 
-ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "jupyterlab"
-SUPERSTORE_PARAMS = ROOT / "tests" / "params" / "superstore.yaml"
-SUPERSTORE_DATA = ROOT.parent / "shared" / "data" / "superstore"
+SUPERSTORE_PARAMS = PARAMS / "superstore.yaml"
+SUPERSTORE_DATA = SHARED_DATA / "superstore"
 NOTEBOOKS = ("revenue", "customers", "recommendations")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
