@@ -4,6 +4,7 @@ determinism, the run-rate path (Online Retail), Superstore end to end with the s
 row of the backtest table recomputed from the raw CSV, target probability."""
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import math
@@ -37,6 +38,43 @@ def seasonal_trend(n=40, seed=1):
     rng = np.random.default_rng(seed)
     t = np.arange(n)
     return (1000 + 15 * t) * (1 + 0.3 * np.sin(2 * np.pi * t / 12)) + rng.normal(0, 20, n)
+
+
+_MODEL_PART: dict = {}
+
+
+def _memoized(real):
+    """``_model_forecast`` (the backtest and the winner's prediction, the costly part) computed
+    once per series, horizon and seed; each call gets its own copy."""
+    def model_forecast(y, labels, h, simulations, seed):
+        key = (np.asarray(y).tobytes(), tuple(labels), h, simulations, repr(seed))
+        if key not in _MODEL_PART:
+            _MODEL_PART[key] = real(y, labels, h, simulations, seed)
+        return copy.deepcopy(_MODEL_PART[key])
+    return model_forecast
+
+
+@pytest.fixture(scope="module")
+def season30():
+    """30 months of trend + season (2020-01 .. 2022-06), their forecast findings for 2022Q2 with a
+    2022Q3 target and the warnings raised while computing them: computed once for the module."""
+    frame = monthly_frame(seasonal_trend(30, seed=9))
+    patch = pytest.MonkeyPatch()
+    patch.setattr(F, "_model_forecast", _memoized(F._model_forecast))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            found = F.forecast_findings(frame, parse_period("2022Q2"), targets={"2022Q3": 3e4})
+    finally:
+        patch.undo()
+    return frame, found, [str(w.message) for w in caught]
+
+
+@pytest.fixture
+def memo_models(monkeypatch):
+    """Tests that vary only targets reuse the model part of the findings (its determinism is
+    tested on its own, without this)."""
+    monkeypatch.setattr(F, "_model_forecast", _memoized(F._model_forecast))
 
 
 # --------------------------------------------------------------------------- origins and horizons
@@ -131,6 +169,62 @@ def test_ets_beats_seasonal_naive_on_trend_and_season():
     assert fit.config_ in repr(fit)
 
 
+@pytest.mark.parametrize("n, positive, expected", [
+    (23, True, ["ETS(A,N,N)", "ETS(A,Ad,N)"]),          # no season before 24 months
+    (24, False, ["ETS(A,N,N)", "ETS(A,Ad,N)", "ETS(A,N,A)", "ETS(A,Ad,A)"]),
+    (24, True, ["ETS(A,N,N)", "ETS(A,Ad,N)", "ETS(A,N,A)", "ETS(A,Ad,A)", "ETS(M,N,M)", "ETS(M,Ad,M)"]),
+])
+def test_ets_configurations_by_hand(n, positive, expected):
+    assert [F.ets_label(c) for c in F.ets_configurations(n, positive)] == expected
+
+
+def test_ets_fit_on_rescaled_months_reports_the_original_likelihood():
+    # the fits run on y / mean|y|; the kept model is re-smoothed on y, and its AICc recomputed
+    # from that model's own likelihood must equal the one the search ranked it by
+    y = seasonal_trend(36, seed=12)
+    fit = F.ETSForecastModel().fit(y)
+    res = fit.results_
+    k = len(res.model.param_names) + 1
+    aicc = -2 * res.llf + 2 * k + 2 * k * (k + 1) / (36 - k - 1)
+    assert fit.aicc_ == pytest.approx(aicc, rel=1e-9) and fit.aicc_ == min(fit.candidates_.values())
+    assert np.allclose(res.fittedvalues, y, rtol=0.1)   # states on the revenue scale, not on y / c
+    assert set(fit.candidates_) <= {F.ets_label(c) for c in F.ets_configurations(36, True)}
+
+
+def test_ets_simulation_uses_the_small_sample_error_variance():
+    # ETS(A,N,N): y[t+1] = l[t] + e, l[t+1] = l[t] + α·e, so the simulated one-step paths have sd σ
+    # and the two-step ones σ·√(1 + α²); σ² is the residual sum of squares over n − p
+    rng = np.random.default_rng(21)
+    e = rng.normal(0, 40, 20)
+    y = 1000 + np.cumsum(0.4 * e) + e
+    fit = F.ETSForecastModel().fit(y)
+    assert fit.config_ == "ETS(A,N,N)"
+    p = len(fit.results_.model.param_names)          # α and the initial level
+    assert p == 2
+    resid = y - np.asarray(fit.results_.fittedvalues)
+    assert fit.sigma_ == pytest.approx(math.sqrt(np.sum(resid ** 2) / (20 - p)), rel=1e-9)
+    assert fit.sigma_ > math.sqrt(fit.results_.scale)  # statsmodels' ML scale divides by n
+    pred = fit.predict(2, n=20000)
+    alpha = fit.params_["smoothing_level"]
+    assert np.std(pred.paths[:, 0]) == pytest.approx(fit.sigma_, rel=0.02)
+    assert np.std(pred.paths[:, 1]) == pytest.approx(fit.sigma_ * math.sqrt(1 + alpha ** 2), rel=0.02)
+    assert pred.upper[80][0] - pred.mean[0] == pytest.approx(Z80 * fit.sigma_, rel=0.03)
+
+
+def test_ets_iteration_cap_keeps_stopped_fits_without_warnings():
+    y = seasonal_trend(30, seed=13)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        capped = F.ETSForecastModel(maxiter=3).fit(y)
+    assert not caught, [str(w.message) for w in caught]
+    assert capped.stopped_ and set(capped.stopped_) <= set(capped.candidates_)
+    assert not capped.skipped_ and capped.aicc_ == min(capped.candidates_.values())
+    full = F.ETSForecastModel().fit(y)
+    # a stopped search has not climbed as far: no configuration scores better than when it runs on
+    for label, aicc in capped.candidates_.items():
+        assert aicc >= full.candidates_[label] - 1e-6 or label in full.stopped_
+
+
 def test_white_noise_nothing_beats_the_best_possible_forecast():
     # on white noise the best forecast is the mean, whose expected MASE against the lag-12
     # seasonal-naive scale is 1/√2 ≈ 0.71 (seasonal naive's own is 1): no candidate may claim
@@ -161,6 +255,7 @@ def test_seasonal_naive_interval_coverage_on_its_own_process():
     assert inside[95] / (n_rep * h) == pytest.approx(0.945, abs=0.02)
 
 
+@pytest.mark.slow
 def test_ets_and_theta_interval_coverage_on_a_local_level_process():
     # local level (ETS(A,N,N), alpha 0.3): Theta is SES with drift, ETS should find the level model
     rng = np.random.default_rng(5)
@@ -178,9 +273,12 @@ def test_ets_and_theta_interval_coverage_on_a_local_level_process():
             inside[name] += int(np.sum((y[20:] >= pred.lower[80]) & (y[20:] <= pred.upper[80])))
     coverage = {name: count / (n_rep * h) for name, count in inside.items()}
     assert coverage["theta"] == pytest.approx(0.80, abs=0.10)
-    # ETS on 20 months undercovers (measured 65.6%): its intervals ignore the uncertainty of the
-    # parameters and of the AICc choice (FPP3 5.5) -- the reason the backtest reports coverage
-    assert 0.60 <= coverage["ets"] <= 0.90
+    # ETS on 20 months undercovers: its σ² already divides by n − p (test below), but the intervals
+    # leave out the uncertainty of the parameters and of the AICc choice (FPP3 5.5) -- the reason
+    # the backtest reports coverage. Measured with 400 repetitions: ETS 72.6%, Theta 76.5%; these
+    # 60 give 66.7% and 73.3%, within two standard errors (~3.5 points each) of those
+    assert coverage["ets"] == pytest.approx(0.726, abs=0.07)
+    assert coverage["ets"] < 0.80
 
 
 def test_theta_interval_matches_its_simulated_paths():
@@ -203,20 +301,19 @@ def test_failed_candidate_is_dropped_with_a_note_never_the_report(monkeypatch):
 
 # --------------------------------------------------------------------------- findings
 
-def test_forecast_is_deterministic_and_warning_free():
-    frame = monthly_frame(seasonal_trend(30, seed=8))
+def test_forecast_is_deterministic_and_warning_free(season30):
+    frame, a, caught_a = season30
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        a = F.forecast_findings(frame, parse_period("2022Q2"), targets={"2022Q3": 3e4})
         b = F.forecast_findings(frame, parse_period("2022Q2"), targets={"2022Q3": 3e4})
-    assert not caught, [str(w.message) for w in caught]
+    assert not caught_a and not caught, caught_a + [str(w.message) for w in caught]
+    assert a["method"] in F.CANDIDATES and a["next_quarter"]["revenue"] > 0
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
-def test_target_probability_is_the_share_of_simulated_quarter_totals():
-    frame = monthly_frame(seasonal_trend(30, seed=9))
+def test_target_probability_is_the_share_of_simulated_quarter_totals(season30, memo_models):
+    frame, base, _ = season30
     period = parse_period("2022Q2")
-    base = F.forecast_findings(frame, period)
     nq = base["next_quarter"]
     assert nq["lo95"] < nq["lo80"] < nq["revenue"] < nq["hi80"] < nq["hi95"]
     # the same seed gives the same simulated totals: lo80 / hi80 are their 10% / 90% quantiles
@@ -292,6 +389,7 @@ def test_online_retail_short_history_runs_at_the_run_rate():
     assert proj["revenue"] == pytest.approx(to_date + rate * 22 / 31, rel=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SUPERSTORE_CSV.exists(), reason="shared Superstore data not present")
 def test_superstore_2017q3_end_to_end():
     from salesnb.findings import build_findings, dumps
@@ -304,6 +402,8 @@ def test_superstore_2017q3_end_to_end():
     assert sum(c["chosen"] for c in f["candidates"]) == 1
     chosen = next(c for c in f["candidates"] if c["chosen"])
     sn = f["candidates"][0]
+    # measured: ETS(A,N,A) scores MASE 1.04 on the 12 origins against seasonal naive's 1.36
+    assert (f["method"], f["model"]) == ("ets", "ETS(A,N,A)") and chosen["mase"] < 0.8 * sn["mase"]
     assert chosen["method"] == f["method"]
     assert chosen is sn or chosen["mase"] < sn["mase"]
     assert all(c["mase"] >= chosen["mase"] for c in f["candidates"] if c["mase"] is not None and c is not sn) \
