@@ -9,7 +9,6 @@ import datetime as dt
 import json
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,9 +18,9 @@ from hypothesis import strategies as st
 
 from salesnb.models import forecast as F
 from salesnb.periods import month_index, parse_period
+from support.paths import PARAMS
+from support.paths import SHARED_DATA as SHARED
 
-ROOT = Path(__file__).resolve().parent
-SHARED = ROOT.parent.parent / "shared" / "data"
 SUPERSTORE_CSV = SHARED / "superstore" / "Sample - Superstore.csv"
 ONLINE_RETAIL = SHARED / "online-retail" / "online_retail.parquet"
 Z80 = 1.2815515655446004  # Φ⁻¹(0.90)
@@ -374,7 +373,7 @@ def test_model_projection_of_a_partial_period_has_an_interval():
 @pytest.mark.skipif(not ONLINE_RETAIL.exists(), reason="shared Online Retail data not present")
 def test_online_retail_short_history_runs_at_the_run_rate():
     from salesnb.findings import build_findings
-    f = build_findings(ROOT / "params" / "online_retail.yaml", "2011Q4", sections=("revenue",))["forecast"]
+    f = build_findings(PARAMS / "online_retail.yaml", "2011Q4", sections=("revenue",))["forecast"]
     raw = pd.read_parquet(ONLINE_RETAIL, columns=["InvoiceDate", "Quantity", "UnitPrice"])
     by_month = (raw["Quantity"] * raw["UnitPrice"]).groupby(raw["InvoiceDate"].dt.strftime("%Y-%m")).sum()
     rate = by_month[["2011-09", "2011-10", "2011-11"]].mean()
@@ -393,7 +392,7 @@ def test_online_retail_short_history_runs_at_the_run_rate():
 @pytest.mark.skipif(not SUPERSTORE_CSV.exists(), reason="shared Superstore data not present")
 def test_superstore_2017q3_end_to_end():
     from salesnb.findings import build_findings, dumps
-    findings = build_findings(ROOT / "params" / "superstore.yaml", "2017Q3", sections=("revenue",))
+    findings = build_findings(PARAMS / "superstore.yaml", "2017Q3", sections=("revenue",))
     f = findings["forecast"]
     assert f["next_quarter"]["label"] == "2017Q4"
     assert [m["month"] for m in f["months"]] == ["2017-10", "2017-11", "2017-12"]
