@@ -361,7 +361,7 @@ def overheads(env: dict) -> dict:
 
     out["python_import_salesnb_cli"] = med([py, "-c", "import salesnb.cli"])
     out["python_import_findings_metrics"] = med([py, "-c", "import salesnb.findings, salesnb.metrics.revenue, "
-                                                 "salesnb.metrics.customers, salesnb.clv, ibis, duckdb"])
+                                                 "salesnb.metrics.customers, salesnb.models.clv_findings, ibis, duckdb"])
     out["python_import_rfc3987_syntax"] = med([py, "-c", "import rfc3987_syntax"])
     out["python_import_nbformat_validator"] = med([py, "-c", "import nbformat, jsonschema; "
                                                    "nbformat.validator.get_validator()"])

@@ -396,7 +396,8 @@ def _build(config: Config, period: Period, dataset, progress, sections) -> Findi
         _progress(progress, f"customer findings for {period.label}")
         if dataset.has_customers:
             from .metrics import customers as customer_metrics
-            cust, cust_tables = customer_metrics.customer_findings(dataset, period, data["revenue"])
+            from .models.clv_findings import clv_findings
+            cust, cust_tables = customer_metrics.customer_findings(dataset, period, data["revenue"], clv=clv_findings)
             data["customers"] = cust
             tables.update(cust_tables)
         else:

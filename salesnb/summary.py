@@ -62,7 +62,7 @@ def _data(findings) -> dict:
 
 
 def _num(v):
-    from .recommend import _num as number
+    from .recommend.evidence import _num as number
     return number(v)
 
 
