@@ -47,7 +47,7 @@ def open(params=None, **overrides) -> "Explorer":  # noqa: A001 - salesnb.open, 
     >>> sb = salesnb.open("params/sample.yaml")                       # doctest: +SKIP
     >>> sb.filter(region="West").breakdown("category", "2024Q3")    # doctest: +SKIP
     """
-    from .paths import default_params_file
+    from .findings import default_params_file
     if isinstance(params, Config):
         config = params
         if overrides:
@@ -179,6 +179,7 @@ class Explorer:
             ``orders``, ``share_pct``, ``previous_revenue``, ``growth_pct`` vs the previous period,
             ``change``, ``contribution_pct_points`` (to the total's change), ``avg_order_value``.
         """
+        from .metrics import breakdowns
         from .metrics import revenue as rm
         if dimension not in DIMENSIONS:
             raise ConfigError(f"{dimension!r} is not a dimension.", hint="dimensions are: " + ", ".join(DIMENSIONS))
@@ -187,16 +188,16 @@ class Explorer:
                               hint="mapped dimensions: " + (", ".join(self.dimensions) or "none"))
         ds = self.dataset
         wins = rm.period_windows(self.period(period), ds.quality)
-        frame = rm.breakdown(ds.table, dimension, wins["current"], wins["previous"]["window"])
+        frame = breakdowns.breakdown(ds.table, dimension, wins["current"], wins["previous"]["window"])
         return frame.rename(columns={"value": dimension})
 
     def monthly(self):
         """Every calendar month of the data: ``month`` (``YYYY-MM``), ``revenue``, ``orders``,
         ``lines``, ``units``, ``return_value``; a DataFrame in month order."""
-        from .metrics import revenue as rm
         from .metrics.orders import atomic_orders, shared
+        from .metrics.trend import monthly_series
         ds = self.dataset
-        monthly = shared(ds, "monthly_series", lambda: rm.monthly_series(ds.table, atomic_orders(ds)),
+        monthly = shared(ds, "monthly_series", lambda: monthly_series(ds.table, atomic_orders(ds)),
                          materialise=False)
         return monthly.copy()
 

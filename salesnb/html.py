@@ -93,7 +93,7 @@ def css() -> str:
 
 
 def generator() -> str:
-    from . import __version__
+    from .version import __version__
     return f"salesnb {__version__}"
 
 

@@ -24,9 +24,10 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from .paths import owned_temp_folder
 
 # What the report notebooks import, in the order they import it (the union of their first cells).
 WARM_CODE = """\
@@ -61,10 +62,7 @@ KERNEL_RC: dict = {}   # set inside a pooled kernel by WARM_CODE
 
 START_TIMEOUT = 120    # seconds for a kernel to start and import
 START_ATTEMPTS = 3     # a kernel that dies while starting is started again, up to this many times in all
-TEMP_PREFIX = "salesnb-"        # every temp folder of a run (DuckDB's, Chromium's, the kernels')
 SOCKET_PREFIX = "salesnb-k-"   # the kernels' socket folders in the temp folder
-OWNER_FILE = "owner.pid"       # in each: the process that made it, so a later run can tell it is stale
-UNOWNED_AGE = 24 * 3600        # seconds before a folder without an owner file counts as stale
 
 
 class KernelStartError(RuntimeError):
@@ -93,12 +91,14 @@ def quiet_kernel_manager(log_path: Path, socket_dir: Path | None = None):
                 kw["connection_file"] = str(socket_dir / "kernel.json")
             super().__init__(**kw)
 
-        async def _async_launch_kernel(self, kernel_cmd, **kw):
+        async def start_kernel(self, **kw):
+            # start_kernel's keywords reach the kernel's Popen (jupyter_client's public API);
+            # salesnb never restarts a kernel, which would reuse them
             kw.setdefault("stdout", subprocess.DEVNULL)
             if "stderr" not in kw:
                 kw["stderr"] = open(log_path, "ab")  # noqa: SIM115 - the kernel process owns it
             try:
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
+                return await super().start_kernel(**kw)
             finally:
                 if hasattr(kw["stderr"], "close"):
                     kw["stderr"].close()
@@ -221,16 +221,6 @@ def socket_folder() -> Path | None:
     return owned_temp_folder(SOCKET_PREFIX)
 
 
-def owned_temp_folder(prefix: str = TEMP_PREFIX) -> Path:
-    """A private (0700) folder in the temp folder that names this process as its owner: removed
-    by :func:`sweep_socket_folders` once that process has gone (killed before it could clean up).
-    Sweeps the folders of dead processes first."""
-    sweep_socket_folders()
-    folder = Path(tempfile.mkdtemp(prefix=prefix))
-    (folder / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
-    return folder
-
-
 def kernel_files(prefix: str = "salesnb-kernel-") -> tuple[Path, Path | None]:
     """A new stderr log file and socket folder (:func:`socket_folder`) for one kernel, the log
     inside the folder; once the kernel has stopped, :func:`remove_kernel_files` removes both."""
@@ -252,51 +242,6 @@ def remove_kernel_files(log_path: Path, socket_dir: Path | None) -> None:
 
 def _transport(folder: Path | None) -> dict:
     return {"transport": "ipc", "ip": str(folder / "k")} if folder is not None else {}
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:   # another user's process: it runs
-        return True
-    return True
-
-
-def folder_owner(folder: Path) -> int | None:
-    """The process id a socket folder names as its owner; None when it names none (yet).
-    Raises ValueError for an owner file that holds no number."""
-    try:
-        return int((Path(folder) / OWNER_FILE).read_text(encoding="ascii").strip())
-    except FileNotFoundError:
-        return None
-
-
-def sweep_socket_folders(root: Path | None = None, unowned_age: float = UNOWNED_AGE) -> list[Path]:
-    """Remove the temp folders (kernel sockets, DuckDB's spill folder, Chromium's profile) of
-    salesnb processes that no longer run; return them.
-
-    A pool shuts its kernels down and removes their folders, except when the process is killed
-    (SIGKILL, out of memory, power off): then its folders stay in the temp folder. Each folder
-    names the process that made it (``owner.pid``); a folder whose owner has gone is removed
-    when the next kernel starts. A folder without that file (made a moment ago and not written
-    yet, or by an older salesnb) is removed only once it is ``unowned_age`` seconds old."""
-    root = Path(root or tempfile.gettempdir())
-    removed = []
-    now = time.time()
-    for folder in root.glob(TEMP_PREFIX + "*"):
-        try:
-            if not folder.is_dir() or folder.is_symlink():
-                continue
-            owner = folder_owner(folder)
-            stale = (now - folder.stat().st_mtime > unowned_age) if owner is None else not _running(owner)
-        except (OSError, ValueError):   # unreadable or half-written: not ours to judge
-            continue
-        if stale:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
-    return removed
 
 
 def start_kernel(kernel_name: str = "python3", cwd: Path | None = None,
@@ -461,5 +406,4 @@ class KernelPool:
 
 
 __all__ = ["KernelPool", "PooledKernel", "start_kernel", "KernelStartError", "KernelDied", "log_tail",
-           "kernel_files", "remove_kernel_files", "socket_folder",
-           "folder_owner", "sweep_socket_folders", "owned_temp_folder", "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]
+           "kernel_files", "remove_kernel_files", "socket_folder", "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]

@@ -12,7 +12,7 @@ import pytest
 
 from salesnb import narrative, summary
 from salesnb.recommend import actions, evidence
-from salesnb.metrics.revenue import stl_fit, stl_outliers, volatility_and_anomalies
+from salesnb.metrics.trend import stl_fit, stl_outliers, volatility_and_anomalies
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

@@ -349,20 +349,21 @@ def test_cli_run_bad_params_has_no_traceback(tmp_path):
 
 
 def test_pdf_without_chromium_says_what_to_install(tmp_path, monkeypatch):
-    import salesnb.report as report
-    monkeypatch.setattr(report, "find_chromium", lambda: None)
+    import salesnb.report.pdf as pdf
+    from salesnb.report import run_report
+    monkeypatch.setattr(pdf, "find_chromium", lambda: None)
     params = tmp_path / "p.yaml"
     (tmp_path / "s.csv").write_text("order,date,amount\n1,2024-01-05,10\n")
     params.write_text("name: t\nsource: s.csv\ncolumns: {order_id: order, order_date: date, revenue: amount}\n")
     with pytest.raises(ReportError, match="Chromium is needed for --pdf: apt-get install chromium"):
-        report.run_report(params, out=tmp_path / "out", pdf=True)
+        run_report(params, out=tmp_path / "out", pdf=True)
     assert not (tmp_path / "out").exists()
 
 
 # --------------------------------------------------------------------------- helpers
 
 def test_write_atomic_replaces_in_one_step(tmp_path):
-    from salesnb.report import write_atomic
+    from salesnb.report.publish import write_atomic
     target = tmp_path / "sub" / "f.json"
     write_atomic(target, "one")
     write_atomic(target, "two ✓")
@@ -382,7 +383,7 @@ def test_findings_cli_writes_atomically(tmp_path):
 
 
 def test_publish_swaps_folders(tmp_path):
-    from salesnb.report import publish
+    from salesnb.report.publish import publish
     final, new = tmp_path / "2024Q1", tmp_path / ".tmp-2024Q1-ab"
     final.mkdir()
     (final / "report.html").write_text("old")
@@ -465,7 +466,7 @@ def test_notebook_figures_are_saved_as_laid_out(superstore):
 @needs_data
 def test_bodies_converted_while_notebooks_run_give_the_same_page(superstore):
     from salesnb import html as H
-    from salesnb.report import assemble
+    from salesnb.report.run import assemble
     folder = superstore["report"].parent
     findings = json.loads((folder / "findings.json").read_text(encoding="utf-8"))
     executed = {p.stem: p for p in (folder / "notebooks").glob("*.ipynb")}

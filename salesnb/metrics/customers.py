@@ -69,7 +69,7 @@ from ..periods import Period, month_index
 from . import cohorts as cohort_metrics
 from . import rfm
 from .literals import date_literal, midnight
-from .missing import finite_or_none as _f, one_row as _row, pct as _pct, ratio as _div, whole as _i
+from .missing import MISSING_LABEL, finite_or_none as _f, one_row as _row, pct as _pct, ratio as _div, whole as _i
 from .money import MONEY
 from .orders import atomic_orders, shared
 from .rfm import fsum, money_cumsum, money_sum
@@ -79,7 +79,6 @@ SECOND_ORDER_MIN_DAYS = 90
 HIGH_VALUE_SHARE = 0.10
 TOP_SHARE = 0.20
 HIGH_VALUE_DIMENSIONS = ("region", "segment", "category", "channel")
-MISSING_LABEL = "(missing)"
 
 
 # --------------------------------------------------------------------------- helpers

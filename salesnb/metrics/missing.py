@@ -8,6 +8,8 @@ import math
 
 import pandas as pd
 
+MISSING_LABEL = "(missing)"   # the value shown for a missing dimension value or customer id
+
 
 def is_missing(value) -> bool:
     """None, NaN, NaT or pd.NA (anything else, a list or a string included, is a value)."""
@@ -17,6 +19,13 @@ def is_missing(value) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):  # an array-like value: not one missing scalar
         return False
+
+
+def value_or_none(value):
+    """None when ``value`` is missing, else the value (a number as a float)."""
+    if is_missing(value):
+        return None
+    return float(value) if isinstance(value, (int, float)) or hasattr(value, "__float__") else value
 
 
 def finite_or_none(value) -> float | None:

@@ -131,6 +131,17 @@ def _maximise(neg_ll, start: np.ndarray, model: str, *, with_gradient: bool = Fa
 # --------------------------------------------------------------------------- BG/NBD
 
 
+def _model_repr(model, sample: str) -> str:
+    """``<Name p=… ll=… sample>`` of a fitted model, ``<Name (not fitted)>`` before ``fit``."""
+    name = type(model).__name__
+    if model.params_ is None:
+        return f"<{name} (not fitted)>"
+    text = " ".join(f"{k}={v:.3f}" for k, v in model.params_.items())
+    if model.log_likelihood_ is not None:
+        text += f" ll={model.log_likelihood_:.2f} {sample}"
+    return f"<{name} {text}>"
+
+
 class BetaGeoModel:
     """BG/NBD model of repeat-purchase counts (Fader, Hardie & Lee 2005, *Marketing Science*).
 
@@ -160,12 +171,7 @@ class BetaGeoModel:
         return model
 
     def __repr__(self) -> str:
-        if self.params_ is None:
-            return "<BetaGeoModel (not fitted)>"
-        text = " ".join(f"{k}={v:.3f}" for k, v in self.params_.items())
-        if self.log_likelihood_ is not None:
-            text += f" ll={self.log_likelihood_:.2f} n={self.n_customers_:g}"
-        return f"<BetaGeoModel {text}>"
+        return _model_repr(self, f"n={self.n_customers_:g}" if self.log_likelihood_ is not None else "")
 
     @staticmethod
     def _log_likelihood(params, x, t_x, T):
@@ -342,12 +348,8 @@ class GammaGammaModel:
         return model
 
     def __repr__(self) -> str:
-        if self.params_ is None:
-            return "<GammaGammaModel (not fitted)>"
-        text = " ".join(f"{k}={v:.3f}" for k, v in self.params_.items())
-        if self.log_likelihood_ is not None:
-            text += f" ll={self.log_likelihood_:.2f} n={self.n_used_} excluded={self.n_excluded_}"
-        return f"<GammaGammaModel {text}>"
+        return _model_repr(self, f"n={self.n_used_} excluded={self.n_excluded_}"
+                           if self.log_likelihood_ is not None else "")
 
     @staticmethod
     def _log_likelihood(params, x, m):

@@ -54,7 +54,7 @@ Opportunities
   ``returns``          return rate (returns / gross revenue) above the previous period's -> returns
                        − previous rate × gross revenue. medium.
 Risks
-  ``revenue_trend``    least-squares fit (linear_trend: scipy.stats.linregress's formulas) of monthly revenue on the
+  ``revenue_trend``    least-squares fit (scipy.stats.linregress) of monthly revenue on the
                        trailing complete months (>= 6; gap months left out): negative slope with
                        p < 0.10. Impact = |slope| × 12 (a year of the decline), at most the last
                        complete month's revenue. high: p < 0.01;

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..fmt import fmt_money
 
 
@@ -136,12 +138,8 @@ def _median(values: list[float]) -> float:
 
 
 def _quantile(values: list[float], q: float) -> float:
-    """Linear interpolation between order statistics (NumPy's default)."""
-    xs = sorted(values)
-    pos = (len(xs) - 1) * q
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+    """The ``q`` quantile, linear between order statistics (NumPy's default method)."""
+    return float(np.quantile(np.asarray(values, dtype=float), q))
 
 
 def _ev(key: str, value) -> dict:
