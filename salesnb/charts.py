@@ -9,6 +9,8 @@ Plain matplotlib: the theme is seaborn's "whitegrid" look written as rcParams, a
 """
 from __future__ import annotations
 
+import re
+
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
@@ -87,9 +89,9 @@ def annotated_heatmap(ax, data: pd.DataFrame, annot: pd.DataFrame, *, mask=None,
     ax.set_xlim(0, values.shape[1])
     ax.set_ylim(values.shape[0], 0)
     ax.set_xticks(np.arange(values.shape[1]) + 0.5)
-    ax.set_xticklabels([str(c) for c in data.columns])
+    ax.set_xticklabels([_tex(_short(c, 20)) for c in data.columns])
     ax.set_yticks(np.arange(values.shape[0]) + 0.5)
-    ax.set_yticklabels([str(r) for r in data.index], rotation=0)
+    ax.set_yticklabels([_tex(_short(r)) for r in data.index], rotation=0)
     ax.grid(False)
     for spine in ax.spines.values():
         spine.set_visible(False)
@@ -104,9 +106,45 @@ def money_axis(ax, currency: str, axis: str = "y") -> None:
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
 
 
+_DRAWABLE: set[int] | None = None
+
+
+def _drawable() -> set[int]:
+    """The code points the theme's font (DejaVu Sans) has glyphs for."""
+    global _DRAWABLE
+    if _DRAWABLE is None:
+        from matplotlib import font_manager
+        from matplotlib.ft2font import FT2Font
+        path = font_manager.findfont(font_manager.FontProperties(family=THEME["font.family"]), fallback_to_default=True)
+        _DRAWABLE = set(FT2Font(path).get_charmap())
+    return _DRAWABLE
+
+
 def _tex(text) -> str:
-    """Text shown as it is: a ``$`` would start matplotlib's mathtext."""
-    return str(text).replace("$", r"\$")
+    """Data text as a chart shows it: a ``$`` would start matplotlib's mathtext, so it is escaped;
+    characters the font has no glyph for (emoji, most symbols outside DejaVu Sans) would be drawn
+    as empty boxes, so they are left out (the tables and findings.json keep the full text)."""
+    drawable = _drawable()
+    text = "".join(ch for ch in str(text) if ord(ch) in drawable or ch in "\n\t")
+    text = re.sub(" {2,}", " ", text).strip()
+    return text.replace("$", r"\$") if text else "?"
+
+
+def _title(ax, text: str) -> None:
+    """A chart title wrapped to the figure's width (a long title is never cut off at the edges)."""
+    import textwrap
+    width_in = ax.figure.get_figwidth()
+    # about 70% of the figure's width: the title is centred over the axes, which start after the
+    # y labels (a title wider than that runs off the picture and stops the tight layout)
+    chars = max(20, int(0.7 * width_in * 72 / (plt.rcParams["axes.titlesize"] * 0.62)))
+    ax.set_title("\n".join(textwrap.wrap(_tex(text), chars)))
+
+
+def _done(fig):
+    """Return a chart closed: a cell that ends with a chart call shows it once (as its result),
+    never a second time when the inline backend flushes the open figures."""
+    plt.close(fig)
+    return fig
 
 
 def _short(label: str, width: int = 28) -> str:
@@ -127,19 +165,22 @@ def trend_chart(trend: pd.DataFrame, currency: str, period_label: str):
     ax.set_xticklabels([m if i % 3 == 0 or len(trend) <= 12 else "" for i, m in enumerate(trend["month"])],
                        rotation=45, ha="right", fontsize=8)
     money_axis(ax, currency)
-    ax.set_title(f"Monthly revenue, trailing {len(trend)} months ({period_label} highlighted, partial hatched)")
+    _title(ax, f"Monthly revenue, trailing {len(trend)} months ({period_label} highlighted, partial hatched)")
     ax.set_ylabel("Revenue")
-    return fig
+    return _done(fig)
 
 
-def quarter_chart(quarters: pd.DataFrame, currency: str):
+def quarter_chart(quarters, currency: str):
+    """Quarterly revenue: ``quarters`` is ``findings["revenue"]["by_quarter"]`` (the quarters the
+    quarter table shows) or a frame with ``quarter``, ``revenue`` and ``partial``."""
+    quarters = pd.DataFrame(quarters)
     fig, ax = plt.subplots(figsize=(9, 3.6))
     colors = [BASE if not p else "#9db3cc" for p in quarters["partial"]]
     ax.bar(quarters["quarter"], quarters["revenue"], color=colors)
     money_axis(ax, currency)
-    ax.set_title("Quarterly revenue (partial quarters lighter)")
+    _title(ax, "Quarterly revenue (partial quarters lighter)")
     ax.tick_params(axis="x", rotation=45, labelsize=8)
-    return fig
+    return _done(fig)
 
 
 def breakdown_chart(frame: pd.DataFrame, noun: str, currency: str, period_label: str):
@@ -150,10 +191,11 @@ def breakdown_chart(frame: pd.DataFrame, noun: str, currency: str, period_label:
         data = pd.concat([data.iloc[: LONG_TAIL - 1],
                           pd.DataFrame({"value": [f"other ({len(frame) - LONG_TAIL + 1} values)"], "revenue": [rest]})])
     fig, ax = plt.subplots(figsize=(9, max(2.2, 0.42 * len(data) + 1)))
-    ax.barh([_short(v) for v in data["value"]][::-1], data["revenue"].tolist()[::-1], color=BASE)
+    ax.barh(range(len(data)), data["revenue"].tolist()[::-1], color=BASE)
+    ax.set_yticks(range(len(data)), [_tex(_short(v)) for v in data["value"]][::-1])
     money_axis(ax, currency, axis="x")
-    ax.set_title(f"Revenue by {noun}, {period_label}")
-    return fig
+    _title(ax, f"Revenue by {noun}, {period_label}")
+    return _done(fig)
 
 
 def growth_chart(frame: pd.DataFrame, noun: str, previous_label: str | None):
@@ -162,11 +204,12 @@ def growth_chart(frame: pd.DataFrame, noun: str, previous_label: str | None):
         return None
     fig, ax = plt.subplots(figsize=(9, max(2.2, 0.42 * len(data) + 1)))
     colors = ["#3a9d5d" if g >= 0 else "#c23b3b" for g in data["growth_pct"]]
-    ax.barh([_short(v) for v in data["value"]][::-1], data["growth_pct"].tolist()[::-1], color=colors[::-1])
+    ax.barh(range(len(data)), data["growth_pct"].tolist()[::-1], color=colors[::-1])
+    ax.set_yticks(range(len(data)), [_tex(_short(v)) for v in data["value"]][::-1])
     ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _p: fmt_pct(v, 0)))
     ax.axvline(0, color="#444", linewidth=0.8)
-    ax.set_title(f"Revenue growth by {noun} vs {previous_label}")
-    return fig
+    _title(ax, f"Revenue growth by {noun} vs {previous_label}")
+    return _done(fig)
 
 
 def heatmap_chart(matrix: pd.DataFrame, rows: str, cols: str, currency: str, title: str):
@@ -174,10 +217,10 @@ def heatmap_chart(matrix: pd.DataFrame, rows: str, cols: str, currency: str, tit
     fig, ax = plt.subplots(figsize=(9, max(2.5, 0.5 * len(pivot) + 1.5)))
     annot = pivot.map(lambda v: fmt_money(v, currency, compact=True))
     annotated_heatmap(ax, pivot, annot)
-    ax.set_title(title)
+    _title(ax, title)
     ax.set_xlabel(cols.replace("_", " "))
     ax.set_ylabel(rows.replace("_", " "))
-    return fig
+    return _done(fig)
 
 
 def impact_chart(impact: pd.DataFrame, currency: str, period_label: str):
@@ -193,8 +236,8 @@ def impact_chart(impact: pd.DataFrame, currency: str, period_label: str):
     ax.set_xlim(0, float(data["impact"].max()) * 1.25)
     money_axis(ax, currency, axis="x")
     ax.set_xlabel(f"Estimated impact ({currency})")
-    ax.set_title(f"Opportunities by money impact, {period_label}")
-    return fig
+    _title(ax, f"Opportunities by money impact, {period_label}")
+    return _done(fig)
 
 
 def month_title(label: str) -> str:

@@ -10,7 +10,7 @@ import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 
-from .charts import BASE, HIGHLIGHT, _tex, annotated_heatmap, money_axis
+from .charts import BASE, HIGHLIGHT, _done, _tex, _title, annotated_heatmap, money_axis
 from .fmt import fmt_count, fmt_pct
 
 RISK_COLOR = "#c23b3b"
@@ -30,8 +30,8 @@ def segment_chart(segments: pd.DataFrame, currency: str):
     ax.bar_label(bars, labels=[_tex(x) for x in labels], padding=3, fontsize=8)
     ax.set_xlim(0, float(data["customers"].max()) * 1.35)
     ax.set_xlabel("Customers")
-    ax.set_title("RFM segments: customers (churn-risk segments in red)")
-    return fig
+    _title(ax, "RFM segments: customers (churn-risk segments in red)")
+    return _done(fig)
 
 
 def rf_heatmap_chart(heat: pd.DataFrame):
@@ -45,8 +45,8 @@ def rf_heatmap_chart(heat: pd.DataFrame):
     ax.grid(False)
     ax.set_xlabel("F score (5 = most orders)")
     ax.set_ylabel("R score (5 = most recent)")
-    ax.set_title("Customers by recency and frequency score")
-    return fig
+    _title(ax, "Customers by recency and frequency score")
+    return _done(fig)
 
 
 def cohort_chart(cells: pd.DataFrame, value: str = "retention_pct", max_offset: int = 12, title: str | None = None):
@@ -67,8 +67,8 @@ def cohort_chart(cells: pd.DataFrame, value: str = "retention_pct", max_offset: 
     ax.grid(False)
     ax.set_xlabel("Months since first order")
     ax.set_ylabel("Cohort (month of first order)")
-    ax.set_title(title or "Share of each cohort buying again, by month since acquisition")
-    return fig
+    _title(ax, title or "Share of each cohort buying again, by month since acquisition")
+    return _done(fig)
 
 
 def pareto_chart(pareto: pd.DataFrame, top_share_pct: float | None = None):
@@ -90,8 +90,8 @@ def pareto_chart(pareto: pd.DataFrame, top_share_pct: float | None = None):
     ax.set_ylim(0, 102)
     ax.set_xlabel("Share of customers (largest first)")
     ax.set_ylabel("Cumulative share of revenue")
-    ax.set_title("Revenue concentration (Pareto curve)")
-    return fig
+    _title(ax, "Revenue concentration (Pareto curve)")
+    return _done(fig)
 
 
 def clv_distribution_chart(dist: pd.DataFrame, currency: str):
@@ -107,8 +107,8 @@ def clv_distribution_chart(dist: pd.DataFrame, currency: str):
     note = " (last bar: and above)" if bool(dist["open_ended"].iloc[-1]) else ""
     ax.set_xlabel(_tex(f"{basis} per customer{note}"))
     ax.set_ylabel("Customers")
-    ax.set_title(_tex(f"Distribution of {basis} per customer"))
-    return fig
+    _title(ax, f"Distribution of {basis} per customer")
+    return _done(fig)
 
 
 def p_alive_chart(top: pd.DataFrame, currency: str):
@@ -124,5 +124,5 @@ def p_alive_chart(top: pd.DataFrame, currency: str):
                  fontsize=7)
     ax.set_xlim(0, float(data["predicted_value_12m"].max()) * 1.3)
     money_axis(ax, currency, axis="x")
-    ax.set_title("Top customers by predicted 12-month value")
-    return fig
+    _title(ax, "Top customers by predicted 12-month value")
+    return _done(fig)

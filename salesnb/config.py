@@ -26,7 +26,7 @@ REQUIRED_COLUMNS = ("order_id", "order_date")
 VALID_KEYS = (
     "name", "source", "table", "query", "engine", "columns", "date_format", "decimal",
     "currency", "filters", "dedupe", "fiscal_year_start", "rfm_lookback_months", "targets",
-    "period",
+    "period", "pvm_dimension",
     # salesnb extensions
     "encoding", "delimiter", "sheet", "memory_limit", "title",
 )
@@ -66,6 +66,7 @@ class Config:
     sheet: str | int | None = None
     memory_limit: str | None = None
     title: str | None = None
+    pvm_dimension: str | None = None
     params_path: str | None = None
     base_dir: str = "."
     # ``columns.order_id`` given as a list (data without an order id, e.g. CDNOW): an order is one
@@ -310,13 +311,22 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
     title = data.get("title")
     if title is not None and isinstance(title, (list, dict)):
         raise ConfigError(f"title{_where(path)} must be text, not {type(title).__name__}.")
+    pvm_dimension = data.get("pvm_dimension")
+    if pvm_dimension is not None:
+        pvm_dimension = str(pvm_dimension)
+        if pvm_dimension not in DIMENSIONS or pvm_dimension not in columns:
+            mapped = [d for d in DIMENSIONS if d in columns]
+            raise ConfigError(f"pvm_dimension {pvm_dimension!r}{_where(path)} is not a dimension mapped under "
+                              f"columns.{_closest(pvm_dimension, mapped)}",
+                              hint="mapped dimensions: " + (", ".join(mapped) or "none") +
+                              "; or omit pvm_dimension (product, else category)")
     return Config(name=name, source=source, table=table, query=query, engine=engine, columns=columns,
                   date_format=date_format, decimal=decimal, currency=currency, filters=clean_filters,
                   dedupe=dedupe, fiscal_year_start=fys, rfm_lookback_months=lookback,
                   targets=clean_targets, period=period, encoding=encoding,
                   delimiter=None if delimiter is None else str(delimiter), sheet=sheet,
                   memory_limit=None if memory_limit is None else str(memory_limit),
-                  title=None if title is None else str(title),
+                  title=None if title is None else str(title), pvm_dimension=pvm_dimension,
                   params_path=params_path, base_dir=str(base), order_id_parts=order_id_parts)
 
 

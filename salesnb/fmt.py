@@ -90,20 +90,57 @@ def direction(value, flat_band: float = 0.5) -> str:
     return "flat"
 
 
+#: In a notebook front end (JupyterLab 4, Notebook 7) MathJax reads ``$…$``, ``\\(…\\)``, ``$$…$$`` and
+#: ``\\begin{…}`` as maths, in Markdown *and* HTML outputs, and ``\\$`` does not stop it (JupyterLab
+#: strips the backslash before MathJax runs). Markdown also turns bare ``http://…``, ``www.…`` and
+#: e-mail addresses into links. So data text is made inert here, the one place:
+#:
+#: * Markdown (:func:`esc`): every ``$`` and ``\\`` becomes a character reference in its own ``<span>``
+#:   (MathJax never pairs delimiters across elements, and the Markdown math pre-pass never sees a
+#:   ``$``); ``://``, ``www.`` and ``@`` are broken with character references, so no autolink forms;
+#: * HTML (:func:`no_math`): the fragment's top element carries MathJax's ignore classes
+#:   (``mathjax_ignore`` for MathJax 3, ``tex2jax_ignore`` for MathJax 2).
+#:
+#: Both render as the plain text in report.html, the PDF, JupyterLab, Notebook 7 and VS Code.
+NO_MATH_CLASSES = "tex2jax_ignore mathjax_ignore"
+_MD_SPECIALS = ("`", "*", "_", "[", "]", "|", "#", "~", "!")
+_MD_INERT = (("$", "<span>&#36;</span>"), ("\x00", "<span>&#92;</span>"), ("://", "&#58;//"),
+             ("www.", "www&#46;"), ("WWW.", "WWW&#46;"), ("@", "&#64;"))
+
+
 def esc(text) -> str:
-    """Escape a data string for Markdown that is rendered to HTML: Markdown specials first
-    (so a value cannot become a link, emphasis, math or a table break), then HTML markup."""
+    """Escape a data string for Markdown that is rendered to HTML: it shows as the same plain text
+    wherever the Markdown is rendered -- never a link, emphasis, maths, a table break or markup."""
     if text is None:
         return ""
-    out = str(text).replace("\\", "\\\\")
-    for ch in ("`", "*", "_", "[", "]", "|", "#", "$"):
+    out = str(text).replace("\x00", "").replace("\\", "\x00")   # a data backslash is made inert below
+    for ch in _MD_SPECIALS:
         out = out.replace(ch, "\\" + ch)
-    return html.escape(out, quote=False)
+    out = html.escape(out, quote=False)
+    for raw, inert in _MD_INERT:
+        out = out.replace(raw, inert)
+    return out
 
 
 def esc_html(text) -> str:
     """Escape for raw HTML (no Markdown)."""
     return "" if text is None else html.escape(str(text), quote=True)
+
+
+def no_math(fragment: str, tag: str = "div") -> str:
+    """An HTML fragment for a notebook output, wrapped so that MathJax leaves its text alone."""
+    return f'<{tag} class="{NO_MATH_CLASSES}">{fragment}</{tag}>'
+
+
+def html_text(text, tag: str = "p") -> str:
+    """One data string as an HTML paragraph a notebook shows as plain text (escaped, no maths)."""
+    return f'<{tag} class="salesnb-text {NO_MATH_CLASSES}">{esc_html(text)}</{tag}>'
+
+
+def html_list(items) -> str:
+    """Sentences as an HTML bullet list a notebook shows as plain text ("" when there are none)."""
+    lis = "".join(f"<li>{esc_html(t)}</li>" for t in items if t)
+    return f'<ul class="salesnb-text {NO_MATH_CLASSES}">{lis}</ul>' if lis else ""
 
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",

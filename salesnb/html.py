@@ -409,10 +409,10 @@ def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     mag = 10 ** math.floor(math.log10(raw))
     step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=10 * mag)
     start = math.floor(lo / step) * step
-    ticks, t = [], start
-    while t <= hi + step * 0.5:
-        ticks.append(t)
+    ticks, t = [start], start
+    while ticks[-1] < hi:          # the last tick at or above the highest value: every point inside
         t += step
+        ticks.append(t)
     return ticks
 
 

@@ -175,6 +175,7 @@ def anomaly_sentence(f: dict) -> str | None:
     vol = (f.get("revenue") or {}).get("volatility") or {}
     anomalies = vol.get("anomalies") or []
     cur = _cur(f)
+    span = f"{fmt_count(vol['months'])} complete months" if vol.get("months") else "months"
     if vol.get("method") == "stl":
         basis = f"judged against its seasonal pattern (STL over {fmt_count(vol.get('stl_months'))} complete months)"
         if anomalies:
@@ -188,15 +189,11 @@ def anomaly_sentence(f: dict) -> str | None:
                     text += (f"; or {fmt_month(a['ambiguous_with'])} unusually {other}: with only these two of that "
                              "calendar month the data cannot tell which")
                 parts.append(text + ")")
-            return f"Monthly revenue {basis}, anomalous months in the trailing 24 months: " + "; ".join(parts) + "."
+            return f"Monthly revenue {basis}, anomalous months among the trailing {span}: " + "; ".join(parts) + "."
         if vol.get("cv_pct") is None:
-            return f"Monthly revenue {basis} has no anomalous month in the trailing 24 months."
+            return f"Monthly revenue {basis} has no anomalous month among the trailing {span}."
         return (f"Monthly revenue over the trailing {fmt_count(vol['months'])} complete months varies by "
                 f"{fmt_pct(vol['cv_pct'])} (coefficient of variation); {basis}, no month is anomalous.")
-    if anomalies:   # findings written before the STL rule
-        parts = [f"{fmt_month(a['month'])} ({fmt_money(a['revenue'], cur)}, unusually {a['direction']})"
-                 for a in anomalies]
-        return "Anomalous months in the trailing 24 months: " + "; ".join(parts) + "."
     if vol.get("cv_pct") is None:
         return None
     text = (f"Monthly revenue over the trailing {fmt_count(vol['months'])} complete months varies by "

@@ -30,7 +30,6 @@ The five highest scores are kept (ties broken by the sentence text), in score or
 """
 from __future__ import annotations
 
-import html
 
 from . import fmt
 from .fmt import esc_html, fmt_count, fmt_delta, fmt_money, fmt_number, fmt_pct
@@ -105,6 +104,41 @@ def format_value(key: str, value, currency: str = "USD") -> str:
 def evidence_text(item: dict, currency: str = "USD") -> str:
     """``key = value`` for each piece of evidence, joined by ``; `` (plain text)."""
     return "; ".join(f"{e['key']} = {format_value(e['key'], e['value'], currency)}" for e in item.get("evidence") or [])
+
+
+#: a table shows at most this many pieces of evidence, each line at most this long (findings.json
+#: and ``evidence_text`` keep all of it)
+EVIDENCE_LINES = 4
+EVIDENCE_WIDTH = 60
+
+
+def _short_key(key: str, width: int = 36) -> str:
+    """``revenue.by_dimension.region[West].growth_pct`` → ``region[West].growth_pct`` when long."""
+    parts = str(key).split(".")
+    while len(".".join(parts)) > width and len(parts) > 2:
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+def evidence_lines(item: dict, currency: str = "USD", limit: int = EVIDENCE_LINES,
+                   width: int = EVIDENCE_WIDTH) -> str:
+    """Short ``key = value`` lines (one per line, at most ``width`` characters: a long key is cut,
+    the value kept), the first
+    ``limit`` pieces of evidence and a count of the rest (for the tables; the full list stays in
+    findings.json)."""
+    evidence = item.get("evidence") or []
+    lines = []
+    for e in evidence[:limit]:
+        key, value = _short_key(e["key"]), format_value(e["key"], e["value"], currency)
+        if len(value) > width // 2:
+            value = value[: width // 2 - 1] + "…"
+        room = width - len(value) - 3
+        if len(key) > room:                      # the key is cut, the value always shown
+            key = key[: room - 1] + "…"
+        lines.append(f"{key} = {value}")
+    if len(evidence) > limit:
+        lines.append(f"+{len(evidence) - limit} more in findings.json")
+    return "\n".join(lines)
 
 
 def derived_text(item: dict, currency: str = "USD") -> str:
@@ -440,7 +474,7 @@ def executive_summary_html(findings) -> str:
     """An HTML fragment: KPI cards, the top findings, the top actions (every data string escaped)."""
     s = executive_summary(findings)
     cur = s["currency"]
-    parts = [_CSS, '<section class="salesnb-summary">']
+    parts = [_CSS, f'<section class="salesnb-summary {fmt.NO_MATH_CLASSES}">']
     if s["opening"]:
         parts.append(f'<p class="snb-opening">{esc_html(" ".join(s["opening"]))}</p>')
     parts.append('<div class="snb-kpis">')
@@ -480,19 +514,9 @@ def executive_summary_html(findings) -> str:
     return "\n".join(parts)
 
 
-_MD_SPECIALS = ("\\", "`", "*", "_", "[", "]", "|", "#", "$")
-
-
 def md(text) -> str:
-    """Escape a string for Markdown: Markdown specials (and ``$``, which would start math) are
-    backslash-escaped, then ``&``, ``<``, ``>`` become entities. (Escaping in this order keeps an
-    apostrophe an apostrophe: ``fmt.esc`` turns ``'`` into ``&#x27;`` and then escapes its ``#``.)"""
-    if text is None:
-        return ""
-    out = str(text)
-    for ch in _MD_SPECIALS:
-        out = out.replace(ch, "\\" + ch)
-    return html.escape(out, quote=False)
+    """Escape a string for Markdown: :func:`salesnb.fmt.esc` (plain text in every renderer)."""
+    return fmt.esc(text)
 
 
 def executive_summary_markdown(findings) -> str:
@@ -577,7 +601,7 @@ def risks_frame(findings):
     cur = f.get("currency", "USD")
     return pd.DataFrame([{
         "Risk": r["title"], "At stake": fmt_money(r["impact"], cur) if r.get("impact") is not None else fmt.MISSING,
-        "Formula": r["formula"], "Evidence": evidence_text(r, cur), "Confidence": r["confidence"],
+        "Formula": r["formula"], "Evidence": evidence_lines(r, cur), "Confidence": r["confidence"],
         "Priority": fmt_number(r["priority"], 2),
     } for r in shown(_recommendations(f).get("risks"))],
         columns=["Risk", "At stake", "Formula", "Evidence", "Confidence", "Priority"])
@@ -597,7 +621,7 @@ def actions_frame(findings):
             "Target": format_value(a["metric"], a.get("target"), cur),
             "Deadline": f"{fmt_count(a['deadline_days'])} days", "Owner": owner,
             "Impact": fmt_money(a["impact"], cur) if a.get("impact") is not None else fmt.MISSING,
-            "Formula": a["formula"], "Evidence": evidence_text(a, cur), "Confidence": a["confidence"],
+            "Formula": a["formula"], "Evidence": evidence_lines(a, cur), "Confidence": a["confidence"],
         })
     return pd.DataFrame(rows, columns=["#", "Action", "Metric", "Now", "Target", "Deadline", "Owner", "Impact",
                                        "Formula", "Evidence", "Confidence"])

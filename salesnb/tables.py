@@ -1,9 +1,11 @@
 """Display tables from findings: every cell formatted by :mod:`salesnb.fmt`, rendered escaped."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
-from .fmt import esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
+from .fmt import NO_MATH_CLASSES, esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
 
 KPI_ROWS = (
     ("Revenue", "total", "money"), ("Orders", "orders", "count"), ("Units", "units", "count"),
@@ -79,12 +81,25 @@ def reps_table(f: dict, limit: int = 10) -> pd.DataFrame:
     } for r in f["revenue"].get("top_performers", [])[:limit]])
 
 
+_BREAK, _WBR = "\x1e", "\x1f"
+_LONG = re.compile(r"[^\s$]{15,}")
+
+
+def _soft_breaks(m) -> str:
+    return re.sub(r"([._\]/])(?=.)", lambda c: c.group(1) + _WBR, m.group(0))
+
+
+
 def to_html(frame: pd.DataFrame) -> str:
-    """An escaped HTML table (data strings can hold markup)."""
+    """An escaped HTML table (data strings can hold markup) that MathJax leaves alone."""
     if frame is None or frame.empty:
         return "<p><em>No rows.</em></p>"
-    return frame.to_html(index=False, escape=True, border=0, classes="salesnb-table")
+    # a cell's own line breaks (short evidence lines) survive the escaping as <br>; a long token
+    # such as a findings key may wrap after its dots and underscores (<wbr>), never inside a number
+    frame = frame.map(lambda v: _LONG.sub(_soft_breaks, v).replace("\n", _BREAK) if isinstance(v, str) else v)
+    text = frame.to_html(index=False, escape=True, border=0, classes=f"salesnb-table {NO_MATH_CLASSES}")
+    return text.replace(_BREAK, "<br>").replace(_WBR, "<wbr>")
 
 
 def note_html(text: str) -> str:
-    return f'<p class="salesnb-note">{esc_html(text)}</p>'
+    return f'<p class="salesnb-note {NO_MATH_CLASSES}">{esc_html(text)}</p>'

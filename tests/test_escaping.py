@@ -17,9 +17,11 @@ IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>alert(1)</script>"
 SVG = "<svg onload=alert(2)>"
 REGIONS = (IMG, "../a/b")  # markup, and a value that tries to leave the output folder
-PRODUCTS = (SCRIPT, "Widget_*[x]|#", "Plain & simple")
+LINK = '<a href="http://evil.example/x">'
+BARE = "Visit http://evil.example/y or www.evil.example"
+PRODUCTS = (SCRIPT, "Widget_*[x]|#", "Plain & simple", LINK, BARE)
 
-pytestmark = pytest.mark.slow
+slow = pytest.mark.slow
 
 
 def run_cli(*args, timeout=900):
@@ -76,6 +78,7 @@ def html_outputs(out: Path) -> list[Path]:
     return sorted(out.rglob("*.html"))
 
 
+@slow
 def test_by_folders_stay_inside_the_output_folder(batch):
     name_dir = (batch["out"] / "markup").resolve()
     folders = sorted(p.name for p in name_dir.iterdir() if p.is_dir())
@@ -88,6 +91,7 @@ def test_by_folders_stay_inside_the_output_folder(batch):
         assert (name_dir / folder / "2023Q4" / "report.html").is_file()
 
 
+@slow
 def test_markup_is_escaped_in_every_html_output(batch):
     pages = html_outputs(batch["out"])
     assert len(pages) == 3, pages  # two reports and the index
@@ -104,13 +108,19 @@ def test_markup_is_escaped_in_every_html_output(batch):
             assert tag not in ("script", "iframe", "object", "embed"), page
         if "&lt;img src=x onerror=alert(1)&gt;" in text:
             seen_img += 1
-        assert "&amp;lt;" not in text, f"double escaping in {page}"
+        assert "&amp;lt;" not in text and "&amp;gt;" not in text, f"double escaping in {page}"
+        # data text never becomes a link to another site (only anchors and the batch's own reports)
+        outside = [attrs.get("href") for tag, attrs in Elements(text).tags if tag == "a"
+                   and (":" in (attrs.get("href") or "").split("/")[0] or (attrs.get("href") or "").startswith("//"))]
+        assert outside == [], (page, outside)
+        assert "evil.example" not in " ".join(a.get("href", "") for _, a in Elements(text).tags), page
     # the index and the report of that region show the value as text
     assert seen_img >= 2
     index = (batch["out"] / "markup" / "index.html").read_text(encoding="utf-8")
     assert "&lt;img src=x onerror=alert(1)&gt;" in index and "Markup &lt;b&gt;Co&lt;/b&gt;" in index
 
 
+@slow
 def test_product_markup_shows_as_text_in_the_report(batch):
     report = batch["out"] / "markup" / "region=a_b" / "2023Q4" / "report.html"
     text = report.read_text(encoding="utf-8")
@@ -120,6 +130,7 @@ def test_product_markup_shows_as_text_in_the_report(batch):
     assert "Widget_*[x]|#" in text and "Widget\\_" not in text
 
 
+@slow
 def test_findings_json_keeps_the_raw_values(batch):
     f = json.loads((batch["out"] / "markup" / "region=img_src_x_onerror_alert_1" / "2023Q4" / "findings.json")
                    .read_text(encoding="utf-8"))
@@ -127,3 +138,106 @@ def test_findings_json_keeps_the_raw_values(batch):
     values = {r["value"] for r in f["revenue"]["by_dimension"]["product"]}
     assert SCRIPT in values
     assert [r["value"] for r in f["revenue"]["by_dimension"]["region"]] == [IMG]
+
+
+@slow
+def test_urls_in_data_stay_plain_text_in_the_report(batch):
+    report = batch["out"] / "markup" / "region=a_b" / "2023Q4" / "report.html"
+    text = report.read_text(encoding="utf-8")
+    visible = Text(text).text
+    # shown as typed: no link, no "&gt;" artefact
+    assert LINK in visible or BARE in visible
+    assert "&gt;" not in visible and "&lt;" not in visible and "&amp;" not in visible
+
+
+@slow
+def test_urls_in_the_executed_notebooks_markdown_outputs_are_not_links(batch):
+    """Markdown outputs of the executed notebooks, rendered by a GFM-style renderer with autolinks
+    (as JupyterLab's marked does): no link, no maths delimiters reach the page."""
+    import mistune
+    import nbformat
+    render = mistune.create_markdown(escape=False, plugins=["url", "strikethrough", "table"])
+    seen = 0
+    for path in sorted((batch["out"] / "markup").rglob("notebooks/*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                md = out.get("data", {}).get("text/markdown")
+                if md:
+                    seen += 1
+                    html = render(md)
+                    assert "<a " not in html, (path.name, md)
+    assert seen > 0
+
+
+class Text(HTMLParser):
+    """The text a reader sees (character references resolved)."""
+
+    def __init__(self, markup):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+        self.feed(markup)
+        self.text = " ".join("".join(self.parts).split())
+
+    def handle_starttag(self, tag, attrs):
+        self.skip += tag in ("style", "script", "title")
+
+    def handle_endtag(self, tag):
+        self.skip -= tag in ("style", "script", "title")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(data)
+
+
+# --------------------------------------------------------------------------- fmt.esc / fmt.html_text (fast)
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_GFM = None
+
+
+def gfm(text: str) -> str:
+    """Markdown → HTML as a notebook front end renders it: GFM autolinks, strikethrough, tables."""
+    global _GFM
+    if _GFM is None:
+        import mistune
+        _GFM = mistune.create_markdown(escape=False, plugins=["url", "strikethrough", "table"])
+    return _GFM(text)
+
+
+HOSTILE = ["<a href=\"http://evil.example/x\">", "http://evil.example/y", "www.evil.example", "a@evil.example",
+           "$1,231.20 per order, up $500", r"\(x\) \[y\] $$z$$ \begin{align}", "*em* _u_ ~~s~~ `c` ![i](http://x)",
+           "[link](http://evil.example)", "| a | b |", "# not a heading", "&gt; &amp; &#36;"]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_esc_renders_as_the_same_plain_text(value):
+    from salesnb.fmt import esc
+    html = gfm("Value: " + esc(value))
+    tags = {tag for tag, _ in Elements(html).tags}
+    assert tags <= {"p", "span"}, (value, html)
+    assert Text(html).text == " ".join(("Value: " + value).split())
+    # no "$" or "\" shares a text node with anything (MathJax pairs delimiters only within one)
+    for node in Text(html).parts:
+        assert ("$" not in node and "\\" not in node) or node in ("$", "\\"), (value, node)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=60))
+def test_esc_property_any_text_is_plain_text_in_markdown(value):
+    from salesnb.fmt import esc
+    html = gfm("Value: " + esc(value))
+    assert {tag for tag, _ in Elements(html).tags} <= {"p", "span"}, (value, html)
+    assert Text(html).text == " ".join(("Value: " + value).split())
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_html_text_and_html_list_are_escaped_and_kept_from_mathjax(value):
+    from salesnb.fmt import html_list, html_text
+    for markup in (html_text(value), html_list([value, value])):
+        tags = Elements(markup).tags
+        assert {t for t, _ in tags} <= {"p", "ul", "li"}, markup
+        assert "mathjax_ignore" in tags[0][1]["class"] and "tex2jax_ignore" in tags[0][1]["class"]
+        assert value in Text(markup).text or " ".join(value.split()) in Text(markup).text

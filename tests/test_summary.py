@@ -85,7 +85,7 @@ def test_data_strings_are_escaped_in_html_and_markdown():
     page = summary.executive_summary_html(f)
     assert "<script>" not in page and "&lt;script&gt;" in page
     md = summary.executive_summary_markdown(f)
-    assert "<script>" not in md and "&lt;script&gt;" in md and "\\$5" in md and "\\*bold\\*" in md
+    assert "<script>" not in md and "&lt;script&gt;" in md and "<span>&#36;</span>5" in md and "\\*bold\\*" in md
     assert "&#x27;" not in md                       # an apostrophe stays readable in Markdown
     assert summary.md("Can't [x]|#") == "Can't \\[x\\]\\|\\#"
 

@@ -18,124 +18,12 @@ import datetime as dt
 
 from ..periods import Period, month_index, month_label, month_start
 from .breakdowns import breakdown, breakdown_records, matrix
-from .missing import is_missing, value_or_none as _none
-from .money import money_sum
+from .kpis import KPI_KEYS, kpi_changes, kpis_for
+from .missing import value_or_none as _none
 from .orders import atomic_orders, shared
 from .trend import (add_growth_columns, growth_stats, monthly_series, months_frame, quarterly_series, records,
                     volatility_and_anomalies)
-from .windows import Window, _any_window, _in, in_window, per_window
-
-KPI_KEYS = ("total", "orders", "units", "aov", "revenue_per_unit", "customers", "revenue_per_customer")
-
-
-def _pct_change(new, old):
-    if new is None or old is None or old == 0:
-        return None
-    return (new - old) / abs(old) * 100.0
-
-
-def _zero(v) -> float:
-    """An engine sum as a float, 0.0 when nothing was summed (NULL / NaN): an empty sum is 0 (SPEC 9.5)."""
-    return 0.0 if is_missing(v) else float(v) + 0.0
-
-
-def _div(a, b):
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
-
-
-# --------------------------------------------------------------------------- KPIs
-
-def kpis(t, window: Window, has_customers: bool, has_quantity: bool, orders=None) -> dict:
-    """Headline KPIs of one window (SPEC 2.4); see :func:`kpis_for`."""
-    return kpis_for(t, [window], has_customers, has_quantity, orders)[0]
-
-
-def kpis_for(t, windows: list[Window], has_customers: bool, has_quantity: bool, orders=None) -> list[dict]:
-    """Headline KPIs of each window (SPEC 2.4), from one scan of the lines.
-
-    ``orders``: the dataset's order rows when each order is one row
-    (:func:`salesnb.metrics.orders.atomic_orders`): orders and customers are counted from them,
-    in one scan too; otherwise from the lines, window by window.
-    """
-    w = t.filter(_any_window(t, windows))
-    line_aggs = {}
-    for i, win in enumerate(windows):
-        c = _in(w.order_date, win)
-        neg = c & (w.revenue < 0)
-        line_aggs.update({
-            f"total_{i}": money_sum(w.revenue, where=c),
-            f"lines_{i}": w.count(where=c),
-            f"return_lines_{i}": w.count(where=neg),
-            f"return_value_{i}": -money_sum(w.revenue, where=neg),
-        })
-        if has_quantity:
-            line_aggs[f"units_{i}"] = w.quantity.sum(where=c)
-        if has_customers:
-            line_aggs[f"identified_revenue_{i}"] = money_sum(w.revenue, where=c & w.customer_id.notnull())
-    row = w.aggregate(**line_aggs).to_pandas().iloc[0].to_dict()
-    if orders is not None:
-        o = orders.filter(_any_window(orders, windows) & (orders.revenue > 0))
-        counts = {}
-        for i, win in enumerate(windows):
-            c = _in(o.order_date, win)
-            counts[f"n_{i}"] = o.count(where=c)
-            if has_customers:
-                counts[f"customers_{i}"] = o.customer_id.nunique(where=c)
-        ord_row = o.aggregate(**counts).to_pandas().iloc[0].to_dict()
-    out = []
-    for i, win in enumerate(windows):
-        if orders is not None:
-            n_orders = int(ord_row[f"n_{i}"])
-            n_cust = int(ord_row[f"customers_{i}"]) if has_customers else None
-        else:
-            n_orders, n_cust = _orders_from_lines(in_window(t, win), has_customers)
-        lines = int(row[f"lines_{i}"])
-        total = float(row[f"total_{i}"] or 0.0) if lines else 0.0
-        k = {
-            "total": total,
-            "orders": n_orders,
-            "units": _zero(row.get(f"units_{i}")) if has_quantity else None,
-            "lines": lines,
-            "returns": {"lines": int(_zero(row[f"return_lines_{i}"])), "value": _zero(row[f"return_value_{i}"])},
-        }
-        k["aov"] = _div(total, n_orders)
-        k["revenue_per_unit"] = _div(total, k["units"]) if has_quantity else None
-        if has_customers:
-            identified = float(row[f"identified_revenue_{i}"] or 0.0)
-            k["customers"] = n_cust
-            k["identified_revenue"] = identified
-            k["revenue_per_customer"] = _div(identified, n_cust)
-        else:
-            k["customers"] = None
-            k["revenue_per_customer"] = None
-        out.append(k)
-    return out
-
-
-def _orders_from_lines(w, has_customers: bool) -> tuple[int, int | None]:
-    """Orders with a positive net in ``w`` (lines of one window), and their customers."""
-    per_order = w.group_by("order_id").aggregate(net=money_sum(w.revenue))
-    positive = per_order.filter(per_order.net > 0)
-    n_orders = int(positive.count().to_pyarrow().as_py())
-    if not has_customers:
-        return n_orders, None
-    cust = w.semi_join(positive, "order_id").filter(w.customer_id.notnull())
-    return n_orders, int(cust.customer_id.nunique().to_pyarrow().as_py())
-
-
-def kpi_changes(current: dict, previous: dict | None, year_ago: dict | None) -> dict:
-    out = {}
-    for key in KPI_KEYS:
-        cur = current.get(key)
-        entry = {}
-        for name, other in (("previous", previous), ("year_ago", year_ago)):
-            old = other.get(key) if other else None
-            entry[f"vs_{name}_abs"] = None if cur is None or old is None else cur - old
-            entry[f"vs_{name}_pct"] = _pct_change(cur, old)
-        out[key] = entry
-    return out
+from .windows import Window, data_bounds, per_window, period_windows
 
 
 # --------------------------------------------------------------------------- series
@@ -145,52 +33,6 @@ def kpi_changes(current: dict, previous: dict | None, year_ago: dict | None) -> 
 
 
 # --------------------------------------------------------------------------- periods & windows
-
-def data_bounds(quality) -> tuple[dt.date, dt.date, dt.date, dt.date]:
-    """(first day, day after last, start of first complete month-ish coverage, end of coverage)."""
-    first = dt.date.fromisoformat(quality.first_date)
-    last = dt.date.fromisoformat(quality.last_date)
-    end = last + dt.timedelta(days=1)
-    partial = set(quality.partial_months)
-    # the span a comparison window must lie in: whole months unless the edge month is partial
-    cover_start = first if month_label(month_index(first)) in partial else month_start(month_index(first))
-    last_month_end = month_start(month_index(last) + 1)
-    cover_end = end if month_label(month_index(last)) in partial else last_month_end
-    return first, end, cover_start, cover_end
-
-
-def period_windows(period: Period, quality) -> dict:
-    """The current, previous and year-ago windows, like for like when the period is partial."""
-    first, end, cover_start, cover_end = data_bounds(quality)
-    partial_months = set(quality.partial_months)
-    months_in_data = [m for m in period.month_labels()
-                      if month_start(int(m[:4]) * 12 + int(m[5:7]) - 1) < end
-                      and month_start(int(m[:4]) * 12 + int(m[5:7])) > first]
-    partial = (period.start < cover_start or period.end > cover_end
-               or any(m in partial_months for m in months_in_data))
-    cur_start = max(period.start, first)
-    cur_end = min(period.end, end)
-    current = Window(period.label, cur_start, cur_end)
-    offset_start = (cur_start - period.start).days
-    offset_end = (cur_end - period.start).days
-
-    def compare(p: Period) -> dict:
-        if partial:
-            w = Window(p.label, p.start + dt.timedelta(days=offset_start), p.start + dt.timedelta(days=offset_end))
-        else:
-            w = Window(p.label, p.start, p.end)
-        available = w.start >= cover_start and w.end <= cover_end and w.end > w.start
-        return {"window": w if available else None, "label": p.label, "available": available,
-                "start": w.start.isoformat(), "end": (w.end - dt.timedelta(days=1)).isoformat()}
-
-    if period.kind == "all":
-        prev = {"window": None, "label": None, "available": False, "start": None, "end": None}
-        yago = dict(prev)
-    else:
-        prev = compare(period.previous())
-        yago = compare(period.year_ago())
-    return {"current": current, "previous": prev, "year_ago": yago, "partial": partial,
-            "months_in_data": months_in_data}
 
 
 # --------------------------------------------------------------------------- findings
@@ -304,6 +146,12 @@ def revenue_findings(dataset, period: Period) -> tuple[dict, dict]:
         "volatility": vol,
         "dimensions": list(dataset.dimensions),
     }
+    from .bridge import bridge_findings  # why revenue changed (SPEC 9.1)
+    from .leaders import leaders_findings  # who led, quarter by quarter
+    out["bridge"], more = bridge_findings(dataset, wins)
+    tables.update(more)
+    out["leaders"], more = leaders_findings(dataset, period)
+    tables.update(more)
     tables["revenue_trend"] = trend
     tables["revenue_by_quarter"] = quarterly
     tables["revenue_monthly_all"] = full_monthly
