@@ -369,7 +369,7 @@ def overheads(env: dict) -> dict:
               "from jupyter_client.manager import start_new_kernel\n"
               "km, kc = start_new_kernel(kernel_name='python3')\n"
               "t1=time.perf_counter()\n"
-              "kc.execute_interactive('import salesnb.charts, salesnb.findings, matplotlib.pyplot, seaborn', timeout=120)\n"
+              "kc.execute_interactive('import salesnb.render.charts.revenue, salesnb.findings, matplotlib.pyplot', timeout=120)\n"
               "t2=time.perf_counter()\n"
               "kc.stop_channels(); km.shutdown_kernel(now=True)\n"
               "print(f'{t1-t:.3f} {t2-t1:.3f}')")

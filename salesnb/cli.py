@@ -91,7 +91,7 @@ def cmd_init(args) -> int:
 def cmd_validate(args) -> int:
     from .config import load_config
     from .data import check_data
-    from .quality import render_quality
+    from .render.quality import render_quality
     config = load_config(args.params)
     quality = check_data(config)
     if args.json:

@@ -147,6 +147,7 @@ def _progress(progress, message):
         progress(message)
 
 
+# one function (~65 lines): mostly its docstring (the public API's arguments)
 def build_findings(config, period=None, *, dataset=None, progress=None, sections=SECTIONS,
                    cache: bool = False) -> Findings:
     """Compute the findings of one period: every number the report shows (SPEC 5).

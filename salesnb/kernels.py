@@ -35,7 +35,9 @@ from IPython.display import HTML, Markdown, display
 import matplotlib
 import matplotlib.pyplot as plt
 import salesnb
-from salesnb import charts, charts_customers, narrative, narrative_customers, summary, tables
+from salesnb.render import labels, recommendations, summary, tables
+from salesnb.render.charts import customers, revenue, theme
+from salesnb.render.narrative import customers, revenue
 from salesnb.findings import load_findings
 # the first figure drawn loads the fonts: do it now, on a throw-away figure
 # (through pyplot, so that the inline backend is set up now too)

@@ -270,7 +270,7 @@ def _sentences(out: dict, currency: str) -> list[str]:
     """The CLV sentences of the report; every number in them must be a finding (through fmt)."""
     import json
 
-    from salesnb import narrative_customers as nc
+    from salesnb.render.narrative import customers as nc
     from textnumbers import unexplained_numbers
     f = json.loads(dumps({"currency": currency, "period": {"label": "P"}, "customers": out}))
     sentences = [nc.clv_sentence(f), nc.clv_check_sentence(f), nc.clv_verdict_sentence(f)]

@@ -379,7 +379,7 @@ def test_online_retail_is_deterministic(online_retail):
 @pytest.mark.parametrize("case", ["superstore", "online_retail", "golden"])
 def test_every_number_in_the_sentences_is_a_finding(case, request):
     from textnumbers import unexplained_numbers  # tests/ is on sys.path (rootdir conftest)
-    from salesnb import narrative_customers as nc
+    from salesnb.render.narrative import customers as nc
     out = request.getfixturevalue(case)[0]
     currency = {"online_retail": "GBP"}.get(case, "USD")
     f = json.loads(dumps({"currency": currency, "period": {"label": "2017Q4"}, "customers": out}))
@@ -392,7 +392,7 @@ def test_every_number_in_the_sentences_is_a_finding(case, request):
 
 
 def test_sentences_escape_data_strings():
-    from salesnb import narrative_customers as nc
+    from salesnb.render.narrative import customers as nc
     f = {"currency": "USD", "period": {"label": "2024Q1"},
          "customers": {"count": 2, "new": 1, "returning": 1, "new_share_pct": 50.0,
                        "high_value": {"share_pct": 10.0, "customers": 1, "dimensions": {

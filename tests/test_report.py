@@ -1,4 +1,4 @@
-"""salesnb.report / salesnb.html: one report, end to end, on real data; atomic replacement; locks.
+"""salesnb.report / salesnb.render.html: one report, end to end, on real data; atomic replacement; locks.
 
 The expensive part (executing the notebooks) runs once per data set in module-scoped fixtures;
 several tests then check the same output.
@@ -400,7 +400,7 @@ def test_publish_swaps_folders(tmp_path):
 
 
 def test_rework_headings_fits_a_notebook_under_its_section():
-    from salesnb.html import rework_headings
+    from salesnb.render.html import rework_headings
     body = '<h2 id="Revenue">Revenue</h2><p>x</p><h3 id="a">Trend &amp; growth</h3><h4>Detail</h4><h3>Trend &amp; growth</h3>'
     out, toc = rework_headings(body, "revenue")
     assert "<h2" not in out and "Revenue</h2>" not in out
@@ -412,7 +412,7 @@ def test_rework_headings_fits_a_notebook_under_its_section():
 
 def test_markdown_money_is_not_math(tmp_path):
     from salesnb.fmt import esc
-    from salesnb.html import notebook_body
+    from salesnb.render.html import notebook_body
     nb = nbformat.v4.new_notebook()
     text = "From -$1,200/$1,500 for " + esc("<b>Tom & Jerry_s</b>")
     nb.cells = [nbformat.v4.new_markdown_cell(text)]
@@ -453,7 +453,7 @@ def test_notebook_figures_are_saved_as_laid_out(superstore):
     chart at 100 dpi is 900 × 420 px."""
     import base64
     import struct
-    from salesnb.charts import THEME
+    from salesnb.render.charts.theme import THEME
     nb = nbformat.read(superstore["report"].parent / "notebooks" / "revenue.ipynb", as_version=4)
     pngs = [base64.b64decode(o["data"]["image/png"]) for c in nb.cells if c.cell_type == "code"
             for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
@@ -465,7 +465,7 @@ def test_notebook_figures_are_saved_as_laid_out(superstore):
 
 @needs_data
 def test_bodies_converted_while_notebooks_run_give_the_same_page(superstore):
-    from salesnb import html as H
+    from salesnb.render import html as H
     from salesnb.report.run import assemble
     folder = superstore["report"].parent
     findings = json.loads((folder / "findings.json").read_text(encoding="utf-8"))

@@ -104,6 +104,7 @@ def _cached(expr):
 
 # --------------------------------------------------------------------------- main entry
 
+# one function (~80 lines): the cached per-customer tables live for exactly this block
 def customer_findings(dataset, period: Period, revenue_findings: dict | None = None, *, clv=None) -> tuple[dict, dict]:
     """The ``customers`` section of the findings and its small tables (``customers_*``).
 
@@ -210,6 +211,7 @@ DEFINITIONS = {
 
 # --------------------------------------------------------------------------- period figures
 
+# one function (~100 lines): one aggregate over the summary, then its figures in the section's key order
 def _period_figures(dataset, summary, period: Period) -> dict:
     s = summary
     last_day = date_literal(period.last_day)

@@ -72,6 +72,7 @@ def _max_annual_customer_revenue(days, end: dt.date) -> float:
     return (_f(row.get("m")) or 0.0) / CLV_VALUE_SCALE
 
 
+# one function (~155 lines): each check may end the prediction, and every exit fills the same record
 def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | None = None) -> tuple[dict, dict]:
     """Historical CLV always; the 12-month BG/NBD + Gamma-Gamma prediction when it passes its checks.
 

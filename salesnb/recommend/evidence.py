@@ -51,8 +51,6 @@ MIN_REP_ORDERS = 20           # a sales rep
 MIN_CUSTOMERS = 30            # a customer rate (reactivation, repeat orders, churn) rests on >= 30 customers
 MIN_RETURN_LINES = 30         # a return rate rests on >= 30 return lines
 
-NOUNS = {"region": "region", "segment": "segment", "category": "category", "product": "product",
-         "sales_rep": "sales rep", "channel": "channel"}
 _SELECTOR_FIELDS = ("value", "month", "quarter", "segment", "sales_rep", "cohort", "name")
 
 

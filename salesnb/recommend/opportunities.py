@@ -1,11 +1,12 @@
 """The opportunity rules (see :mod:`salesnb.recommend`): each a pure function of the findings."""
 from __future__ import annotations
 
+from ..config import DIMENSION_NOUNS
 from ..fmt import fmt_count, fmt_money, fmt_pct
 from .evidence import (AOV_MIN_ORDERS, DEADLINE_MAX, DECLINE_MIN_ORDERS, DECLINE_MIN_PCT, DECLINE_MIN_PREVIOUS_SHARE,
                        FLAT_PCT, GAP_DIMENSIONS, GAP_MIN_MEDIAN_SHARE, GAP_MIN_ORDERS, MAX_DIMENSION_VALUES,
                        MAX_PER_DIMENSION, MIN_CUSTOMERS, MIN_PEERS, MIN_RETURN_LINES, MIN_TREND_MONTHS, MISSING_LABEL,
-                       NOUNS, PEER_DIMENSIONS, RETURNS_MIN_RATE, TOP_PRODUCTS, _Ctx, _action, _derived, _ev, _median,
+                       PEER_DIMENSIONS, RETURNS_MIN_RATE, TOP_PRODUCTS, _Ctx, _action, _derived, _ev, _median,
                        _min_orders, _num, _quantile, _r1, _r2, _value_sample, dim_key)
 
 
@@ -57,7 +58,7 @@ def rule_aov_uplift(ctx: _Ctx) -> list:
     total_r = _r2(total)
     impact = _r2(total_r * x / 100.0)
     target = _r2(aov_r * (1 + x / 100.0))
-    noun = "months" if source == "month" else NOUNS.get(source, source) + " values"
+    noun = "months" if source == "month" else DIMENSION_NOUNS.get(source, source) + " values"
     derived = [
         _derived("peers", len(values), f"{noun} with >= {AOV_MIN_ORDERS} orders"),
         _derived("median_aov", med, f"median AOV across {len(values)} {noun}"),
@@ -79,10 +80,10 @@ def rule_aov_uplift(ctx: _Ctx) -> list:
                      if r.get("value") in {label for label, _ in values})
         min_sample = _min_orders(source)
         confidence = "high" if len(values) >= 5 else "medium"
-        basis = f"{len(values)} {NOUNS.get(source, source)} values"
+        basis = f"{len(values)} {DIMENSION_NOUNS.get(source, source)} values"
         bench = max(values, key=lambda lv: (lv[1], str(lv[0])))
         if _r2(bench[1]) > target:
-            action_title += f" (benchmark: {NOUNS.get(source, source)} {bench[0]} at {ctx.money(_r2(bench[1]))})"
+            action_title += f" (benchmark: {DIMENSION_NOUNS.get(source, source)} {bench[0]} at {ctx.money(_r2(bench[1]))})"
     formula = (f"revenue {ctx.money(total_r)} × {fmt_pct(x)} = {ctx.money(impact)} "
                f"(x = half the gap between the median AOV {ctx.money(med)} and the top-quartile AOV "
                f"{ctx.money(q75)} across {basis}, as a share of the median)")
@@ -125,7 +126,7 @@ def rule_dimension_gap(ctx: _Ctx) -> list:
         if not (MIN_PEERS <= len(ctx.dims.get(dim) or []) <= MAX_DIMENSION_VALUES) or len(rows) < MIN_PEERS:
             continue
         med = _r2(_median([_num(r["revenue"]) for r in rows]))
-        noun = NOUNS.get(dim, dim)
+        noun = DIMENSION_NOUNS.get(dim, dim)
         found = []
         for r in rows:
             rev = _r2(r["revenue"])
@@ -171,7 +172,7 @@ def rule_recover_decline(ctx: _Ctx) -> list:
             continue
         if dim == "product":
             rows = sorted(rows, key=lambda r: (-(_num(r.get("previous_revenue")) or 0.0), str(r["value"])))[:TOP_PRODUCTS]
-        noun = NOUNS.get(dim, dim)
+        noun = DIMENSION_NOUNS.get(dim, dim)
         found = []
         for r in rows:
             prev, cur, g = _num(r.get("previous_revenue")), _num(r.get("revenue")), _num(r.get("growth_pct"))

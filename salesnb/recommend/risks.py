@@ -4,10 +4,11 @@ from __future__ import annotations
 import math
 import re
 
+from ..config import DIMENSION_NOUNS
 from ..fmt import direction, fmt_count, fmt_month, fmt_number, fmt_pct
 from .evidence import (CHURN_SHARE, CONCENTRATION, DATA_FIX_DEADLINE, DATA_QUALITY_MATERIAL_PCT, FLAT_PCT,
                        MIN_COHORT_CUSTOMERS, MIN_CUSTOMERS, MIN_TREND_MONTHS, MISSING_CUSTOMER_PCT, MISSING_LABEL,
-                       NOUNS, RETENTION_DROP_PTS, TOP20_SHARE, TOP_CUSTOMER_SHARE, TREND_P, _Ctx, _action, _derived,
+                       RETENTION_DROP_PTS, TOP20_SHARE, TOP_CUSTOMER_SHARE, TREND_P, _Ctx, _action, _derived,
                        _ev, _min_orders, _num, _r1, _r2, _value_sample, dim_key)
 
 
@@ -223,7 +224,7 @@ def rule_dimension_concentration(ctx: _Ctx) -> list:
         share = _num(top.get("share_pct"))
         if share is None or share <= limit or top.get("value") == MISSING_LABEL:
             continue
-        value, noun = top["value"], NOUNS.get(dim, dim)
+        value, noun = top["value"], DIMENSION_NOUNS.get(dim, dim)
         prev_total = sum(_num(r.get("previous_revenue")) or 0.0 for r in rows)
         prev = _num(top.get("previous_revenue"))
         evidence = [_ev(dim_key(dim, value, "share_pct"), top["share_pct"]),
@@ -292,6 +293,7 @@ def _months_in_data(d: dict) -> int:
     return _month_index(last[:7]) - _month_index(first[:7]) + 1
 
 
+# one function (~85 lines): one rule, a flat list of independent data checks in the order the report lists them
 def rule_data_quality(ctx: _Ctx) -> list:
     d, out = ctx.data, []
     period_months = {m.get("month"): m for m in ctx.rev.get("by_month") or []}

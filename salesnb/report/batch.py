@@ -81,6 +81,7 @@ def _subset(dataset, dim: str, value):
                    source_state=dataset.source_state), rows
 
 
+# one function (~85 lines): the kernel pool, the report threads and Ctrl-C handling share one try block
 def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None, pdf: bool = False,
               timeout: int | None = 1800, progress=None, notebooks=None, workers: int | None = None,
               warm_kernels: bool = True) -> BatchResult:
@@ -125,7 +126,7 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
     def produce(job: Job):
         try:
             produce_report(job, nbs, pdf=pdf, timeout=timeout, progress=progress, workers=per_report,
-                     kernels=kernels)
+                           kernels=kernels)
             say(progress, f"{job.tag}report: {job.path}")
         except SalesnbError as exc:
             job.error = error_line(exc)

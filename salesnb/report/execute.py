@@ -26,7 +26,7 @@ def notebook_paths(folder=None, progress=None, label: str = "") -> dict[str, Pat
         out[name] = path if path.is_file() else None
         if out[name] is None:
             say(progress, f"{label}notebook {path} not found: the {NOTEBOOK_SECTIONS[name]} section says so, "
-                           "the rest of the report goes on")
+                          "the rest of the report goes on")
     return out
 
 
@@ -42,7 +42,7 @@ def execute_notebook(name: str, src: Path, dst: Path, parameters: dict, timeout:
 
     ``kernels``: a :class:`salesnb.kernels.KernelPool` to take a warm kernel from; without one,
     papermill starts (and stops) a kernel of its own."""
-    from ..html import skip_slow_imports
+    from ..render.html import skip_slow_imports
     skip_slow_imports()
     import papermill as pm
     from ..kernels import kernel_files, quiet_kernel_manager, remove_kernel_files

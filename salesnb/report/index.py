@@ -21,7 +21,7 @@ class BatchResult:
 def index_rows(jobs: list[Job], name_dir: Path, by: str | None) -> tuple[list, list, list, bool]:
     from urllib.parse import quote
 
-    from .. import html as H
+    from ..render import html as H
     rows, labels, series_map = [], [], {}
     any_lfl = False
     for job in jobs:
@@ -56,7 +56,7 @@ def index_rows(jobs: list[Job], name_dir: Path, by: str | None) -> tuple[list, l
 
 def write_index(config, period_list, by, name_dir, all_jobs, timings, t_start, progress) -> BatchResult:
     """Write ``index.html`` over the batch's reports; the batch's result."""
-    from .. import html as H
+    from ..render import html as H
     rows, labels, series, any_lfl = index_rows(all_jobs, name_dir, by)
     currency = config.currency
     chart = H.revenue_chart_svg(labels, series, currency)
@@ -71,6 +71,6 @@ def write_index(config, period_list, by, name_dir, all_jobs, timings, t_start, p
             failures.append(f"{job.tag.strip()[1:-1]}: {job.error}")
     timings["total"] = time.perf_counter() - t_start
     say(progress, f"batch done in {timings['total']:.1f} s: {len(all_jobs) - len(failures)} reports, "
-                   f"{len(failures)} failed; index: {index_path}")
+                  f"{len(failures)} failed; index: {index_path}")
     return BatchResult(index_path=index_path, reports=[j.path for j in all_jobs if j.path is not None],
                        failures=failures, timings=timings)

@@ -22,8 +22,8 @@ def assemble(findings: dict, executed: dict[str, Path | None], *, by: dict | Non
              generated: str | None = None, bodies: dict[str, str] | None = None) -> str:
     """One report.html from the findings and the executed notebooks (None = missing notebook).
 
-    ``bodies``: notebook HTML bodies already converted (:func:`salesnb.html.notebook_body`)."""
-    from .. import html as H
+    ``bodies``: notebook HTML bodies already converted (:func:`salesnb.render.html.notebook_body`)."""
+    from ..render import html as H
     sections = []
     body, toc = H.rework_headings(str(H.executive_summary(findings)), "executive-summary", drop_title=False)
     sections.append({"id": "executive-summary", "title": "Executive summary", "body": H.Markup(body),
@@ -112,8 +112,9 @@ def check_source_unchanged(job: "Job") -> None:
     check_unchanged(job.sources)
 
 
+# one function (~115 lines): the lock, the temp folder and its fate on every kind of failure belong together
 def produce_report(job: Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout: int | None, progress,
-             workers: int, kernels=None) -> Path:
+                   workers: int, kernels=None) -> Path:
     """Lock, run the notebooks into a temp folder, assemble, publish. Returns report.html's path."""
     findings = job.findings
     with RunLock(job.parent / f"{job.folder}.lock"):
@@ -148,7 +149,7 @@ def produce_report(job: Job, notebooks: dict[str, Path | None], *, pdf: bool, ti
                 # converted now, while the other notebooks still run (the first conversion also
                 # imports nbconvert: about a second); a failure here is left to assemble() to report
                 try:
-                    from .. import html as H
+                    from ..render import html as H
                     bodies[name] = H.notebook_body(executed[name])
                 except Exception:  # noqa: BLE001
                     pass
