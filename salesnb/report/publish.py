@@ -135,6 +135,8 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+# Not filelock: it is not installed with jupyter here, and an flock lock would not show the pid that holds
+# it nor refuse a lock file that names a live process (tests/test_report.py: a live lock refuses a second writer)
 class RunLock:
     """``<period>.lock`` next to the report folder: created with O_EXCL, holds the pid.
 
