@@ -120,7 +120,7 @@ def check(results: dict, f: dict) -> None:
 
 def test_notebooks_in_jupyterlab_on_the_sample(tmp_path):
     import salesnb
-    from salesnb.paths import default_params_file
+    from salesnb.findings import default_params_file
     work = tmp_path
     notebook_copies(work / "nb")
     results = run_in_lab(work, "sample")
