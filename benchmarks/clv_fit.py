@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from salesnb.clv import BetaGeoModel, GammaGammaModel, rfm_summary
+from salesnb.models.clv import BetaGeoModel, GammaGammaModel
+from salesnb.models.clv_data import rfm_summary
 
 SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "cdnow" / "CDNOW_sample.txt"
 

@@ -361,7 +361,7 @@ def overheads(env: dict) -> dict:
 
     out["python_import_salesnb_cli"] = med([py, "-c", "import salesnb.cli"])
     out["python_import_findings_metrics"] = med([py, "-c", "import salesnb.findings, salesnb.metrics.revenue, "
-                                                 "salesnb.metrics.customers, salesnb.clv, ibis, duckdb"])
+                                                 "salesnb.metrics.customers, salesnb.models.clv_findings, ibis, duckdb"])
     out["python_import_rfc3987_syntax"] = med([py, "-c", "import rfc3987_syntax"])
     out["python_import_nbformat_validator"] = med([py, "-c", "import nbformat, jsonschema; "
                                                    "nbformat.validator.get_validator()"])
@@ -369,7 +369,7 @@ def overheads(env: dict) -> dict:
               "from jupyter_client.manager import start_new_kernel\n"
               "km, kc = start_new_kernel(kernel_name='python3')\n"
               "t1=time.perf_counter()\n"
-              "kc.execute_interactive('import salesnb.charts, salesnb.findings, matplotlib.pyplot, seaborn', timeout=120)\n"
+              "kc.execute_interactive('import salesnb.render.charts.revenue, salesnb.findings, matplotlib.pyplot', timeout=120)\n"
               "t2=time.perf_counter()\n"
               "kc.stop_channels(); km.shutdown_kernel(now=True)\n"
               "print(f'{t1-t:.3f} {t2-t1:.3f}')")

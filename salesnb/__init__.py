@@ -30,8 +30,7 @@ from .data import Dataset, DataQuality
 from .errors import SalesnbError
 from .explore import Explorer, open  # noqa: A004 - salesnb.open(params) is the exploration entry point
 from .findings import SECTIONS, Findings
-
-__version__ = "0.1.0"
+from .version import __version__
 
 
 def load_data(config) -> Dataset:

@@ -91,7 +91,7 @@ def cmd_init(args) -> int:
 def cmd_validate(args) -> int:
     from .config import load_config
     from .data import check_data
-    from .quality import render_quality
+    from .render.quality import render_quality
     config = load_config(args.params)
     quality = check_data(config)
     if args.json:
@@ -105,7 +105,7 @@ def cmd_findings(args) -> int:
     from .config import load_config
     from .data import load_data
     from .findings import dumps
-    from .report import check_unchanged, findings_of
+    from .report.run import check_unchanged, findings_of
     config = load_config(args.params)
     print(f"loading {config.source or 'query'}", file=sys.stderr)
     with load_data(config) as dataset:
@@ -113,7 +113,7 @@ def cmd_findings(args) -> int:
         check_unchanged(dataset.source_state)   # a file overwritten meanwhile: no mixed numbers
     text = dumps(findings.data)
     if args.output:
-        from .report import write_atomic
+        from .report.publish import write_atomic
         write_atomic(Path(args.output), text)
         print(f"Wrote {args.output}", file=sys.stderr)
     else:

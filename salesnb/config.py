@@ -21,6 +21,8 @@ CANONICAL_COLUMNS = (
     "region", "segment", "category", "product", "sales_rep", "channel",
 )
 DIMENSIONS = ("region", "segment", "category", "product", "sales_rep", "channel")
+#: each dimension as a word in a sentence (the report pages and the recommendations' titles)
+DIMENSION_NOUNS = {dim: dim.replace("_", " ") for dim in DIMENSIONS}
 REQUIRED_COLUMNS = ("order_id", "order_date")
 
 VALID_KEYS = (

@@ -1366,7 +1366,7 @@ def load_data(config: Config) -> Dataset:
 # The DuckDB loader needs none of it, so a thread imports it while the engine scans (DuckDB
 # releases the GIL), and load_data waits for that thread before it returns.
 WARM_MODULES = ("ibis", "ibis.backends.duckdb", "salesnb.metrics.revenue", "salesnb.metrics.customers",
-                "salesnb.clv", "salesnb.recommend")
+                "salesnb.models.clv_findings", "salesnb.recommend")
 
 
 def _import_in_background(modules):

@@ -49,12 +49,6 @@ class ReportError(SalesnbError):
     """A report could not be produced (notebook failure, timeout, missing browser)."""
 
 
-class BatchError(SalesnbError):
-    """A batch finished with some reports failed."""
-
-    exit_code = 3
-
-
 # --------------------------------------------------------------------------- Ctrl-C
 
 import threading as _threading

@@ -47,7 +47,7 @@ def open(params=None, **overrides) -> "Explorer":  # noqa: A001 - salesnb.open, 
     >>> sb = salesnb.open("params/sample.yaml")                       # doctest: +SKIP
     >>> sb.filter(region="West").breakdown("category", "2024Q3")    # doctest: +SKIP
     """
-    from .paths import default_params_file
+    from .findings import default_params_file
     if isinstance(params, Config):
         config = params
         if overrides:
@@ -145,17 +145,18 @@ class Explorer:
             when the period is partial), then ``vs_previous_pct`` and ``vs_year_ago_pct``.
         """
         import pandas as pd
-        from .metrics import revenue as rm
+        from .metrics.kpis import kpi_changes, kpis_for
         from .metrics.orders import atomic_orders
+        from .metrics.windows import period_windows
         ds = self.dataset
         p = self.period(period)
-        wins = rm.period_windows(p, ds.quality)
+        wins = period_windows(p, ds.quality)
         windows = [wins["current"]] + [wins[k]["window"] for k in ("previous", "year_ago") if wins[k]["window"]]
-        found = rm.kpis_for(ds.table, windows, ds.has_customers, ds.has_quantity, atomic_orders(ds))
+        found = kpis_for(ds.table, windows, ds.has_customers, ds.has_quantity, atomic_orders(ds))
         by = dict(zip(("current",) + tuple(k for k in ("previous", "year_ago") if wins[k]["window"]), found))
         frame = pd.DataFrame({w.label: [k.get(key) for key in _KPI_ROWS] for w, k in zip(windows, found)},
                              index=list(_KPI_ROWS), dtype="float64")
-        changes = rm.kpi_changes(by["current"], by.get("previous"), by.get("year_ago"))
+        changes = kpi_changes(by["current"], by.get("previous"), by.get("year_ago"))
         frame["vs_previous_pct"] = [changes[k]["vs_previous_pct"] for k in _KPI_ROWS]
         frame["vs_year_ago_pct"] = [changes[k]["vs_year_ago_pct"] for k in _KPI_ROWS]
         frame.index.name = "kpi"
@@ -179,24 +180,25 @@ class Explorer:
             ``orders``, ``share_pct``, ``previous_revenue``, ``growth_pct`` vs the previous period,
             ``change``, ``contribution_pct_points`` (to the total's change), ``avg_order_value``.
         """
-        from .metrics import revenue as rm
+        from .metrics import breakdowns
+        from .metrics.windows import period_windows
         if dimension not in DIMENSIONS:
             raise ConfigError(f"{dimension!r} is not a dimension.", hint="dimensions are: " + ", ".join(DIMENSIONS))
         if dimension not in self.config.columns:
             raise ConfigError(f"The params map no {dimension!r} column.",
                               hint="mapped dimensions: " + (", ".join(self.dimensions) or "none"))
         ds = self.dataset
-        wins = rm.period_windows(self.period(period), ds.quality)
-        frame = rm.breakdown(ds.table, dimension, wins["current"], wins["previous"]["window"])
+        wins = period_windows(self.period(period), ds.quality)
+        frame = breakdowns.breakdown(ds.table, dimension, wins["current"], wins["previous"]["window"])
         return frame.rename(columns={"value": dimension})
 
     def monthly(self):
         """Every calendar month of the data: ``month`` (``YYYY-MM``), ``revenue``, ``orders``,
         ``lines``, ``units``, ``return_value``; a DataFrame in month order."""
-        from .metrics import revenue as rm
         from .metrics.orders import atomic_orders, shared
+        from .metrics.trend import monthly_series
         ds = self.dataset
-        monthly = shared(ds, "monthly_series", lambda: rm.monthly_series(ds.table, atomic_orders(ds)),
+        monthly = shared(ds, "monthly_series", lambda: monthly_series(ds.table, atomic_orders(ds)),
                          materialise=False)
         return monthly.copy()
 

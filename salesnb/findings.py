@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .config import Config, load_config
 from .errors import NoDataError, SalesnbError
+from .paths import find_params, sample_data, sample_params
 from .periods import Period, parse_period
 
 SCHEMA_VERSION = 1
@@ -146,6 +147,7 @@ def _progress(progress, message):
         progress(message)
 
 
+# one function (~65 lines): mostly its docstring (the public API's arguments)
 def build_findings(config, period=None, *, dataset=None, progress=None, sections=SECTIONS,
                    cache: bool = False) -> Findings:
     """Compute the findings of one period: every number the report shows (SPEC 5).
@@ -222,11 +224,29 @@ def _sections(sections) -> tuple[str, ...]:
     return tuple(s for s in SECTIONS if s in wanted)
 
 
+def ensure_sample(rows: int = 200_000, seed: int = 7) -> Path:
+    """Generate the sample data set when it is missing (the kit's demo and notebook defaults)."""
+    path = sample_data()
+    if not path.exists():
+        from .sample import write_sample
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_sample(path, rows=rows, seed=seed)
+    return path
+
+
+def default_params_file(params_file=None) -> Path:
+    """The params file a notebook runs on: the given one (found as :func:`find_params` does), else
+    the sample's (its data generated if needed)."""
+    if params_file:
+        return find_params(params_file)
+    ensure_sample()
+    return sample_params()
+
+
 def notebook_findings(params_file=None, period=None, run_dir=None, *, sections=SECTIONS) -> Findings:
     """What a notebook's setup cell needs: the findings of a report run (``run_dir``, as papermill
     passes it), else those of ``params_file`` (default: the kit's sample) for ``period``, built for
     ``sections`` only and through the on-disk cache (:func:`build_findings` with ``cache=True``)."""
-    from .paths import default_params_file
     if run_dir:
         return load_findings(run_dir)
     return build_findings(load_config(default_params_file(params_file)), period, sections=sections, cache=True)
@@ -301,7 +321,7 @@ def source_fingerprint(config: Config) -> str | None:
 
 def cache_key(config: Config, period=None) -> str | None:
     """The cache key of ``config``'s findings for ``period`` (None when the source cannot be cached)."""
-    from . import __version__
+    from .version import __version__
     source = source_fingerprint(config)
     if source is None:
         return None
@@ -369,7 +389,7 @@ def clear_cache() -> None:
 
 
 def _build(config: Config, period: Period, dataset, progress, sections) -> Findings:
-    from . import __version__
+    from .version import __version__
     from .metrics import revenue as revenue_metrics
     q = dataset.quality
     first, last = dt.date.fromisoformat(q.first_date), dt.date.fromisoformat(q.last_date)
@@ -401,7 +421,8 @@ def _build(config: Config, period: Period, dataset, progress, sections) -> Findi
         _progress(progress, f"customer findings for {period.label}")
         if dataset.has_customers:
             from .metrics import customers as customer_metrics
-            cust, cust_tables = customer_metrics.customer_findings(dataset, period, data["revenue"])
+            from .models.clv_findings import clv_findings
+            cust, cust_tables = customer_metrics.customer_findings(dataset, period, data["revenue"], clv=clv_findings)
             data["customers"] = cust
             tables.update(cust_tables)
         else:

@@ -24,9 +24,10 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from .paths import KERNEL_PID_FILE, owned_temp_folder
 
 # What the report notebooks import, in the order they import it (the union of their first cells).
 WARM_CODE = """\
@@ -34,7 +35,9 @@ from IPython.display import HTML, Markdown, display
 import matplotlib
 import matplotlib.pyplot as plt
 import salesnb
-from salesnb import charts, charts_customers, narrative, narrative_customers, summary, tables
+from salesnb.render import labels, recommendations, summary, tables
+from salesnb.render.charts import customers, revenue, theme
+from salesnb.render.narrative import customers, revenue
 from salesnb.findings import load_findings
 # the first figure drawn loads the fonts: do it now, on a throw-away figure
 # (through pyplot, so that the inline backend is set up now too)
@@ -61,10 +64,7 @@ KERNEL_RC: dict = {}   # set inside a pooled kernel by WARM_CODE
 
 START_TIMEOUT = 120    # seconds for a kernel to start and import
 START_ATTEMPTS = 3     # a kernel that dies while starting is started again, up to this many times in all
-TEMP_PREFIX = "salesnb-"        # every temp folder of a run (DuckDB's, Chromium's, the kernels')
 SOCKET_PREFIX = "salesnb-k-"   # the kernels' socket folders in the temp folder
-OWNER_FILE = "owner.pid"       # in each: the process that made it, so a later run can tell it is stale
-UNOWNED_AGE = 24 * 3600        # seconds before a folder without an owner file counts as stale
 
 
 class KernelStartError(RuntimeError):
@@ -93,12 +93,14 @@ def quiet_kernel_manager(log_path: Path, socket_dir: Path | None = None):
                 kw["connection_file"] = str(socket_dir / "kernel.json")
             super().__init__(**kw)
 
-        async def _async_launch_kernel(self, kernel_cmd, **kw):
+        async def start_kernel(self, **kw):
+            # start_kernel's keywords reach the kernel's Popen (jupyter_client's public API);
+            # salesnb never restarts a kernel, which would reuse them
             kw.setdefault("stdout", subprocess.DEVNULL)
             if "stderr" not in kw:
                 kw["stderr"] = open(log_path, "ab")  # noqa: SIM115 - the kernel process owns it
             try:
-                launched = await super()._async_launch_kernel(kernel_cmd, **kw)
+                launched = await super().start_kernel(**kw)
             finally:
                 if hasattr(kw["stderr"], "close"):
                     kw["stderr"].close()
@@ -106,9 +108,6 @@ def quiet_kernel_manager(log_path: Path, socket_dir: Path | None = None):
             return launched
 
     return QuietKernelManager
-
-
-KERNEL_PID_FILE = "kernel.pid"   # in a kernel's folder: its process, killed by the sweep if orphaned
 
 
 def _note_kernel_pid(km) -> None:
@@ -122,33 +121,6 @@ def _note_kernel_pid(km) -> None:
             (folder / KERNEL_PID_FILE).write_text(str(pid), encoding="ascii")
         except OSError:
             pass
-
-
-def _stop_orphan_kernel(folder: Path) -> None:
-    """Kill the kernel a stale folder names, if that process still runs this folder's kernel."""
-    import signal
-    try:
-        pid = int((folder / KERNEL_PID_FILE).read_text(encoding="ascii").strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except (OSError, ValueError):
-        return
-    if str(folder) not in cmdline:   # gone, or the pid now belongs to another process
-        return
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:
-        return
-    for _ in range(50):   # until it is gone (it cannot write anything once killed, but be sure)
-        if not Path(f"/proc/{pid}").exists() or "Z" in _proc_state(pid):
-            break
-        time.sleep(0.02)
-
-
-def _proc_state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return ""
 
 
 def _manager_class(log_path: Path):
@@ -266,16 +238,6 @@ def socket_folder() -> Path | None:
     return owned_temp_folder(SOCKET_PREFIX)
 
 
-def owned_temp_folder(prefix: str = TEMP_PREFIX) -> Path:
-    """A private (0700) folder in the temp folder that names this process as its owner: removed
-    by :func:`sweep_socket_folders` once that process has gone (killed before it could clean up).
-    Sweeps the folders of dead processes first."""
-    sweep_socket_folders()
-    folder = Path(tempfile.mkdtemp(prefix=prefix))
-    (folder / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
-    return folder
-
-
 def kernel_files(prefix: str = "salesnb-kernel-") -> tuple[Path, Path | None]:
     """A new stderr log file and socket folder (:func:`socket_folder`) for one kernel, the log
     inside the folder; once the kernel has stopped, :func:`remove_kernel_files` removes both."""
@@ -297,52 +259,6 @@ def remove_kernel_files(log_path: Path, socket_dir: Path | None) -> None:
 
 def _transport(folder: Path | None) -> dict:
     return {"transport": "ipc", "ip": str(folder / "k")} if folder is not None else {}
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:   # another user's process: it runs
-        return True
-    return True
-
-
-def folder_owner(folder: Path) -> int | None:
-    """The process id a socket folder names as its owner; None when it names none (yet).
-    Raises ValueError for an owner file that holds no number."""
-    try:
-        return int((Path(folder) / OWNER_FILE).read_text(encoding="ascii").strip())
-    except FileNotFoundError:
-        return None
-
-
-def sweep_socket_folders(root: Path | None = None, unowned_age: float = UNOWNED_AGE) -> list[Path]:
-    """Remove the temp folders (kernel sockets, DuckDB's spill folder, Chromium's profile) of
-    salesnb processes that no longer run; return them.
-
-    A pool shuts its kernels down and removes their folders, except when the process is killed
-    (SIGKILL, out of memory, power off): then its folders stay in the temp folder. Each folder
-    names the process that made it (``owner.pid``); a folder whose owner has gone is removed
-    when the next kernel starts. A folder without that file (made a moment ago and not written
-    yet, or by an older salesnb) is removed only once it is ``unowned_age`` seconds old."""
-    root = Path(root or tempfile.gettempdir())
-    removed = []
-    now = time.time()
-    for folder in root.glob(TEMP_PREFIX + "*"):
-        try:
-            if not folder.is_dir() or folder.is_symlink():
-                continue
-            owner = folder_owner(folder)
-            stale = (now - folder.stat().st_mtime > unowned_age) if owner is None else not _running(owner)
-        except (OSError, ValueError):   # unreadable or half-written: not ours to judge
-            continue
-        if stale:
-            _stop_orphan_kernel(folder)
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
-    return removed
 
 
 def start_kernel(kernel_name: str = "python3", cwd: Path | None = None,
@@ -507,5 +423,4 @@ class KernelPool:
 
 
 __all__ = ["KernelPool", "PooledKernel", "start_kernel", "KernelStartError", "KernelDied", "log_tail",
-           "kernel_files", "remove_kernel_files", "socket_folder",
-           "folder_owner", "sweep_socket_folders", "owned_temp_folder", "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]
+           "kernel_files", "remove_kernel_files", "socket_folder", "quiet_kernel_manager", "WARM_CODE", "RESET_CODE"]

@@ -192,10 +192,6 @@ def expand_range(text: str, fiscal_year_start: int = 1) -> list[Period]:
     return out
 
 
-def validate_period_text(text: str) -> None:
-    parse_period(text)
-
-
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

@@ -27,7 +27,7 @@ from salesnb.config import load_config
 from salesnb.errors import ConfigError
 from salesnb.findings import build_findings
 from salesnb.metrics import bridge
-from salesnb.metrics.revenue import Window
+from salesnb.metrics.windows import Window
 from support.paths import PARAMS, ROOT
 from support.paths import SHARED_DATA as SHARED
 

@@ -1,4 +1,4 @@
-"""Charts (salesnb.charts): the theme is seaborn's whitegrid without importing seaborn, and the
+"""Charts (salesnb.render.charts): the theme is seaborn's whitegrid without importing seaborn, and the
 annotated heatmap writes every value where seaborn.heatmap would."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from salesnb import charts  # noqa: E402
+from salesnb.render.charts import revenue as charts, theme  # noqa: E402
 
 
 def test_theme_is_seaborns_whitegrid():
@@ -18,9 +18,9 @@ def test_theme_is_seaborns_whitegrid():
     style = sns.axes_style("whitegrid")
     for key, value in style.items():
         # the kit sets its own spines, font and colour map (its heatmaps are "Blues")
-        if key in charts.THEME and key not in ("axes.spines.top", "axes.spines.right", "font.family", "image.cmap"):
-            assert charts.THEME[key] == value, key
-    assert {"axes.grid", "grid.color", "axes.edgecolor", "axes.facecolor"} <= set(charts.THEME)
+        if key in theme.THEME and key not in ("axes.spines.top", "axes.spines.right", "font.family", "image.cmap"):
+            assert theme.THEME[key] == value, key
+    assert {"axes.grid", "grid.color", "axes.edgecolor", "axes.facecolor"} <= set(theme.THEME)
 
 
 def test_annotated_heatmap_labels_every_cell_top_row_first():
@@ -28,7 +28,7 @@ def test_annotated_heatmap_labels_every_cell_top_row_first():
                         columns=pd.Index(["a", "b", "c"], name="segment"))
     annot = data.map(lambda v: "" if pd.isna(v) else f"{v:.0f}")
     fig, ax = plt.subplots()
-    charts.annotated_heatmap(ax, data, annot)
+    theme.annotated_heatmap(ax, data, annot)
     texts = {(round(t.get_position()[0], 1), round(t.get_position()[1], 1)): t.get_text() for t in ax.texts}
     assert texts == {(0.5, 0.5): "1", (1.5, 0.5): "2", (2.5, 0.5): "3", (0.5, 1.5): "4", (2.5, 1.5): "6"}
     assert [t.get_text() for t in ax.get_yticklabels()] == ["north", "south"]
@@ -44,7 +44,7 @@ def test_annotated_heatmap_labels_every_cell_top_row_first():
 def test_annotated_heatmap_with_one_value_everywhere(value):
     data = pd.DataFrame([[value, value]], index=["r"], columns=["x", "y"])
     fig, ax = plt.subplots()
-    charts.annotated_heatmap(ax, data, data.map(str))
+    theme.annotated_heatmap(ax, data, data.map(str))
     assert [t.get_text() for t in ax.texts] == [str(value)] * 2
     plt.close(fig)
 
@@ -53,14 +53,14 @@ def test_heatmap_cell_labels_stay_out_of_the_layout_pass_and_the_picture_is_the_
     # the labels lie inside their cells, so the tight layout need not measure them (a cohort
     # heatmap's 300 labels made it the slowest figure); the drawn PNG must not change
     import io
-    charts.apply_theme()
+    theme.apply_theme()
     data = pd.DataFrame([[float(i * 7 + j) for j in range(7)] for i in range(12)],
                         index=[f"2024-{m:02d} (n=1,234)" for m in range(1, 13)])
     annot = data.map(lambda v: f"{v:.0f}%")
 
     def png(in_layout: bool) -> bytes:
         fig, ax = plt.subplots(figsize=(8, 5))
-        charts.annotated_heatmap(ax, data, annot, fontsize=7)
+        theme.annotated_heatmap(ax, data, annot, fontsize=7)
         assert len(ax.texts) == 84 and not any(t.get_in_layout() for t in ax.texts)
         for t in ax.texts:
             t.set_in_layout(in_layout)
@@ -106,7 +106,7 @@ def _inside(fig, artists) -> list[str]:
 
 
 def test_long_titles_and_heatmap_labels_stay_inside_the_picture():
-    charts.apply_theme()
+    theme.apply_theme()
     rows = [f"Region with a rather long name number {i}" for i in range(4)]
     matrix = pd.DataFrame([{"region": r, "segment": s, "revenue": 1000.0 * (i + j + 1)}
                            for i, r in enumerate(rows) for j, s in enumerate(["Consumer", "Corporate", "Home Office"])])
@@ -122,12 +122,12 @@ def test_long_titles_and_heatmap_labels_stay_inside_the_picture():
 
 
 def test_emoji_are_left_out_of_chart_text_not_drawn_as_boxes():
-    charts.apply_theme()
+    theme.apply_theme()
     frame = pd.DataFrame({"value": ["Shoes 👟 & socks", "🚀", "Café $5"], "revenue": [300.0, 200.0, 100.0]})
     fig = charts.breakdown_chart(frame, "product", "USD", "2024Q3")
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == [r"Café \$5", "?", "Shoes & socks"]  # bottom to top; "$" escaped for mathtext
-    drawable = charts._drawable()
+    drawable = theme._drawable()
     assert all(ord(ch) in drawable for label in labels for ch in label)
     import warnings
     with warnings.catch_warnings():
@@ -137,7 +137,7 @@ def test_emoji_are_left_out_of_chart_text_not_drawn_as_boxes():
 
 
 def test_chart_functions_return_closed_figures_so_a_cell_shows_them_once():
-    charts.apply_theme()
+    theme.apply_theme()
     plt.close("all")
     frame = pd.DataFrame({"value": ["a", "b"], "revenue": [2.0, 1.0], "growth_pct": [5.0, -3.0]})
     figs = [charts.breakdown_chart(frame, "region", "USD", "2024Q3"),
@@ -149,7 +149,7 @@ def test_chart_functions_return_closed_figures_so_a_cell_shows_them_once():
 
 
 def test_quarter_chart_shows_the_quarters_of_the_quarter_table():
-    from salesnb import tables
+    from salesnb.render import tables
     by_quarter = [{"quarter": f"2024Q{q}", "revenue": 100.0 * q, "orders": q, "partial": q == 4,
                    "qoq_pct": None, "yoy_pct": None} for q in range(1, 5)]
     f = {"currency": "USD", "revenue": {"by_quarter": by_quarter}}
@@ -161,7 +161,7 @@ def test_quarter_chart_shows_the_quarters_of_the_quarter_table():
 
 def test_index_chart_axis_covers_its_highest_point():
     import re
-    from salesnb.html import _nice_ticks, revenue_chart_svg
+    from salesnb.render.html import _nice_ticks, revenue_chart_svg
     for hi in (82_117.0, 75_000.0, 99_999.0, 1.0, 0.37, 12_345_678.0):
         ticks = _nice_ticks(0.0, hi)
         assert ticks[0] <= 0.0 and ticks[-1] >= hi and len(ticks) >= 2, (hi, ticks)

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from scipy.special import hyp2f1
 
-from salesnb import clv
-from salesnb.clv import BetaGeoModel, CLVError, ConvergenceError, GammaGammaModel, rfm_summary
+from salesnb.models import clv
+from salesnb.models.clv import BetaGeoModel, CLVError, ConvergenceError, GammaGammaModel
+from salesnb.models.clv_data import rfm_summary
 
 from support.paths import FIXTURES
 

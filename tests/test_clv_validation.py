@@ -20,8 +20,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesnb.clv import (BetaGeoModel, GammaGammaModel, fit_check, holdout_errors, holdout_window, naive_purchases,
-                         rfm_summary)
+from salesnb.models.clv import BetaGeoModel, GammaGammaModel
+from salesnb.models.clv_check import fit_check, holdout_errors, holdout_window, naive_purchases
+from salesnb.models.clv_data import CLV_VALUE_SCALE, _clv_days, clv_purchases, rfm_summary
+from salesnb.models.clv_findings import clv_findings
 from salesnb.config import load_config
 from salesnb.data import load_data
 from salesnb.findings import dumps
@@ -70,11 +72,11 @@ RULE_PURCHASES = {
 
 
 def _purchases(ds, end: dt.date, **kw) -> dict:
-    frame = customers.clv_purchases(customers._clv_days(ds), end, **kw).to_pandas()
+    frame = clv_purchases(_clv_days(ds), end, **kw).to_pandas()
     out: dict = {}
     for r in frame.itertuples():
         out.setdefault(str(r.customer_id), {})[pd.Timestamp(r.order_date).date().isoformat()] = \
-            r.revenue / customers.CLV_VALUE_SCALE
+            r.revenue / CLV_VALUE_SCALE
     return out
 
 
@@ -199,7 +201,7 @@ def _load(name: str):
 def _run(name: str, period: str):
     ds = _load(name)
     try:
-        out, tables = customers.customer_findings(ds, parse_period(period))
+        out, tables = customers.customer_findings(ds, parse_period(period), clv=clv_findings)
     finally:
         ds.close()
     return out, tables
@@ -268,7 +270,7 @@ def _sentences(out: dict, currency: str) -> list[str]:
     """The CLV sentences of the report; every number in them must be a finding (through fmt)."""
     import json
 
-    from salesnb import narrative_customers as nc
+    from salesnb.render.narrative import customers as nc
     from support.textnumbers import unexplained_numbers
     f = json.loads(dumps({"currency": currency, "period": {"label": "P"}, "customers": out}))
     sentences = [nc.clv_sentence(f), nc.clv_check_sentence(f), nc.clv_verdict_sentence(f)]
@@ -292,8 +294,8 @@ def cdnow():
     shared_file("cdnow", "CDNOW_master.txt")
     ds = _load("cdnow")
     try:
-        out, tables = customers.customer_findings(ds, parse_period("1998Q2"))
-        again, _ = customers.customer_findings(ds, parse_period("1998Q2"))
+        out, tables = customers.customer_findings(ds, parse_period("1998Q2"), clv=clv_findings)
+        again, _ = customers.customer_findings(ds, parse_period("1998Q2"), clv=clv_findings)
     finally:
         ds.close()
     # deterministic: the holdout fit, the refit and every prediction, byte for byte
@@ -377,8 +379,8 @@ def test_sample_fails_the_check_on_its_total(tmp_path):
         pytest.skip("data/sample.parquet not found (make sample)")
     ds = load_data(load_config(ROOT / "params" / "sample.yaml"))
     try:
-        out, tables = customers.customer_findings(ds, parse_period("2024Q3"))
-        again, _ = customers.customer_findings(ds, parse_period("2024Q3"))
+        out, tables = customers.customer_findings(ds, parse_period("2024Q3"), clv=clv_findings)
+        again, _ = customers.customer_findings(ds, parse_period("2024Q3"), clv=clv_findings)
     finally:
         ds.close()
     v = out["clv"]["validation"]
@@ -401,7 +403,7 @@ def test_no_customer_without_positive_net_revenue_is_modelled(tmp_path):
             rows.append((f"r{c}", "2024-06-20", f"C{c:02d}", -10_000.0))
     ds = make_dataset(tmp_path, rows)
     try:
-        out, _ = customers.customer_findings(ds, parse_period("2024Q2"))
+        out, _ = customers.customer_findings(ds, parse_period("2024Q2"), clv=clv_findings)
         got = _purchases(ds, dt.date(2024, 7, 1))
     finally:
         ds.close()

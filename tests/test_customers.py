@@ -15,6 +15,7 @@ from salesnb.config import load_config
 from salesnb.data import load_data
 from salesnb.findings import dumps
 from salesnb.metrics import customers, rfm
+from salesnb.models.clv_findings import clv_findings
 from salesnb.periods import parse_period
 from support.golden_customers import GOLDEN_ROWS, make_dataset
 from support.paths import SHARED_DATA, require_shared_data
@@ -26,7 +27,7 @@ TABLES = {"customers_rfm_segments", "customers_rf_heatmap", "customers_cohorts",
 
 
 def run(ds, period, revenue_findings=None):
-    return customers.customer_findings(ds, parse_period(period), revenue_findings)
+    return customers.customer_findings(ds, parse_period(period), revenue_findings, clv=clv_findings)
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +253,7 @@ def superstore():
         rev, _ = revenue.revenue_findings(ds, parse_period("2017Q4"))
     except ImportError:
         rev = None
-    out, tables = customers.customer_findings(ds, parse_period("2017Q4"), rev)
+    out, tables = customers.customer_findings(ds, parse_period("2017Q4"), rev, clv=clv_findings)
     path = SHARED_DATA / "superstore" / "Sample - Superstore.csv"
     raw = pd.read_csv(path, encoding="cp1252")
     lines = pd.DataFrame({"order": raw["Order ID"], "customer": raw["Customer ID"], "revenue": raw["Sales"],
@@ -322,7 +323,7 @@ def online_retail():
         rev, _ = revenue.revenue_findings(ds, parse_period("2011Q4"))
     except ImportError:
         rev = None
-    out, tables = customers.customer_findings(ds, parse_period("2011Q4"), rev)
+    out, tables = customers.customer_findings(ds, parse_period("2011Q4"), rev, clv=clv_findings)
     raw = pd.read_parquet(SHARED_DATA / "online-retail" / "online_retail.parquet")
     cust = raw["CustomerID"].map(lambda v: None if pd.isna(v) else str(int(v)))
     lines = pd.DataFrame({"order": raw["InvoiceNo"], "customer": cust,
@@ -366,7 +367,7 @@ def test_online_retail_rfm(online_retail):
 def test_online_retail_is_deterministic(online_retail):
     """The same data gives the same findings, CLV fit included (money sums are exact)."""
     out, _, _, _, ds = online_retail
-    again, _ = customers.customer_findings(ds, parse_period("2011Q4"), None)
+    again, _ = customers.customer_findings(ds, parse_period("2011Q4"), None, clv=clv_findings)
     for key in ("clv", "rfm_segments", "identified_revenue", "top20_revenue_share_pct", "high_value",
                 "cohort_retention", "at_risk_revenue", "reactivation"):
         assert dumps({key: again[key]}) == dumps({key: out[key]}), key
@@ -377,7 +378,7 @@ def test_online_retail_is_deterministic(online_retail):
 @pytest.mark.parametrize("case", ["superstore", "online_retail", "golden"])
 def test_every_number_in_the_sentences_is_a_finding(case, request):
     from support.textnumbers import unexplained_numbers
-    from salesnb import narrative_customers as nc
+    from salesnb.render.narrative import customers as nc
     out = request.getfixturevalue(case)[0]
     currency = {"online_retail": "GBP"}.get(case, "USD")
     f = json.loads(dumps({"currency": currency, "period": {"label": "2017Q4"}, "customers": out}))
@@ -390,7 +391,7 @@ def test_every_number_in_the_sentences_is_a_finding(case, request):
 
 
 def test_sentences_escape_data_strings():
-    from salesnb import narrative_customers as nc
+    from salesnb.render.narrative import customers as nc
     f = {"currency": "USD", "period": {"label": "2024Q1"},
          "customers": {"count": 2, "new": 1, "returning": 1, "new_share_pct": 50.0,
                        "high_value": {"share_pct": 10.0, "customers": 1, "dimensions": {

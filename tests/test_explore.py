@@ -133,7 +133,7 @@ def test_params_paths_resolve_from_the_working_folder_then_the_project_root(monk
         salesnb.load_config("params/nope.yaml")
     assert str(ROOT / "notebooks" / "params" / "nope.yaml") in err.value.message
     assert str(ROOT / "params" / "nope.yaml") in err.value.message
-    from salesnb.paths import default_params_file
+    from salesnb.findings import default_params_file
     assert default_params_file("params/sample.yaml") == ROOT / "params" / "sample.yaml"
     # a file in the working folder wins over the project's
     (ROOT / "notebooks" / "params").mkdir(exist_ok=True)

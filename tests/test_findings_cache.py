@@ -116,7 +116,7 @@ def test_a_new_salesnb_code_is_a_new_key(tmp_path, cache, monkeypatch):
     key = fnd.cache_key(config, "2024Q2")
     monkeypatch.setattr(fnd, "_CODE_FINGERPRINT", ["edited"])
     assert fnd.cache_key(config, "2024Q2") != key
-    monkeypatch.setattr("salesnb.__version__", "9.9.9")
+    monkeypatch.setattr("salesnb.version.__version__", "9.9.9")
     assert len({key, fnd.cache_key(config, "2024Q2")}) == 2
 
 

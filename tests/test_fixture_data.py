@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import pytest
 
-from salesnb import narrative
+from salesnb.render.narrative import revenue as narrative
 from salesnb.config import load_config
 from salesnb.data import load_data
 from salesnb.findings import build_findings, dumps
@@ -160,7 +160,7 @@ def test_every_number_of_an_action_is_a_finding(online_retail_findings):
 
 
 def test_customer_findings_are_consistent(online_retail_findings):
-    from salesnb import narrative_customers
+    from salesnb.render.narrative import customers as narrative_customers
     f = online_retail_findings
     sentences = narrative_customers.customer_sentences(f)
     assert sentences

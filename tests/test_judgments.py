@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesnb import narrative, recommend, summary
-from salesnb.metrics.revenue import stl_fit, stl_outliers, volatility_and_anomalies
+from salesnb.render import recommendations as render_recs, summary
+from salesnb.render.narrative import revenue as narrative
+from salesnb.recommend import actions, evidence
+from salesnb.metrics.trend import stl_fit, stl_outliers, volatility_and_anomalies
 from support.paths import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +85,7 @@ def test_judgments_hold_on_real_data(case):
     assert len([a for a in recs["actions"] if a["shown"]]) == recs["shown_actions"] <= 7
     assert (recs["actions_note"] is None) == (recs["shown_actions"] == 7)
     # the report shows only what passes, the summary's first action is the first shown one
-    assert len(summary.actions_frame(f)) == recs["shown_actions"]
+    assert len(render_recs.actions_frame(f)) == recs["shown_actions"]
     top = summary.top_actions(f)
     assert all(a["shown"] for a in top)
     opening = summary.opening(f)
@@ -111,7 +113,7 @@ def test_cdnow_has_no_acquisition_risk_and_no_bring_back():
     # fewer than 24 complete months: no month is called anomalous, and the text says why
     vol = f["revenue"]["volatility"]
     assert vol["method"] == "none" and vol["anomalies"] == [] and "fewer than 24" in vol["note"]
-    from salesnb import narrative
+    from salesnb.render.narrative import revenue as narrative
     assert "no month is judged anomalous" in narrative.anomaly_sentence(f)
 
 
@@ -213,7 +215,7 @@ def test_rfm_scores_only_customers_with_positive_net_revenue():
 
 def test_a_year_report_states_one_comparison():
     f = findings("superstore_2017")
-    from salesnb import narrative
+    from salesnb.render.narrative import revenue as narrative
     text = narrative.revenue_sentence(f)
     assert text.count("on 2016") == 1
     assert all(k["year_ago_label"] is None for k in summary.kpis(f))
@@ -359,7 +361,7 @@ def test_fewer_than_24_complete_months_call_nothing_anomalous():
 # --------------------------------------------------------------------------- flags on hand-made findings
 
 def _ctx(total=100_000.0):
-    return recommend._Ctx({"revenue": {"total": total}, "currency": "USD"})
+    return evidence._Ctx({"revenue": {"total": total}, "currency": "USD"})
 
 
 def test_materiality_and_sample_flags():
@@ -376,22 +378,22 @@ def test_materiality_and_sample_flags():
     assert ctx.item("risk", "data_quality", "t", [], None, "f", "high", material=False)["shown"] is False
     # a share target: material from 2 points
     for current, target, material in ((85.2, 84.8, False), (85.9, 80.7, True), (30.0, 28.0, True)):
-        act = recommend._action("a", "revenue.by_dimension.region[UK].share_pct", current, target)
+        act = evidence._action("a", "revenue.by_dimension.region[UK].share_pct", current, target)
         risk = ctx.item("risk", "dimension_concentration", "t", [], None, "f", "high", action=act)
         assert risk["material"] is True                                     # the risk: its own threshold
-        assert recommend._make_action(risk, ctx)["material"] is material
+        assert actions._make_action(risk, ctx)["material"] is material
         assert (risk["current"], risk["target"]) == (current, target)
 
 
 def test_select_actions_takes_only_shown_ones_and_flags_the_rest():
     ctx = _ctx()
     items = [ctx.item("opportunity", f"r{i}", f"t{i}", [], 2000.0 * (i + 1), "f", "high",
-                      action=recommend._action(f"a{i}", f"m{i}", 1.0, 2.0)) for i in range(3)]
+                      action=evidence._action(f"a{i}", f"m{i}", 1.0, 2.0)) for i in range(3)]
     items.append(ctx.item("opportunity", "small", "small", [], 10.0, "f", "high",
-                          action=recommend._action("s", "ms", 1.0, 2.0)))
-    chosen = recommend.select_actions([recommend._make_action(i, ctx) for i in items])
+                          action=evidence._action("s", "ms", 1.0, 2.0)))
+    chosen = actions.select_actions([actions._make_action(i, ctx) for i in items])
     assert [a["shown"] for a in chosen] == [True, True, True, False]
     assert chosen[-1]["rule"] == "small"
-    assert recommend.actions_note(3).startswith("Only 3 actions pass the evidence rules")
-    assert recommend.actions_note(1).startswith("Only 1 action passes")
-    assert recommend.actions_note(7) is None
+    assert actions.actions_note(3).startswith("Only 3 actions pass the evidence rules")
+    assert actions.actions_note(1).startswith("Only 1 action passes")
+    assert actions.actions_note(7) is None

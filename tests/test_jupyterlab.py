@@ -73,7 +73,8 @@ def texts(result: dict) -> list[str]:
 
 def expected_sentences(f: dict) -> dict[str, list[str]]:
     """What the notebooks must show, rendered by the library from the findings."""
-    from salesnb import narrative, narrative_customers as nc, summary
+    from salesnb.render import summary
+    from salesnb.render.narrative import customers as nc, revenue as narrative
     revenue = list(narrative.revenue_sentences(f))
     for s in (narrative.anomaly_sentence(f), narrative.top_rep_sentence(f)):
         if s:
@@ -119,7 +120,7 @@ def check(results: dict, f: dict) -> None:
 
 def test_notebooks_in_jupyterlab_on_the_sample(tmp_path):
     import salesnb
-    from salesnb.paths import default_params_file
+    from salesnb.findings import default_params_file
     work = tmp_path
     notebook_copies(work / "nb")
     results = run_in_lab(work, "sample")

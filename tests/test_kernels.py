@@ -8,8 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from salesnb import paths
 from salesnb.kernels import KernelPool
-from salesnb.report import NotebookFailed, execute_notebook
+from salesnb.report.execute import NotebookFailed, execute_notebook
 from support.notebooks import throwaway_notebook, tiny_params
 
 
@@ -177,7 +178,7 @@ def test_socket_folders_of_a_killed_run_are_swept_and_live_ones_kept(tmp_path):
         f.mkdir()
         (f / "k-1").write_text("")
         if owner is not None:
-            (f / kernels.OWNER_FILE).write_text(str(owner))
+            (f / paths.OWNER_FILE).write_text(str(owner))
         if age:
             past = time.time() - age
             os.utime(f, (past, past))
@@ -185,13 +186,13 @@ def test_socket_folders_of_a_killed_run_are_swept_and_live_ones_kept(tmp_path):
 
     dead = folder("dead", owner=_finished_pid())
     alive = folder("alive", owner=os.getpid())
-    old_unowned = folder("old", age=kernels.UNOWNED_AGE + 60)
+    old_unowned = folder("old", age=paths.UNOWNED_AGE + 60)
     new_unowned = folder("new")          # made a moment ago, owner not written yet
     garbled = folder("garbled", owner="not a pid")
     other = tmp_path / "someone-else"
     other.mkdir()
 
-    removed = kernels.sweep_socket_folders(tmp_path)
+    removed = paths.sweep_temp_folders(tmp_path)
     assert sorted(removed) == sorted([dead, old_unowned])
     assert not dead.exists() and not old_unowned.exists()
     assert alive.is_dir() and new_unowned.is_dir() and garbled.is_dir() and other.is_dir()
@@ -204,12 +205,12 @@ def test_a_started_kernel_names_its_owner_and_sweeps_stale_folders(tmp_path, mon
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     stale = tmp_path / (kernels.SOCKET_PREFIX + "stale")
     stale.mkdir()
-    (stale / kernels.OWNER_FILE).write_text(str(_finished_pid()))
+    (stale / paths.OWNER_FILE).write_text(str(_finished_pid()))
     kernel = kernels.start_kernel("python3", warm_code="")
     try:
         assert not stale.exists()
         assert kernel.socket_dir.parent == tmp_path
-        assert (kernel.socket_dir / kernels.OWNER_FILE).read_text() == str(os.getpid())
+        assert (kernel.socket_dir / paths.OWNER_FILE).read_text() == str(os.getpid())
     finally:
         kernel.shutdown()
     assert not kernel.socket_dir.exists()

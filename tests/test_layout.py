@@ -7,7 +7,8 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from salesnb import narrative, summary, tables
+from salesnb.render import recommendations as render_recs, tables
+from salesnb.render.narrative import revenue as narrative
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,26 +20,26 @@ def _evidence(n: int) -> list[dict]:
 
 def test_evidence_lines_are_short_key_value_lines_with_a_count_of_the_rest():
     item = {"evidence": _evidence(10)}
-    text = summary.evidence_lines(item, "USD")
+    text = render_recs.evidence_lines(item, "USD")
     lines = text.split("\n")
-    assert len(lines) == summary.EVIDENCE_LINES + 1
-    assert all(len(line) <= summary.EVIDENCE_WIDTH for line in lines)
+    assert len(lines) == render_recs.EVIDENCE_LINES + 1
+    assert all(len(line) <= render_recs.EVIDENCE_WIDTH for line in lines)
     assert lines[-1] == "+6 more in findings.json"
     assert all(" = " in line for line in lines[:-1])
     # a short key keeps its full text and its formatted value
-    short = summary.evidence_lines({"evidence": [{"key": "revenue.aov", "value": 1231.2}]}, "USD")
+    short = render_recs.evidence_lines({"evidence": [{"key": "revenue.aov", "value": 1231.2}]}, "USD")
     assert short == "revenue.aov = $1,231.20"
     # the full list stays available (findings.json holds the raw evidence; evidence_text all of it)
-    assert summary.evidence_text(item, "USD").count(" = ") == 10
+    assert render_recs.evidence_text(item, "USD").count(" = ") == 10
 
 
 def test_evidence_cells_render_as_lines_in_the_html_table():
-    frame = pd.DataFrame([{"Action": "Act <now>", "Evidence": summary.evidence_lines({"evidence": _evidence(6)})}])
+    frame = pd.DataFrame([{"Action": "Act <now>", "Evidence": render_recs.evidence_lines({"evidence": _evidence(6)})}])
     html = tables.to_html(frame)
-    assert html.count("<br>") == summary.EVIDENCE_LINES
+    assert html.count("<br>") == render_recs.EVIDENCE_LINES
     assert "Act &lt;now&gt;" in html and "\n+2 more" not in html
     assert "max-width" not in html  # widths come from the stylesheet (report.css), not per table
-    css = (ROOT / "salesnb" / "templates" / "report.css").read_text(encoding="utf-8")
+    css = (ROOT / "salesnb" / "render" / "templates" / "report.css").read_text(encoding="utf-8")
     assert "table.salesnb-table { width: 100%; table-layout: auto; }" in css
     assert "overflow-wrap: break-word" in css
     # a findings key may wrap after its dots; a money amount never

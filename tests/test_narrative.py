@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from salesnb import narrative
+from salesnb.render.narrative import revenue as narrative
 from salesnb.findings import build_findings
 
 from support.textnumbers import unexplained_numbers

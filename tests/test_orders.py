@@ -129,13 +129,13 @@ def test_an_order_half_without_customer_id_is_split(load, custs, atomic):
 def test_a_quarter_after_another_groups_only_its_own_window(monkeypatch):
     """2017Q4's previous window is 2017Q3, grouped already for 2017Q3's report: each dimension
     groups one window (2017Q4's), not two."""
-    from salesnb.metrics import revenue as rev
+    from salesnb.metrics import breakdowns
     config = load_config(HERE / "params" / "superstore.yaml")
     with load_data(config) as ds:
         build_findings(config, "2017Q3", dataset=ds)
         grouped = []
-        real = rev._dim_values
-        monkeypatch.setattr(rev, "_dim_values", lambda t, dim, windows: grouped.append(
+        real = breakdowns._dim_values
+        monkeypatch.setattr(breakdowns, "_dim_values", lambda t, dim, windows: grouped.append(
             (dim, [w.label for w in windows])) or real(t, dim, windows))
         build_findings(config, "2017Q4", dataset=ds)
     assert grouped and all(len(windows) == 1 for _, windows in grouped), grouped

@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import linregress
 
-from salesnb import recommend
-from salesnb.recommend import deadline_for, priority_score, recommendations, resolve
+from salesnb.recommend import recommendations
+from salesnb.recommend.actions import actions_note
+from salesnb.recommend.evidence import MAX_ACTIONS, deadline_for, priority_score, resolve
 from support.findings import (REAL, customers_section, dim_row, item_values, make_findings, month_rows, ranked_rows,
                               real_findings)
 
@@ -352,7 +353,7 @@ def test_actions_are_smart_and_capped():
     f["revenue"]["year_ago"]["aov"] = 275.50
     f["revenue"]["change"]["aov"]["vs_year_ago_pct"] = -9.26
     actions = recommendations(f)["actions"]
-    assert 1 <= len(actions) <= recommend.MAX_ACTIONS
+    assert 1 <= len(actions) <= MAX_ACTIONS
     metrics = [a["metric"] for a in actions]
     assert len(metrics) == len(set(metrics))        # one action per metric (AOV: recovery or uplift, not both)
     for a in actions:
@@ -363,7 +364,7 @@ def test_actions_are_smart_and_capped():
 
 def test_empty_findings_give_empty_lists():
     empty = {"opportunities": [], "risks": [], "actions": [], "shown_actions": 0,
-             "actions_note": recommend.actions_note(0)}
+             "actions_note": actions_note(0)}
     assert recommendations({}) == empty
     assert empty["actions_note"].startswith("No action passes the evidence rules")
     tiny = make_findings(revenue__by_dimension={}, revenue__trend_by_month=[], revenue__dimensions=[])
@@ -421,7 +422,7 @@ def test_real_data_recommendations_are_reproducible(name, shared_data):
 @given(st.lists(st.integers(min_value=-10**9, max_value=10**9), min_size=3, max_size=40))
 def test_linear_trend_matches_scipy_linregress(cents):
     ys = [c / 100 for c in cents]
-    from salesnb.recommend import linear_trend
+    from salesnb.recommend.risks import linear_trend
     xs = list(range(len(ys)))
     slope, p, se = linear_trend(xs, ys)
     if len(set(ys)) < 2:

@@ -59,11 +59,11 @@ def test_sigkill_midway_leaves_the_previous_report_intact(tmp_path):
 
 def _socket_folders_of(pid: int) -> list[Path]:
     import tempfile
-    from salesnb import kernels
+    from salesnb import kernels, paths
     found = []
     for f in Path(tempfile.gettempdir()).glob(kernels.SOCKET_PREFIX + "*"):
         try:
-            if kernels.folder_owner(f) == pid:
+            if paths.folder_owner(f) == pid:
                 found.append(f)
         except (OSError, ValueError):
             pass
@@ -162,7 +162,7 @@ def test_a_url_hidden_from_the_check_still_downloads_nothing(make_params, tmp_pa
 # --------------------------------------------------------------------------- batch --by folders
 
 def test_by_folders_are_all_different_and_stable():
-    from salesnb.report import by_folders
+    from salesnb.report.batch import by_folders
     values = ["a/b", "a_b", "a_b-2", "x" * 150, "x" * 149 + "y", None, "(missing)"]
     folders = by_folders("segment", values)
     assert len({f.lower() for f in folders}) == len(values)
@@ -223,7 +223,7 @@ def test_temp_files_of_a_killed_run_are_private_and_swept(tmp_path):
     """kill -9 while the notebooks run: everything the run left in the temp folder is in folders
     that name it as their owner (the kernels' connection files with their signing key among
     them, 0600), and the next run's sweep removes all of it (issue 22, item 13)."""
-    from salesnb.kernels import sweep_socket_folders
+    from salesnb.paths import sweep_temp_folders
     params = tiny_params(tmp_path)
     temp = tmp_path / "temp"
     temp.mkdir()
@@ -246,7 +246,7 @@ def test_temp_files_of_a_killed_run_are_private_and_swept(tmp_path):
     for key_file in temp.glob("salesnb-k-*/kernel.json"):
         assert key_file.stat().st_mode & 0o077 == 0, "the connection file (it holds the key) is private"
     # the sweep removes a folder once its owner is gone: wait for that, not a fixed time
-    _wait_for(lambda: (sweep_socket_folders(temp), list(temp.iterdir()) == [])[1], seconds=60,
+    _wait_for(lambda: (sweep_temp_folders(temp), list(temp.iterdir()) == [])[1], seconds=60,
               what="the sweep to remove everything the killed run left")
 
 

@@ -1,4 +1,4 @@
-"""salesnb.report / salesnb.html: one report, end to end, on real data; atomic replacement; locks.
+"""salesnb.report / salesnb.render.html: one report, end to end, on real data; atomic replacement; locks.
 
 The expensive part (executing the notebooks) runs once per data set in module-scoped fixtures;
 several tests then check the same output.
@@ -324,20 +324,21 @@ def test_cli_run_bad_params_has_no_traceback(tmp_path):
 
 
 def test_pdf_without_chromium_says_what_to_install(tmp_path, monkeypatch):
-    import salesnb.report as report
-    monkeypatch.setattr(report, "find_chromium", lambda: None)
+    import salesnb.report.pdf as pdf
+    from salesnb.report import run_report
+    monkeypatch.setattr(pdf, "find_chromium", lambda: None)
     params = tmp_path / "p.yaml"
     (tmp_path / "s.csv").write_text("order,date,amount\n1,2024-01-05,10\n")
     params.write_text("name: t\nsource: s.csv\ncolumns: {order_id: order, order_date: date, revenue: amount}\n")
     with pytest.raises(ReportError, match="Chromium is needed for --pdf: apt-get install chromium"):
-        report.run_report(params, out=tmp_path / "out", pdf=True)
+        run_report(params, out=tmp_path / "out", pdf=True)
     assert not (tmp_path / "out").exists()
 
 
 # --------------------------------------------------------------------------- helpers
 
 def test_write_atomic_replaces_in_one_step(tmp_path):
-    from salesnb.report import write_atomic
+    from salesnb.report.publish import write_atomic
     target = tmp_path / "sub" / "f.json"
     write_atomic(target, "one")
     write_atomic(target, "two ✓")
@@ -356,7 +357,7 @@ def test_findings_cli_writes_atomically(tmp_path, shared_data):
 
 
 def test_publish_swaps_folders(tmp_path):
-    from salesnb.report import publish
+    from salesnb.report.publish import publish
     final, new = tmp_path / "2024Q1", tmp_path / ".tmp-2024Q1-ab"
     final.mkdir()
     (final / "report.html").write_text("old")
@@ -373,7 +374,7 @@ def test_publish_swaps_folders(tmp_path):
 
 
 def test_rework_headings_fits_a_notebook_under_its_section():
-    from salesnb.html import rework_headings
+    from salesnb.render.html import rework_headings
     body = '<h2 id="Revenue">Revenue</h2><p>x</p><h3 id="a">Trend &amp; growth</h3><h4>Detail</h4><h3>Trend &amp; growth</h3>'
     out, toc = rework_headings(body, "revenue")
     assert "<h2" not in out and "Revenue</h2>" not in out
@@ -385,7 +386,7 @@ def test_rework_headings_fits_a_notebook_under_its_section():
 
 def test_markdown_money_is_not_math(tmp_path):
     from salesnb.fmt import esc
-    from salesnb.html import notebook_body
+    from salesnb.render.html import notebook_body
     nb = nbformat.v4.new_notebook()
     text = "From -$1,200/$1,500 for " + esc("<b>Tom & Jerry_s</b>")
     nb.cells = [nbformat.v4.new_markdown_cell(text)]
@@ -425,7 +426,7 @@ def test_notebook_figures_are_saved_as_laid_out(superstore):
     chart at 100 dpi is 900 × 420 px."""
     import base64
     import struct
-    from salesnb.charts import THEME
+    from salesnb.render.charts.theme import THEME
     nb = nbformat.read(superstore["report"].parent / "notebooks" / "revenue.ipynb", as_version=4)
     pngs = [base64.b64decode(o["data"]["image/png"]) for c in nb.cells if c.cell_type == "code"
             for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
@@ -438,8 +439,8 @@ def test_notebook_figures_are_saved_as_laid_out(superstore):
 @needs_shared_data
 @pytest.mark.slow
 def test_bodies_converted_while_notebooks_run_give_the_same_page(superstore):
-    from salesnb import html as H
-    from salesnb.report import assemble
+    from salesnb.render import html as H
+    from salesnb.report.run import assemble
     folder = superstore["report"].parent
     findings = json.loads((folder / "findings.json").read_text(encoding="utf-8"))
     executed = {p.stem: p for p in (folder / "notebooks").glob("*.ipynb")}

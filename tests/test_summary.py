@@ -1,4 +1,4 @@
-"""Executive summary (salesnb.summary): KPI rows, the ranked findings, escaping, and on the real data
+"""Executive summary (salesnb.render.summary): KPI rows, the ranked findings, escaping, and on the real data
 sets every number in the rendered text is a finding."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from salesnb import summary
+from salesnb.render import recommendations as render_recs, summary
 from salesnb.fmt import fmt_month
 from support.findings import REAL, customers_section, make_findings, real_findings
 
@@ -96,16 +96,16 @@ def test_summary_without_customers_or_recommendations_section():
     s = summary.executive_summary(f)
     assert s["kpis"] and s["top_findings"]
     assert isinstance(s["top_actions"], list)
-    assert summary.actions_frame(f).columns[0] == "#"
-    assert summary.risks_frame(f).empty or "Risk" in summary.risks_frame(f).columns
+    assert render_recs.actions_frame(f).columns[0] == "#"
+    assert render_recs.risks_frame(f).empty or "Risk" in render_recs.risks_frame(f).columns
 
 
 def test_format_value_by_key():
-    assert summary.format_value("revenue.by_dimension.region[East].revenue", 1234.5) == "$1,234.50"
-    assert summary.format_value("customers.at_risk_share_pct", 12.345) == "12.3%"
-    assert summary.format_value("customers.one_time_buyers", 80) == "80"
-    assert summary.format_value("data.month_coverage.2024-06", 0.2903) == "29.0%"
-    assert summary.format_value("data.gap_months", ["2024-02"]) == "2024-02"
+    assert render_recs.format_value("revenue.by_dimension.region[East].revenue", 1234.5) == "$1,234.50"
+    assert render_recs.format_value("customers.at_risk_share_pct", 12.345) == "12.3%"
+    assert render_recs.format_value("customers.one_time_buyers", 80) == "80"
+    assert render_recs.format_value("data.month_coverage.2024-06", 0.2903) == "29.0%"
+    assert render_recs.format_value("data.gap_months", ["2024-02"]) == "2024-02"
 
 
 @pytest.mark.parametrize("name", sorted(REAL))
@@ -130,8 +130,8 @@ def test_real_data_every_number_is_a_finding(name, shared_data):
 @pytest.mark.parametrize("name", sorted(REAL))
 def test_real_data_tables_for_the_notebook(name, shared_data):
     f = real_findings(name)
-    actions = summary.actions_frame(f)
+    actions = render_recs.actions_frame(f)
     assert len(actions) == f["recommendations"]["shown_actions"] <= 7
     assert not actions[["Action", "Metric", "Target", "Deadline"]].isna().any().any()
-    assert len(summary.impact_frame(f)) == len([o for o in f["recommendations"]["opportunities"]
+    assert len(render_recs.impact_frame(f)) == len([o for o in f["recommendations"]["opportunities"]
                                                 if o["impact"] is not None and o["shown"]])

@@ -28,15 +28,16 @@ from IPython.display import HTML, Markdown, display
 import matplotlib.pyplot as plt
 
 import salesnb
-from salesnb import charts, narrative, tables
-from salesnb.fmt import esc
+from salesnb.render import labels, tables
+from salesnb.render.charts import revenue as charts, theme
+from salesnb.render.narrative import revenue as narrative
 from salesnb.findings import notebook_findings
 
 # the report run's findings (run_dir), else only the revenue section, built once and cached
 findings = notebook_findings(params_file, period, run_dir, sections=("revenue",))
 f, T = findings.data, findings.tables
 currency = f["currency"]
-charts.apply_theme()
+theme.apply_theme()
 
 
 def show(fig):
@@ -46,42 +47,42 @@ def show(fig):
 ''', tags=["setup"])
 md("## Revenue")
 code('''
-display(Markdown("\\n".join("- " + esc(s) for s in narrative.revenue_sentences(f))))
+display(HTML(salesnb.fmt.html_list(narrative.revenue_sentences(f))))
 display(HTML(tables.to_html(tables.kpi_table(f))))
 ''')
 md("### Monthly and quarterly trend")
 code('''
 show(charts.trend_chart(T["revenue_trend"], currency, f["period"]["label"]))
-show(charts.quarter_chart(T["revenue_by_quarter"].tail(12), currency))
+show(charts.quarter_chart(f["revenue"]["by_quarter"], currency))  # the quarters of the table below
 display(HTML(tables.to_html(tables.quarter_table(f))))
 ''')
 md("### Growth")
 code('''
 g = f["revenue"]["growth"]
 lines = [s for s in (narrative.best_worst_sentence(f), narrative.growth_sentence(f)) if s]
-display(Markdown(" ".join(esc(s) for s in lines) or "Growth needs at least two complete months."))
+display(HTML(salesnb.fmt.html_text(" ".join(lines) or "Growth needs at least two complete months.")))
 display(HTML(tables.to_html(tables.month_table(f))))
 ''')
 md("### Breakdown by dimension")
 code('''
-noun = narrative.DIMENSION_NOUNS
+noun = labels.dimension_noun
 prev_label = f["comparison"]["previous"]["label"] if f["comparison"]["previous"]["available"] else None
 for dim in ("region", "segment", "category", "channel"):
     if dim not in f["revenue"]["dimensions"]:
-        display(HTML(tables.note_html(f"The data has no {noun[dim]} column: this breakdown is left out.")))
+        display(HTML(tables.note_html(f"The data has no {noun(dim)} column: this breakdown is left out.")))
         continue
-    display(Markdown(f"#### Revenue by {noun[dim]}"))
+    display(Markdown(f"#### Revenue by {noun(dim)}"))
     sentence = narrative.dimension_growth_sentence(f, dim) or narrative.dimension_share_sentence(f, dim)
     if sentence:
-        display(Markdown(esc(sentence)))
-    show(charts.breakdown_chart(T[f"revenue_by_{dim}"], noun[dim], currency, f["period"]["label"]))
+        display(HTML(salesnb.fmt.html_text(sentence)))
+    show(charts.breakdown_chart(T[f"revenue_by_{dim}"], noun(dim), currency, f["period"]["label"]))
     if prev_label:
-        show(charts.growth_chart(T[f"revenue_by_{dim}"], noun[dim], prev_label))
+        show(charts.growth_chart(T[f"revenue_by_{dim}"], noun(dim), prev_label))
     display(HTML(tables.to_html(tables.breakdown_table(f, dim))))
 ''')
-md("### Region × segment")
 code('''
 if "revenue_region_segment" in T:
+    display(Markdown("### Region × segment"))
     show(charts.heatmap_chart(T["revenue_region_segment"], "region", "segment", currency,
                               f"Revenue by region and segment, {f['period']['label']}"))
 else:
@@ -98,7 +99,7 @@ if f["revenue"]["top_performers"]:
     display(Markdown("#### Top sales reps"))
     sentence = narrative.top_rep_sentence(f)
     if sentence:
-        display(Markdown(esc(sentence)))
+        display(HTML(salesnb.fmt.html_text(sentence)))
     show(charts.breakdown_chart(T["revenue_by_sales_rep"], "sales rep", currency, f["period"]["label"]))
     display(HTML(tables.to_html(tables.reps_table(f))))
 else:
@@ -107,7 +108,7 @@ else:
 md("### Volatility and anomalous months")
 code('''
 sentence = narrative.anomaly_sentence(f)
-display(Markdown(esc(sentence) if sentence else "Too few complete months to measure volatility."))
+display(HTML(salesnb.fmt.html_text(sentence or "Too few complete months to measure volatility.")))
 ''')
 
 nb = nbf.v4.new_notebook()

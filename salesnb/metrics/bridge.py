@@ -72,12 +72,12 @@ def _windows_of(wins: dict) -> tuple:
 
 
 def _in(ts, window):
-    from .revenue import _in as in_window
+    from .windows import _in as in_window
     return in_window(ts, window)
 
 
 def _any(t, windows):
-    from .revenue import _any_window
+    from .windows import _any_window
     return _any_window(t, windows)
 
 
@@ -139,7 +139,7 @@ def customer_bridges(src, current, comparisons: list) -> list[dict]:
 def item_aggregate(t, dim: str, windows: list) -> pd.DataFrame:
     """One row per item (value of ``dim``, ``(missing)`` for none) with its exact net revenue
     ``r{i}``, net units ``q{i}`` (a missing quantity counts as 0) and lines ``n{i}`` in each window."""
-    from .revenue import MISSING_LABEL
+    from .missing import MISSING_LABEL
     w = t.filter(_any(t, windows))
     rev = w.revenue.cast(MONEY)
     qty = w.quantity.cast(MONEY).fill_null(ibis.literal(0).cast(MONEY))
@@ -288,7 +288,7 @@ def bridge_findings(dataset, wins: dict) -> tuple[dict, dict]:
             entry["pvm"] = None
             entry["pvm_note"] = pvm_note
         if "total_change" not in entry:  # neither customers nor items: the change alone
-            from .revenue import kpis_for
+            from .kpis import kpis_for
             totals = kpis_for(t, [current, win], False, False)
             entry["comparison_revenue"], entry["current_revenue"] = totals[1]["total"], totals[0]["total"]
             entry["total_change"] = totals[0]["total"] - totals[1]["total"]

@@ -54,73 +54,34 @@ customer analysis, and their share of revenue is stated):
   (``historical_total``; ``historical_per_customer`` = / those customers). Predicted CLV = BG/NBD
   expected purchases in the next 12 months × Gamma-Gamma expected spend per purchase, summed over
   customers (undiscounted), given only when the models pass the holdout and degenerate-fit checks
-  of SPEC 9.3 (``clv.validation``) -- see :func:`clv_findings` and :func:`clv_purchases`.
+  of SPEC 9.3 (``clv.validation``) -- computed by :mod:`salesnb.models.clv_findings`.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import math
-import warnings
 
 import ibis
-import numpy as np
 import pandas as pd
 
 from ..periods import Period, month_index
 from . import cohorts as cohort_metrics
 from . import rfm
 from .literals import date_literal, midnight
-from .missing import finite_or_none
+from .missing import MISSING_LABEL, finite_or_none as _f, one_row as _row, pct as _pct, ratio as _div, whole as _i
 from .money import MONEY
 from .orders import atomic_orders, cache_table, release_table, shared
 from .rfm import fsum, money_cumsum, money_sum
 
 LAPSE_DAYS = 180
 SECOND_ORDER_MIN_DAYS = 90
-HORIZON_MONTHS = 12
-TIME_UNIT = "W"
-WEEKS_PER_MONTH = 365.25 / 7 / 12
 HIGH_VALUE_SHARE = 0.10
 TOP_SHARE = 0.20
 HIGH_VALUE_DIMENSIONS = ("region", "segment", "category", "channel")
-CLV_PLAUSIBLE_FACTOR = 10.0
-TOP_CLV_CUSTOMERS = 20
-CLV_VALUE_SCALE = 10_000  # CLV inputs in 1/10,000 of the currency unit (exact float sums)
-CLV_MIN_HISTORY_WEEKS = 26
-CLV_MIN_CUSTOMERS = 30
-CLV_FIT_SAMPLE = 50_000  # customers the models are fitted on (all, when fewer)
-CLV_FIT_SEED = 20050101
-CLV_MIN_REPEAT_CUSTOMERS = 10
-RETURN_MATCH_DAYS = 30     # a later return reverses a purchase made at most this many days before
-NOT_VALIDATED = ("The lifetime-value model did not pass its check on the most recent weeks, so only historical "
-                 "CLV is shown.")
-MISSING_LABEL = "(missing)"
 
 
 # --------------------------------------------------------------------------- helpers
-
-_f = finite_or_none
-
-
-def _i(value) -> int:
-    v = _f(value)
-    return int(v) if v is not None else 0
-
-
-def _pct(part, whole) -> float | None:
-    part, whole = _f(part), _f(whole)
-    if part is None or not whole:
-        return None
-    return 100.0 * part / whole
-
-
-def _div(a, b) -> float | None:
-    a, b = _f(a), _f(b)
-    if a is None or not b:
-        return None
-    return a / b
-
 
 @contextlib.contextmanager
 def _cached(expr):
@@ -133,15 +94,15 @@ def _cached(expr):
             release_table(cached)
 
 
-def _row(expr) -> dict:
-    frame = expr.to_pandas()
-    return frame.iloc[0].to_dict() if len(frame) else {}
-
-
 # --------------------------------------------------------------------------- main entry
 
-def customer_findings(dataset, period: Period, revenue_findings: dict | None = None) -> tuple[dict, dict]:
-    """The ``customers`` section of the findings and its small tables (``customers_*``)."""
+# one function (~80 lines): the cached per-customer tables live for exactly this block
+def customer_findings(dataset, period: Period, revenue_findings: dict | None = None, *, clv=None) -> tuple[dict, dict]:
+    """The ``customers`` section of the findings and its small tables (``customers_*``).
+
+    ``clv``: computes ``customers.clv`` on the per-customer summary while it is cached
+    (:func:`salesnb.models.clv_findings.clv_findings`, passed in by the findings: metrics never
+    import models); without it the section has no ``clv``."""
     t = dataset.table
     config = dataset.config
     lookback = getattr(config, "rfm_lookback_months", None)
@@ -211,10 +172,9 @@ def customer_findings(dataset, period: Period, revenue_findings: dict | None = N
         tables["customers_cohort_revenue"] = cells[["cohort", "month_offset", "month", "cohort_customers",
                                                     "revenue", "revenue_retention_pct", "partial"]].reset_index(drop=True)
 
-        # lifetime value
-        clv, clv_tables = clv_findings(dataset, period, summary, trailing_revenue=out.get("trailing_12m_revenue"))
-        out["clv"] = clv
-        tables.update(clv_tables)
+        if clv is not None:    # lifetime value
+            out["clv"], clv_tables = clv(dataset, period, summary, trailing_revenue=out.get("trailing_12m_revenue"))
+            tables.update(clv_tables)
     out["definitions"] = DEFINITIONS
     return out, tables
 
@@ -243,6 +203,7 @@ DEFINITIONS = {
 
 # --------------------------------------------------------------------------- period figures
 
+# one function (~100 lines): one aggregate over the summary, then its figures in the section's key order
 def _period_figures(dataset, summary, period: Period) -> dict:
     s = summary
     last_day = date_literal(period.last_day)
@@ -515,363 +476,3 @@ def _high_value_dimensions(out: dict, cube, dims) -> dict:
             "overrepresented_rest_share_pct": float(over.rest) if r_total > 0 else None,
         }
     return out
-
-
-# --------------------------------------------------------------------------- CLV
-
-def _net_days(source, day):
-    """Per identified customer and day: the net revenue of all their rows that day (returns
-    included), in whole units of 1/CLV_VALUE_SCALE: the float sums of whole numbers the models
-    see are then exact in any order, so every run gets the same inputs."""
-    return source.group_by([source.customer_id, day.name("order_date")]).aggregate(
-        revenue=(money_sum(source.revenue) * CLV_VALUE_SCALE).round(0).cast("float64"))
-
-
-def _clv_days(dataset):
-    """:func:`_net_days` of the dataset, built once per load and shared by its periods (from the
-    order rows when each order is one row, else from the lines)."""
-    orders = atomic_orders(dataset)
-
-    def build():
-        if orders is not None:
-            o = orders.filter(orders.customer_id.notnull())
-            return _net_days(o, o.day)
-        t = dataset.table.filter(dataset.table.customer_id.notnull())
-        return _net_days(t, t.order_date.date())
-    return shared(dataset, "clv_days", build)
-
-
-def clv_purchases(days, end: dt.date, *, positive_net: bool = True):
-    """The purchases the CLV models see (SPEC 9.3), from the days before ``end`` only.
-
-    ``days``: one row per customer and day with the day's net revenue (``customer_id``,
-    ``order_date`` a date, ``revenue``; :func:`_net_days`). A purchase is a day with positive net
-    revenue (that day's returns are already netted). A day with negative net revenue is a return;
-    it reverses one purchase of the same customer made 1-30 days earlier whose value it covers
-    (return value ≥ purchase value): the largest such purchase, the latest of equals. A reversed
-    purchase is removed; a partial return (smaller than every earlier purchase) removes nothing.
-    ``positive_net``: keep only the customers whose net revenue before ``end`` (all their days) is
-    positive -- the others get no prediction. One Ibis expression on the per-day table (a join of
-    the few return days with the purchases they may reverse), never per line.
-    """
-    d = days.filter(days.order_date < date_literal(end))
-    buys = d.filter(d.revenue > 0)
-    rets = d.filter(d.revenue < 0)
-    rets = rets.select(r_customer=rets.customer_id, r_day=rets.order_date, r_value=-rets.revenue)
-    gap = rets.r_day.delta(buys.order_date, unit="day")
-    pairs = buys.inner_join(rets, [buys.customer_id == rets.r_customer, gap >= 1, gap <= RETURN_MATCH_DAYS,
-                                   rets.r_value >= buys.revenue])
-    pick = ibis.row_number().over(group_by=[pairs.r_customer, pairs.r_day],
-                                  order_by=[pairs.revenue.desc(), pairs.order_date.desc()])
-    chosen = pairs.mutate(_pick=pick)
-    reversed_days = chosen.filter(chosen._pick == 0).select("customer_id", "order_date").distinct()
-    kept = buys.anti_join(reversed_days, ["customer_id", "order_date"])
-    if positive_net:
-        net = d.group_by("customer_id").aggregate(_net=d.revenue.sum())
-        kept = kept.semi_join(net.filter(net._net > 0).select("customer_id"), "customer_id")
-    return kept.select("customer_id", "order_date", "revenue")
-
-
-def _histogram(values: np.ndarray, basis: str, bins: int = 20) -> pd.DataFrame:
-    columns = ["bin", "bin_low", "bin_high", "customers", "value_sum", "open_ended", "basis"]
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return pd.DataFrame(columns=columns)
-    lo = float(values.min())
-    hi = float(np.quantile(values, 0.99))
-    if hi <= lo:
-        hi = float(values.max()) if values.max() > lo else lo + 1.0
-    edges = np.linspace(lo, hi, bins + 1)
-    idx = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, bins - 1)
-    rows = []
-    for b in range(bins):
-        sel = idx == b
-        rows.append({"bin": b, "bin_low": float(edges[b]), "bin_high": float(edges[b + 1]),
-                     "customers": int(sel.sum()), "value_sum": float(values[sel].sum()),
-                     "open_ended": b == bins - 1 and bool((values > hi).any()), "basis": basis})
-    return pd.DataFrame(rows, columns=columns)
-
-
-class _NotUsed(Exception):
-    """The predictions are not used; ``validation['reason']`` says why."""
-
-
-def _fit_index(n: int) -> np.ndarray:
-    """The customers the models are fitted on: all, or a fixed random sample of CLV_FIT_SAMPLE
-    (seeded, over the customers in id order -- rfm_summary's frame is sorted by id)."""
-    if n <= CLV_FIT_SAMPLE:
-        return np.arange(n)
-    rng = np.random.default_rng(CLV_FIT_SEED)
-    return np.sort(rng.choice(n, CLV_FIT_SAMPLE, replace=False))
-
-
-def _summary(purchases, observation_end: dt.date):
-    from ..clv import rfm_summary
-    # one row per identified customer and day, exact non-null sums: complete=True
-    frame = rfm_summary(purchases, "customer_id", "order_date", "revenue", observation_end=observation_end,
-                        time_unit=TIME_UNIT, complete=True)
-    frame["monetary_value"] = frame["monetary_value"] / CLV_VALUE_SCALE
-    return frame
-
-
-def _enough(frame) -> bool:
-    return len(frame) >= CLV_MIN_CUSTOMERS and int((frame["frequency"] > 0).sum()) >= CLV_MIN_REPEAT_CUSTOMERS
-
-
-def new_validation() -> dict:
-    """``customers.clv.validation`` before the check has run (SPEC 9.5 keys, then added ones)."""
-    from ..clv import MAX_TOTAL_ERROR_PCT, MIN_P_ALIVE_GAP
-    return {"holdout_start": None, "holdout_end": None, "predicted_purchases": None, "actual_purchases": None,
-            "error_pct": None, "mae": None, "naive_mae": None, "used": False, "reason": None,
-            "holdout_weeks": 0, "customers": None, "repeat_customers": None, "naive_purchases": None,
-            "max_error_pct": MAX_TOTAL_ERROR_PCT, "failed": [], "params": None, "params_out_of_range": [],
-            "p_alive_recent_quintile": None, "p_alive_lapsed_quintile": None,
-            "p_alive_recent_quintile_pct": None, "p_alive_lapsed_quintile_pct": None,
-            "min_p_alive_gap": MIN_P_ALIVE_GAP, "degenerate": None, "refit_degenerate": None,
-            "min_customers": CLV_MIN_CUSTOMERS, "min_repeat_customers": CLV_MIN_REPEAT_CUSTOMERS}
-
-
-def holdout_check(days, first_day: dt.date | None, observation_end: dt.date, validation: dict) -> None:
-    """Fill ``validation`` (see :func:`new_validation`) with the holdout check of SPEC 9.3.
-
-    H = min(26, ⌊history days / 21⌋) weeks ending on ``observation_end``; BG/NBD is fitted on
-    the purchases before the holdout (returns matched with that data only) of the customers with
-    a purchase before it and a positive net revenue then; each one's expected repeat purchases in
-    the H weeks are compared with their purchases there (returns matched with all data up to
-    ``observation_end``), in total and per customer against the naive x / T · H. ``used`` is true
-    when |error| ≤ 20%, MAE ≤ naive MAE and :func:`salesnb.clv.fit_check` finds the fit sound;
-    ``reason`` is ``passed`` or the first failure, ``failed`` lists every failed test.
-    """
-    from ..clv import (MAX_TOTAL_ERROR_PCT, BetaGeoModel, CLVError, fit_check, holdout_errors, holdout_window,
-                       naive_purchases)
-
-    weeks, start = holdout_window(first_day or observation_end, observation_end)
-    validation["holdout_weeks"] = weeks
-    if not weeks:
-        validation["reason"] = "short_history"
-        return
-    validation["holdout_start"], validation["holdout_end"] = start.isoformat(), observation_end.isoformat()
-    try:
-        cal = _summary(clv_purchases(days, start), start - dt.timedelta(days=1))
-    except CLVError:                       # no purchase before the holdout
-        cal = None
-    validation["customers"] = 0 if cal is None else int(len(cal))
-    validation["repeat_customers"] = 0 if cal is None else int((cal["frequency"] > 0).sum())
-    if cal is None or not _enough(cal):
-        validation["reason"] = "too_few_customers"
-        return
-    f, r, T = (cal[k].to_numpy(float) for k in ("frequency", "recency", "T"))
-    idx = _fit_index(len(cal))
-    try:
-        bg = BetaGeoModel().fit(f[idx], r[idx], T[idx])
-        predicted = np.asarray(bg.conditional_expected_number_of_purchases_up_to_time(weeks, f, r, T), float)
-    except CLVError:
-        validation["reason"] = "fit_failed"
-        return
-    held = clv_purchases(days, observation_end + dt.timedelta(days=1), positive_net=False)
-    held = held.filter(held.order_date >= date_literal(start))
-    counts = held.group_by("customer_id").aggregate(n=held.count()).to_pandas()
-    actual = (pd.Series(counts["n"].to_numpy(float), index=counts["customer_id"].to_numpy())
-              .reindex(cal.index, fill_value=0.0).to_numpy(float))
-    validation.update(holdout_errors(predicted, actual, naive_purchases(f, T, weeks)))
-    check = fit_check(bg, f, r, T)
-    validation.update(check, params=dict(bg.params_))
-    for key in ("p_alive_recent_quintile", "p_alive_lapsed_quintile"):
-        validation[key + "_pct"] = None if check[key] is None else 100.0 * check[key]
-    failed = []
-    if check["params_out_of_range"]:
-        failed.append("degenerate_parameters")
-    if check["degenerate"] and not check["params_out_of_range"]:
-        failed.append("no_lapse_signal")
-    if validation["error_pct"] is None:
-        failed.append("no_holdout_purchases")
-    elif abs(validation["error_pct"]) > MAX_TOTAL_ERROR_PCT:
-        failed.append("total_error")
-    if validation["mae"] > validation["naive_mae"]:
-        failed.append("worse_than_naive")
-    validation["failed"] = failed
-    validation["used"] = not failed
-    validation["reason"] = failed[0] if failed else "passed"
-
-
-def _not_used_status(validation: dict) -> str:
-    reason = validation.get("reason")
-    if reason == "too_few_customers":
-        return (f"Only {validation['customers']:,} customer(s) bought before the last {validation['holdout_weeks']} "
-                f"weeks, {validation['repeat_customers']:,} of them more than once: the CLV models need at least "
-                f"{CLV_MIN_CUSTOMERS} customers and {CLV_MIN_REPEAT_CUSTOMERS} repeat buyers to be estimated and "
-                "checked, so only historical CLV is shown.")
-    if reason == "short_history":
-        return "Less than three weeks of history: too little to check the CLV models, so only historical CLV is shown."
-    if reason in ("fit_failed", "refit_failed"):
-        return "The CLV models could not be fitted to this data, so only historical CLV is shown."
-    return NOT_VALIDATED
-
-
-def _max_annual_customer_revenue(days, end: dt.date) -> float:
-    """The largest net revenue of one customer in one calendar year, before ``end``."""
-    d = days.filter(days.order_date < date_literal(end))
-    per_year = d.group_by([d.customer_id, d.order_date.year().name("year")]).aggregate(v=d.revenue.sum())
-    row = _row(per_year.aggregate(m=per_year.v.max()))
-    return (_f(row.get("m")) or 0.0) / CLV_VALUE_SCALE
-
-
-def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | None = None) -> tuple[dict, dict]:
-    """Historical CLV always; the 12-month BG/NBD + Gamma-Gamma prediction when it passes its checks.
-
-    Inputs (:func:`clv_purchases`): purchases are customer-days with positive net revenue, less
-    those a later return reverses; customers whose net revenue to date is ≤ 0 get no prediction.
-    The observation ends on the period's last day, or on the data's last day when that is earlier
-    (``observation_end``). Time unit: **weeks** (recency and T may be fractional), so 12 months =
-    52.18 weeks.
-
-    Before the prediction is used, :func:`holdout_check` fits the models on the history before
-    the last H weeks and compares their prediction of those weeks with what happened
-    (``validation``). Only when it passes are the models refitted on all history; the refit must
-    not be degenerate either. Predicted revenue per customer = E[purchases in the next 52.18
-    weeks] × E[spend per purchase] (negative mean spends count as 0), summed over customers,
-    undiscounted; it is not used when one customer's prediction exceeds ten times the largest
-    revenue one customer brought in one calendar year, or the total ten times the trailing 12
-    months' revenue. Whenever the prediction is not used, ``params`` and ``predicted_revenue`` are
-    null, ``status`` says why, ``validation.reason`` gives the check's verdict and the top-customer
-    table lists historical revenue only. The models are not fitted on fewer than 30 customers or
-    fewer than 10 repeat buyers; with more than 50,000 customers they are fitted on a fixed random
-    sample of 50,000 (``customers_fitted``) and predict for every customer.
-    """
-    from ..clv import BetaGeoModel, CLVError, GammaGammaModel, fit_check
-
-    s = summary
-    has = s.filter(s.h_orders > 0)
-    hist_row = _row(has.aggregate(n=has.count(), total=money_sum(has.h_revenue)))
-    n_hist = _i(hist_row.get("n"))
-    hist_total = _f(hist_row.get("total")) or 0.0
-    q = dataset.quality
-    obs_end = period.last_day
-    if q.last_date:
-        obs_end = min(obs_end, dt.date.fromisoformat(q.last_date))
-    first_day = dt.date.fromisoformat(q.first_date) if q.first_date else None
-    validation = new_validation()
-    out = {
-        "params": None, "horizon_months": HORIZON_MONTHS, "predicted_revenue": None, "status": "ok",
-        "historical_total": hist_total, "historical_per_customer": _div(hist_total, n_hist),
-        "historical_customers": n_hist, "time_unit": "weeks", "observation_end": obs_end.isoformat(),
-        "discounted": False, "customers_modelled": None, "repeat_customers": None,
-        "predicted_per_customer": None, "expected_purchases": None, "p_alive_mean": None, "p_alive_mean_pct": None,
-        "frequency_monetary_corr": None, "gamma_gamma_customers": None,
-        "history_weeks": None, "caveat": None, "validation": validation,
-    }
-    if first_day:
-        weeks = (obs_end - first_day).days / 7.0
-        out["history_weeks"] = max(0.0, weeks)
-        if weeks < CLV_MIN_HISTORY_WEEKS:
-            out["caveat"] = (f"The models rest on only {max(0.0, weeks):.0f} weeks of history (less than half a "
-                             "year), so the prediction is rough.")
-    tables: dict[str, pd.DataFrame] = {}
-    top = None
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            days = _clv_days(dataset)
-            holdout_check(days, first_day, obs_end, validation)
-            if not validation["used"]:
-                raise _NotUsed
-            frame = _summary(clv_purchases(days, obs_end + dt.timedelta(days=1)), obs_end)
-            f = frame["frequency"].to_numpy(float)
-            r = frame["recency"].to_numpy(float)
-            T = frame["T"].to_numpy(float)
-            m = np.clip(frame["monetary_value"].to_numpy(float), 0.0, None)
-            out["customers_modelled"] = int(len(frame))
-            out["repeat_customers"] = int((f > 0).sum())
-            if not _enough(frame):
-                raise CLVError(
-                    f"Only {len(frame):,} customer(s), {int((f > 0).sum()):,} with a repeat purchase: the CLV "
-                    f"models need at least {CLV_MIN_CUSTOMERS} customers and {CLV_MIN_REPEAT_CUSTOMERS} repeat "
-                    "buyers to be estimated, so only historical CLV is shown.")
-            fit_idx = _fit_index(len(frame))
-            out["customers_fitted"] = int(len(fit_idx))
-            try:
-                bg = BetaGeoModel().fit(f[fit_idx], r[fit_idx], T[fit_idx])
-            except CLVError:
-                validation.update(used=False, reason="refit_failed", failed=["refit_failed"])
-                raise _NotUsed
-            validation["refit_degenerate"] = fit_check(bg, f, r, T)["degenerate"]
-            if validation["refit_degenerate"]:
-                validation.update(used=False, reason="refit_degenerate", failed=["refit_degenerate"])
-                raise _NotUsed
-            gg = GammaGammaModel().fit(f[fit_idx], m[fit_idx])
-            horizon = HORIZON_MONTHS * WEEKS_PER_MONTH
-            purchases = np.asarray(bg.conditional_expected_number_of_purchases_up_to_time(horizon, f, r, T), float)
-            spend = np.asarray(gg.conditional_expected_average_profit(f, m), float)
-            alive = np.asarray(bg.conditional_probability_alive(f, r, T), float)
-            value = purchases * spend
-            if not (np.isfinite(value).all() and np.isfinite(alive).all()):
-                raise CLVError("The fitted models gave non-finite predictions for some customers.")
-            predicted = float(value.sum())
-            if predicted < 0:
-                raise CLVError("The fitted models predict negative revenue.")
-            annual = _max_annual_customer_revenue(days, obs_end + dt.timedelta(days=1))
-            validation["max_annual_customer_revenue"] = annual
-            validation["max_predicted_customer_value"] = float(value.max())
-            implausible = (value.max() > CLV_PLAUSIBLE_FACTOR * annual or
-                           (trailing_revenue and trailing_revenue > 0
-                            and predicted > CLV_PLAUSIBLE_FACTOR * trailing_revenue))
-            if implausible:
-                validation.update(used=False, reason="implausible", failed=["implausible"])
-                raise _NotUsed
-        repeat = (f > 0) & (m > 0)
-        corr = None
-        if repeat.sum() >= 3 and np.std(f[repeat]) > 0 and np.std(m[repeat]) > 0:
-            corr = float(np.corrcoef(f[repeat], m[repeat])[0, 1])
-        out.update({
-            "params": {"bgnbd": dict(bg.params_), "gamma_gamma": dict(gg.params_),
-                       "bgnbd_log_likelihood": bg.log_likelihood_, "gamma_gamma_log_likelihood": gg.log_likelihood_},
-            "predicted_revenue": predicted,
-            "predicted_per_customer": predicted / len(frame) if len(frame) else None,
-            "expected_purchases": float(purchases.sum()),
-            "p_alive_mean": float(alive.mean()),
-            "p_alive_mean_pct": 100.0 * float(alive.mean()),
-            "p_alive_below_50_pct": 100.0 * float((alive < 0.5).mean()),
-            "frequency_monetary_corr": corr,
-            "gamma_gamma_customers": gg.n_used_,
-        })
-        # the 20 highest predictions (ties by customer id): only the customers at or above the
-        # 20th-highest value are sorted, not millions
-        k = min(TOP_CLV_CUSTOMERS, len(value))
-        cut = np.partition(value, len(value) - k)[len(value) - k]
-        cand = np.flatnonzero(value >= cut)
-        pred = pd.DataFrame({"customer_id": frame.index[cand].astype(str), "predicted_value_12m": value[cand],
-                             "expected_purchases_12m": purchases[cand], "p_alive": alive[cand],
-                             "frequency": f[cand].astype(int), "recency_weeks": r[cand], "T_weeks": T[cand],
-                             "monetary_value": frame["monetary_value"].to_numpy(float)[cand]})
-        top = pred.sort_values(["predicted_value_12m", "customer_id"], ascending=[False, True]).head(k)
-        tables["customers_clv_distribution"] = _histogram(value, "predicted 12-month value")
-    except _NotUsed:
-        out["status"] = _not_used_status(validation)
-    except CLVError as exc:
-        out["status"] = exc.message
-    except Exception as exc:  # noqa: BLE001 - a model failure must not stop the report
-        out["status"] = f"The CLV models could not be fitted ({type(exc).__name__}: {exc}); only historical CLV is shown."
-    if out["status"] != "ok":
-        validation["used"] = False
-        if validation["reason"] == "passed":     # the check passed, the refit did not work out
-            validation.update(reason="refit_failed", failed=["refit_failed"])
-        out["params"] = None
-        out["predicted_revenue"] = None
-        top = None
-    if top is None:
-        hist = has.select("customer_id", value=has.h_revenue)
-        top = (hist.order_by([hist.value.desc(), hist.customer_id.asc()]).limit(20).to_pandas()
-               .rename(columns={"value": "historical_revenue"}))
-        for col in ("predicted_value_12m", "expected_purchases_12m", "p_alive", "frequency", "recency_weeks",
-                    "T_weeks", "monetary_value"):
-            top[col] = np.nan
-        values = has.select(v=has.h_revenue).to_pandas()["v"].to_numpy(float)
-        tables["customers_clv_distribution"] = _histogram(values, "historical revenue")
-    else:
-        ids = [str(x) for x in top.customer_id]
-        hist = has.filter(has.customer_id.isin(ids)).select("customer_id", historical_revenue=has.h_revenue).to_pandas()
-        top = top.merge(hist, on="customer_id", how="left")
-    cols = ["customer_id", "predicted_value_12m", "expected_purchases_12m", "p_alive", "frequency",
-            "recency_weeks", "T_weeks", "monetary_value", "historical_revenue"]
-    tables["customers_top_clv"] = top[cols].reset_index(drop=True)
-    return out, tables

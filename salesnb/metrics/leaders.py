@@ -29,7 +29,7 @@ SMALL = 50_000  # up to this many quarter × region × value rows are ranked her
 def leader_quarters(period: Period, quality, n: int = QUARTERS) -> list[dict]:
     """The last ``n`` quarters up to ``period``'s end that overlap the data, oldest first: each
     {label, start, end (exclusive), partial} with start/end cut to the data and the period's end."""
-    from .revenue import data_bounds
+    from .windows import data_bounds
     first, end, cover_start, cover_end = data_bounds(quality)
     fys = period.fiscal_year_start
     last = month_index(period.last_day)
@@ -52,7 +52,7 @@ def _aggregate(t, dim: str, by_region: bool, quarters: list[dict]):
     """One scan of the lines of the quarters: exact net revenue per quarter (``qi``), region
     (when ``by_region``) and value of ``dim`` (null kept: it counts toward the totals)."""
     from .literals import midnight
-    from .revenue import MISSING_LABEL
+    from .missing import MISSING_LABEL
     w = t.filter((t.order_date >= midnight(quarters[0]["start"])) & (t.order_date < midnight(quarters[-1]["end"])))
     cases = [((w.order_date >= midnight(q["start"])) & (w.order_date < midnight(q["end"])), i)
              for i, q in enumerate(quarters)]

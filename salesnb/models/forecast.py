@@ -2,7 +2,7 @@
 
 The series is the monthly revenue of the complete months up to the report period's end (a
 calendar month without rows counts as 0). Three candidates compete; the API follows the
-``lifetimes`` style of :mod:`salesnb.clv`: one class per candidate, ``fit(y)`` returns the model,
+``lifetimes`` style of :mod:`salesnb.models.clv`: one class per candidate, ``fit(y)`` returns the model,
 fitted values end in ``_`` and the repr shows them, ``forecast(h)`` gives point forecasts and
 ``predict(h)`` point forecasts, 80% / 95% intervals and simulated paths.
 

@@ -1,7 +1,7 @@
 """Render the data-quality report (``salesnb validate``) as a readable text table."""
 from __future__ import annotations
 
-from .fmt import fmt_count, fmt_money, fmt_pct
+from ..fmt import fmt_count, fmt_money, fmt_pct
 
 
 def quality_rows(q, config) -> list[tuple[str, str]]:

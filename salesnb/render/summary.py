@@ -1,7 +1,7 @@
 """Executive summary (SPEC 4 item 1): headline KPIs, the five most important findings, the top actions.
 
 Everything here renders findings; nothing is computed that the findings do not hold. Sentences
-come from :mod:`salesnb.narrative` where it has them; the few it lacks are written here with the
+come from :mod:`salesnb.render.narrative` where it has them; the few it lacks are written here with the
 same discipline -- every number is a findings value formatted by :mod:`salesnb.fmt`, and words
 (up/down, best/worst) are chosen by comparing findings values.
 
@@ -31,29 +31,16 @@ The five highest scores are kept (ties broken by the sentence text), in score or
 from __future__ import annotations
 
 
-from . import fmt
-from .fmt import esc_html, fmt_count, fmt_delta, fmt_money, fmt_number, fmt_pct
+from .. import fmt
+from ..fmt import esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
+from .labels import KPI_ROWS, OPTIONAL_KPIS, delta_class, dimension_noun, format_kpi
+from .narrative import customers as customer_narrative
+from .narrative import revenue as narrative
+from .recommendations import format_value, recommendations_of, shown
 
-try:  # the lead's sentence functions; summary keeps working without them
-    from . import narrative as _narrative
-except ImportError:  # pragma: no cover - narrative is part of the package
-    _narrative = None
-
-KPI_ROWS = (
-    ("Revenue", "total", "money"), ("Orders", "orders", "count"), ("Units", "units", "count"),
-    ("Average order value", "aov", "money"), ("Revenue per unit", "revenue_per_unit", "money"),
-    ("Unique customers", "customers", "count"), ("Revenue per customer", "revenue_per_customer", "money"),
-)
-OPTIONAL_KPIS = ("units", "revenue_per_unit", "customers", "revenue_per_customer")
 FINDING_DIMENSIONS = ("region", "segment", "category", "channel", "sales_rep")
 TOP_FINDINGS = 5
 TOP_ACTIONS = 3
-NOUNS = {"region": "region", "segment": "segment", "category": "category", "product": "product",
-         "sales_rep": "sales rep", "channel": "channel"}
-
-MONEY_FIELDS = {"revenue", "total", "aov", "value", "avg_order_value", "previous_revenue", "change",
-                "at_risk_revenue", "revenue_per_customer", "revenue_per_unit", "gap", "identified_revenue",
-                "unidentified_revenue", "trailing_12m_revenue", "lapsed_at_period_end_revenue"}
 
 
 def _data(findings) -> dict:
@@ -61,89 +48,11 @@ def _data(findings) -> dict:
 
 
 def _num(v):
-    from .recommend import _num as number
+    from ..recommend.evidence import _num as number
     return number(v)
 
 
 # --------------------------------------------------------------------------- value formatting
-
-def _field(key: str) -> str:
-    last = str(key).split("]")[-1].split(".")[-1]
-    return last or str(key)
-
-
-def format_value(key: str, value, currency: str = "USD") -> str:
-    """A findings value formatted by what its key names (money, percent, count)."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) if value else "none"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {format_value(k, v, currency)}" for k, v in value.items()) if value else "none"
-    if value is None:
-        return fmt.MISSING
-    field = _field(key)
-    if field.endswith("_pct") or field.endswith("pct_points") or field.endswith("share"):
-        return fmt_pct(value)
-    if field in MONEY_FIELDS or field.endswith("_revenue") or field.endswith("_aov") or "slope" in field \
-            or field.startswith("returns"):
-        return fmt_money(value, currency)
-    if field in ("p_value",):
-        return fmt_number(value, 3)
-    if field in ("t_statistic",):
-        return fmt_number(value, 2)
-    if field.startswith("data.month_coverage") or key.startswith("data.month_coverage"):
-        return fmt_pct(100.0 * float(value))
-    if isinstance(value, int) or float(value).is_integer():
-        return fmt_count(value)
-    return fmt_number(value, 2)
-
-
-def evidence_text(item: dict, currency: str = "USD") -> str:
-    """``key = value`` for each piece of evidence, joined by ``; `` (plain text)."""
-    return "; ".join(f"{e['key']} = {format_value(e['key'], e['value'], currency)}" for e in item.get("evidence") or [])
-
-
-#: a table shows at most this many pieces of evidence, each line at most this long (findings.json
-#: and ``evidence_text`` keep all of it)
-EVIDENCE_LINES = 4
-EVIDENCE_WIDTH = 60
-
-
-def _short_key(key: str, width: int = 36) -> str:
-    """``revenue.by_dimension.region[West].growth_pct`` → ``region[West].growth_pct`` when long."""
-    parts = str(key).split(".")
-    while len(".".join(parts)) > width and len(parts) > 2:
-        parts = parts[1:]
-    return ".".join(parts)
-
-
-def evidence_lines(item: dict, currency: str = "USD", limit: int = EVIDENCE_LINES,
-                   width: int = EVIDENCE_WIDTH) -> str:
-    """Short ``key = value`` lines (one per line, at most ``width`` characters: a long key is cut,
-    the value kept), the first
-    ``limit`` pieces of evidence and a count of the rest (for the tables; the full list stays in
-    findings.json)."""
-    evidence = item.get("evidence") or []
-    lines = []
-    for e in evidence[:limit]:
-        key, value = _short_key(e["key"]), format_value(e["key"], e["value"], currency)
-        if len(value) > width // 2:
-            value = value[: width // 2 - 1] + "…"
-        room = width - len(value) - 3
-        if len(key) > room:                      # the key is cut, the value always shown
-            key = key[: room - 1] + "…"
-        lines.append(f"{key} = {value}")
-    if len(evidence) > limit:
-        lines.append(f"+{len(evidence) - limit} more in findings.json")
-    return "\n".join(lines)
-
-
-def derived_text(item: dict, currency: str = "USD") -> str:
-    return "; ".join(f"{d['name']} = {format_value(d['name'], d['value'], currency)} ({d['formula']})"
-                     for d in item.get("derived") or [])
 
 
 # --------------------------------------------------------------------------- KPIs
@@ -155,7 +64,7 @@ def kpis(findings) -> list[dict]:
     cmp = f.get("comparison") or {}
     prev_label = (cmp.get("previous") or {}).get("label") if (cmp.get("previous") or {}).get("available") else None
     yago_label = (cmp.get("year_ago") or {}).get("label") if (cmp.get("year_ago") or {}).get("available") else None
-    if _same_comparison(f):      # a year report: the previous period is the year-ago period
+    if narrative.same_comparison(f):      # a year report: the previous period is the year-ago period
         yago_label = None
     rows = []
     for label, key, kind in KPI_ROWS:
@@ -164,7 +73,7 @@ def kpis(findings) -> list[dict]:
             continue
         ch = (rev.get("change") or {}).get(key) or {}
         row = {"label": label, "key": f"revenue.{key}", "kind": kind, "value": value,
-               "formatted": fmt_money(value, cur) if kind == "money" else fmt_count(value),
+               "formatted": format_kpi(key, value, cur),
                "previous_label": prev_label, "year_ago_label": yago_label}
         for which in ("previous", "year_ago"):
             a, p = ch.get(f"vs_{which}_abs"), ch.get(f"vs_{which}_pct")
@@ -188,29 +97,6 @@ def kpis(findings) -> list[dict]:
 
 # --------------------------------------------------------------------------- sentences written here
 
-def churn_sentence(f: dict) -> str | None:
-    c = f.get("customers") or {}
-    if c.get("available") is False or c.get("at_risk_customers") is None or c.get("at_risk_share_pct") is None:
-        return None
-    text = (f"{fmt_count(c['at_risk_customers'])} customers ({fmt_pct(c['at_risk_share_pct'])} of the "
-            f"{fmt_count(c.get('rfm_customers'))} scored) are at risk of churning")
-    if not _num(c.get("at_risk_revenue")):     # nothing at stake: no money claim
-        return text + "; none of them bought in the last 12 months."
-    return text + (f"; they brought {fmt_money(c.get('at_risk_revenue'), f.get('currency', 'USD'))} in the last "
-                   "12 months.")
-
-
-def concentration_sentence(f: dict) -> str | None:
-    c = f.get("customers") or {}
-    if c.get("available") is False or c.get("top20_revenue_share_pct") is None:
-        return None
-    text = (f"The top 20% of customers ({fmt_count(c.get('top20_customers'))}) brought "
-            f"{fmt_pct(c['top20_revenue_share_pct'])} of customer revenue")
-    if c.get("top_customer_share_pct") is not None:
-        text += f"; the largest customer alone {fmt_pct(c['top_customer_share_pct'])}"
-    return text + "."
-
-
 def missing_customer_sentence(f: dict) -> str | None:
     c = f.get("customers") or {}
     share = c.get("unidentified_revenue_share_pct")
@@ -219,11 +105,6 @@ def missing_customer_sentence(f: dict) -> str | None:
     return (f"{fmt_pct(share)} of {f['period']['label']} revenue "
             f"({fmt_money(c.get('unidentified_revenue'), f.get('currency', 'USD'))}) has no customer id and is left "
             "out of the customer analyses.")
-
-
-def _sentence(name: str, f: dict, *args):
-    fn = getattr(_narrative, name, None) if _narrative is not None else None
-    return fn(f, *args) if fn is not None else None
 
 
 def _abs(v) -> float:
@@ -243,15 +124,15 @@ def _candidates(f: dict) -> list[tuple[float, str, str]]:
             out.append((round(float(score), 6), sentence, source))
 
     ct = change.get("total") or {}
-    add("revenue", _sentence("revenue_sentence", f), max(_abs(ct.get("vs_previous_abs")), _abs(ct.get("vs_year_ago_abs"))))
+    add("revenue", narrative.revenue_sentence(f), max(_abs(ct.get("vs_previous_abs")), _abs(ct.get("vs_year_ago_abs"))))
     t = rev.get("targets") or {}
-    add("target", _sentence("target_sentence", f), _abs(t.get("gap")))
-    add("orders", _sentence("orders_sentence", f), _abs((change.get("aov") or {}).get("vs_previous_pct")) / 100 * total)
+    add("target", narrative.target_sentence(f), _abs(t.get("gap")))
+    add("orders", narrative.orders_sentence(f), _abs((change.get("aov") or {}).get("vs_previous_pct")) / 100 * total)
     best, worst = rev.get("best_month") or {}, rev.get("worst_month") or {}
-    add("best_worst", _sentence("best_worst_sentence", f), _abs(best.get("revenue")) - _abs(worst.get("revenue")))
+    add("best_worst", narrative.best_worst_sentence(f), _abs(best.get("revenue")) - _abs(worst.get("revenue")))
     months = _num(rev.get("complete_months")) or 0
     if months:
-        add("growth", _sentence("growth_sentence", f), _abs(rev.get("avg_monthly_growth_pct")) / 100 * total / months)
+        add("growth", narrative.growth_sentence(f), _abs(rev.get("avg_monthly_growth_pct")) / 100 * total / months)
     dims = rev.get("by_dimension") or {}
     present = rev.get("dimensions") or list(dims)
     for dim in FINDING_DIMENSIONS:
@@ -261,31 +142,32 @@ def _candidates(f: dict) -> list[tuple[float, str, str]]:
         if len(rows) >= 2:
             # the values the sentence names: the fastest and the slowest grower
             ranked = sorted(rows, key=lambda r: (-r["growth_pct"], r["value"]))
-            add(f"growth:{dim}", _sentence("dimension_growth_sentence", f, dim),
+            add(f"growth:{dim}", narrative.dimension_growth_sentence(f, dim),
                 max(_abs(ranked[0].get("change")), _abs(ranked[-1].get("change"))))
         top = dims[dim][0] if dims[dim] else {}
         share = _num(top.get("share_pct"))
         if share is not None and share > 50 and len(dims[dim]) > 1:
-            add(f"share:{dim}", _sentence("dimension_share_sentence", f, dim), (share - 50) / 100 * total)
+            add(f"share:{dim}", narrative.dimension_share_sentence(f, dim), (share - 50) / 100 * total)
     reps = rev.get("top_performers") or []
     if reps:
-        add("top_rep", _sentence("top_rep_sentence", f), _abs(reps[0].get("revenue")) * _abs(reps[0].get("share_pct")) / 100)
+        add("top_rep", narrative.top_rep_sentence(f), _abs(reps[0].get("revenue")) * _abs(reps[0].get("share_pct")) / 100)
     ret = rev.get("returns") or {}
     gross = total + _abs(ret.get("value"))
     if gross > 0:
-        add("returns", _sentence("returns_sentence", f), _abs(ret.get("value")) ** 2 / gross)
+        add("returns", narrative.returns_sentence(f), _abs(ret.get("value")) ** 2 / gross)
     vol = rev.get("volatility") or {}
     if vol.get("anomalies"):
         med = _abs(vol.get("median"))
-        add("anomalies", _sentence("anomaly_sentence", f),
+        add("anomalies", narrative.anomaly_sentence(f),
             max(_abs(a.get("residual")) if a.get("residual") is not None else abs(_abs(a.get("revenue")) - med)
                 for a in vol["anomalies"]))
     if cust and cust.get("available") is not False:
-        add("churn", churn_sentence(f), _abs(cust.get("at_risk_share_pct")) / 100 * _abs(cust.get("at_risk_revenue")))
+        add("churn", customer_narrative.churn_risk_sentence(f),
+            _abs(cust.get("at_risk_share_pct")) / 100 * _abs(cust.get("at_risk_revenue")))
         share = _num(cust.get("top20_revenue_share_pct"))
         if share is not None and share > 50:
             base = _num(cust.get("period_customers_revenue")) or _num(cust.get("identified_revenue")) or 0.0
-            add("concentration", concentration_sentence(f), (share - 50) / 100 * base)
+            add("concentration", customer_narrative.concentration_sentence(f), (share - 50) / 100 * base)
         add("missing_customer", missing_customer_sentence(f),
             _abs(cust.get("unidentified_revenue_share_pct")) / 100 * _abs(cust.get("unidentified_revenue")))
     return out
@@ -308,35 +190,11 @@ def top_findings(findings, n: int = TOP_FINDINGS) -> list[dict]:
 
 # --------------------------------------------------------------------------- actions
 
-def _same_comparison(f: dict) -> bool:
-    fn = getattr(_narrative, "same_comparison", None) if _narrative is not None else None
-    return bool(fn(f)) if fn is not None else False
-
-
-def _recommendations(f: dict) -> dict:
-    recs = f.get("recommendations")
-    if not recs:
-        from .recommend import recommendations
-        recs = recommendations(f)
-    return recs
-
-
-def shown(items) -> list[dict]:
-    """The items the report shows: those that pass the evidence rules (SPEC 9.4). Findings keep
-    the others, flagged ``shown: false``."""
-    return [i for i in items or [] if i.get("shown", True)]
-
-
-def actions_note(findings) -> str | None:
-    """"Only n actions pass the evidence rules …" when fewer than seven do (else None)."""
-    return _recommendations(_data(findings)).get("actions_note")
-
-
 def top_actions(findings, n: int = TOP_ACTIONS) -> list[dict]:
     f = _data(findings)
     cur = f.get("currency", "USD")
     out = []
-    for a in shown(_recommendations(f).get("actions"))[:n]:
+    for a in shown(recommendations_of(f).get("actions"))[:n]:
         out.append({**a, "formatted_impact": fmt_money(a.get("impact"), cur) if a.get("impact") is not None else fmt.MISSING,
                     "formatted_target": format_value(a["metric"], a.get("target"), cur),
                     "formatted_current": format_value(a["metric"], a.get("current"), cur)})
@@ -356,7 +214,7 @@ def notes(findings) -> list[str]:
         info = comp.get(which) or {}
         if info.get("available") is False:
             out.append(f"{info.get('label') or which.replace('_', ' ')} is not in the data: no change against it.")
-    if _same_comparison(f):
+    if narrative.same_comparison(f):
         out.append(f"{comp['previous'].get('label')} is both the previous period and the year-ago period: "
                    "the changes are stated once.")
     return out
@@ -367,9 +225,7 @@ DRIVER_SHARE = 0.5  # a value "drives" the change when its own change is at leas
 
 def _headline_change(f: dict):
     """(which, abs change, pct change, label) of the larger revenue change among the comparisons."""
-    fn = getattr(_narrative, "comparisons", None) if _narrative is not None else None
-    keys = fn(f) if fn is not None else [k for k in ("previous", "year_ago")
-                                         if ((f.get("comparison") or {}).get(k) or {}).get("available")]
+    keys = narrative.comparisons(f)
     ct = ((f.get("revenue") or {}).get("change") or {}).get("total") or {}
     best = None
     for k in keys:
@@ -424,12 +280,12 @@ def opening(findings) -> list[str]:
             driver = _driver(f, change) if which == "previous" else None
             if driver is not None:
                 dim, r, c = driver
-                text = (f"Most of the change came from the {r['value']} {NOUNS.get(dim, dim)}: "
+                text = (f"Most of the change came from the {r['value']} {dimension_noun(dim)}: "
                         f"{fmt_delta(c, 'money', cur)}")
                 if r.get("growth_pct") is not None:
                     text += f" ({fmt_pct(r['growth_pct'], signed=True)})"
                 out.append(text + ".")
-    recs = _recommendations(f)
+    recs = recommendations_of(f)
     if len(out) < 2:
         risk = next((r for r in shown(recs.get("risks")) if r.get("rule") == "no_acquisition"), None)
         if risk is not None:
@@ -465,9 +321,9 @@ _CSS = """<style>
 </style>"""
 
 
-def _delta_class(pct) -> str:
-    word = fmt.direction(pct)
-    return {"up": " snb-up", "down": " snb-down"}.get(word, "")
+def _delta_css(pct) -> str:
+    cls = delta_class(pct)
+    return f" snb-{cls}" if cls else ""
 
 
 def executive_summary_html(findings) -> str:
@@ -487,7 +343,7 @@ def executive_summary_html(findings) -> str:
         for which in ("previous", "year_ago"):
             label = k.get(f"{which}_label")
             if label and k.get(f"vs_{which}_pct") is not None:
-                lines.append(f'<div class="snb-kpi-delta{_delta_class(k[f"vs_{which}_pct"])}">'
+                lines.append(f'<div class="snb-kpi-delta{_delta_css(k[f"vs_{which}_pct"])}">'
                              f'{esc_html(k[f"formatted_vs_{which}"])} vs {esc_html(label)}</div>')
         lines.append("</div>")
         parts.append("".join(lines))
@@ -503,7 +359,7 @@ def executive_summary_html(findings) -> str:
             meta = (f"metric <code>{esc_html(a['metric'])}</code>: {esc_html(a['formatted_current'])} → "
                     f"target {esc_html(a['formatted_target'])} within {esc_html(fmt_count(a['deadline_days']))} days")
             if a.get("owner"):
-                meta += f"; owner: {esc_html(NOUNS.get(a.get('owner_dimension'), a.get('owner_dimension') or ''))} " \
+                meta += f"; owner: {esc_html(dimension_noun(a.get('owner_dimension')))} " \
                         f"{esc_html(a['owner'])}"
             if a.get("impact") is not None:
                 meta += f"; impact {esc_html(fmt_money(a['impact'], cur))}"
@@ -550,7 +406,7 @@ def executive_summary_markdown(findings) -> str:
             text = (f"{i}. **{md(a['title'])}** — {md(a['metric'])}: {md(a['formatted_current'])} → target "
                     f"{md(a['formatted_target'])} within {fmt_count(a['deadline_days'])} days")
             if a.get("owner"):
-                text += f"; owner: {md(NOUNS.get(a.get('owner_dimension'), a.get('owner_dimension') or ''))} {md(a['owner'])}"
+                text += f"; owner: {md(dimension_noun(a.get('owner_dimension')))} {md(a['owner'])}"
             if a.get("impact") is not None:
                 text += f"; impact {md(fmt_money(a['impact'], cur))}"
             items.append(text)
@@ -560,68 +416,4 @@ def executive_summary_markdown(findings) -> str:
 
 # --------------------------------------------------------------------------- tables for the notebook
 
-_SHORT = {"aov_uplift": "Raise AOV", "aov_recovery": "Restore AOV to year-ago level", "win_back": "Win back at-risk customers",
-          "repeat_purchase": "Second orders from one-time buyers", "returns": "Cut returns"}
 
-
-def short_label(item: dict) -> str:
-    rule, owner, dim = item.get("rule"), item.get("owner"), item.get("owner_dimension")
-    noun = NOUNS.get(dim, dim or "")
-    if rule == "dimension_gap":
-        return f"{owner} ({noun}) to median"
-    if rule == "recover_decline":
-        return f"Recover {owner} ({noun})"
-    return _SHORT.get(rule, item.get("title", ""))
-
-
-def opportunities_frame(findings):
-    """Opportunities as display strings (pandas), highest priority first."""
-    import pandas as pd
-    f = _data(findings)
-    cur = f.get("currency", "USD")
-    return pd.DataFrame([{
-        "Opportunity": o["title"], "Impact": fmt_money(o["impact"], cur), "Formula": o["formula"],
-        "Confidence": o["confidence"], "Priority": fmt_number(o["priority"], 2), "Rule": o["rule"],
-    } for o in shown(_recommendations(f).get("opportunities"))],
-        columns=["Opportunity", "Impact", "Formula", "Confidence", "Priority", "Rule"])
-
-
-def impact_frame(findings):
-    """``label``, ``impact`` of the opportunities with a money impact (for the impact chart)."""
-    import pandas as pd
-    f = _data(findings)
-    rows = [{"label": short_label(o), "impact": o["impact"]} for o in shown(_recommendations(f).get("opportunities"))
-            if o.get("impact") is not None]
-    return pd.DataFrame(rows, columns=["label", "impact"])
-
-
-def risks_frame(findings):
-    import pandas as pd
-    f = _data(findings)
-    cur = f.get("currency", "USD")
-    return pd.DataFrame([{
-        "Risk": r["title"], "At stake": fmt_money(r["impact"], cur) if r.get("impact") is not None else fmt.MISSING,
-        "Formula": r["formula"], "Evidence": evidence_lines(r, cur), "Confidence": r["confidence"],
-        "Priority": fmt_number(r["priority"], 2),
-    } for r in shown(_recommendations(f).get("risks"))],
-        columns=["Risk", "At stake", "Formula", "Evidence", "Confidence", "Priority"])
-
-
-def actions_frame(findings):
-    """The SMART actions as a plan an analyst can paste: one row per action."""
-    import pandas as pd
-    f = _data(findings)
-    cur = f.get("currency", "USD")
-    rows = []
-    for i, a in enumerate(shown(_recommendations(f).get("actions")), 1):
-        owner = f"{NOUNS.get(a.get('owner_dimension'), a.get('owner_dimension'))}: {a['owner']}" if a.get("owner") else fmt.MISSING
-        rows.append({
-            "#": i, "Action": a["title"], "Metric": a["metric"],
-            "Now": format_value(a["metric"], a.get("current"), cur),
-            "Target": format_value(a["metric"], a.get("target"), cur),
-            "Deadline": f"{fmt_count(a['deadline_days'])} days", "Owner": owner,
-            "Impact": fmt_money(a["impact"], cur) if a.get("impact") is not None else fmt.MISSING,
-            "Formula": a["formula"], "Evidence": evidence_lines(a, cur), "Confidence": a["confidence"],
-        })
-    return pd.DataFrame(rows, columns=["#", "Action", "Metric", "Now", "Target", "Deadline", "Owner", "Impact",
-                                       "Formula", "Evidence", "Confidence"])

@@ -1,6 +1,6 @@
 """Customer sentences and display tables from findings (the ``customers`` section).
 
-Like :mod:`salesnb.narrative`: each sentence function takes the findings dict and returns plain
+Like :mod:`salesnb.render.narrative.revenue`: each sentence function takes the findings dict and returns plain
 text, or ``None`` when the findings lack what it needs. Every number comes from the findings and
 is formatted by :mod:`salesnb.fmt`; the functions only choose words by comparing findings.
 Data strings (segment names, dimension values, customer ids) are returned raw; HTML helpers here
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .fmt import esc_html, fmt_count, fmt_money, fmt_month, fmt_number, fmt_pct
+from ...fmt import esc_html, fmt_count, fmt_money, fmt_number, fmt_pct
+from ..labels import dimension_noun
 
-DIMENSION_NOUNS = {"region": "region", "segment": "segment", "category": "category", "channel": "channel"}
 
 
 def _c(f: dict) -> dict:
@@ -95,13 +95,12 @@ def churn_risk_sentence(f: dict) -> str | None:
         return None
     names = c.get("at_risk_segments") or []
     joined = ", ".join(names[:-1]) + (" or " + names[-1] if len(names) > 1 else "".join(names))
-    horizon = (c.get("clv") or {}).get("horizon_months")
-    text = (f"{fmt_pct(c['at_risk_share_pct'])} of the scored customers ({fmt_count(c.get('at_risk_customers'))}) "
-            f"are {joined}")
-    if horizon:
-        text += (f": they spent {fmt_money(c.get('at_risk_revenue'), _cur(f))} in the last {fmt_count(horizon)} "
-                 "months, the revenue at stake if they lapse")
-    return text + "."
+    text = (f"{fmt_pct(c['at_risk_share_pct'])} of the {fmt_count(c.get('rfm_customers'))} scored customers "
+            f"({fmt_count(c.get('at_risk_customers'))}) are {joined}")
+    if not c.get("at_risk_revenue"):     # nothing at stake: no money claim
+        return text + "; none of them bought in the last 12 months."
+    return text + (f": they spent {fmt_money(c.get('at_risk_revenue'), _cur(f))} in the last 12 months, the "
+                   "revenue at stake if they lapse.")
 
 
 def concentration_sentence(f: dict) -> str | None:
@@ -286,7 +285,7 @@ def high_value_sentence(f: dict) -> str | None:
             best = (gap, dim, d)
     if best and best[0] > 0:
         _, dim, d = best
-        text += (f" {d['overrepresented_value']} ({DIMENSION_NOUNS.get(dim, dim)}) is "
+        text += (f" {d['overrepresented_value']} ({dimension_noun(dim)}) is "
                  f"{fmt_pct(d['overrepresented_top_share_pct'])} of their revenue against "
                  f"{fmt_pct(d['overrepresented_rest_share_pct'])} for the other customers.")
     return text
@@ -361,7 +360,7 @@ def segment_grid_table(f: dict) -> pd.DataFrame:
 def high_value_dimension_table(f: dict) -> pd.DataFrame:
     hv = _c(f).get("high_value") or {}
     return pd.DataFrame([{
-        "Dimension": DIMENSION_NOUNS.get(dim, dim), "Top value": d["top_value"],
+        "Dimension": dimension_noun(dim), "Top value": d["top_value"],
         "Share among top customers": fmt_pct(d.get("top_share_pct")),
         "Share among the others": fmt_pct(d.get("rest_share_pct")),
     } for dim, d in (hv.get("dimensions") or {}).items()])
@@ -404,11 +403,3 @@ def sentences_html(sentences) -> str:
     """A bullet list of sentences, escaped (and kept away from MathJax, which reads '$' as math)."""
     items = "".join(f"<li>{esc_html(s)}</li>" for s in sentences if s)
     return f'<ul class="tex2jax_ignore mathjax_ignore">{items}</ul>' if items else ""
-
-
-def note_html(text: str) -> str:
-    return f'<p class="salesnb-note tex2jax_ignore mathjax_ignore"><em>{esc_html(text)}</em></p>'
-
-
-def cohort_label(label: str) -> str:
-    return fmt_month(label)

@@ -1,6 +1,6 @@
 """Customer charts: each a function of a small ``customers_*`` table, in the kit's theme.
 
-Use after :func:`salesnb.charts.apply_theme`. Each returns a matplotlib Figure (or ``None`` when
+Use after :func:`salesnb.render.charts.theme.apply_theme`. Each returns a matplotlib Figure (or ``None`` when
 the table is empty). Text that may hold ``$`` is escaped for matplotlib's mathtext.
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 
-from .charts import BASE, HIGHLIGHT, _done, _tex, _title, annotated_heatmap, money_axis
-from .fmt import fmt_count, fmt_pct
+from ...fmt import fmt_count, fmt_pct
+from .theme import BASE, HIGHLIGHT, annotated_heatmap, chart_text, chart_title, closed, money_axis
 
 RISK_COLOR = "#c23b3b"
 RISK_SEGMENTS = ("At Risk", "Can't Lose Them", "About to Sleep")
@@ -27,11 +27,11 @@ def segment_chart(segments: pd.DataFrame, currency: str):
     bars = ax.barh(data["segment"], data["customers"], color=colors)
     labels = [f"{fmt_count(n)} · {fmt_pct(r)} of revenue" if n else "" for n, r in
               zip(data["customers"], data["revenue_share_pct"])]
-    ax.bar_label(bars, labels=[_tex(x) for x in labels], padding=3, fontsize=8)
+    ax.bar_label(bars, labels=[chart_text(x) for x in labels], padding=3, fontsize=8)
     ax.set_xlim(0, float(data["customers"].max()) * 1.35)
     ax.set_xlabel("Customers")
-    _title(ax, "RFM segments: customers (churn-risk segments in red)")
-    return _done(fig)
+    chart_title(ax, "RFM segments: customers (churn-risk segments in red)")
+    return closed(fig)
 
 
 def rf_heatmap_chart(heat: pd.DataFrame):
@@ -45,8 +45,8 @@ def rf_heatmap_chart(heat: pd.DataFrame):
     ax.grid(False)
     ax.set_xlabel("F score (5 = most orders)")
     ax.set_ylabel("R score (5 = most recent)")
-    _title(ax, "Customers by recency and frequency score")
-    return _done(fig)
+    chart_title(ax, "Customers by recency and frequency score")
+    return closed(fig)
 
 
 def cohort_chart(cells: pd.DataFrame, value: str = "retention_pct", max_offset: int = 12, title: str | None = None):
@@ -67,8 +67,8 @@ def cohort_chart(cells: pd.DataFrame, value: str = "retention_pct", max_offset: 
     ax.grid(False)
     ax.set_xlabel("Months since first order")
     ax.set_ylabel("Cohort (month of first order)")
-    _title(ax, title or "Share of each cohort buying again, by month since acquisition")
-    return _done(fig)
+    chart_title(ax, title or "Share of each cohort buying again, by month since acquisition")
+    return closed(fig)
 
 
 def pareto_chart(pareto: pd.DataFrame, top_share_pct: float | None = None):
@@ -81,7 +81,7 @@ def pareto_chart(pareto: pd.DataFrame, top_share_pct: float | None = None):
     if top_share_pct is not None:
         y = float(np.interp(20.0, pareto["customer_share_pct"].astype(float), pareto["revenue_share_pct"].astype(float)))
         ax.axvline(20, color=HIGHLIGHT, linewidth=0.8)
-        ax.annotate(_tex(f"top 20%: {fmt_pct(top_share_pct)} of revenue"), (20, y), xytext=(28, max(5.0, y - 18)),
+        ax.annotate(chart_text(f"top 20%: {fmt_pct(top_share_pct)} of revenue"), (20, y), xytext=(28, max(5.0, y - 18)),
                     arrowprops={"arrowstyle": "->", "color": HIGHLIGHT}, fontsize=9)
     fmt = mticker.FuncFormatter(lambda v, _p: fmt_pct(v, 0))
     ax.xaxis.set_major_formatter(fmt)
@@ -90,8 +90,8 @@ def pareto_chart(pareto: pd.DataFrame, top_share_pct: float | None = None):
     ax.set_ylim(0, 102)
     ax.set_xlabel("Share of customers (largest first)")
     ax.set_ylabel("Cumulative share of revenue")
-    _title(ax, "Revenue concentration (Pareto curve)")
-    return _done(fig)
+    chart_title(ax, "Revenue concentration (Pareto curve)")
+    return closed(fig)
 
 
 def clv_distribution_chart(dist: pd.DataFrame, currency: str):
@@ -105,10 +105,10 @@ def clv_distribution_chart(dist: pd.DataFrame, currency: str):
     money_axis(ax, currency, axis="x")
     basis = str(dist["basis"].iloc[0])
     note = " (last bar: and above)" if bool(dist["open_ended"].iloc[-1]) else ""
-    ax.set_xlabel(_tex(f"{basis} per customer{note}"))
+    ax.set_xlabel(chart_text(f"{basis} per customer{note}"))
     ax.set_ylabel("Customers")
-    _title(ax, f"Distribution of {basis} per customer")
-    return _done(fig)
+    chart_title(ax, f"Distribution of {basis} per customer")
+    return closed(fig)
 
 
 def p_alive_chart(top: pd.DataFrame, currency: str):
@@ -119,10 +119,10 @@ def p_alive_chart(top: pd.DataFrame, currency: str):
     fig, ax = plt.subplots(figsize=(9, max(3.0, 0.3 * len(data) + 1.2)))
     labels = [str(c)[:24] for c in data["customer_id"]]
     bars = ax.barh(range(len(data)), data["predicted_value_12m"], color=BASE)
-    ax.set_yticks(range(len(data)), [_tex(x) for x in labels], fontsize=8)
-    ax.bar_label(bars, labels=[_tex(f"P(alive) {fmt_pct(100 * p, 0)}") for p in data["p_alive"]], padding=3,
+    ax.set_yticks(range(len(data)), [chart_text(x) for x in labels], fontsize=8)
+    ax.bar_label(bars, labels=[chart_text(f"P(alive) {fmt_pct(100 * p, 0)}") for p in data["p_alive"]], padding=3,
                  fontsize=7)
     ax.set_xlim(0, float(data["predicted_value_12m"].max()) * 1.3)
     money_axis(ax, currency, axis="x")
-    _title(ax, "Top customers by predicted 12-month value")
-    return _done(fig)
+    chart_title(ax, "Top customers by predicted 12-month value")
+    return closed(fig)

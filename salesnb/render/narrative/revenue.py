@@ -8,10 +8,9 @@ them with :func:`salesnb.fmt.esc`.
 """
 from __future__ import annotations
 
-from .fmt import direction, fmt_count, fmt_money, fmt_month, fmt_pct
+from ...fmt import direction, fmt_count, fmt_money, fmt_month, fmt_pct
+from ..labels import dimension_noun
 
-DIMENSION_NOUNS = {"region": "region", "segment": "segment", "category": "category",
-                   "product": "product", "sales_rep": "sales rep", "channel": "channel"}
 
 
 def _cur(f) -> str:
@@ -125,7 +124,7 @@ def dimension_growth_sentence(f: dict, dim: str) -> str | None:
     if len(rows) < 2:
         return None
     cur = _cur(f)
-    noun = DIMENSION_NOUNS.get(dim, dim)
+    noun = dimension_noun(dim)
     ranked = sorted(rows, key=lambda r: (-r["growth_pct"], r["value"]))
     top, bottom = ranked[0], ranked[-1]
 
@@ -145,7 +144,7 @@ def dimension_share_sentence(f: dict, dim: str) -> str | None:
     rows = ((f.get("revenue") or {}).get("by_dimension") or {}).get(dim) or []
     if not rows or rows[0].get("share_pct") is None:
         return None
-    noun = DIMENSION_NOUNS.get(dim, dim)
+    noun = dimension_noun(dim)
     top = rows[0]
     return (f"{top['value']} is the largest {noun}, with {fmt_money(top['revenue'], _cur(f))} "
             f"({fmt_pct(top['share_pct'])} of revenue).")

@@ -5,18 +5,8 @@ import re
 
 import pandas as pd
 
-from .fmt import NO_MATH_CLASSES, esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
-
-KPI_ROWS = (
-    ("Revenue", "total", "money"), ("Orders", "orders", "count"), ("Units", "units", "count"),
-    ("Average order value", "aov", "money"), ("Revenue per unit", "revenue_per_unit", "money"),
-    ("Unique customers", "customers", "count"), ("Revenue per customer", "revenue_per_customer", "money"),
-)
-
-
-def _fmt(value, kind, currency):
-    return fmt_money(value, currency) if kind == "money" else fmt_count(value)
-
+from ..fmt import NO_MATH_CLASSES, esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
+from .labels import KPI_ROWS, OPTIONAL_KPIS, format_kpi
 
 def kpi_table(f: dict) -> pd.DataFrame:
     """Headline KPIs with change vs the previous period and vs a year ago."""
@@ -25,13 +15,13 @@ def kpi_table(f: dict) -> pd.DataFrame:
     prev_label = (cmp.get("previous") or {}).get("label") or "previous"
     yago_label = (cmp.get("year_ago") or {}).get("label") or "year ago"
     rows = []
-    for label, key, kind in KPI_ROWS:
+    for label, key, _ in KPI_ROWS:
         value = rev.get(key)
-        if value is None and key in ("units", "revenue_per_unit", "customers", "revenue_per_customer"):
+        if value is None and key in OPTIONAL_KPIS:
             continue
         ch = rev.get("change", {}).get(key, {})
         rows.append({
-            "KPI": label, f["period"]["label"]: _fmt(value, kind, cur),
+            "KPI": label, f["period"]["label"]: format_kpi(key, value, cur),
             f"vs {prev_label}": fmt_delta(ch.get("vs_previous_pct")),
             f"vs {yago_label}": fmt_delta(ch.get("vs_year_ago_pct")),
         })

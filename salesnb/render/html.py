@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import html as _html
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 from markupsafe import Markup
 
-from .fmt import MISSING, esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
+from ..fmt import MISSING, esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
+from .labels import METRIC_DEFINITIONS, delta_class, format_kpi
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NBCONVERT_TEMPLATES = TEMPLATES / "nbconvert"
@@ -36,37 +36,6 @@ SECTIONS = (
     ("data-quality-and-method", "Data quality and method"),
 )
 SECTION_TITLES = tuple(title for _, title in SECTIONS)
-
-#: SPEC 2.4 (and the SPEC 5 customer keys), in the report's words
-METRIC_DEFINITIONS = (
-    ("revenue", "Sum of net line revenue: returns are negative lines, so every figure is net."),
-    ("units", "Sum of quantity (net)."),
-    ("orders", "Distinct order ids whose net revenue within the period is positive."),
-    ("aov", "Average order value = revenue / orders."),
-    ("revenue_per_unit", "Revenue / units."),
-    ("customers", "Distinct non-empty customer ids with at least one of those orders."),
-    ("revenue_per_customer", "Revenue of lines that have a customer id / customers."),
-    ("returns", "lines = lines with negative revenue; value = minus their sum."),
-    ("best_month / worst_month", "The highest / lowest revenue among the period's complete months."),
-    ("avg_monthly_growth_pct", "The mean of month-over-month % changes between consecutive complete months of "
-                               "the period (a pair whose earlier month has zero revenue is skipped); null with "
-                               "fewer than two complete months."),
-    ("cmgr_pct", "Compound monthly growth rate = ((last / first) ^ (1 / (n − 1)) − 1) × 100 over the n complete "
-                 "months of the period; null with fewer than two complete months or when the first month's "
-                 "revenue is not positive."),
-    ("partial month", "An edge month whose calendar days the data's date range covers less than 90% of; a "
-                      "quarter or year is partial when any of its months is. Partial months are left out of "
-                      "best/worst and growth statistics."),
-    ("like for like", "When the report's period is itself partial, comparisons with the previous period and the "
-                      "year before use the same span of days in those periods."),
-    ("new / returning customers", "Customers of the period whose first order is in the period / before it."),
-    ("rfm_customers", "Customers scored by RFM: every identified customer with an order in the RFM window up to "
-                      "the period end; recency, frequency and monetary value are scored in quintiles (1–5)."),
-    ("at_risk_share_pct", "Share of rfm_customers in the churn-risk segments."),
-    ("top20_revenue_share_pct", "Share of revenue from the top 20% of customers."),
-    ("clv", "Lifetime value: historical revenue per customer, and the predicted revenue of the next months "
-            "from a BG/NBD purchase model with a Gamma-Gamma spend model."),
-)
 
 
 # --------------------------------------------------------------------------- templates
@@ -93,7 +62,7 @@ def css() -> str:
 
 
 def generator() -> str:
-    from . import __version__
+    from ..version import __version__
     return f"salesnb {__version__}"
 
 
@@ -101,8 +70,12 @@ def generator() -> str:
 
 def skip_slow_imports() -> None:
     """Import time: ``jsonschema`` (through nbformat) imports ``rfc3987_syntax`` when installed,
-    which compiles ~40 Lark grammars at import (2–3 s per process) only to check the "iri" string
-    format, which no notebook schema uses. Skip it in this process when nothing imported it yet."""
+    which compiles ~40 Lark grammars at import only to check the "iri" string format, which no
+    notebook schema uses. Skip it in this process when nothing imported it yet.
+
+    Kept (issue 23) for its measured cost: ``import rfc3987_syntax`` takes 0.86 s, median of 3
+    (benchmarks/results.md, "Fixed costs"), in every process that validates a notebook; no public
+    jsonschema setting leaves it out."""
     import sys
     if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
         sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment] - makes its import fail fast
@@ -119,6 +92,8 @@ def _exporter():
         def markdown2html(self, context, source):
             # As nbconvert's, but without the $…$ math parser: amounts such as "$1,200/$1,500"
             # must stay text (its math renderer would also escape already-escaped data twice).
+            # nbconvert has no public switch for that parser, hence its renderer classes here
+            # (kept for correctness, not speed: tests/test_escaping.py shows the amounts).
             import mistune
             cell = context.get("cell", {})
             renderer = IPythonRenderer(escape=False, attachments=cell.get("attachments", {}),
@@ -248,39 +223,7 @@ def rework_headings(fragment: str, section_id: str, *, drop_title: bool = True, 
     return "".join(out), toc
 
 
-def toc_entries(fragment: str, level: int = 3):
-    """TOC entries of the ``<h{level}>`` headings that carry an id (for the module's own sections)."""
-    out = []
-    for m in _HEADING.finditer(fragment):
-        if int(m.group(1)) != level:
-            continue
-        idm = re.search(r'\sid="([^"]+)"', m.group(2) or "")
-        if idm:
-            out.append({"id": idm.group(1), "text": Markup(_TAG.sub("", m.group(3)).strip()), "level": level})
-    return out
-
-
 # --------------------------------------------------------------------------- formatting helpers
-
-MONEY_KPIS = {"total", "aov", "revenue_per_unit", "revenue_per_customer"}
-KPI_LABELS = (
-    ("total", "Revenue"), ("orders", "Orders"), ("units", "Units"), ("aov", "Average order value"),
-    ("revenue_per_unit", "Revenue per unit"), ("customers", "Unique customers"),
-    ("revenue_per_customer", "Revenue per customer"),
-)
-
-
-def fmt_kpi(key: str, value, currency: str) -> str:
-    if key in MONEY_KPIS:
-        return fmt_money(value, currency)
-    return fmt_count(value)
-
-
-def delta_class(pct) -> str:
-    if pct is None:
-        return ""
-    return "up" if pct > 0.05 else "down" if pct < -0.05 else ""
-
 
 def _period_text(info: dict | None) -> str:
     if not info:
@@ -317,7 +260,7 @@ def title_context(findings: dict, generated: str, by: dict | None = None) -> dic
 
 
 def executive_summary(findings: dict) -> Markup:
-    """The report's executive summary: :func:`salesnb.summary.executive_summary_html`."""
+    """The report's executive summary: :func:`salesnb.render.summary.executive_summary_html`."""
     from .summary import executive_summary_html
     return Markup(executive_summary_html(findings))
 
@@ -484,59 +427,10 @@ def index_kpis(findings: dict) -> list[dict]:
     out = []
     for key in ("total", "orders", "aov", "customers"):
         pct = (change.get(key) or {}).get("vs_previous_pct")
-        out.append({"value": fmt_kpi(key, rev.get(key), cur), "delta": fmt_delta(pct), "cls": delta_class(pct)})
+        out.append({"value": format_kpi(key, rev.get(key), cur), "delta": fmt_delta(pct), "cls": delta_class(pct)})
     return out
 
 
-# --------------------------------------------------------------------------- checks
-
-class _RefParser(HTMLParser):
-    ATTRS = {"src", "href", "srcset", "data", "poster", "action", "formaction", "background", "xlink:href"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.refs: list[tuple[str, str, str]] = []
-        self.scripts = 0
-        self.handlers: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "script":
-            self.scripts += 1
-        for name, value in attrs:
-            if name in self.ATTRS and value:
-                self.refs.append((tag, name, value))
-            if name.startswith("on"):
-                self.handlers.append(f"<{tag} {name}>")
-        if tag == "link":
-            self.refs.append((tag, "link", dict(attrs).get("href") or ""))
-
-    handle_startendtag = handle_starttag
-
-
-def external_refs(text: str) -> list[str]:
-    """Every attribute (src, href, …) or ``<link>``/``url()`` that would fetch from another host."""
-    parser = _RefParser()
-    parser.feed(text)
-    bad = []
-    for tag, name, value in parser.refs:
-        v = value.strip().lower()
-        if v.startswith(("http:", "https:", "//", "ftp:", "ws:", "wss:")) or (tag == "link"):
-            if not (tag == "svg" or v.startswith("http://www.w3.org/")):
-                bad.append(f"<{tag} {name}={value!r}>")
-    for m in re.finditer(r"url\(\s*['\"]?\s*((?:https?:)?//[^)'\"]+)", text, re.I):
-        bad.append(f"url({m.group(1)})")
-    for m in re.finditer(r"@import\s", text, re.I):
-        bad.append("@import")
-    return bad
-
-
-def active_content(text: str) -> list[str]:
-    """Scripts and inline event handlers (the report has none of its own)."""
-    parser = _RefParser()
-    parser.feed(text)
-    return (["<script>"] * parser.scripts) + parser.handlers
-
-
-__all__ = ["CSP", "SECTIONS", "SECTION_TITLES", "METRIC_DEFINITIONS", "notebook_body", "clean_notebook",
+__all__ = ["CSP", "SECTIONS", "SECTION_TITLES", "notebook_body", "clean_notebook",
            "rework_headings", "executive_summary", "data_quality", "report_page", "revenue_chart_svg",
-           "index_page", "index_kpis", "external_refs", "active_content", "skip_slow_imports"]
+           "index_page", "index_kpis", "skip_slow_imports"]

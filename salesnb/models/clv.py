@@ -10,23 +10,17 @@ fitted values end in ``_``, and the repr shows them.
   Monetary Value" (note), and Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005), "RFM and CLV:
   Using Iso-Value Curves for Customer Base Analysis", *Journal of Marketing Research*
   42(4):415-430.
-* :func:`rfm_summary` -- turns a transaction log (pandas or Ibis) into the per-customer
-  ``frequency, recency, T, monetary_value`` table that both models take, defined as in
-  ``lifetimes.utils.summary_data_from_transaction_data``.
-* The checks a fit must pass before its predictions are shown (SPEC 9.3):
-  :func:`holdout_window` (how many weeks are held out), :func:`holdout_errors` (predicted
-  against actual repeat purchases, and the naive benchmark) and :func:`fit_check` (a
-  degenerate fit: extreme parameters, or P(alive) that does not fall for lapsed customers).
+
+Their input, the per-customer ``frequency, recency, T, monetary_value`` table, comes from
+:func:`salesnb.models.clv_data.rfm_summary`; the checks a fit must pass before its predictions
+are shown (SPEC 9.3) are in :mod:`salesnb.models.clv_check`.
 
 Times (``recency``, ``T``, ``t``) are in one unit throughout, the ``time_unit`` of
-:func:`rfm_summary`; the fitted parameters are only meaningful in that unit.
+:func:`~salesnb.models.clv_data.rfm_summary`; the fitted parameters are only meaningful in that unit.
 """
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
-import pandas as pd
 from scipy import optimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
@@ -35,11 +29,6 @@ __all__ = [
     "ConvergenceError",
     "BetaGeoModel",
     "GammaGammaModel",
-    "rfm_summary",
-    "holdout_window",
-    "holdout_errors",
-    "naive_purchases",
-    "fit_check",
 ]
 
 
@@ -74,7 +63,7 @@ def _as_array(values, name: str) -> np.ndarray:
     return arr
 
 
-def _rft(frequency, recency, T):
+def rft_arrays(frequency, recency, T):
     """Validated, broadcast ``(x, t_x, T)`` arrays."""
     x = _as_array(frequency, "frequency")
     t_x = _as_array(recency, "recency")
@@ -142,6 +131,17 @@ def _maximise(neg_ll, start: np.ndarray, model: str, *, with_gradient: bool = Fa
 # --------------------------------------------------------------------------- BG/NBD
 
 
+def _model_repr(model, sample: str) -> str:
+    """``<Name p=… ll=… sample>`` of a fitted model, ``<Name (not fitted)>`` before ``fit``."""
+    name = type(model).__name__
+    if model.params_ is None:
+        return f"<{name} (not fitted)>"
+    text = " ".join(f"{k}={v:.3f}" for k, v in model.params_.items())
+    if model.log_likelihood_ is not None:
+        text += f" ll={model.log_likelihood_:.2f} {sample}"
+    return f"<{name} {text}>"
+
+
 class BetaGeoModel:
     """BG/NBD model of repeat-purchase counts (Fader, Hardie & Lee 2005, *Marketing Science*).
 
@@ -171,12 +171,7 @@ class BetaGeoModel:
         return model
 
     def __repr__(self) -> str:
-        if self.params_ is None:
-            return "<BetaGeoModel (not fitted)>"
-        text = " ".join(f"{k}={v:.3f}" for k, v in self.params_.items())
-        if self.log_likelihood_ is not None:
-            text += f" ll={self.log_likelihood_:.2f} n={self.n_customers_:g}"
-        return f"<BetaGeoModel {text}>"
+        return _model_repr(self, f"n={self.n_customers_:g}" if self.log_likelihood_ is not None else "")
 
     @staticmethod
     def _log_likelihood(params, x, t_x, T):
@@ -231,7 +226,7 @@ class BetaGeoModel:
         Raises :class:`CLVError` on unusable input (empty, NaN, negative, recency > T, or no
         repeat purchase at all) and :class:`ConvergenceError` when the optimiser fails.
         """
-        x, t_x, T = _rft(frequency, recency, T)
+        x, t_x, T = rft_arrays(frequency, recency, T)
         w = np.ones_like(x) if weights is None else _as_array(weights, "weights")
         if w.shape != x.shape:
             raise CLVError("weights must have one value per customer.")
@@ -280,7 +275,7 @@ class BetaGeoModel:
         after a purchase), so their probability is 1.
         """
         r, alpha, a, b = self._params()
-        x, t_x, T = _rft(frequency, recency, T)
+        x, t_x, T = rft_arrays(frequency, recency, T)
         with np.errstate(divide="ignore"):
             log_odds_dead = (
                 np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
@@ -291,7 +286,7 @@ class BetaGeoModel:
     def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T):
         """E[purchases in (T, T + t] | x, t_x, T], eq. (10) of the paper."""
         r, alpha, a, b = self._params()
-        x, t_x, T = _rft(frequency, recency, T)
+        x, t_x, T = rft_arrays(frequency, recency, T)
         t = _as_array(t, "t")
         if (t < 0).any():
             raise CLVError("t (the forecast horizon) must be >= 0.")
@@ -353,12 +348,8 @@ class GammaGammaModel:
         return model
 
     def __repr__(self) -> str:
-        if self.params_ is None:
-            return "<GammaGammaModel (not fitted)>"
-        text = " ".join(f"{k}={v:.3f}" for k, v in self.params_.items())
-        if self.log_likelihood_ is not None:
-            text += f" ll={self.log_likelihood_:.2f} n={self.n_used_} excluded={self.n_excluded_}"
-        return f"<GammaGammaModel {text}>"
+        return _model_repr(self, f"n={self.n_used_} excluded={self.n_excluded_}"
+                           if self.log_likelihood_ is not None else "")
 
     @staticmethod
     def _log_likelihood(params, x, m):
@@ -461,234 +452,3 @@ class GammaGammaModel:
         monthly = np.diff(expected, axis=0)
         discount = ((1 + discount_rate) ** months[1:]).reshape((-1,) + (1,) * np.ndim(spend))
         return _scalar_or_array((spend * monthly / discount).sum(axis=0))
-
-
-# --------------------------------------------------------------------------- RFM summary
-
-_DAYS_PER_UNIT = {"D": 1.0, "W": 7.0}
-
-
-def _finish_summary(per_customer: pd.DataFrame, observation_end: pd.Timestamp, days: float,
-                    customer_col: str) -> pd.DataFrame:
-    """Shared tail of both paths: per-customer day aggregates -> frequency/recency/T/monetary."""
-    first = pd.to_datetime(per_customer["first_day"]).dt.normalize()
-    last = pd.to_datetime(per_customer["last_day"]).dt.normalize()
-    frequency = per_customer["n_days"].astype("int64") - 1
-    repeat_value = per_customer["total_value"].astype(float) - per_customer["first_value"].astype(float)
-    out = pd.DataFrame({
-        "frequency": frequency.to_numpy(),
-        "recency": ((last - first).dt.days / days).to_numpy(dtype=float),
-        "T": ((observation_end - first).dt.days / days).to_numpy(dtype=float),
-        "monetary_value": np.where(frequency > 0, repeat_value / frequency.clip(lower=1), 0.0),
-    }, index=pd.Index(per_customer[customer_col].to_numpy(), name=customer_col))
-    return out.sort_index()
-
-
-def _ibis_summary(table, customer_col, date_col, value_col, start, end, complete=False):
-    import ibis
-    import ibis.expr.datatypes as dt
-
-    col = table[date_col]
-    if col.type().is_timestamp():
-        day = col.date()
-    elif col.type().is_date():
-        day = col
-    elif col.type().is_string():
-        # via timestamp so that "2024-01-10 08:00" works as in pandas
-        day = col.cast(dt.timestamp).date()
-    else:
-        raise CLVError(f"Column {date_col!r} has type {col.type()}; it must be a date, timestamp or ISO date string.")
-    t = table.select(cust=table[customer_col], day=day, value=table[value_col].cast(dt.float64))
-    n_missing = 0
-    if not complete:
-        missing = t.aggregate(n=(t.cust.isnull() | t.day.isnull() | t.value.isnull()).sum()).to_pandas()
-        n_missing = int(missing["n"].fillna(0).iloc[0])
-    if n_missing:
-        raise CLVError(f"{n_missing} transaction(s) have a missing customer, date or value; drop or fill them first.")
-    t = t.filter(t.day <= ibis.literal(end.date()))
-    if start is not None:
-        t = t.filter(t.day >= ibis.literal(start.date()))
-    # complete: already one row per customer and day
-    daily = t if complete else t.group_by(["cust", "day"]).aggregate(value=t.value.sum())
-    per_customer = daily.group_by("cust").aggregate(
-        first_day=daily.day.min(),
-        last_day=daily.day.max(),
-        n_days=daily.day.count(),
-        total_value=daily.value.sum(),
-        # days are unique per customer here, so the value at the first day is well defined
-        first_value=daily.value.argmin(daily.day),
-    )
-    # sorted by the engine (much faster than pandas on millions of text ids); pandas' sort_index
-    # in _finish_summary then finds the index already in order
-    return per_customer.order_by("cust").to_pandas().rename(columns={"cust": customer_col})
-
-
-def rfm_summary(transactions, customer_col: str, date_col: str, value_col: str,
-                observation_end, time_unit: str = "W", calibration_start=None,
-                complete: bool = False) -> pd.DataFrame:
-    """Per-customer ``frequency, recency, T, monetary_value`` from a transaction log.
-
-    Definitions are those of ``lifetimes.utils.summary_data_from_transaction_data``:
-    transactions are first summed per customer per calendar day (several purchases on one day
-    count as one purchase), then
-
-    * ``frequency`` -- number of purchase days minus one (repeat purchases);
-    * ``recency`` -- last purchase day minus first purchase day, in ``time_unit``;
-    * ``T`` -- ``observation_end`` minus first purchase day, in ``time_unit``;
-    * ``monetary_value`` -- mean value of the repeat purchase days (the first day excluded),
-      0 when ``frequency`` is 0.
-
-    Only transactions on or before ``observation_end`` (a day, inclusive) and, when
-    ``calibration_start`` is given, on or after it are used. ``time_unit`` is ``"D"`` or
-    ``"W"`` (7 days).
-
-    ``transactions`` is a pandas DataFrame or an Ibis table; with Ibis both grouping steps run
-    in the engine and only the one-row-per-customer result is fetched. ``complete=True`` (Ibis
-    only) says the caller guarantees one row per customer and day and no missing customer, date
-    or value (skips the scan that checks it and the daily sum).
-    """
-    if time_unit not in _DAYS_PER_UNIT:
-        raise CLVError(f"time_unit must be 'D' or 'W', not {time_unit!r}.")
-    days = _DAYS_PER_UNIT[time_unit]
-    try:
-        end = pd.Timestamp(observation_end).normalize()
-        start = None if calibration_start is None else pd.Timestamp(calibration_start).normalize()
-    except (TypeError, ValueError) as exc:
-        raise CLVError(f"observation_end / calibration_start must be dates ({exc}).")
-    if start is not None and start > end:
-        raise CLVError("calibration_start is after observation_end.")
-
-    try:
-        import ibis
-        is_ibis = isinstance(transactions, ibis.expr.types.Table)
-    except ImportError:
-        is_ibis = False
-    columns = list(transactions.columns)
-    absent = [c for c in (customer_col, date_col, value_col) if c not in columns]
-    if absent:
-        raise CLVError(f"Column(s) {absent} not in the transactions; available: {columns}.")
-
-    if is_ibis:
-        per_customer = _ibis_summary(transactions, customer_col, date_col, value_col, start, end, complete)
-    elif isinstance(transactions, pd.DataFrame):
-        df = transactions[[customer_col, date_col, value_col]]
-        n_missing = int(df.isna().any(axis=1).sum())
-        if n_missing:
-            raise CLVError(f"{n_missing} transaction(s) have a missing customer, date or value; drop or fill them first.")
-        try:
-            day = pd.to_datetime(df[date_col]).dt.normalize()
-        except (TypeError, ValueError) as exc:
-            raise CLVError(f"Column {date_col!r} cannot be read as dates ({exc}).")
-        value = pd.to_numeric(df[value_col], errors="coerce").astype(float)
-        if value.isna().any():
-            raise CLVError(f"Column {value_col!r} has values that are not numbers.")
-        keep = (day <= end) if start is None else (day <= end) & (day >= start)
-        daily = (pd.DataFrame({"cust": df[customer_col], "day": day, "value": value})[keep]
-                 .groupby(["cust", "day"], as_index=False)["value"].sum()
-                 .sort_values(["cust", "day"]))
-        grouped = daily.groupby("cust")
-        per_customer = pd.DataFrame({
-            "first_day": grouped["day"].min(),
-            "last_day": grouped["day"].max(),
-            "n_days": grouped.size(),
-            "total_value": grouped["value"].sum(),
-            "first_value": grouped["value"].first(),
-        }).rename_axis(customer_col).reset_index()
-    else:
-        raise CLVError(f"transactions must be a pandas DataFrame or an Ibis table, not {type(transactions).__name__}.")
-
-    if per_customer.empty:
-        raise CLVError(f"No transactions on or before {end.date()} (and after calibration_start, if given).")
-    return _finish_summary(per_customer, end, days, customer_col)
-
-
-# --------------------------------------------------------------------------- validation (SPEC 9.3)
-
-HOLDOUT_MAX_WEEKS = 26
-HISTORY_DAYS_PER_HOLDOUT_WEEK = 21   # the holdout is at most a third of the history (7 of 21 days)
-MAX_TOTAL_ERROR_PCT = 20.0
-PARAM_RANGE = (1e-3, 1e4)            # BG/NBD parameters in weeks outside this range: degenerate
-MIN_P_ALIVE_GAP = 0.10               # most recent minus most lapsed recency quintile, mean P(alive)
-QUINTILES = 5
-
-
-def holdout_window(first_day: dt.date, last_day: dt.date) -> tuple[int, dt.date | None]:
-    """``(H, holdout_start)``: H = min(26, floor(history days / 21)) weeks ending on ``last_day``.
-
-    History days count ``first_day`` to ``last_day`` inclusive; the holdout is the last ``7·H``
-    days, ``holdout_start`` to ``last_day`` inclusive, so the calibration data ends the day
-    before ``holdout_start``. ``(0, None)`` when the history is shorter than 21 days.
-    """
-    history_days = (last_day - first_day).days + 1
-    weeks = min(HOLDOUT_MAX_WEEKS, max(0, history_days // HISTORY_DAYS_PER_HOLDOUT_WEEK))
-    if weeks == 0:
-        return 0, None
-    return weeks, last_day - dt.timedelta(days=7 * weeks - 1)
-
-
-def naive_purchases(frequency, T, weeks: float) -> np.ndarray:
-    """The naive benchmark: each customer repeats at their calibration rate, x / T · H (0 when T is 0)."""
-    x = np.asarray(frequency, float)
-    T = np.asarray(T, float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(T > 0, x / np.where(T > 0, T, 1.0) * weeks, 0.0)
-
-
-def holdout_errors(predicted, actual, naive) -> dict:
-    """Totals and per-customer errors of a holdout prediction (one value per customer each).
-
-    ``error_pct`` = (predicted − actual) / actual × 100 (None when nothing happened);
-    ``mae`` and ``naive_mae`` are mean absolute errors per customer of the model and of
-    :func:`naive_purchases`. Sums are taken in a fixed order (math.fsum), so they are exact
-    to the last bit whatever the order of the customers.
-    """
-    import math
-
-    predicted = np.asarray(predicted, float)
-    actual = np.asarray(actual, float)
-    naive = np.asarray(naive, float)
-    n = predicted.size
-    total_pred = math.fsum(predicted)
-    total_actual = math.fsum(actual)
-    return {
-        "customers": int(n),
-        "predicted_purchases": total_pred,
-        "actual_purchases": int(round(total_actual)),
-        "naive_purchases": math.fsum(naive),
-        "error_pct": 100.0 * (total_pred - total_actual) / total_actual if total_actual > 0 else None,
-        "mae": math.fsum(np.abs(predicted - actual)) / n if n else None,
-        "naive_mae": math.fsum(np.abs(naive - actual)) / n if n else None,
-    }
-
-
-def fit_check(model: BetaGeoModel, frequency, recency, T) -> dict:
-    """Is a fitted BG/NBD model degenerate? (SPEC 9.3)
-
-    * ``params_out_of_range``: the parameters below 1e-3 or above 1e4 (time unit weeks), for
-      example ``a`` ≈ 0 (nobody ever drops out);
-    * ``p_alive_recent_quintile`` / ``p_alive_lapsed_quintile``: the repeat buyers (frequency > 0;
-      one-time buyers have P(alive) = 1 by the model's construction) ranked by the time since
-      their last purchase (T − recency; ties in input order) and cut into five groups of equal
-      size (the first ones one larger, as SQL's ntile); the mean P(alive) of the most recent and
-      of the most lapsed group. The fit is degenerate when the lapsed group's mean is not at
-      least 0.10 below the recent group's, or with fewer than five repeat buyers.
-    """
-    params = model.params_ or {}
-    lo, hi = PARAM_RANGE
-    out_of_range = [k for k in model.param_names if not (lo <= params.get(k, float("nan")) <= hi)]
-    x, t_x, T_ = _rft(frequency, recency, T)
-    repeat = np.flatnonzero(x > 0)
-    recent = lapsed = None
-    if repeat.size >= QUINTILES:
-        alive = np.asarray(model.conditional_probability_alive(x[repeat], t_x[repeat], T_[repeat]), float)
-        order = np.argsort(T_[repeat] - t_x[repeat], kind="stable")
-        groups = np.array_split(order, QUINTILES)
-        recent = float(alive[groups[0]].mean())
-        lapsed = float(alive[groups[-1]].mean())
-    separates = recent is not None and recent - lapsed >= MIN_P_ALIVE_GAP - 1e-12
-    return {
-        "params_out_of_range": out_of_range,
-        "p_alive_recent_quintile": recent,
-        "p_alive_lapsed_quintile": lapsed,
-        "degenerate": bool(out_of_range) or not separates,
-    }

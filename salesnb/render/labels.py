@@ -1,0 +1,65 @@
+"""The words and thresholds every page shares, said once: the headline KPI rows, the metric
+definitions, how a change is coloured, and a dimension's noun (defined beside the dimensions, in
+:data:`salesnb.config.DIMENSION_NOUNS`, because the recommendation rules write it into findings)."""
+from __future__ import annotations
+
+from ..config import DIMENSION_NOUNS
+from ..fmt import direction, fmt_count, fmt_money
+
+#: The headline KPIs in report order: (label, ``revenue.<key>``, kind: money or count).
+KPI_ROWS = (
+    ("Revenue", "total", "money"), ("Orders", "orders", "count"), ("Units", "units", "count"),
+    ("Average order value", "aov", "money"), ("Revenue per unit", "revenue_per_unit", "money"),
+    ("Unique customers", "customers", "count"), ("Revenue per customer", "revenue_per_customer", "money"),
+)
+#: KPIs a data set without quantities or customer ids does not have (left out, not shown as —).
+OPTIONAL_KPIS = ("units", "revenue_per_unit", "customers", "revenue_per_customer")
+KPI_KINDS = {key: kind for _, key, kind in KPI_ROWS}
+
+#: SPEC 2.4 (and the SPEC 5 customer keys), in the report's words
+METRIC_DEFINITIONS = (
+    ("revenue", "Sum of net line revenue: returns are negative lines, so every figure is net."),
+    ("units", "Sum of quantity (net)."),
+    ("orders", "Distinct order ids whose net revenue within the period is positive."),
+    ("aov", "Average order value = revenue / orders."),
+    ("revenue_per_unit", "Revenue / units."),
+    ("customers", "Distinct non-empty customer ids with at least one of those orders."),
+    ("revenue_per_customer", "Revenue of lines that have a customer id / customers."),
+    ("returns", "lines = lines with negative revenue; value = minus their sum."),
+    ("best_month / worst_month", "The highest / lowest revenue among the period's complete months."),
+    ("avg_monthly_growth_pct", "The mean of month-over-month % changes between consecutive complete months of "
+                               "the period (a pair whose earlier month has zero revenue is skipped); null with "
+                               "fewer than two complete months."),
+    ("cmgr_pct", "Compound monthly growth rate = ((last / first) ^ (1 / (n − 1)) − 1) × 100 over the n complete "
+                 "months of the period; null with fewer than two complete months or when the first month's "
+                 "revenue is not positive."),
+    ("partial month", "An edge month whose calendar days the data's date range covers less than 90% of; a "
+                      "quarter or year is partial when any of its months is. Partial months are left out of "
+                      "best/worst and growth statistics."),
+    ("like for like", "When the report's period is itself partial, comparisons with the previous period and the "
+                      "year before use the same span of days in those periods."),
+    ("new / returning customers", "Customers of the period whose first order is in the period / before it."),
+    ("rfm_customers", "Customers scored by RFM: every identified customer with an order in the RFM window up to "
+                      "the period end; recency, frequency and monetary value are scored in quintiles (1–5)."),
+    ("at_risk_share_pct", "Share of rfm_customers in the churn-risk segments."),
+    ("top20_revenue_share_pct", "Share of revenue from the top 20% of customers."),
+    ("clv", "Lifetime value: historical revenue per customer, and the predicted revenue of the next months "
+            "from a BG/NBD purchase model with a Gamma-Gamma spend model."),
+)
+
+
+def format_kpi(key: str, value, currency: str) -> str:
+    """A headline KPI's value: money or a count, as its row says."""
+    return fmt_money(value, currency) if KPI_KINDS.get(key) == "money" else fmt_count(value)
+
+
+def dimension_noun(dim) -> str:
+    """A dimension as a word in a sentence: ``sales_rep`` → ``sales rep``."""
+    return DIMENSION_NOUNS.get(dim, dim or "")
+
+
+def delta_class(pct) -> str:
+    """``up`` / ``down`` / ``""`` for a % change: the CSS class that colours it, by the same flat
+    band as the words "up", "down" and "flat" in the sentences (:func:`salesnb.fmt.direction`)."""
+    word = direction(pct)
+    return word if word in ("up", "down") else ""

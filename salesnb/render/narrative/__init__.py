@@ -1,0 +1,2 @@
+"""Sentences from the findings: :mod:`~salesnb.render.narrative.revenue` and
+:mod:`~salesnb.render.narrative.customers`."""
