@@ -9,7 +9,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from salesnb.data import PARTIAL_COVERAGE, month_coverage, partial_months
+from salesnb.data.quality import PARTIAL_COVERAGE, month_coverage, partial_months
 from salesnb.errors import NoDataError
 
 HEADER = "order,date,cust,amount\n"
@@ -277,7 +277,7 @@ def test_missing_customer_words_are_missing(load):
 
 def test_shape_notes_are_one_text_for_every_engine():
     import datetime as dt
-    from salesnb.data import shape_notes
+    from salesnb.data.quality import shape_notes
     day = dt.date(2024, 3, 1)
     notes = shape_notes(total=-5.0, negative_prices=1, has_customers=True, customers=1, first=day, last=day)
     assert notes == [

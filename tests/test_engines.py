@@ -1,4 +1,4 @@
-"""Other engines (salesnb.engines): the same findings on PySpark and PostgreSQL as on DuckDB.
+"""Other engines (salesnb.data.rules_ibis): the same findings on PySpark and PostgreSQL as on DuckDB.
 
 Superstore's revenue (and customers) findings for 2017Q4 are computed on DuckDB, on PySpark in
 local mode (reading the cp1252 CSV itself) and on a real PostgreSQL server started here (a typed
@@ -107,7 +107,7 @@ def duckdb_findings():
 # --------------------------------------------------------------------------- no engine needed
 
 def test_engine_kind_and_masked_url():
-    from salesnb.engines import engine_kind, mask_url
+    from salesnb.data.backends import engine_kind, mask_url
     assert engine_kind("local[2]") == engine_kind("spark://h:7077") == engine_kind("local") == "spark"
     assert engine_kind("postgresql://u@h/db") == engine_kind("postgres://h/db") == "postgres"
     with pytest.raises(DataError, match="not duckdb"):
@@ -120,7 +120,7 @@ def test_engine_kind_and_masked_url():
 def test_date_formats_convert_for_each_engine():
     import re
 
-    from salesnb.engines import convert_date_format
+    from salesnb.data.parsing import convert_date_format
     spark, pg, rx = convert_date_format("%m/%d/%Y")
     assert (spark, pg) == ("M/d/yyyy", "MM/DD/YYYY")
     assert re.fullmatch(rx, "11/8/2016") and not re.fullmatch(rx, "2016-11-08")
@@ -151,7 +151,7 @@ def spark_superstore():
         pytest.skip(reason)
     if not SUPERSTORE.is_file():
         pytest.skip(f"shared data not found: {SUPERSTORE}")
-    from salesnb import engines
+    from salesnb.data.backends import spark as engines
     config = load_config(PARAMS, engine="local[2]")
     dataset = load_data(config)  # starts the module's one SparkSession (local[2], 4 shuffle partitions)
     session = engines.spark_session("local[2]")
