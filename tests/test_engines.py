@@ -478,3 +478,53 @@ def test_postgres_unreachable_server_is_one_clear_message(tmp_path):
                           "query": "SELECT 1", "columns": {"order_id": "a", "order_date": "b", "revenue": "c"}}))
     with pytest.raises(DataError, match="Cannot connect to PostgreSQL"):
         load_data(config)
+
+
+# --------------------------------------------------------------------------- the same rules as DuckDB
+
+RULES_CSV = ("order,date,cust,amount\nA1,2024-01-05,c1,10\nA2,2024-01-06,N/A,5\nA3,9999-12-31,c2,7\n"
+             "A4,2024-01-07,c3,1e16\nA5,2024-01-08,c4,20\n")
+RULES_COLUMNS = {"order_id": "order", "order_date": "date", "customer_id": "cust", "revenue": "amount"}
+
+
+def assert_same_rules_as_duckdb(q):
+    """A placeholder year (9999) is an implausible date, a line of 1e16 is out of range, and
+    "N/A" is a missing customer, on every engine (SPEC 2.3, written once in salesnb.data.rules)."""
+    assert q.rows_read == 5 and q.rows_used == 3
+    assert q.rows_dropped == {"implausible date": 1, "revenue out of range": 1}
+    assert q.examples["implausible date"] == ["9999-12-31"]
+    assert q.missing_customer["rows"] == 1 and q.missing_customer["revenue"] == pytest.approx(5.0)
+    assert q.revenue_total == pytest.approx(35.0)
+
+
+def test_duckdb_drops_implausible_dates_out_of_range_lines_and_missing_words(tmp_path):
+    (tmp_path / "rules.csv").write_text(RULES_CSV, encoding="utf-8")
+    config = config_from_dict({"name": "rules", "source": "rules.csv", "columns": RULES_COLUMNS,
+                               "date_format": "%Y-%m-%d"}, base_dir=tmp_path)
+    with load_data(config) as ds:
+        assert_same_rules_as_duckdb(ds.quality)
+
+
+@pytest.mark.spark
+def test_spark_applies_the_same_rules_as_duckdb(spark_superstore, tmp_path):
+    (tmp_path / "rules.csv").write_text(RULES_CSV, encoding="utf-8")
+    config = config_from_dict({"name": "rules", "engine": "local[2]", "source": str(tmp_path / "rules.csv"),
+                               "columns": RULES_COLUMNS, "date_format": "%Y-%m-%d"}, base_dir=tmp_path)
+    with load_data(config) as ds:
+        assert_same_rules_as_duckdb(ds.quality)
+
+
+@pytest.mark.postgres
+def test_postgres_applies_the_same_rules_as_duckdb(postgres):
+    import psycopg
+    rows = [line.split(",") for line in RULES_CSV.splitlines()[1:]]
+    with psycopg.connect(postgres.conninfo("salesnb"), autocommit=True) as con:
+        con.execute("DROP TABLE IF EXISTS rules_log")
+        con.execute('CREATE TABLE rules_log ("order" text, date text, cust text, amount text)')
+        with con.cursor() as cur:
+            cur.executemany("INSERT INTO rules_log VALUES (%s, %s, %s, %s)", rows)
+    config = dataclasses.replace(
+        config_from_dict({"name": "rules", "engine": postgres.url("salesnb"), "query": "SELECT 1",
+                          "columns": RULES_COLUMNS, "date_format": "%Y-%m-%d"}), query=None, table="rules_log")
+    with load_data(config) as ds:
+        assert_same_rules_as_duckdb(ds.quality)

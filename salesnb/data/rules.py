@@ -44,10 +44,12 @@ ORDER_ID_SEPARATOR = "\x1f"
 
 
 def first_failing(conditions: dict, both, negate) -> dict:
-    """Each reason's condition restricted to the rows no earlier reason took: ``both(a, b)`` and
-    ``negate(a)`` spell AND and NOT for the engine (SQL text or Ibis expressions)."""
+    """Each reason's condition restricted to the rows no earlier reason (in :data:`REASONS` order)
+    took: ``both(a, b)`` and ``negate(a)`` spell AND and NOT for the engine (SQL text or Ibis
+    expressions)."""
     out, so_far = {}, []
-    for reason, cond in conditions.items():
+    for reason in sorted(conditions, key=REASONS.index):
+        cond = conditions[reason]
         c = cond
         for earlier in so_far:
             c = both(c, negate(earlier))

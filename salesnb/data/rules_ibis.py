@@ -19,12 +19,13 @@ Where the engines differ, it is handled here, in one place:
 * Text money: the grammar of :func:`salesnb.data.parsing.money_sql` (same regular
   expressions), cast with Spark ``try_cast`` / a ``pg_temp`` function around ``::float8``.
 
-Data quality on an engine: rows read/used/dropped per reason with up to 5 examples, filters,
-exact duplicate rows (``SELECT DISTINCT`` over every source column), returns, rows without a
-customer, first/last date, partial and gap months, the same notes as on DuckDB (except the
-``decimal`` hint). ``sha256``: a local file source is hashed as on DuckDB (the same
-fingerprint); a table or query cannot be hashed by content without reading it all out of the
-engine, so it is the sha256 of ``engine URL (password removed) + table/query/source + rows read
+Data quality on an engine: rows read/used/dropped for the same reasons as on DuckDB
+(:data:`salesnb.data.rules.REASONS`) with up to 5 examples, filters, exact duplicate rows
+(``SELECT DISTINCT`` over every source column), returns, rows without a customer, first/last
+date, partial and gap months, the same notes as on DuckDB except the ``decimal`` hint and the
+mixed-currency note (DuckDB only). ``sha256``: a local file source is hashed as on DuckDB (the
+same fingerprint); a table, query or remote path cannot be hashed by content without reading it
+all out of the engine, so it is the sha256 of ``engine URL (password removed) + table/query/source + rows read
 + the revenue sum to the cent`` — it changes when the data's size or total changes, not for
 every edit.
 """
@@ -37,11 +38,14 @@ import math
 from ..config import DIMENSIONS, ORDER_ID_PARTS_SHOWN, Config
 from .backends import POSTGRES, SPARK, _Source, engine_kind, mask_url
 from .dataset import EngineDataset
-from .parsing import EXAMPLES, _MONEY_STRIP, _NUMBER, _infer_date_family, _strptime_sql, convert_date_format
+from .parsing import (
+    EXAMPLES, YEAR_RANGE, _MONEY_STRIP, _NUMBER, _infer_date_family, _strptime_sql, convert_date_format,
+)
 from .quality import Stats, build_quality
 from .rules import (
-    ORDER_ID_SEPARATOR, _check_columns, count_duplicates_dropped, date_format_unused, first_failing,
-    no_usable_rows, order_id_notes, source_has_no_rows,
+    MAX_LINE_REVENUE, MISSING_ID_WORDS, ORDER_ID_SEPARATOR, OUTLIER_GAP_YEARS, _check_columns,
+    count_duplicates_dropped, date_format_unused, first_failing, no_usable_rows, order_id_notes,
+    plausible_year_range, source_has_no_rows,
 )
 from .sources import DUCKDB_SETTINGS, fingerprint
 
@@ -94,7 +98,7 @@ def _text(col):
     return col.cast("string").strip()
 
 
-def _id_expr(col, dtype):
+def _id_expr(col, dtype, missing_words: bool = False):
     import ibis
     if dtype.is_floating() or dtype.is_decimal():
         x = col.cast("float64")
@@ -105,6 +109,8 @@ def _id_expr(col, dtype):
     if dtype.is_string():
         # text ids exported from a float column: "17850.0" → "17850"
         text = ibis.cases((text.re_search(r"^[0-9]+\.0+$"), text.substr(0, text.find("."))), else_=text)
+    if missing_words:
+        return ibis.cases((text.lower().isin(MISSING_ID_WORDS), ibis.null("string")), else_=text.nullif(""))
     return text.nullif("")
 
 
@@ -217,7 +223,7 @@ def _parsed(raw, schema, config: Config, dialect: _Dialect, desc: str):
     if not config.order_id_parts:   # a composite one is made once the date is read, below
         s1["_c_order_id"] = _id_expr(raw[cols["order_id"]], schema[cols["order_id"]])
     if "customer_id" in cols:
-        s1["_c_customer_id"] = _id_expr(raw[cols["customer_id"]], schema[cols["customer_id"]])
+        s1["_c_customer_id"] = _id_expr(raw[cols["customer_id"]], schema[cols["customer_id"]], missing_words=True)
     for dim in DIMENSIONS:
         if dim in cols:
             s1[f"_c_{dim}"] = _dim_expr(raw[cols[dim]])
@@ -260,9 +266,11 @@ def _parsed(raw, schema, config: Config, dialect: _Dialect, desc: str):
         number = body.replace(",", "") if config.decimal == "." else body.replace(".", "").replace(",", ".")
         valid = body.re_search(f"^(?:{_NUMBER[config.decimal]})$")
         s3[f"_v_{role}"] = ibis.cases((valid, dialect.to_float(number)), else_=ibis.null("float64"))
-    if native is None:
+    if native is None and "%" in config.date_format:   # a given format reads every year, as on DuckDB
+        s3["_c_order_date"] = t._d_date
+    elif native is None:   # an inferred format reads YEAR_RANGE only
         d = t._d_date
-        s3["_c_order_date"] = ibis.cases((d.year().between(1900, 2100), d), else_=ibis.null("timestamp"))
+        s3["_c_order_date"] = ibis.cases((d.year().between(*YEAR_RANGE), d), else_=ibis.null("timestamp"))
     if s3:
         t = t.mutate(**s3)
 
@@ -335,24 +343,30 @@ def _dropped_rows(parsed, config: Config, desc: str):
     (dropped, examples, the valid-row condition, the filters' condition or None, rows read)."""
     import ibis
     cols = config.columns
-    reasons = {
-        "unparseable date": parsed._c_order_date.isnull(),
-        "unparseable revenue": parsed._c_revenue.isnull(),
-        "missing order id": parsed._c_order_id.isnull(),
-    }
+    date, revenue = parsed._c_order_date, parsed._c_revenue
+    years = _plausible_years(parsed)
+    reasons = {"unparseable date": date.isnull()}
+    if years:
+        reasons["implausible date"] = (date.year() < years[0]) | (date.year() > years[1])
+    reasons["unparseable revenue"] = revenue.isnull()
+    reasons["revenue out of range"] = revenue.abs() >= MAX_LINE_REVENUE
+    reasons["missing order id"] = parsed._c_order_id.isnull()
     if "revenue" in cols:
         example = {"unparseable revenue": parsed[cols["revenue"]].cast("string")}
     else:
         example = {"unparseable revenue": parsed[cols["quantity"]].cast("string").fill_null("(empty)") + " × "
                    + parsed[cols["unit_price"]].cast("string").fill_null("(empty)")}
-    example["unparseable date"] = parsed[cols["order_date"]].cast("string")
+    example["unparseable date"] = example["implausible date"] = parsed[cols["order_date"]].cast("string")
+    example["revenue out of range"] = revenue.cast("string")
     if config.order_id_parts:
         example["missing order id"] = ibis.literal(ORDER_ID_PARTS_SHOWN).join(
             [parsed[c].cast("string").fill_null("(empty)") for c in config.order_id_parts])
     else:
         example["missing order id"] = parsed[cols["order_id"]].cast("string")
     firsts = first_failing(reasons, lambda a, b: a & b, lambda a: ~a)
-    valid = ~reasons["unparseable date"] & ~reasons["unparseable revenue"] & ~reasons["missing order id"]
+    valid = None
+    for cond in reasons.values():
+        valid = ~cond if valid is None else valid & ~cond
     keep_filters = None
     for kind_, include in (("include", True), ("exclude", False)):
         for role, vals in config.filters.get(kind_, {}).items():
@@ -380,6 +394,24 @@ def _dropped_rows(parsed, config: Config, desc: str):
     if keep_filters is not None and int(row.get("filtered") or 0):
         dropped["filtered"] = int(row["filtered"])
     return dropped, examples, valid, keep_filters, rows_read
+
+
+def _plausible_years(parsed) -> tuple[int, int] | None:
+    """:func:`~salesnb.data.rules.plausible_year_range` of the parsed dates (as on DuckDB)."""
+    import pandas as pd
+    year = parsed._c_order_date.year()
+    row = parsed.aggregate(lo=year.min(), hi=year.max(), n=parsed._c_order_date.count()).to_pandas().iloc[0]
+    if not row["n"] or pd.isna(row["lo"]):
+        return None
+    lo, hi, n = int(row["lo"]), int(row["hi"]), int(row["n"])
+    if hi - lo <= OUTLIER_GAP_YEARS and lo >= 1 and hi <= 9998:
+        return None
+    dated = parsed.filter(parsed._c_order_date.notnull())
+    dated = dated.mutate(y=dated._c_order_date.year())
+    per = dated.filter((dated.y >= 1) & (dated.y <= 9998)).group_by("y").aggregate(n=lambda t: t.count())
+    per = per.order_by("y")
+    per_year = [(int(y), int(c)) for y, c in per.to_pandas().itertuples(index=False)]
+    return plausible_year_range(per_year, lo, hi, n)
 
 
 def _fingerprint(config: Config, source: _Source, rows_read: int, total: float) -> str:
