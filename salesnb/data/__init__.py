@@ -27,6 +27,7 @@ from .quality import DataQuality
 from .rules_duckdb import _load_duckdb
 from .sources import DUCKDB_SETTINGS, _source_files, fingerprint, source_changes
 
+# the underscored names are what guess, cli, findings and a test import from here today
 __all__ = ["load_data", "check_data", "Dataset", "DataQuality", "DUCKDB_SETTINGS", "fingerprint", "quote_ident",
            "source_changes", "_Reader", "_connect", "_source_files"]
 
