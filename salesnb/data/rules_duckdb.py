@@ -320,6 +320,7 @@ def _selects(config: Config, raw_cols: dict[str, str], date_expr: str, clean: se
 def _parse(db, config: Config, raw_cols: dict[str, str], rows_read: int | None, prescan: bool,
            source_desc: str) -> tuple[_Parsed, str, str | None]:
     """Stage 1: create "parsed"; (it, the date format, a date note or None)."""
+    # long: one SELECT built clause by clause, each with the reason it is kept or left out
     cols = config.columns
     date_expr, date_fmt, date_note = _date_sql(db, cols["order_date"], raw_cols[cols["order_date"]], config,
                                                source_desc)
