@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """salesnb benchmarks (SPEC 8): ``make bench`` (1M and 10M order lines), ``make bench-big`` (+100M).
 
-For each size it generates the synthetic sample (``salesnb.sample.write_sample``, seed 7) into
+For each size it generates the synthetic sample (``salesnb.data.sample.write_sample``, seed 7) into
 ``benchmarks/data/`` (git-ignored; reused when present), writes a params file for it from
 ``benchmarks/params.yaml`` into ``benchmarks/work/``, then measures — each over ``--runs`` runs
 (3; 1 at 100M), reporting the median and the spread (min–max):
@@ -193,7 +193,7 @@ def repeat(label: str, n: int, make_cmd, **kw) -> tuple[dict, list[dict]]:
 # --------------------------------------------------------------------------- data and params
 
 def ensure_data(size: str) -> tuple[Path, float | None]:
-    from salesnb.sample import write_sample
+    from salesnb.data.sample import write_sample
     DATA.mkdir(parents=True, exist_ok=True)
     path = DATA / f"sample_{size}.parquet"
     if path.exists():

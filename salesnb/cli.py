@@ -143,7 +143,7 @@ def cmd_batch(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from .sample import write_sample
+    from .data.sample import write_sample
     if args.rows < 1:
         raise SalesnbError(f"--rows must be at least 1, not {args.rows}.")
     out = Path(args.out)

@@ -40,7 +40,7 @@ URL_PREFIXES = ("postgres://", "postgresql://", "spark://", "sc://", "local[", "
 FILTER_ROLES = ("order_id", "customer_id") + DIMENSIONS
 DELIMITER_WORDS = {"tab": "\t", "\\t": "\t", "whitespace": "whitespace"}
 # how a composite order id's parts are shown: its label under columns, and the example values of
-# rows that lack one (salesnb.data, salesnb.engines)
+# rows that lack one (salesnb.data)
 ORDER_ID_PARTS_SHOWN = " + "
 
 

@@ -228,7 +228,7 @@ def ensure_sample(rows: int = 200_000, seed: int = 7) -> Path:
     """Generate the sample data set when it is missing (the kit's demo and notebook defaults)."""
     path = sample_data()
     if not path.exists():
-        from .sample import write_sample
+        from .data.sample import write_sample
         path.parent.mkdir(parents=True, exist_ok=True)
         write_sample(path, rows=rows, seed=seed)
     return path

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from salesnb.config import config_from_dict
-from salesnb.data import YEAR_RANGE, load_data, parse_money
+from salesnb.data import load_data
+from salesnb.data.parsing import YEAR_RANGE, parse_money
 from salesnb.errors import SalesnbError
 
 HEADER = ["order", "date", "cust", "amount"]
@@ -61,7 +62,7 @@ def csv_files(draw):
     return rows, delimiter, encoding, give_delimiter, decimal
 
 
-from salesnb.data import MAX_LINE_REVENUE  # noqa: E402
+from salesnb.data.rules import MAX_LINE_REVENUE  # noqa: E402
 
 
 def _expected(rows, date_format: str, decimal: str):
@@ -201,7 +202,7 @@ def test_a_file_name_with_brackets_is_not_a_glob(tmp_path):
 def test_unreadable_file_is_a_data_error(tmp_path, monkeypatch):
     def denied(files):
         raise PermissionError(13, "Permission denied", str(files[0]))
-    monkeypatch.setattr("salesnb.data.fingerprint", denied)
+    monkeypatch.setattr("salesnb.data.sources.fingerprint", denied)
     with pytest.raises(SalesnbError, match="Permission denied") as err:
         _dataset(tmp_path)
     assert "s.csv" in err.value.message
@@ -242,7 +243,7 @@ def test_check_data_returns_the_same_quality_and_releases_everything(tmp_path, m
     ("a,b\nZoë,Jürgen,Åsa\n".encode() + b"\xe9\n", "utf-8 (invalid bytes replaced)"),
 ])
 def test_detect_encoding(tmp_path, data, expected):
-    from salesnb.data import detect_encoding
+    from salesnb.data.sources import detect_encoding
     (tmp_path / "x.csv").write_bytes(data)
     assert detect_encoding(tmp_path / "x.csv") == expected
 
@@ -302,7 +303,7 @@ def test_big_parquet_read_in_place_loads_the_same(tmp_path, case, monkeypatch):
     """Above VIEW_MIN_ROWS a columnar source is read in place (views, no copy): same rows, same
     quality record as the copied table."""
     import pandas as pd
-    from salesnb import data as data_module
+    from salesnb.data import rules_duckdb as data_module
     cols = dict(_PRESCAN_CASES[case])
     cols["date"] = pd.to_datetime(["2024-01-05", "2024-01-05", "bad", "2024-03-09"], errors="coerce")
     cols["amount"] = [10.0, 11.0, -2.5, float("inf")]

@@ -9,7 +9,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from salesnb.data import PARTIAL_COVERAGE, month_coverage, partial_months
+from salesnb.data.quality import PARTIAL_COVERAGE, month_coverage, partial_months
 from salesnb.errors import NoDataError
 
 HEADER = "order,date,cust,amount\n"
@@ -277,7 +277,7 @@ def test_missing_customer_words_are_missing(load):
 
 def test_shape_notes_are_one_text_for_every_engine():
     import datetime as dt
-    from salesnb.data import shape_notes
+    from salesnb.data.quality import shape_notes
     day = dt.date(2024, 3, 1)
     notes = shape_notes(total=-5.0, negative_prices=1, has_customers=True, customers=1, first=day, last=day)
     assert notes == [
@@ -292,3 +292,33 @@ def test_shape_notes_are_one_text_for_every_engine():
         "No customer id is mapped: customer analyses are left out."]
     assert shape_notes(total=10.0, negative_prices=0, has_customers=True, customers=2, first=day,
                        last=dt.date(2024, 4, 1)) == []
+
+
+def test_plausible_year_range_drops_small_far_groups_only():
+    """The implausible-date rule every engine applies (salesnb.data.rules): a group of years more
+    than OUTLIER_GAP_YEARS from the rest holding at most OUTLIER_SHARE of the dated rows is cut."""
+    from salesnb.data.rules import OUTLIER_GAP_YEARS, OUTLIER_SHARE, plausible_year_range
+    assert (OUTLIER_GAP_YEARS, OUTLIER_SHARE) == (5, 0.01)
+    # one 1900 typo among 1,000 recent rows: cut
+    assert plausible_year_range([(1900, 1), (2020, 500), (2021, 499)], 1900, 2021, 1000) == (2020, 2021)
+    # 20 of 520 rows (3.8 %) in 1990: a real group, every year kept
+    assert plausible_year_range([(1990, 20), (2020, 500)], 1990, 2020, 520) is None
+    # gaps of at most 5 years chain into one group
+    assert plausible_year_range([(2000, 1), (2005, 1), (2010, 98)], 2000, 2010, 100) is None
+    # a placeholder year 9999 is never in per_year (years 1..9998 only): the range ends before it
+    assert plausible_year_range([(2020, 10)], 2020, 9999, 11) == (2020, 2020)
+    # only placeholders: no year is plausible
+    assert plausible_year_range([], 9999, 9999, 3) == (1, 0)
+
+
+def test_first_failing_counts_each_row_under_its_first_reason():
+    """The reasons are checked in REASONS order whatever order they are given in."""
+    from salesnb.data.rules import REASONS, first_failing
+    conditions = {"missing order id": "o", "unparseable date": "d", "unparseable revenue": "r"}
+    got = first_failing(conditions, lambda a, b: f"{a}&{b}", lambda a: f"!{a}")
+    assert list(got) == [r for r in REASONS if r in conditions]
+    assert got == {"unparseable date": "d", "unparseable revenue": "r&!d", "missing order id": "o&!d&!r"}
+    # on sets of row numbers: the parts are disjoint and cover every failing row
+    rows = {"unparseable date": {1, 2}, "unparseable revenue": {2, 3}, "missing order id": {3, 4, 1}}
+    parts = first_failing(rows, lambda a, b: a & b, lambda a: set(range(10)) - a)
+    assert parts == {"unparseable date": {1, 2}, "unparseable revenue": {3}, "missing order id": {4}}

@@ -1,4 +1,4 @@
-"""Other engines (salesnb.engines): the same findings on PySpark and PostgreSQL as on DuckDB.
+"""Other engines (salesnb.data.rules_ibis): the same findings on PySpark and PostgreSQL as on DuckDB.
 
 Superstore's revenue (and customers) findings for 2017Q4 are computed on DuckDB, on PySpark in
 local mode (reading the cp1252 CSV itself) and on a real PostgreSQL server started here (a typed
@@ -108,7 +108,7 @@ def duckdb_findings():
 # --------------------------------------------------------------------------- no engine needed
 
 def test_engine_kind_and_masked_url():
-    from salesnb.engines import engine_kind, mask_url
+    from salesnb.data.backends import engine_kind, mask_url
     assert engine_kind("local[2]") == engine_kind("spark://h:7077") == engine_kind("local") == "spark"
     assert engine_kind("postgresql://u@h/db") == engine_kind("postgres://h/db") == "postgres"
     with pytest.raises(DataError, match="not duckdb"):
@@ -121,7 +121,7 @@ def test_engine_kind_and_masked_url():
 def test_date_formats_convert_for_each_engine():
     import re
 
-    from salesnb.engines import convert_date_format
+    from salesnb.data.parsing import convert_date_format
     spark, pg, rx = convert_date_format("%m/%d/%Y")
     assert (spark, pg) == ("M/d/yyyy", "MM/DD/YYYY")
     assert re.fullmatch(rx, "11/8/2016") and not re.fullmatch(rx, "2016-11-08")
@@ -152,7 +152,7 @@ def spark_superstore():
         pytest.skip(reason)
     if not SUPERSTORE.is_file():
         pytest.skip(f"shared data not found: {SUPERSTORE}")
-    from salesnb import engines
+    from salesnb.data.backends import spark as engines
     config = load_config(PARAMS, engine="local[2]")
     dataset = load_data(config)  # starts the module's one SparkSession (local[2], 4 shuffle partitions)
     session = engines.spark_session("local[2]")
@@ -479,3 +479,53 @@ def test_postgres_unreachable_server_is_one_clear_message(tmp_path):
                           "query": "SELECT 1", "columns": {"order_id": "a", "order_date": "b", "revenue": "c"}}))
     with pytest.raises(DataError, match="Cannot connect to PostgreSQL"):
         load_data(config)
+
+
+# --------------------------------------------------------------------------- the same rules as DuckDB
+
+RULES_CSV = ("order,date,cust,amount\nA1,2024-01-05,c1,10\nA2,2024-01-06,N/A,5\nA3,9999-12-31,c2,7\n"
+             "A4,2024-01-07,c3,1e16\nA5,2024-01-08,c4,20\n")
+RULES_COLUMNS = {"order_id": "order", "order_date": "date", "customer_id": "cust", "revenue": "amount"}
+
+
+def assert_same_rules_as_duckdb(q):
+    """A placeholder year (9999) is an implausible date, a line of 1e16 is out of range, and
+    "N/A" is a missing customer, on every engine (SPEC 2.3, written once in salesnb.data.rules)."""
+    assert q.rows_read == 5 and q.rows_used == 3
+    assert q.rows_dropped == {"implausible date": 1, "revenue out of range": 1}
+    assert q.examples["implausible date"] == ["9999-12-31"]
+    assert q.missing_customer["rows"] == 1 and q.missing_customer["revenue"] == pytest.approx(5.0)
+    assert q.revenue_total == pytest.approx(35.0)
+
+
+def test_duckdb_drops_implausible_dates_out_of_range_lines_and_missing_words(tmp_path):
+    (tmp_path / "rules.csv").write_text(RULES_CSV, encoding="utf-8")
+    config = config_from_dict({"name": "rules", "source": "rules.csv", "columns": RULES_COLUMNS,
+                               "date_format": "%Y-%m-%d"}, base_dir=tmp_path)
+    with load_data(config) as ds:
+        assert_same_rules_as_duckdb(ds.quality)
+
+
+@pytest.mark.spark
+def test_spark_applies_the_same_rules_as_duckdb(spark_superstore, tmp_path):
+    (tmp_path / "rules.csv").write_text(RULES_CSV, encoding="utf-8")
+    config = config_from_dict({"name": "rules", "engine": "local[2]", "source": str(tmp_path / "rules.csv"),
+                               "columns": RULES_COLUMNS, "date_format": "%Y-%m-%d"}, base_dir=tmp_path)
+    with load_data(config) as ds:
+        assert_same_rules_as_duckdb(ds.quality)
+
+
+@pytest.mark.postgres
+def test_postgres_applies_the_same_rules_as_duckdb(postgres):
+    import psycopg
+    rows = [line.split(",") for line in RULES_CSV.splitlines()[1:]]
+    with psycopg.connect(postgres.conninfo("salesnb"), autocommit=True) as con:
+        con.execute("DROP TABLE IF EXISTS rules_log")
+        con.execute('CREATE TABLE rules_log ("order" text, date text, cust text, amount text)')
+        with con.cursor() as cur:
+            cur.executemany("INSERT INTO rules_log VALUES (%s, %s, %s, %s)", rows)
+    config = dataclasses.replace(
+        config_from_dict({"name": "rules", "engine": postgres.url("salesnb"), "query": "SELECT 1",
+                          "columns": RULES_COLUMNS, "date_format": "%Y-%m-%d"}), query=None, table="rules_log")
+    with load_data(config) as ds:
+        assert_same_rules_as_duckdb(ds.quality)

@@ -1,4 +1,4 @@
-"""Warm kernels (salesnb.kernels): a pooled kernel gives each notebook a fresh namespace, its own
+"""Warm kernels (salesnb.report.kernels): a pooled kernel gives each notebook a fresh namespace, its own
 working folder and execution counts from 1; a kernel whose notebook failed is replaced; reports
 made on warm kernels are the same as on papermill's own."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from salesnb import paths
-from salesnb.kernels import KernelPool
+from salesnb.report.kernels import KernelPool
 from salesnb.report.execute import NotebookFailed, execute_notebook
 from support.notebooks import throwaway_notebook, tiny_params
 
@@ -108,7 +108,7 @@ def _dying_kernelspec(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_a_kernel_that_dies_while_starting_is_tried_again_then_says_what_it_wrote(tmp_path, monkeypatch):
-    from salesnb import kernels
+    from salesnb.report import kernels
     _dying_kernelspec(tmp_path, monkeypatch)
     calls = []
     real = kernels._start_kernel_once
@@ -124,7 +124,7 @@ def test_a_kernel_that_dies_while_starting_is_tried_again_then_says_what_it_wrot
 
 
 def test_a_kernel_that_died_once_is_started_again(tmp_path, monkeypatch):
-    from salesnb import kernels
+    from salesnb.report import kernels
     real = kernels._start_kernel_once
     calls = []
 
@@ -145,7 +145,7 @@ def test_a_kernel_that_died_once_is_started_again(tmp_path, monkeypatch):
 
 
 def test_warm_up_code_that_fails_is_not_tried_again(monkeypatch):
-    from salesnb import kernels
+    from salesnb.report import kernels
     real = kernels._start_kernel_once
     calls = []
 
@@ -171,7 +171,7 @@ def test_socket_folders_of_a_killed_run_are_swept_and_live_ones_kept(tmp_path):
     # a run killed with SIGKILL cannot remove its kernels' socket folders; the next run does
     import os
     import time
-    from salesnb import kernels
+    from salesnb.report import kernels
 
     def folder(name, owner=None, age=0.0):
         f = tmp_path / (kernels.SOCKET_PREFIX + name)
@@ -201,7 +201,7 @@ def test_socket_folders_of_a_killed_run_are_swept_and_live_ones_kept(tmp_path):
 def test_a_started_kernel_names_its_owner_and_sweeps_stale_folders(tmp_path, monkeypatch):
     import os
     import tempfile
-    from salesnb import kernels
+    from salesnb.report import kernels
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     stale = tmp_path / (kernels.SOCKET_PREFIX + "stale")
     stale.mkdir()
@@ -218,7 +218,7 @@ def test_a_started_kernel_names_its_owner_and_sweeps_stale_folders(tmp_path, mon
 
 def test_a_kernel_manager_that_cannot_be_made_leaves_no_folder_behind(tmp_path, monkeypatch):
     import tempfile
-    from salesnb import kernels
+    from salesnb.report import kernels
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
     def broken(log_path):
@@ -237,7 +237,7 @@ def test_a_kernel_papermill_starts_itself_talks_over_unix_sockets_too(tmp_path, 
     # without the pool (warm_kernels=False) nbclient makes the kernel manager: it gets a socket
     # folder of its own as well, removed when the notebook is done
     import tempfile
-    from salesnb import kernels
+    from salesnb.report import kernels
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     nb = throwaway_notebook(tmp_path / "n.ipynb", "from ipykernel.kernelapp import IPKernelApp\n"

@@ -47,7 +47,7 @@ def test_order_rows_give_the_same_findings(params, period, atomic, monkeypatch):
 
 
 def test_sample_findings_the_same_both_ways(tmp_path, monkeypatch):
-    from salesnb.sample import write_sample
+    from salesnb.data.sample import write_sample
     src = tmp_path / "sample.parquet"
     write_sample(src, rows=30_000, seed=3)
     params = tmp_path / "p.yaml"

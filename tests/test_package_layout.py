@@ -6,15 +6,13 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "salesnb"
 
 # Top to bottom, the flow of ARCHITECTURE.md; a module's layer is its longest matching prefix.
 LAYERS = (
     ("config", ("salesnb.config", "salesnb.periods")),
-    # until the data package lands, data.py, engines.py and sample.py are the data layer
-    ("data", ("salesnb.data", "salesnb.engines", "salesnb.sample")),
+    ("data", ("salesnb.data",)),
     ("guess", ("salesnb.guess",)),
     ("metrics", ("salesnb.metrics",)),
     ("models", ("salesnb.models",)),
@@ -22,19 +20,13 @@ LAYERS = (
     ("findings", ("salesnb.findings", "salesnb.cache")),
     ("render", ("salesnb.render",)),
     ("explore", ("salesnb.explore",)),
-    ("report", ("salesnb.report", "salesnb.kernels")),
+    ("report", ("salesnb.report",)),
     ("api", ("salesnb.cli", "salesnb")),
 )
 # Used by all, import only each other.
 BASE = ("salesnb.errors", "salesnb.fmt", "salesnb.paths", "salesnb.version")
 # Modules that are one node for the cycle check (they still may not import a layer below).
-ONE_NODE = {"salesnb.data": ("salesnb.data", "salesnb.engines", "salesnb.sample")} \
-    if (PACKAGE / "data.py").exists() else {}
-# Import edges that only the data layer's restructuring (issue 23 item 1) removes: data.py may not
-# be edited outside that work. Each names the edge and why it is wrong.
-PENDING = {
-    ("salesnb.data", "salesnb.kernels"): "data.py takes owned_temp_folder from kernels; it is in salesnb.paths now",
-}
+ONE_NODE = {}
 
 
 def _modules() -> dict[str, Path]:
@@ -138,7 +130,7 @@ def test_imports_go_up_the_flow_only():
         for target in sorted(imports(module)):
             theirs = layer(target)
             upward = theirs == -1 if mine == -1 else theirs <= mine
-            if not upward and (module, target) not in PENDING:
+            if not upward:
                 wrong.append(f"{module} ({LAYERS[mine][0] if mine >= 0 else 'base'}) imports {target} "
                              f"({LAYERS[theirs][0] if theirs >= 0 else 'base'})")
     assert wrong == []
@@ -148,7 +140,7 @@ def test_no_import_cycle():
     graph: dict[str, set[str]] = {}
     for module in MODULES:
         graph.setdefault(_node(module), set()).update(
-            _node(t) for t in imports(module) if _node(t) != _node(module) and (module, t) not in PENDING)
+            _node(t) for t in imports(module) if _node(t) != _node(module))
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
 
 
@@ -162,11 +154,3 @@ def test_the_checks_see_what_they_check():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) in (["a", "b", "c", "a"],)
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
-
-@pytest.mark.parametrize("edge", sorted(PENDING))
-def test_pending_edges_still_exist(edge):
-    """A pending exception that no longer applies is removed from PENDING."""
-    module, target = edge
-    if module not in MODULES:
-        pytest.skip(f"{module} is gone (the data layer was restructured): drop this exception")
-    assert target in imports(module), f"{module} no longer imports {target}: drop it from PENDING"

@@ -7,8 +7,8 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
 
-import salesnb.data as data_module
-from salesnb.data import (
+import salesnb.data.parsing as data_module
+from salesnb.data.parsing import (
     DMY_FAMILIES, ISO_FAMILIES, MDY_FAMILIES, _format_counts, infer_date_format, money_sql, parse_money,
     trimmed_sql,
 )
@@ -328,6 +328,6 @@ def monkeypatch_module():
 @SETTINGS
 @given(text=st.text(alphabet=st.sampled_from(" \t\n\u00a0\u2003\u3000\u1680\u200bab1.é€"), max_size=12))
 def test_trim_only_where_it_changes_equals_trim(db, text):
-    """salesnb.data.trimmed_sql skips trim() on values it cannot change: same result as trim()."""
+    """salesnb.data.parsing.trimmed_sql skips trim() on values it cannot change: same result as trim()."""
     got, want = db.execute(f"SELECT {trimmed_sql('x')}, trim(x) FROM (SELECT ?::VARCHAR AS x)", [text]).fetchone()
     assert got == want

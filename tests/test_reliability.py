@@ -59,7 +59,8 @@ def test_sigkill_midway_leaves_the_previous_report_intact(tmp_path):
 
 def _socket_folders_of(pid: int) -> list[Path]:
     import tempfile
-    from salesnb import kernels, paths
+    from salesnb import paths
+    from salesnb.report import kernels
     found = []
     for f in Path(tempfile.gettempdir()).glob(kernels.SOCKET_PREFIX + "*"):
         try:

@@ -1,4 +1,4 @@
-"""The synthetic sample data set (salesnb.sample): shape, invariants, story, determinism."""
+"""The synthetic sample data set (salesnb.data.sample): shape, invariants, story, determinism."""
 from __future__ import annotations
 
 import hashlib
@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from salesnb import sample
-from salesnb.sample import write_sample
+from salesnb.data import sample
+from salesnb.data.sample import write_sample
 
 ROWS = 20_000
 

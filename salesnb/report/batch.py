@@ -139,7 +139,7 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
     # findings are computed: the engine's queries and the kernels share the cores.
     kernels = None
     if warm_kernels and n_nb:
-        from ..kernels import KernelPool
+        from .kernels import KernelPool
         kernels = KernelPool(per_report)
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="salesnb-report")
     t0 = time.perf_counter()

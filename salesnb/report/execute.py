@@ -1,4 +1,4 @@
-"""Running the report's notebooks with papermill (on a warm kernel of :mod:`salesnb.kernels`
+"""Running the report's notebooks with papermill (on a warm kernel of :mod:`salesnb.report.kernels`
 when given one); a failure becomes one line naming the notebook and cell."""
 from __future__ import annotations
 
@@ -40,12 +40,12 @@ def execute_notebook(name: str, src: Path, dst: Path, parameters: dict, timeout:
                      kernels=None) -> float:
     """Run one notebook with papermill into ``dst``; returns seconds. Raises NotebookFailed.
 
-    ``kernels``: a :class:`salesnb.kernels.KernelPool` to take a warm kernel from; without one,
+    ``kernels``: a :class:`salesnb.report.kernels.KernelPool` to take a warm kernel from; without one,
     papermill starts (and stops) a kernel of its own."""
     from ..render.html import skip_slow_imports
     skip_slow_imports()
     import papermill as pm
-    from ..kernels import kernel_files, quiet_kernel_manager, remove_kernel_files
+    from .kernels import kernel_files, quiet_kernel_manager, remove_kernel_files
     start = time.perf_counter()
     log_path = None
     try:
@@ -100,7 +100,7 @@ def _notebook_failure(name: str, exc: BaseException, timeout: int | None, log_pa
         return NotebookFailed(name, f"{name}.ipynb could not run: KeyError: {one_line(exc)}")
     # a dead kernel, an unreadable notebook …: one line
     what = "the kernel died" if type(exc).__name__ == "DeadKernelError" else type(exc).__name__
-    from ..kernels import log_tail
+    from .kernels import log_tail
     tail = one_line(log_tail(log_path)) if log_path is not None else ""
     return NotebookFailed(name, f"{name}.ipynb could not run ({what}): {one_line(exc)}"
                                 + (f"; kernel log: {tail}" if tail else ""))

@@ -248,7 +248,7 @@ def run_report(params, period=None, *, out=None, pdf: bool = False, timeout: int
     """Produce ``OUT/<name>/<period>/report.html`` (and report.pdf with ``pdf``); returns its path.
 
     ``notebooks``: the folder of the notebooks (default: the kit's ``notebooks/``).
-    ``workers`` notebooks run at a time, each on a kernel of a pool (:mod:`salesnb.kernels`,
+    ``workers`` notebooks run at a time, each on a kernel of a pool (:mod:`salesnb.report.kernels`,
     ``warm_kernels``) started once the findings are built: on 2 cores, two kernels that run the
     three notebooks between them are about a second faster at 10M lines than a fresh kernel per
     notebook (less CPU spent on kernel starts and imports). The pool is not started earlier:
@@ -294,7 +294,7 @@ def _run_report(params, period, *, out, pdf, timeout, progress, notebooks, worke
     with ExitStack() as stack:
         kernels = None
         if warm_kernels and n_nb:
-            from ..kernels import KernelPool
+            from .kernels import KernelPool
             kernels = stack.enter_context(KernelPool(min(workers, n_nb)))
         path = produce_report(job, nbs, pdf=pdf, timeout=timeout, progress=progress, workers=workers, kernels=kernels)
     job.timings.update(timings)

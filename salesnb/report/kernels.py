@@ -27,7 +27,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from .paths import KERNEL_PID_FILE, owned_temp_folder
+from ..paths import KERNEL_PID_FILE, owned_temp_folder
 
 # What the report notebooks import, in the order they import it (the union of their first cells).
 WARM_CODE = """\
@@ -45,7 +45,7 @@ _fig = plt.figure(figsize=(1, 1))
 _fig.gca().set_title("warm")
 _fig.savefig(__import__("io").BytesIO(), format="png")
 plt.close(_fig)
-import salesnb.kernels as _k
+import salesnb.report.kernels as _k
 _k.KERNEL_RC = dict(matplotlib.rcParams)
 del _fig, _k
 """
@@ -53,7 +53,7 @@ del _fig, _k
 # Run (silently) before each notebook: a fresh namespace in the notebook's folder.
 RESET_CODE = """\
 get_ipython().reset(new_session=True)
-import os as _os, matplotlib as _mpl, matplotlib.pyplot as _plt, salesnb.kernels as _k
+import os as _os, matplotlib as _mpl, matplotlib.pyplot as _plt, salesnb.report.kernels as _k
 _plt.close("all")
 dict.update(_mpl.rcParams, _k.KERNEL_RC)
 _os.chdir({cwd!r})
