@@ -15,7 +15,8 @@ from salesnb.data import load_data
 from salesnb.findings import build_findings, dumps
 from salesnb.metrics import customers
 from salesnb.periods import parse_period
-from salesnb.recommend import resolve
+from salesnb.models.clv_findings import clv_findings
+from salesnb.recommend.evidence import resolve
 from support.findings import item_values
 from support.paths import FIXTURES
 from support.textnumbers import unexplained_numbers
@@ -180,8 +181,8 @@ def test_customer_findings_are_consistent(online_retail_findings):
 def test_cdnow_sample_clv_findings():
     with load_data(load_config(FIXTURES / "cdnow.yaml")) as ds:
         assert ds.quality.rows_used == 6919
-        out, tables = customers.customer_findings(ds, parse_period("1998Q2"))
-        again, _ = customers.customer_findings(ds, parse_period("1998Q2"))
+        out, tables = customers.customer_findings(ds, parse_period("1998Q2"), clv=clv_findings)
+        again, _ = customers.customer_findings(ds, parse_period("1998Q2"), clv=clv_findings)
     assert dumps({"clv": again["clv"]}) == dumps({"clv": out["clv"]}), "deterministic"
     clv, v = out["clv"], out["clv"]["validation"]
     assert (v["holdout_start"], v["holdout_end"]) == ("1997-12-31", "1998-06-30")

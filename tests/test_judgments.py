@@ -44,6 +44,7 @@ def _all_items(recs: dict) -> list[dict]:
 
 @pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow)   # the big real sets are slow
                                   if c.startswith(("online_retail", "cdnow")) else c for c in sorted(CASES)])
+@pytest.mark.slow  # a full real data set: in make test-all
 def test_judgments_hold_on_real_data(case):
     f = findings(case)
     recs = f["recommendations"]

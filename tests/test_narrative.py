@@ -25,6 +25,7 @@ def findings(request, shared_data):
     return build_findings(HERE / "params" / name, period, sections=("revenue",)).data
 
 
+@pytest.mark.slow  # a full real data set: in make test-all
 def test_every_number_in_every_sentence_is_a_finding(findings):
     sentences = narrative.revenue_sentences(findings)
     assert sentences, "no sentence rendered"

@@ -46,6 +46,7 @@ def test_order_rows_give_the_same_findings(params, period, atomic, monkeypatch):
     assert fast == slow
 
 
+@pytest.mark.slow  # a full real data set: in make test-all
 def test_sample_findings_the_same_both_ways(tmp_path, monkeypatch):
     from salesnb.data.sample import write_sample
     src = tmp_path / "sample.parquet"

@@ -374,6 +374,7 @@ def test_empty_findings_give_empty_lists():
 
 # --------------------------------------------------------------------------- real data
 
+@pytest.mark.slow  # a full real data set: in make test-all
 @pytest.mark.parametrize("name", sorted(REAL))
 def test_real_data_actions(name, shared_data):
     from support.textnumbers import unexplained_numbers

@@ -123,6 +123,7 @@ def _kpis(frame):
             "customers": customers, "aov": total / len(positive), "revenue_per_customer": total / customers}
 
 
+@pytest.mark.slow  # a full real data set: in make test-all
 @needs_shared_data
 def test_superstore_2017q4_golden(superstore_raw):
     f = revenue_only(HERE / "params" / "superstore.yaml", "2017Q4")
@@ -153,6 +154,7 @@ def test_superstore_2017q4_golden(superstore_raw):
     assert f["period"]["partial"] is False and f["comparison"]["like_for_like"] is False
 
 
+@pytest.mark.slow  # a full real data set: in make test-all
 @needs_shared_data
 def test_superstore_whole_data_and_year(superstore_raw):
     f = revenue_only(HERE / "params" / "superstore.yaml", "all")
@@ -167,6 +169,7 @@ def test_superstore_whole_data_and_year(superstore_raw):
     assert len(y["revenue"]["trend_by_month"]) == 24
 
 
+@pytest.mark.slow  # a full real data set: in make test-all
 @needs_shared_data
 @pytest.mark.parametrize("period", ["2017Q4", "2016", "2015-06"])
 def test_breakdowns_sum_to_total_and_shares_to_100(period):
