@@ -9,6 +9,20 @@ from ..errors import DataError
 from .quality import DataQuality
 
 
+def forget_cached_tables(con) -> None:
+    """Before a connection closes: its temporary tables go with it, so the cached tables Ibis
+    still tracks need no drop. One still referenced when the connection closes (by the frames of
+    an interrupted query's traceback) would otherwise try to drop its table on the closed
+    connection when collected, and print an ignored exception after "salesnb: interrupted"."""
+    entries = getattr(con, "_cache_name_to_entry", None)
+    if not entries:
+        return
+    for entry in list(entries.values()):
+        entry.finalizer.detach()
+    entries.clear()
+    getattr(con, "_cache_op_to_entry", {}).clear()
+
+
 @dataclass
 class Dataset:
     """The loaded data: an Ibis table on the engine, and what loading found."""
@@ -41,6 +55,7 @@ class Dataset:
 
     def close(self) -> None:
         _release_shared(self)
+        forget_cached_tables(self.con)
         try:
             self.con.disconnect()
         except Exception:  # noqa: BLE001 - closing twice is harmless
@@ -94,6 +109,7 @@ class EngineDataset(Dataset):
             except Exception:  # noqa: BLE001 - closing twice, a stopped session
                 pass
         if self.kind == "postgres":
+            forget_cached_tables(self.con)
             try:
                 self.con.disconnect()
             except Exception:  # noqa: BLE001

@@ -346,6 +346,10 @@ class KernelPool:
                 self._all.append(kernel)
             self._free.put(kernel)
 
+        # jupyter_client's modules import each other: imported from this thread while papermill
+        # imports it on the caller's ("partially initialized module 'jupyter_client.manager'"), one
+        # side fails. Import it here, before the thread.
+        import jupyter_client.manager  # noqa: F401
         threading.Thread(target=target, name="salesnb-kernel-start", daemon=True).start()
 
     @contextmanager
