@@ -40,7 +40,9 @@ def test_sigkill_midway_leaves_the_previous_report_intact(tmp_path):
             tmp = [p for p in (out / "tiny").iterdir() if p.name.startswith(".tmp-")]
             return tmp and (tmp[0] / "findings.json").exists() and (tmp[0] / "notebooks").exists()
         _wait_for(in_notebooks, what="the run to reach its notebooks")
-        _wait_for(lambda: _socket_folders_of(proc.pid), what="the run's kernel to start")
+        # the kernel has started and its folder names it (kernel.pid): the sweep can stop it then
+        _wait_for(lambda: any((f / "kernel.pid").exists() for f in _socket_folders_of(proc.pid)),
+                  what="the run's kernel to start")
         os.killpg(proc.pid, signal.SIGKILL)  # the run and its kernel, with no chance to clean up
         proc.wait(timeout=30)
     finally:
