@@ -109,6 +109,23 @@ def driver_phrase(f: dict, which: str) -> str | None:
     return f"the largest driver was {d['phrase']} ({fmt_delta(d['value'], 'money', _cur(f))}{extra})"
 
 
+NO_BRIDGE = "Neither comparison period is inside the data (or the period is all history): no bridge to show."
+NO_LEADERS = "Leaders over time need a dimension column (sales rep, region, segment, category, product or channel)."
+
+
+def bridge_notes(f: dict, which: str) -> list[str]:
+    """Why a bridge vs ``which`` is missing: no customer ids, or the price-volume-mix note."""
+    entry = bridge_entry(f, which)
+    if entry is None:
+        return []
+    out = []
+    if entry.get("customers") is None:
+        out.append("No customer bridge: the data has no customer id column.")
+    if entry.get("pvm") is None and entry.get("pvm_note"):
+        out.append(f"No price-volume-mix bridge: {entry['pvm_note']}.")
+    return out
+
+
 # --------------------------------------------------------------------------- leaders over time
 
 def leader_counts(f: dict, dim: str) -> list[tuple[str, int, int]]:
