@@ -85,5 +85,9 @@ def bridge_chart(f: dict, which: str):
                              gridspec_kw={"height_ratios": heights})
     for ax, (_kind, steps, title) in zip(axes[:, 0], panels):
         _panel(ax, steps, currency, title)
-    fig.suptitle(chart_text(f"Why revenue changed: {entry['label']} to {period}"), fontsize=12, fontweight="bold")
+    title = f"Why revenue changed: {entry['label']} to {period}"
+    if (f.get("comparison") or {}).get("like_for_like"):  # partial period: say which days are compared
+        w, c = entry["window"], entry["current_window"]
+        title += f"\n(like for like: {w['start']} to {w['end']} against {c['start']} to {c['end']})"
+    fig.suptitle(chart_text(title), fontsize=12, fontweight="bold")
     return closed(fig)
