@@ -3,8 +3,9 @@
 - Property tests (hypothesis): random order lines of two windows (returns, lines without a
   customer or an item, missing, zero and negative quantities, lines outside both windows) → the
   customer bridge and the price-volume-mix parts equal an independent exact computation (Python
-  fractions of the SPEC's formulas) and add up to the change, on DuckDB and on PostgreSQL (when its
-  binaries and psycopg are installed; tests/test_engines.py starts the server).
+  fractions of the SPEC's formulas) and add up to the change, on DuckDB, on PostgreSQL (when its
+  binaries and psycopg are installed; tests/test_engines.py starts the server) and on Spark (when
+  pyspark and Java are installed).
 - Hand-worked golden case: new item, discontinued item, item with returns only, item without a
   value, customer without id, through load_data and build_findings (order rows and lines).
 - Real data recomputed with pandas from the files: Superstore 2017Q4 vs 2017Q3 and vs 2016Q4,
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import defaultdict
 from decimal import Decimal
 from fractions import Fraction
@@ -178,6 +180,32 @@ def pg_con(postgres):  # noqa: F811
 def test_bridges_reconcile_on_postgres(pg_con, lines):
     import ibis
     table = pg_con.create_table("bridge_lines", ibis.memtable(_frame(lines), schema=SCHEMA), temp=True, overwrite=True)
+    check_identities(table, lines)
+
+
+@pytest.fixture(scope="module")
+def spark_con():
+    """An Ibis connection to the process's one SparkSession (local[1]); skips without pyspark or Java."""
+    import shutil
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        pytest.skip("pyspark is not installed (pip install 'salesnb[spark]')")
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        pytest.skip("Java is not installed (PySpark needs Java 17)")
+    import ibis
+    from salesnb.data.backends import spark as engines
+    yield ibis.pyspark.connect(engines.spark_session("local[1]"))
+    engines.stop_spark()
+
+
+@pytest.mark.spark
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(LINE, min_size=1, max_size=40))
+def test_bridges_reconcile_on_spark(spark_con, lines):
+    import ibis
+    table = spark_con.create_view("bridge_lines", ibis.memtable(_frame(lines), schema=SCHEMA), overwrite=True)
     check_identities(table, lines)
 
 

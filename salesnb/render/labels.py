@@ -48,6 +48,38 @@ METRIC_DEFINITIONS = (
 )
 
 
+#: The revenue bridge's parts (SPEC 9.1) in waterfall order, in words: (chart label, phrase in a
+#: sentence). ``{items}`` is the price-volume-mix dimension's plural noun ("products").
+CUSTOMER_PART_WORDS = {
+    "gained": ("New customers", "new customers"),
+    "lost": ("Lost customers", "lost customers"),
+    "expansion": ("Customers buying more", "customers buying more"),
+    "contraction": ("Customers buying less", "customers buying less or the same"),
+    "unidentified": ("No customer id", "revenue without a customer id"),
+}
+PVM_PART_WORDS = {
+    "volume": ("Volume", "volume"),
+    "mix": ("Mix", "mix"),
+    "price": ("Price", "price"),
+    "new_items": ("New {items}", "new {items}"),
+    "discontinued_items": ("Discontinued {items}", "discontinued {items}"),
+    "other": ("Other {items}", "{items} without net units in one window"),
+}
+
+
+def plural_noun(dim) -> str:
+    """A dimension's plural noun: ``category`` → ``categories``, ``sales_rep`` → ``sales reps``."""
+    noun = dimension_noun(dim)
+    return noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+
+
+def bridge_part_words(part: str, dim=None) -> tuple[str, str]:
+    """(chart label, phrase) of a bridge part; item parts name ``dim``'s plural noun."""
+    label, phrase = {**CUSTOMER_PART_WORDS, **PVM_PART_WORDS}[part]
+    items = plural_noun(dim) if dim else "items"
+    return label.format(items=items), phrase.format(items=items)
+
+
 def format_kpi(key: str, value, currency: str) -> str:
     """A headline KPI's value: money or a count, as its row says."""
     return fmt_money(value, currency) if KPI_KINDS.get(key) == "money" else fmt_count(value)

@@ -34,6 +34,7 @@ from __future__ import annotations
 from .. import fmt
 from ..fmt import esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
 from .labels import KPI_ROWS, OPTIONAL_KPIS, delta_class, dimension_noun, format_kpi
+from .narrative import bridge as bridge_narrative
 from .narrative import customers as customer_narrative
 from .narrative import revenue as narrative
 from .recommendations import format_value, recommendations_of, shown
@@ -256,8 +257,9 @@ def _driver(f: dict, change: float):
 
 
 def opening(findings) -> list[str]:
-    """Two or three sentences that say what matters most (SPEC 9.4): the biggest revenue change,
-    its main driver where the breakdown (or the no-acquisition rule) shows one, the first action.
+    """Two or three sentences that say what matters most (SPEC 9.4): the biggest revenue change
+    with the bridge part that moved most against the same comparison, its main driver where the
+    breakdown (or the no-acquisition rule) shows one, the first action.
     Every number is a findings value formatted by :mod:`salesnb.fmt`."""
     f = _data(findings)
     rev = f.get("revenue") or {}
@@ -275,8 +277,11 @@ def opening(findings) -> list[str]:
             out.append(f"Revenue held flat on {label} ({fmt_pct(pct, signed=True)}) at {fmt_money(rev['total'], cur)} "
                        f"in {period}.")
         else:
+            # the bridge part that moved most vs the same comparison (SPEC 9.1) names the driver
+            why = bridge_narrative.driver_phrase(f, which)
             out.append(f"Revenue {'rose' if word == 'up' else 'fell'} {fmt_pct(abs(pct))} on {label} "
-                       f"({fmt_delta(change, 'money', cur)}), to {fmt_money(rev['total'], cur)} in {period}.")
+                       f"({fmt_delta(change, 'money', cur)}), to {fmt_money(rev['total'], cur)} in {period}"
+                       + (f"; {why}." if why else "."))
             driver = _driver(f, change) if which == "previous" else None
             if driver is not None:
                 dim, r, c = driver

@@ -6,7 +6,7 @@ import re
 import pandas as pd
 
 from ..fmt import NO_MATH_CLASSES, esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
-from .labels import KPI_ROWS, OPTIONAL_KPIS, format_kpi
+from .labels import KPI_ROWS, OPTIONAL_KPIS, dimension_noun, format_kpi
 
 def kpi_table(f: dict) -> pd.DataFrame:
     """Headline KPIs with change vs the previous period and vs a year ago."""
@@ -69,6 +69,73 @@ def reps_table(f: dict, limit: int = 10) -> pd.DataFrame:
         "Growth": fmt_delta(r.get("growth_pct")), "Orders": fmt_count(r["orders"]),
         "Avg deal size": fmt_money(r.get("avg_deal_size"), cur),
     } for r in f["revenue"].get("top_performers", [])[:limit]])
+
+
+def bridge_items_table(f: dict, which: str) -> pd.DataFrame:
+    """The price-volume-mix bridge vs ``which``: one row per part that moved, its total and the
+    items that drove it most (``revenue.bridge.<which>.pvm.top``, one per line)."""
+    from .narrative.bridge import CENT, bridge_entry, bridge_parts
+    entry = bridge_entry(f, which)
+    cur = f.get("currency", "USD")
+    top = ((entry or {}).get("pvm") or {}).get("top") or {}
+    rows = []
+    for p in bridge_parts(entry, "pvm"):
+        if p["value"] is None or abs(p["value"]) < CENT:
+            continue
+        items = [f"{t['item']}: {fmt_delta(t['value'], 'money', cur)}" for t in top.get(p["part"], [])]
+        rows.append({"Effect": p["label"], "Total": fmt_delta(p["value"], "money", cur),
+                     "Items that drove it most": "\n".join(items)})
+    return pd.DataFrame(rows, columns=["Effect", "Total", "Items that drove it most"])
+
+
+#: the dimension whose leaders the per-region table shows, in order of preference
+LEADER_REGION_DIMENSIONS = ("sales_rep", "product", "category", "segment", "channel")
+
+
+def _leader_cell(top: dict | None, cur: str) -> str:
+    if not top:
+        return ""
+    return f"{top['value']}\n{fmt_money(top['revenue'], cur)} · {fmt_pct(top.get('share_pct'))}"
+
+
+def leaders_table(f: dict) -> pd.DataFrame:
+    """Leaders over time (``revenue.leaders``): one row per quarter, the quarter's revenue and the
+    overall leader of each dimension with its revenue and share."""
+    lead = (f.get("revenue") or {}).get("leaders") or {}
+    cur = f.get("currency", "USD")
+    dims = lead.get("dimensions") or []
+    rows = []
+    for q in lead.get("quarters") or []:
+        row = {"Quarter": q["quarter"] + (" (partial)" if q.get("partial") else ""),
+               "Revenue": fmt_money(q.get("revenue"), cur)}
+        for dim in dims:
+            row[f"Top {dimension_noun(dim)}"] = _leader_cell(((q.get("top") or {}).get(dim) or {}).get("overall"), cur)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def leaders_region_dimension(f: dict) -> str | None:
+    """The dimension the per-region leaders table shows (a sales rep where there is one), or None."""
+    lead = (f.get("revenue") or {}).get("leaders") or {}
+    quarters = lead.get("quarters") or []
+    for dim in LEADER_REGION_DIMENSIONS:
+        if dim in (lead.get("dimensions") or []) and any(((q.get("top") or {}).get(dim) or {}).get("by_region")
+                                                         for q in quarters):
+            return dim
+    return None
+
+
+def leaders_by_region_table(f: dict, dim: str) -> pd.DataFrame:
+    """The leader of ``dim`` in each region, one row per quarter, one column per region."""
+    lead = (f.get("revenue") or {}).get("leaders") or {}
+    cur = f.get("currency", "USD")
+    rows = []
+    for q in lead.get("quarters") or []:
+        row = {"Quarter": q["quarter"] + (" (partial)" if q.get("partial") else "")}
+        for r in ((q.get("top") or {}).get(dim) or {}).get("by_region") or []:
+            row[r["region"]] = _leader_cell(r, cur)
+        rows.append(row)
+    return pd.DataFrame(rows).fillna("")
 
 
 _BREAK, _WBR = "\x1e", "\x1f"
