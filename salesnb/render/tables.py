@@ -155,7 +155,35 @@ def to_html(frame: pd.DataFrame) -> str:
     # such as a findings key may wrap after its dots and underscores (<wbr>), never inside a number
     frame = frame.map(lambda v: _LONG.sub(_soft_breaks, v).replace("\n", _BREAK) if isinstance(v, str) else v)
     text = frame.to_html(index=False, escape=True, border=0, classes=f"salesnb-table {NO_MATH_CLASSES}")
+    text = _mark_text_columns(text, _text_columns(frame))
     return text.replace(_BREAK, "<br>").replace(_WBR, "<wbr>")
+
+
+# a formatted number: money, a count, a percentage or a change ("$1,234.56", "−3.2%", "+12", "—")
+_NUMBER_CELL = re.compile(r"^[+\-\u2212]?(?:[A-Z]{3}\s)?[^\d\s]{0,3}\d[\d,.]*(?:\s?[%KMB]|\s?pp)?$|^[\u2014\-]?$")
+
+
+def _text_columns(frame: pd.DataFrame) -> set[int]:
+    """Positions of the columns after the first that hold words, not formatted numbers: they read
+    left-aligned (the stylesheet right-aligns numbers)."""
+    text = set()
+    for i, col in enumerate(frame.columns):
+        if i == 0:
+            continue
+        values = [v for v in frame[col] if isinstance(v, str) and v.strip()]
+        if values and not all(_NUMBER_CELL.match(v.strip()) for v in values):
+            text.add(i)
+    return text
+
+
+def _mark_text_columns(html: str, positions: set[int]) -> str:
+    if not positions:
+        return html
+
+    def row(m: re.Match) -> str:
+        cells = iter(range(10_000))
+        return re.sub(r"<td>", lambda _: '<td class="text">' if next(cells) in positions else "<td>", m.group(0))
+    return re.sub(r"<tr>.*?</tr>", row, html, flags=re.S)
 
 
 def note_html(text: str) -> str:
