@@ -163,3 +163,17 @@ def months_table(f: dict) -> pd.DataFrame:
                      "80% interval": interval_text(nq.get("lo80"), nq.get("hi80"), cur),
                      "95% interval": interval_text(nq.get("lo95"), nq.get("hi95"), cur)})
     return pd.DataFrame(rows)
+
+
+def backtest_note(f: dict) -> str | None:
+    """How the backtest table was made and how to read it (None for the run-rate)."""
+    bt = _fc(f).get("backtest") or {}
+    origins = bt.get("origins") or []
+    if is_run_rate(f) or not origins:
+        return None
+    span = origins[0] if len(origins) == 1 else f"{origins[0]} to {origins[-1]}"
+    return (f"From each of the last {fmt_count(len(origins))} month-ends ({span}), every method was fitted on the "
+            f"months up to it and forecast the next {fmt_count(bt.get('horizon_months'))}. MAPE is the mean absolute "
+            "error as a share of the actual; MASE divides each origin's mean absolute error by same-month-last-year's "
+            "own error on the training months (below 1 beats it); 80% coverage is the share of actuals inside the "
+            "80% interval. The method with the lowest MASE is used, and only when it beats seasonal naive.")
