@@ -72,6 +72,6 @@ def forecast_chart(f: dict, currency: str | None = None):
     money_axis(ax, currency)
     ax.set_ylabel("Revenue")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
-    what = "run-rate, no interval" if run_rate else "shaded: 80% and 95% intervals"
-    chart_title(ax, f"Monthly revenue and forecast through {nq.get('label') or labels[-1]} ({what})")
+    what = "run-rate, no interval" if run_rate else "80% and 95% intervals"
+    chart_title(ax, f"Revenue and forecast to {nq.get('label') or labels[-1]} ({what})")
     return closed(fig)
