@@ -98,8 +98,11 @@ def track_record_view(rows: list[dict], currency: str) -> dict:
             actual = "not in this batch" if not r["reported"] else "—"
         else:
             actual = fmt_money(r["actual"], currency) + (" (partial)" if r["partial"] else "")
+        name, model = forecast_method_name(r["method"]), r["model"] or ""
+        if r["method"] == "run_rate" or model.split(" ")[0].lower() == name.split(" ")[0].lower():
+            model = ""      # the model's label only repeats the method's name
         shown.append({"scope": r["scope"], "quarter": r["quarter"], "made_after": r["made_after"],
-                      "method": forecast_method_name(r["method"]), "model": r["model"] or "",
+                      "method": name, "model": model,
                       "forecast": fmt_money(r["forecast"], currency),
                       "interval": interval_text(r["lo80"], r["hi80"], currency), "actual": actual,
                       "error": fmt_delta(r["error_pct"]),
