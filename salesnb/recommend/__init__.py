@@ -62,6 +62,11 @@ Risks
   ``revenue_decline``  revenue down more than 1% on a year ago (impact = the fall); when there is no
                        year-ago period, on the previous period (low confidence: seasonality).
   ``target_gap``       revenue below its target (impact = target − revenue). high.
+  ``forecast_target``  the forecast reaches a revenue target (the next quarter's, or a partial
+                       period's projected end) with a probability under 50% (impact = target −
+                       forecast when positive; sample = the forecast's complete months, >= 18).
+                       Confidence by the used method's 80% coverage on the backtest: >= 70% high,
+                       >= 50% medium, else low.
   ``churn_exposure``   ``customers.at_risk_share_pct`` >= 20% -> impact = at-risk customers' revenue
                        in the last 12 months. Confidence by customers scored (>= 500 high, >= 100
                        medium).
@@ -93,12 +98,13 @@ from .opportunities import (rule_aov_recovery, rule_aov_uplift, rule_dimension_g
                             rule_repeat_purchase, rule_returns, rule_win_back)
 from .risks import (rule_churn_exposure, rule_customer_concentration, rule_data_quality,
                     rule_dimension_concentration, rule_no_acquisition, rule_retention_decline, rule_revenue_decline,
-                    rule_revenue_trend, rule_target_gap)
+                    rule_revenue_trend, rule_target_gap, rule_forecast_target)
 
 
 OPPORTUNITY_RULES = (rule_aov_uplift, rule_aov_recovery, rule_dimension_gap, rule_recover_decline, rule_win_back,
                      rule_repeat_purchase, rule_returns)
-RISK_RULES = (rule_revenue_trend, rule_revenue_decline, rule_no_acquisition, rule_target_gap, rule_churn_exposure,
+RISK_RULES = (rule_revenue_trend, rule_revenue_decline, rule_no_acquisition, rule_target_gap, rule_forecast_target,
+              rule_churn_exposure,
               rule_customer_concentration, rule_dimension_concentration, rule_retention_decline, rule_data_quality)
 
 

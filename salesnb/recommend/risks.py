@@ -6,6 +6,7 @@ import re
 
 from ..config import DIMENSION_NOUNS
 from ..fmt import direction, fmt_count, fmt_month, fmt_number, fmt_pct
+from ..models.forecast import MIN_MODEL_MONTHS
 from .evidence import (CHURN_SHARE, CONCENTRATION, DATA_FIX_DEADLINE, DATA_QUALITY_MATERIAL_PCT, FLAT_PCT,
                        MIN_COHORT_CUSTOMERS, MIN_CUSTOMERS, MIN_TREND_MONTHS, MISSING_CUSTOMER_PCT, MISSING_LABEL,
                        RETENTION_DROP_PTS, TOP20_SHARE, TOP_CUSTOMER_SHARE, TREND_P, _Ctx, _action, _derived,
@@ -152,6 +153,71 @@ def rule_target_gap(ctx: _Ctx) -> list:
     act = _action(f"Close the {ctx.money(gap)} gap to the revenue target of {ctx.money(target_r)}", "revenue.total",
                   ctx.rev["total"], target_r)
     return [ctx.item("risk", "target_gap", title, evidence, gap, formula, "high", action=act)]
+
+
+TARGET_PROBABILITY_PCT = 50.0   # a target the forecast reaches with a lower probability is a risk
+
+
+def _forecast_target_cases(fc: dict) -> list[tuple]:
+    """(findings key of the forecast, label, target, probability, forecast, lo80, hi80, extra
+    evidence) of each forecast target with a probability: the next quarter's, the partial period's."""
+    out = []
+    nq, t = fc.get("next_quarter") or {}, fc.get("target") or {}
+    if _num(t.get("probability_pct")) is not None and _num(t.get("value")) is not None:
+        out.append(("forecast.next_quarter", nq.get("label"), "forecast.target.value", t["value"],
+                    "forecast.target.probability_pct", t["probability_pct"], nq))
+    p = fc.get("period_projection") or {}
+    if _num(p.get("probability_pct")) is not None and _num(p.get("target")) is not None:
+        out.append(("forecast.period_projection", p.get("label"), "forecast.period_projection.target", p["target"],
+                    "forecast.period_projection.probability_pct", p["probability_pct"], p))
+    return out
+
+
+def rule_forecast_target(ctx: _Ctx) -> list:
+    """A revenue target the forecast reaches with a probability under 50% (SPEC 9.2): the next
+    quarter's, and a partial period's projected end. Impact = target − forecast when positive."""
+    fc = ctx.f.get("forecast") or {}
+    win = next((c for c in fc.get("candidates") or [] if c.get("chosen")), {})
+    coverage = _num(win.get("coverage80_pct"))
+    months = int(_num((fc.get("series") or {}).get("months")) or 0)
+    out = []
+    for key, label, t_key, target, p_key, raw_prob, node in _forecast_target_cases(fc):
+        prob = _num(raw_prob)
+        forecast = _num(node.get("revenue"))
+        if prob >= TARGET_PROBABILITY_PCT or forecast is None:
+            continue
+        target_r, forecast_r = _r2(target), _r2(forecast)
+        gap = _r2(target_r - forecast_r)
+        evidence = [_ev(t_key, target), _ev(p_key, raw_prob), _ev(f"{key}.revenue", node["revenue"]),
+                    _ev("forecast.method", fc.get("method")), _ev("forecast.simulations", fc.get("simulations")),
+                    _ev("forecast.series.months", (fc.get("series") or {}).get("months"))]
+        if node.get("lo80") is not None:
+            evidence += [_ev(f"{key}.lo80", node["lo80"]), _ev(f"{key}.hi80", node["hi80"])]
+        derived = [_derived("shortfall", gap, "target − forecast")]
+        if coverage is not None:
+            derived.append(_derived("coverage80_pct", _r1(coverage), "the used method's 80% coverage on the backtest"))
+        interval = (f", 80% interval {ctx.money(node['lo80'])}–{ctx.money(node['hi80'])}"
+                    if node.get("lo80") is not None else "")
+        title = (f"The {label} revenue target of {ctx.money(target_r)} is unlikely to be reached: probability "
+                 f"{fmt_pct(prob)} (forecast {ctx.money(forecast_r)}{interval})")
+        sims = fc.get("simulations")
+        formula = (f"{fmt_pct(prob)} of {fmt_count(sims)} simulated {label} totals reach {ctx.money(target_r)} "
+                   f"(a risk below {fmt_pct(TARGET_PROBABILITY_PCT, 0)}); ")
+        if key == "forecast.period_projection":
+            evidence.append(_ev(f"{key}.actual_to_date", node.get("actual_to_date")))
+            formula += (f"projected {ctx.money(forecast_r)} = {ctx.money(node.get('actual_to_date'))} to date + the "
+                        "forecast of the remaining days; ")
+        formula += (f"target {ctx.money(target_r)} − forecast {ctx.money(forecast_r)} = {ctx.money(gap)}" if gap > 0
+                    else f"the forecast {ctx.money(forecast_r)} is at or above the target, but most simulated totals are not")
+        confidence = "high" if coverage is not None and coverage >= 70 else "medium" if coverage is None or coverage >= 50 else "low"
+        item = ctx.item("risk", "forecast_target", title, evidence, gap if gap > 0 else None, formula, confidence,
+                        severity=TARGET_PROBABILITY_PCT - prob, derived=derived,
+                        parameters={"probability_threshold_pct": TARGET_PROBABILITY_PCT, "interval_pct": 80,
+                                    "coverage_high_pct": 70, "coverage_medium_pct": 50},
+                        sample=months, min_sample=MIN_MODEL_MONTHS)
+        item["current"], item["target"] = node["revenue"], target
+        out.append(item)
+    return out
 
 
 def _customer_confidence(n) -> str:

@@ -412,11 +412,12 @@ def revenue_chart_svg(labels: list[str], series: list[tuple[str, list]], currenc
 
 
 def index_page(*, title: str, periods: str, by: str | None, rows: list[dict], chart: Markup, generated: str,
-               any_like_for_like: bool = False) -> str:
+               any_like_for_like: bool = False, track_record: dict | None = None) -> str:
+    """The batch index; ``track_record``: {rows, summary} of formatted forecasts and actuals."""
     ok = sum(1 for r in rows if r.get("ok"))
     return str(render("index.html.j2", css=Markup(css()), csp=CSP, generator=generator(), title=title,
                       periods=periods, by=by, rows=rows, chart=chart, generated=generated, ok_count=ok,
-                      failed_count=len(rows) - ok, any_like_for_like=any_like_for_like))
+                      failed_count=len(rows) - ok, any_like_for_like=any_like_for_like, track_record=track_record))
 
 
 def index_kpis(findings: dict) -> list[dict]:

@@ -95,3 +95,17 @@ def delta_class(pct) -> str:
     band as the words "up", "down" and "flat" in the sentences (:func:`salesnb.fmt.direction`)."""
     word = direction(pct)
     return word if word in ("up", "down") else ""
+
+
+#: The forecast's methods (``forecast.candidates[].method``, SPEC 9.5) as the report names them.
+FORECAST_METHODS = {
+    "seasonal_naive": "Seasonal naive (same month last year)", "naive": "Naive (last month's value)",
+    "ets": "Exponential smoothing (ETS)", "theta": "Theta", "run_rate": "Run-rate (mean of recent months)",
+}
+#: The benchmark a forecast's error is compared with, by the benchmark's method.
+FORECAST_BENCHMARKS = {"seasonal_naive": "same-month-last-year", "naive": "last-month's-value"}
+
+
+def forecast_method_name(method) -> str:
+    """A forecast method's name in the report: ``ets`` → ``Exponential smoothing (ETS)``."""
+    return FORECAST_METHODS.get(method, str(method or ""))

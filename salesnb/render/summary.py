@@ -36,6 +36,7 @@ from ..fmt import esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
 from .labels import KPI_ROWS, OPTIONAL_KPIS, delta_class, dimension_noun, format_kpi
 from .narrative import bridge as bridge_narrative
 from .narrative import customers as customer_narrative
+from .narrative import forecast as forecast_narrative
 from .narrative import revenue as narrative
 from .recommendations import format_value, recommendations_of, shown
 
@@ -93,7 +94,28 @@ def kpis(findings) -> list[dict]:
                      "vs_previous_abs": None, "vs_previous_pct": None, "vs_year_ago_abs": None,
                      "vs_year_ago_pct": None, "formatted_vs_previous": fmt.MISSING,
                      "formatted_vs_year_ago": fmt.MISSING})
+    card = forecast_kpi(f)
+    if card is not None:
+        rows.append({**card, "previous_label": prev_label, "year_ago_label": yago_label})
     return rows
+
+
+def forecast_kpi(findings) -> dict | None:
+    """The next quarter's forecast as a KPI row: the forecast and its 80% interval, or the
+    run-rate labelled as such (no interval); None without a forecast."""
+    f = _data(findings)
+    fc = f.get("forecast") or {}
+    nq = fc.get("next_quarter") or {}
+    if nq.get("revenue") is None:
+        return None
+    cur, run_rate = f.get("currency", "USD"), forecast_narrative.is_run_rate(f)
+    return {"label": f"Forecast {nq['label']}" + (" (run-rate)" if run_rate else ""),
+            "key": "forecast.next_quarter.revenue", "kind": "money", "value": nq["revenue"],
+            "formatted": fmt_money(nq["revenue"], cur), "method": fc.get("method"),
+            "formatted_interval": ("run-rate: no interval" if run_rate else
+                                   f"80% interval {forecast_narrative.interval_text(nq.get('lo80'), nq.get('hi80'), cur)}"),
+            "vs_previous_abs": None, "vs_previous_pct": None, "vs_year_ago_abs": None, "vs_year_ago_pct": None,
+            "formatted_vs_previous": fmt.MISSING, "formatted_vs_year_ago": fmt.MISSING}
 
 
 # --------------------------------------------------------------------------- sentences written here
@@ -345,6 +367,8 @@ def executive_summary_html(findings) -> str:
         if k["key"] == "revenue.targets.attainment_pct":
             lines.append(f'<div class="snb-kpi-delta">target {esc_html(k["formatted_target"])}, '
                          f'gap {esc_html(k["formatted_gap"])}</div>')
+        if k["key"] == "forecast.next_quarter.revenue":
+            lines.append(f'<div class="snb-kpi-delta">{esc_html(k["formatted_interval"])}</div>')
         for which in ("previous", "year_ago"):
             label = k.get(f"{which}_label")
             if label and k.get(f"vs_{which}_pct") is not None:
@@ -393,6 +417,8 @@ def executive_summary_markdown(findings) -> str:
         if k["key"] == "revenue.targets.attainment_pct":
             extra = [f"target {k['formatted_target']}", f"gap {k['formatted_gap']}"]
             cells += extra[: len(head) - 2]
+        elif k["key"] == "forecast.next_quarter.revenue":
+            cells += [k["formatted_interval"]][: len(head) - 2]
         else:
             if prev:
                 cells.append(k["formatted_vs_previous"])

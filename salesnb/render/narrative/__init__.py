@@ -1,2 +1,2 @@
-"""Sentences from the findings: :mod:`~salesnb.render.narrative.revenue` and
-:mod:`~salesnb.render.narrative.customers`."""
+"""Sentences from the findings: :mod:`~salesnb.render.narrative.revenue`,
+:mod:`~salesnb.render.narrative.customers` and :mod:`~salesnb.render.narrative.forecast`."""
