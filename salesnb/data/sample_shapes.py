@@ -47,7 +47,7 @@ CATEGORIES = ["Electronics", "Furniture", "Software", "Office Supplies", "Servic
 CATEGORY_PRICE = np.array([420.0, 310.0, 190.0, 24.0, 650.0])
 CATEGORY_P = np.array([0.3, 0.15, 0.2, 0.25, 0.1])
 REPS = [f"Rep {r}-{k}" for r in ("NA", "EM", "AP", "LA") for k in (1, 2, 3)]
-_TAG_POOL, _TAG_BLOCK = 1, 2
+_TAG_POOL, _TAG_BLOCK, _TAG_SPLIT = 1, 2, 3
 
 SCHEMA = pa.schema([
     ("order_id", pa.int64()), ("order_date", pa.date32()), ("customer_id", pa.int32()),
@@ -100,24 +100,26 @@ def _block(plan: dict, seed: int, block: int, order_start: int, rows_left: int, 
     line_order = np.repeat(np.arange(n), k)
     l_day = o_day[line_order].copy()
     l_cust = o_cust[line_order].copy()
-    if nonatomic:
-        u = g.random(n)
+    if nonatomic:               # its own generator: every other value stays the typed shape's
+        gs = np.random.default_rng([seed, _TAG_SPLIT, block])
+        u = gs.random(n)
         second = np.arange(n) * k + 1
         straddle = (u < SPLIT_SHARE) & (o_day < N_DAYS - 1)
         two_customers = (u >= SPLIT_SHARE) & (u < 2 * SPLIT_SHARE) & ~o_guest
         l_day[second[straddle]] += 1
-        l_cust[second[two_customers]] = (o_cust[two_customers] + 1 + g.integers(
+        l_cust[second[two_customers]] = (o_cust[two_customers] + 1 + gs.integers(
             0, plan["n_cust"] - 1, int(two_customers.sum()))) % plan["n_cust"]
+    r_cust = o_cust[line_order]                                 # the order's customer: its dimensions
     cat = np.minimum(np.searchsorted(np.cumsum(CATEGORY_P), g.random(n * k)), 4).astype(np.int8)
-    qty = (g.geometric(0.45, n * k) + (plan["segment"][l_cust] == 2) * 2).astype(np.int32)   # Enterprise: more
+    qty = (g.geometric(0.45, n * k) + (plan["segment"][r_cust] == 2) * 2).astype(np.int32)   # Enterprise: more
     qty *= o_sign[line_order].astype(np.int32)
     price = np.round(CATEGORY_PRICE[cat] * g.uniform(0.7, 1.3, n * k) * 1.035 ** (l_day // 365), 2)
     revenue = np.round(qty * price, 2)
     m = min(n * k, rows_left)                                   # an odd row count: the last order has one line
     cust = pa.array(l_cust[:m] + 1, mask=o_guest[line_order][:m], type=pa.int32())
     dicts = {"region": REGIONS, "segment": SEGMENTS, "category": CATEGORIES, "sales_rep": REPS}
-    codes = {"region": plan["region"][l_cust], "segment": plan["segment"][l_cust], "category": cat,
-             "sales_rep": plan["rep"][l_cust]}
+    codes = {"region": plan["region"][r_cust], "segment": plan["segment"][r_cust], "category": cat,
+             "sales_rep": plan["rep"][r_cust]}
     cols = {
         "order_id": pa.array(o_id[line_order][:m]),
         "order_date": pa.Array.from_buffers(pa.date32(), m, [None, pa.py_buffer(
