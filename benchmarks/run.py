@@ -1,9 +1,11 @@
 #!/usr/bin/env python
 """salesnb benchmarks (SPEC 8): ``make bench`` (1M and 10M order lines), ``make bench-big`` (+100M).
 
-For each size it generates the synthetic sample (``salesnb.data.sample.write_sample``, seed 7) into
-``benchmarks/data/`` (git-ignored; reused when present), writes a params file for it from
-``benchmarks/params.yaml`` into ``benchmarks/work/``, then measures — each over ``--runs`` runs
+For each data shape (``--shapes``; ``salesnb sample --shape``: the kit's own sample; ``typed``,
+integer ids, date-typed dates, ~25 orders per customer, 2 lines per order; ``typed-nonatomic``, the
+same with 0.1 % of orders over two days and 0.1 % naming two customers) and size it generates the
+data (seed 7) into ``benchmarks/data/`` (git-ignored; reused when present), writes a params file
+for it from ``benchmarks/params.yaml`` into ``benchmarks/work/``, then measures — each over ``--runs`` runs
 (3; 1 at 100M), reporting the median and the spread (min–max):
 
 * ``salesnb findings PARAMS --period 2024Q3 -o FILE`` and ``salesnb run PARAMS --period 2024Q3
@@ -11,11 +13,11 @@ For each size it generates the synthetic sample (``salesnb.data.sample.write_sam
 * the stages of a report: load and validate, the findings (per section), each notebook (from
   the progress lines of ``salesnb run`` and the executed notebooks' ``papermill.duration``),
   assembly, and the PDF (one ``--pdf`` run, when Chromium is there);
-* ``salesnb batch PARAMS --periods 2024Q1..2024Q4`` (10M; the target is ≤ 2× one report);
+* ``salesnb batch PARAMS --periods 2024Q1..2024Q4`` (10M, the sample shape; the target is ≤ 2× one report);
 * the hand-written alternative, ``benchmarks/handwritten.ipynb`` (pandas, ``pd.read_parquet``
   of the whole file) run with the papermill CLI and exported with ``jupyter nbconvert --to html``;
 * ``salesnb validate`` on a CSV copy of the sample with text dates (``%d/%m/%Y %H:%M``): what
-  reading text instead of Parquet costs (1M and 10M);
+  reading text instead of Parquet costs (1M and 10M, the sample shape);
 * fixed start-up costs: Python + imports, a Jupyter kernel, papermill and nbconvert on an empty
   notebook, and a cProfile of the findings build (the salesnb functions that take the time).
 
@@ -49,6 +51,16 @@ DATA = BENCH / "data"
 WORK = BENCH / "work"
 BIN = Path(sys.executable).parent
 SIZES = {"1M": 1_000_000, "10M": 10_000_000, "100M": 100_000_000}
+SHAPES = ("sample", "typed", "typed-nonatomic")
+SHAPE_NOTES = {
+    "sample": "the kit's own: text ids, timestamps, ~6 orders per customer",
+    "typed": "int64 order ids, int32 customer ids, date32 dates, ~25 orders per customer, 2 lines per order, "
+             "four dimensions",
+    "typed-nonatomic": "typed, with 0.1 % of orders over two days and 0.1 % naming two customers",
+}
+#: the columns of the typed shapes (salesnb.data.sample_shapes): no product, no channel
+TYPED_COLUMNS = ("order_id", "order_date", "customer_id", "revenue", "quantity", "unit_price", "region", "segment",
+                 "category", "sales_rep")
 PERIOD = "2024Q3"
 BATCH_PERIODS = "2024Q1..2024Q4"
 SEED = 7
@@ -58,6 +70,8 @@ TARGETS = {
     "100M_seconds": 180.0,
     "100M_peak_mb": 4096.0,
     "batch_ratio": 2.0,       # 4-quarter batch on 10M ≤ 2× one report
+    "shape_time_ratio": 1.0,  # every shape at 10M: ≤ 1× the hand-written notebook's time …
+    "nonatomic_ratio": 1.2,   # the non-atomic shape within 1.2× of the atomic one (time and memory)
 }
 
 
@@ -192,24 +206,34 @@ def repeat(label: str, n: int, make_cmd, **kw) -> tuple[dict, list[dict]]:
 
 # --------------------------------------------------------------------------- data and params
 
-def ensure_data(size: str) -> tuple[Path, float | None]:
+def ensure_data(size: str, shape: str = "sample") -> tuple[Path, float | None]:
     from salesnb.data.sample import write_sample
+    from salesnb.data.sample_shapes import write_shape
     DATA.mkdir(parents=True, exist_ok=True)
-    path = DATA / f"sample_{size}.parquet"
+    path = DATA / f"{shape}_{size}.parquet"
     if path.exists():
         return path, None
-    print(f"generating {SIZES[size]:,} order lines into {path} …", flush=True)
+    print(f"generating {SIZES[size]:,} order lines of shape {shape} into {path} …", flush=True)
     t0 = time.perf_counter()
-    write_sample(path, rows=SIZES[size], seed=SEED)
+    if shape == "sample":
+        write_sample(path, rows=SIZES[size], seed=SEED)
+    else:
+        write_shape(path, shape, rows=SIZES[size], seed=SEED)
     return path, time.perf_counter() - t0
 
 
-def params_for(size: str, data_path: Path, memory_limit: str | None, suffix: str = "") -> Path:
+def _suffix(shape: str) -> str:
+    return "" if shape == "sample" else "_" + shape.replace("-", "_")
+
+
+def params_for(size: str, data_path: Path, memory_limit: str | None, suffix: str = "", shape: str = "sample") -> Path:
     """``benchmarks/work/params_<size><suffix>.yaml``: the benchmark params with ``source:`` set."""
     import yaml
     base = yaml.safe_load((BENCH / "params.yaml").read_text(encoding="utf-8"))
     base["source"] = str(data_path)
     base["name"] = f"bench_{size}{suffix}"
+    if shape != "sample":
+        base["columns"] = {c: c for c in TYPED_COLUMNS}
     if memory_limit:
         base["memory_limit"] = memory_limit
     WORK.mkdir(parents=True, exist_ok=True)
@@ -460,21 +484,22 @@ def machine() -> dict:
 
 # --------------------------------------------------------------------------- one size
 
-def bench_size(size: str, runs: int, args, env: dict, previous: dict | None = None) -> dict:
-    data_path, gen_s = ensure_data(size)
+def bench_size(size: str, runs: int, args, env: dict, previous: dict | None = None, shape: str = "sample") -> dict:
+    data_path, gen_s = ensure_data(size, shape)
     limit = args.memory_limit if args.memory_limit else ("2500MB" if size == "100M" else None)
-    params = params_for(size, data_path, limit)
+    suffix = _suffix(shape)
+    params = params_for(size, data_path, limit, suffix=suffix, shape=shape)
     res: dict = dict(previous or {})  # --merge: keep what this run does not measure again
     res.update({"rows": SIZES[size], "file_mb": round(data_path.stat().st_size / 2**20, 1),
                 "params": str(params.relative_to(ROOT)), "memory_limit": limit})
     if gen_s is not None or "generate_s" not in res:
         res["generate_s"] = gen_s
     cli = str(BIN / "salesnb")
-    out_root = WORK / f"out_{size}"
+    out_root = WORK / f"out_{size}{suffix}"
     shutil.rmtree(out_root, ignore_errors=True)
     out_root.mkdir(parents=True)
-    name = f"bench_{size}"
-    print(f"\n== {size} order lines ({res['file_mb']} MB Parquet) ==", flush=True)
+    name = f"bench_{size}{suffix}"
+    print(f"\n== {shape}: {size} order lines ({res['file_mb']} MB Parquet) ==", flush=True)
 
     if "probe" in args.parts:
         r = measure([str(BIN / "python"), str(Path(__file__).resolve()), "--probe", str(params), PERIOD], env=env)
@@ -510,7 +535,7 @@ def bench_size(size: str, runs: int, args, env: dict, previous: dict | None = No
                     res["run_pdf_stages"] = report_stages(r, out_root / "pdf", name)
                 print(f"  salesnb run --pdf: {r['seconds']:.1f} s (rc {r['rc']})", flush=True)
 
-    if "batch" in args.parts and size in args.batch_sizes:
+    if "batch" in args.parts and size in args.batch_sizes and shape == "sample":
         # as many runs as the rest at 10M: one batch run is within this machine's noise of the target
         n_batch = args.batch_runs if args.batch_runs else (runs if SIZES[size] <= 10_000_000 else 1)
         res["batch"], _ = repeat(f"salesnb batch {BATCH_PERIODS}", n_batch, lambda i: [
@@ -583,7 +608,28 @@ def targets(results: dict) -> list[dict]:
         r = batch["seconds"] / run["seconds"]
         out.append({"target": "10M: 4-quarter batch ≤ 2 × one report", "value": round(r, 2),
                     "met": r <= TARGETS["batch_ratio"]})
+    shapes = _shapes(results)
+    for shape, sizes in shapes.items():
+        run, hw = (sizes.get("10M") or {}).get("run"), (sizes.get("10M") or {}).get("handwritten")
+        if run and hw and "seconds" in run and "seconds" in hw:
+            for key, what, limit in (("seconds", "time", TARGETS["shape_time_ratio"]),
+                                     ("peak_mb", "peak memory", TARGETS["10M_memory_ratio"])):
+                r = run[key] / hw[key]
+                out.append({"target": f"{shape}, 10M: full report ≤ {limit} × the hand-written notebook's {what}",
+                            "value": round(r, 2), "met": r <= limit})
+    atomic, split = (shapes.get("typed") or {}).get("10M"), (shapes.get("typed-nonatomic") or {}).get("10M")
+    for key, what in (("seconds", "time"), ("peak_mb", "peak memory")):
+        a, b = (atomic or {}).get("run") or {}, (split or {}).get("run") or {}
+        if key in a and key in b:
+            r = b[key] / a[key]
+            out.append({"target": f"typed-nonatomic, 10M: {what} ≤ 1.2 × the typed shape's", "value": round(r, 2),
+                        "met": r <= TARGETS["nonatomic_ratio"]})
     return out
+
+
+def _shapes(results: dict) -> dict:
+    """{shape: {size: figures}}: the sample's under ``sizes``, the others' under ``shapes``."""
+    return {"sample": results.get("sizes") or {}, **(results.get("shapes") or {})}
 
 
 def markdown(results: dict) -> str:
@@ -597,19 +643,24 @@ def markdown(results: dict) -> str:
         "Time: median of the runs (min–max); memory: peak RSS of the whole process tree (kernels included): "
         "the larger of the sum polled every 0.1 s and the largest single process's peak (wait4).",
         "",
-        "| order lines | `salesnb findings` | `salesnb run` (HTML report) | hand-written pandas notebook "
-        "(papermill + nbconvert) | run / hand-written: time, memory |",
-        "|---|---|---|---|---|",
     ]
-    for size, s in results["sizes"].items():
-        f, r, h = s.get("findings"), s.get("run"), s.get("handwritten")
-        hw = ("skipped: " + h["skipped"].split(";")[0]) if h and "skipped" in h else f"{_t(h)}, {_m(h)}"
-        lines.append(f"| {size} | {_t(f)}, {_m(f)} | {_t(r)}, {_m(r)} | {hw} | "
-                     f"{_ratio(r, h, 'seconds')}, {_ratio(r, h, 'peak_mb')} |")
-    lines += ["", "Where the time of one report goes (`salesnb run`, last run; seconds):", "",
-              "| order lines | load + validate | findings (revenue / customers / recommendations) | notebooks "
+    for shape, sizes in _shapes(results).items():
+        if not sizes:
+            continue
+        lines += [f"Shape `{shape}` ({SHAPE_NOTES[shape]}):", "",
+                  "| order lines | `salesnb findings` | `salesnb run` (HTML report) | hand-written pandas notebook "
+                  "(papermill + nbconvert) | run / hand-written: time, memory |",
+                  "|---|---|---|---|---|"]
+        for size, s in sizes.items():
+            f, r, h = s.get("findings"), s.get("run"), s.get("handwritten")
+            hw = ("skipped: " + h["skipped"].split(";")[0]) if h and "skipped" in h else f"{_t(h)}, {_m(h)}"
+            lines.append(f"| {size} | {_t(f)}, {_m(f)} | {_t(r)}, {_m(r)} | {hw} | "
+                         f"{_ratio(r, h, 'seconds')}, {_ratio(r, h, 'peak_mb')} |")
+        lines.append("")
+    lines += ["Where the time of one report goes (`salesnb run`, last run; seconds):", "",
+              "| shape, order lines | load + validate | findings (revenue / customers / recommendations) | notebooks "
               "(wall, each converted to HTML as it ends; each: papermill duration) | assemble | PDF |", "|---|---|---|---|---|---|"]
-    for size, s in results["sizes"].items():
+    for shape, size, s in [(sh, size, s) for sh, sizes in _shapes(results).items() for size, s in sizes.items()]:
         st = s.get("run_stages") or {}
         fl = st.get("from_lines") or {}
         sec = {k: fl[f"findings_{k}"] for k in ("revenue", "customers", "recommendations") if f"findings_{k}" in fl}
@@ -620,7 +671,7 @@ def markdown(results: dict) -> str:
                          if v.get("papermill_duration_s") is not None)
         sections = " / ".join(f"{sec[k]:.1f}" for k in ("revenue", "customers", "recommendations") if k in sec)
         pdf = (s.get("run_pdf_stages") or {}).get("pdf")
-        lines.append(f"| {size} | {st.get('load_data', float('nan')):.1f} | {st.get('findings', float('nan')):.1f}"
+        lines.append(f"| {shape}, {size} | {st.get('load_data', float('nan')):.1f} | {st.get('findings', float('nan')):.1f}"
                      f" ({sections}) | {st.get('notebooks', float('nan')):.1f} ({each}) | "
                      f"{st.get('assemble', float('nan')):.2f} | {'—' if pdf is None else f'{pdf:.1f}'} |")
     batch_rows = [(size, s["batch"], s.get("run")) for size, s in results["sizes"].items() if s.get("batch")]
@@ -657,7 +708,7 @@ def markdown(results: dict) -> str:
         lines += ["", "Targets:", ""]
         for item in t:
             lines.append(f"- {'met' if item['met'] else 'NOT met'}: {item['target']} (measured {item['value']})")
-    loads = [x for s in results["sizes"].values() for part in ("findings", "run", "handwritten", "batch")
+    loads = [x for sizes in _shapes(results).values() for s in sizes.values() for part in ("findings", "run", "handwritten", "batch")
              for x in (s.get(part) or {}).get("load", [])]
     if loads and max(loads) > (m["cpu_count"] or 1) * 0.5:
         lines += ["", f"Note: other work ran on the machine during these measurements (1-minute load average "
@@ -670,6 +721,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--big", action="store_true", help="also 100M order lines (1 run)")
     ap.add_argument("--sizes", help="comma-separated subset of 1M,10M,100M")
+    ap.add_argument("--shapes", default=",".join(SHAPES),
+                    help=f"comma-separated data shapes (default: all; 100M only for sample): {','.join(SHAPES)}")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--parts", default="probe,findings,run,batch,hand,csv,overheads",
                     help="what to measure (default: all): probe,findings,run,batch,hand,csv,overheads")
@@ -710,17 +763,22 @@ def main(argv=None) -> int:
         env["PYTHONPATH"] = str(Path(args.pythonpath).resolve())
         code = f"salesnb from {env['PYTHONPATH']}"
     results_path = BENCH / f"{args.results}.json"
-    results = {"machine": machine(), "period": PERIOD, "code": code, "sizes": {}}
+    results = {"machine": machine(), "period": PERIOD, "code": code, "sizes": {}, "shapes": {}}
     if args.merge and results_path.exists():
         old = json.loads(results_path.read_text())
         results["sizes"] = old.get("sizes", {})
+        results["shapes"] = old.get("shapes", {})
         results["overheads"] = old.get("overheads", {})
         results["csv_load"] = old.get("csv_load", {})
-    for size in sizes:
-        runs = 1 if size == "100M" else args.runs
-        results["sizes"][size] = bench_size(size, runs, args, env, results["sizes"].get(size) if args.merge else None)
-        results["targets"] = targets(results)
-        results_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    for shape in args.shapes.split(","):
+        where = results["sizes"] if shape == "sample" else results["shapes"].setdefault(shape, {})
+        for size in sizes:
+            if size == "100M" and shape != "sample":
+                continue
+            runs = 1 if size == "100M" else args.runs
+            where[size] = bench_size(size, runs, args, env, where.get(size) if args.merge else None, shape)
+            results["targets"] = targets(results)
+            results_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
     if "csv" in args.parts:
         results.setdefault("csv_load", {})
         for size in sizes:
@@ -731,6 +789,7 @@ def main(argv=None) -> int:
         print("\n== fixed costs ==", flush=True)
         results["overheads"] = overheads(env)
     results["sizes"] = {k: results["sizes"][k] for k in SIZES if k in results["sizes"]}
+    results["shapes"] = {sh: {k: v[k] for k in SIZES if k in v} for sh, v in results["shapes"].items()}
     results["targets"] = targets(results)
     results_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
     text = markdown(results)

@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("out")
     s.add_argument("--rows", type=int, default=200_000)
     s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--shape", choices=("sample", "typed", "typed-nonatomic"), default="sample",
+                   help="sample (default): the kit's own; typed: integer ids, dates, ~25 orders per customer, "
+                        "2 lines per order; typed-nonatomic: typed with 0.1%% of orders over two days and 0.1%% "
+                        "with two customers")
     return p
 
 
@@ -151,7 +155,11 @@ def cmd_sample(args) -> int:
         raise SalesnbError(f"{str(out)!r} is a folder.", hint="give a file name such as data/sample.parquet")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        summary = write_sample(out, rows=args.rows, seed=args.seed)
+        if args.shape == "sample":
+            summary = write_sample(out, rows=args.rows, seed=args.seed)
+        else:
+            from .data.sample_shapes import write_shape
+            summary = write_shape(out, args.shape, rows=args.rows, seed=args.seed)
     except OSError as exc:
         raise SalesnbError(f"Cannot write {str(out)!r}: {exc.strerror or exc}.",
                            hint="choose a path in a folder you can write to, on a disk with free space") from None

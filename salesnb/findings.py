@@ -436,6 +436,7 @@ def _build(config: Config, period: Period, dataset, progress, sections) -> Findi
 
 
 def data_section(dataset) -> dict:
+    from .metrics.orders import order_notes
     q = dataset.quality
     return {
         "source": q.source, "rows_read": q.rows_read, "rows_used": q.rows_used,
@@ -446,7 +447,8 @@ def data_section(dataset) -> dict:
         "partial_months": list(q.partial_months), "gap_months": list(q.gap_months),
         "month_coverage": dict(q.month_coverage), "date_format": q.date_format, "encoding": q.encoding,
         "dimensions": list(q.dimensions), "has_customers": dataset.has_customers,
-        "has_quantity": dataset.has_quantity, "revenue_total": q.revenue_total, "notes": list(q.notes),
+        "has_quantity": dataset.has_quantity, "revenue_total": q.revenue_total,
+        "notes": list(q.notes) + order_notes(dataset),
     }
 
 

@@ -35,7 +35,6 @@ def _findings(params, period, use_orders: bool, monkeypatch) -> tuple[str, objec
     ("superstore.yaml", "2017Q4", True),
     ("online_retail.yaml", "2011Q4", True),
     ("cdnow.yaml", "1997Q4", True),           # order id: customer and day
-    ("cdnow_customer_as_order.yaml", "1997Q4", False),   # the customer as the order: orders span days
 ])
 @pytest.mark.slow
 def test_order_rows_give_the_same_findings(params, period, atomic, monkeypatch):
@@ -66,7 +65,7 @@ def _csv(columns: dict) -> str:
     return pd.DataFrame(columns).to_csv(index=False)
 
 
-def test_orders_spanning_days_and_customers_fall_back_to_lines(load):
+def test_orders_spanning_days_and_customers_are_resolved_to_their_first_line(load):
     # order A: two days; order B: two customers; C: a return that nets the order to zero
     ds = load(_csv({
         "order": ["A", "A", "B", "B", "C", "C", "D"],
@@ -77,11 +76,13 @@ def test_orders_spanning_days_and_customers_fall_back_to_lines(load):
     }))
     built = order_rows.build_orders(ds.table)
     frame = built.table.to_pandas().sort_values(["order_id", "customer_id", "day"])
-    assert not built.atomic and built.rows == 6
-    assert list(frame.order_id) == ["A", "A", "B", "B", "C", "D"]
-    assert [float(v) for v in frame.revenue] == [10.0, 5.0, 7.0, 3.0, 0.0, 9.0]
-    assert list(frame.lines) == [1, 1, 1, 1, 2, 1]
-    assert order_rows.atomic_orders(ds) is None
+    assert not built.atomic and built.rows == 4 and built.split == 2 and built.examples == ["A", "B"]
+    assert list(frame.order_id) == ["A", "B", "C", "D"]
+    assert list(frame.customer_id) == ["x", "x", "y", "z"]
+    assert [str(d)[:10] for d in frame.day] == ["2024-01-05", "2024-01-10", "2024-02-01", "2024-03-01"]
+    assert [float(v) for v in frame.revenue] == [15.0, 10.0, 0.0, 9.0]
+    assert list(frame.lines) == [2, 2, 2, 1]
+    assert order_rows.atomic_orders(ds) is not None
 
 
 def test_atomic_orders_are_cached_on_the_dataset(load):
@@ -121,7 +122,7 @@ def test_an_order_half_without_customer_id_is_split(load, custs, atomic):
                     "cust": custs + ["y"], "amount": [1.0, 2.0, 3.0]}))
     built = order_rows.build_orders(ds.table)
     assert built.atomic is atomic
-    assert built.rows == (2 if atomic else 3)
+    assert built.rows == 2   # E resolved to one row, for customer z
     assert float(built.table.aggregate(t=built.table.revenue.sum()).to_pandas()["t"].iloc[0]) == 6.0
 
 

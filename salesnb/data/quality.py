@@ -103,6 +103,17 @@ def shape_notes(*, total: float, negative_prices: int, has_customers: bool, cust
     return notes
 
 
+def resolved_orders_note(count: int, examples: list) -> str:
+    """The note on orders whose lines have different days or customers (salesnb.metrics.orders)."""
+    from ..fmt import fmt_count
+    shown = ", ".join(str(e) for e in examples)
+    more = ", …" if count > len(examples) else ""
+    return (f"{fmt_count(count)} order{' has' if count == 1 else 's have'} lines on different days or with "
+            f"different customers (order id {shown}{more}): each counts once, on the day and for the customer "
+            "of its first line (the earliest date; on a tie, the smallest customer id; a line without a "
+            "customer id names none).")
+
+
 def build_quality(config, stats: Stats, *, source: str, source_label: str, sha256: str, encoding: str | None,
                   rows_read: int, rows_used: int, dropped: dict[str, int], examples: dict[str, list[str]],
                   dup_rows: int, dup_dropped: int, date_format: str | None, notes: list[str]) -> DataQuality:

@@ -8,10 +8,14 @@ those lines and their first and last timestamp. Windows start and end at midnigh
 holds either all or none of such a row's lines.
 
 When every order id has exactly one such row (one customer, one day: what order systems write,
-and true of every shared data set but CDNOW, whose "order id" is the customer), the row *is* the
-order: its net within any window is its revenue when its day is in the window. The metrics then
-read it directly (one grouping by customer instead of two by order and join) and give the same
-numbers as from the lines, exactly (the sums are exact). Otherwise they fall back to the lines.
+and true of every shared data set), the row *is* the order: its net within any window is its
+revenue when its day is in the window. The metrics read it directly (one grouping by customer
+instead of two by order and join) and give the same numbers as from the lines, exactly (the sums
+are exact). An order whose lines have different days or customers (an invoice that straddles
+midnight, one that names two customers) is resolved once by :func:`build_orders` -- one row, on
+the day and for the customer of its first line -- so a few such orders do not send every metric
+back to the lines; the data-quality notes say the rule, the count and examples
+(:func:`order_notes`). Only with :data:`USE_ORDER_ROWS` off do the metrics read the lines.
 """
 from __future__ import annotations
 
@@ -47,13 +51,15 @@ class Orders:
     atomic: bool           # every order id has one customer and one day
     rows: int
     cached: object = None  # the engine table behind ``table``, to release
+    split: int = 0         # orders over several days or customers, resolved to their first line
+    examples: list = None  # the first few of their ids
 
     def release(self) -> None:
         """Drop the materialised rows (before the connection closes)."""
         release_table(self.cached if self.cached is not None else self.table)
 
     def __repr__(self) -> str:
-        return f"Orders(rows={self.rows:,}, atomic={self.atomic})"
+        return f"Orders(rows={self.rows:,}, atomic={self.atomic}, split={self.split:,})"
 
 
 def release_table(expr) -> None:
@@ -105,33 +111,84 @@ def _whole_orders(table):
     return table.group_by(table.order_id).aggregate(**aggs)
 
 
-def build_orders(table) -> Orders:
-    """The order rows of ``table``, materialised (``Table.cache()`` where the backend can).
+#: how many non-atomic orders the data-quality note names
+EXAMPLES = 5
 
-    One grouping by order id first: when every order is one customer on one day (the usual
-    case) those rows are :func:`order_days` already. Otherwise :func:`order_days` is built.
+
+def build_orders(table) -> Orders:
+    """The order rows of ``table``: one per order id, materialised (``Table.cache()`` where the
+    backend can).
+
+    One grouping by order id. An order whose lines have different days or customers (or some
+    lines without a customer id) is resolved once: its day is its first line's (the earliest
+    date) and its customer the first line's that names one (earliest date, on a tie the smallest
+    customer id). Only the orders that name two customers read their lines again (few: a
+    semi-join of the lines with their ids).
     """
     whole = cache_table(_whole_orders(table))
     single = whole._last_day == whole.day
+    two_customers = None
     if "customer_id" in whole.columns:
-        single = single & (whole._last_customer == whole.customer_id).fill_null(True) & \
-            ((whole._identified == 0) | (whole._identified == whole.lines))
-    row = whole.aggregate(rows=whole.count(), split=(~single).sum()).to_pandas().iloc[0]
+        two_customers = (whole._last_customer != whole.customer_id).fill_null(False)
+        single = single & ~two_customers & ((whole._identified == 0) | (whole._identified == whole.lines))
+    aggs = {"rows": whole.count(), "split": (~single).sum()}
+    if two_customers is not None:
+        aggs["two_customers"] = two_customers.sum()
+    row = whole.aggregate(**aggs).to_pandas().iloc[0]
     rows, split = int(row["rows"]), int(row["split"] or 0)
+    keep = list(order_days(table).columns)
     if split == 0:
-        keep = list(order_days(table).columns)
         return Orders(table=whole.select(*keep), atomic=True, rows=rows, cached=whole)
-    release_table(whole)
-    expr = cache_table(order_days(table))
-    return Orders(table=expr, atomic=False, rows=int(expr.count().to_pandas()))
+    examples = [v.item() if hasattr(v, "item") else v for v in
+                whole.filter(~single).order_by("order_id").limit(EXAMPLES).order_id.to_pandas()]
+    resolved = whole.select(*keep)
+    if two_customers is not None and int(row["two_customers"] or 0):
+        resolved = _first_customers(table, whole, two_customers, keep)
+    expr = cache_table(resolved)
+    if expr is not resolved:
+        release_table(whole)
+        whole = None
+    return Orders(table=expr, atomic=False, rows=rows, cached=expr if whole is None else whole,
+                  split=split, examples=examples)
+
+
+def _first_customers(table, whole, two_customers, keep):
+    """``whole`` with the customer of each order that names two customers set to that of its
+    first line with a customer id (earliest date, then the smallest customer id)."""
+    import ibis
+    ids = whole.filter(two_customers).select("order_id")
+    lines = table.semi_join(ids, "order_id").select("order_id", "order_date", "customer_id")
+    lines = lines.filter(lines.customer_id.notnull())
+    rank = ibis.row_number().over(group_by=lines.order_id, order_by=[lines.order_date, lines.customer_id])
+    first = lines.mutate(_rank=rank)
+    first = first.filter(first._rank == 0).select(_order=first.order_id, _first_customer=first.customer_id)
+    joined = whole.left_join(first, whole.order_id == first._order)
+    return joined.select(*[joined._first_customer.fill_null(joined.customer_id).name("customer_id")
+                           if c == "customer_id" else joined[c] for c in keep])
 
 
 def atomic_orders(dataset):
-    """The dataset's order rows when each order is one row (built on first use), else None."""
+    """The dataset's order rows, one per order id (built on first use; an order over several days
+    or customers resolved to its first line's), or None when the metrics must read the lines
+    (:data:`USE_ORDER_ROWS` off)."""
     if not USE_ORDER_ROWS:
         return None
-    orders = shared(dataset, "orders", lambda: build_orders(dataset.table), materialise=False)
-    return orders.table if orders.atomic else None
+    return dataset_orders(dataset).table
+
+
+def dataset_orders(dataset) -> Orders:
+    """The :class:`Orders` of a dataset, built once per load."""
+    return shared(dataset, "orders", lambda: build_orders(dataset.table), materialise=False)
+
+
+def order_notes(dataset) -> list[str]:
+    """The data-quality note on orders resolved to their first line (none when every order is
+    one customer on one day, or the metrics read the lines)."""
+    if not USE_ORDER_ROWS:
+        return []
+    from ..data.quality import resolved_orders_note
+    orders = dataset_orders(dataset)
+    return [] if orders.atomic else [resolved_orders_note(orders.split, orders.examples)]
 
 
 def shared(dataset, key: str, build, materialise: bool = True):
