@@ -405,6 +405,8 @@ def _build(config: Config, period: Period, dataset, progress, sections) -> Findi
         "generated_by": f"salesnb {__version__}",
     }
     tables: dict = {}
+    if config.kind == "pipeline":   # CRM deals (SPEC 10)
+        return _build_pipeline(config, period, dataset, progress, data)
     _progress(progress, f"revenue findings for {period.label}")
     rev, rev_tables = revenue_metrics.revenue_findings(dataset, period)
     data["period"] = rev.pop("period")
@@ -431,6 +433,21 @@ def _build(config: Config, period: Period, dataset, progress, sections) -> Findi
         _progress(progress, "recommendations")
         from . import recommend
         data["recommendations"] = recommend.recommendations(data)
+    data["method"] = method_section(config, dataset)
+    return Findings(_clean(data), tables)
+
+
+def _build_pipeline(config: Config, period: Period, dataset, progress, data: dict) -> Findings:
+    """The findings of ``kind: pipeline`` params: ``pipeline`` and its recommendations."""
+    from .metrics.pipeline import pipeline_findings
+    from .recommend.pipeline import pipeline_recommendations
+    _progress(progress, f"pipeline findings for {period.label}")
+    pipe, keys, tables = pipeline_findings(dataset, period)
+    data.update(kind="pipeline", **keys)
+    data["data"] = dict(data_section(dataset), deals=dataset.quality.deals)
+    data["pipeline"] = pipe
+    _progress(progress, "recommendations")
+    data["recommendations"] = pipeline_recommendations(_clean(data))
     data["method"] = method_section(config, dataset)
     return Findings(_clean(data), tables)
 
