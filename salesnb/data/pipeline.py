@@ -184,12 +184,15 @@ def _deal_stats(deals) -> dict:
 def _quality(config: Config, per, counts: dict, examples: dict, formats: dict, source: str, sha: str,
              encoding) -> DataQuality:
     import pandas as pd
-    firsts = [d for d in list(per.first_c) + list(per.first_x) if pd.notna(d)]
-    lasts = [d for d in list(per.last_c) + list(per.last_x) if pd.notna(d)]
+    # the data's date range is the close dates' (they place deals in periods, and a comparison
+    # window must lie inside it); the created dates only give open deals their age
+    firsts = [d for d in per.first_x if pd.notna(d)] or [d for d in per.first_c if pd.notna(d)]
+    lasts = [d for d in per.last_x if pd.notna(d)] or [d for d in per.last_c if pd.notna(d)]
     if not firsts:
-        raise NoDataError(f"No deal in {source} has a readable created or close date.",
-                          hint="check columns.created_date, columns.close_date and date_format")
+        raise NoDataError(f"No deal in {source} has a readable close or created date.",
+                          hint="check columns.close_date, columns.created_date and date_format")
     first, last = min(firsts).date(), max(lasts).date()
+    created = [d for d in per.first_c if pd.notna(d)]
     dropped = {}
     if counts["missing_stage"]:
         dropped["missing stage"] = counts["missing_stage"]
@@ -207,7 +210,11 @@ def _quality(config: Config, per, counts: dict, examples: dict, formats: dict, s
              "unreadable_created_date": counts.get("bad_created_date", 0),
              "unreadable_value": counts.get("bad_value", 0),
              "won_value": float(per.loc[per.outcome == "won", "value"].fillna(0).sum())}
-    notes = [f"{by_outcome['open']:,} open deals (a stage neither won nor lost) are kept as open: an open deal "
+    notes = []
+    if created and min(created).date() < first:
+        notes.append(f"The date range is that of the close dates; deals were created from "
+                     f"{min(created).date().isoformat()} on.")
+    notes += [f"{by_outcome['open']:,} open deals (a stage neither won nor lost) are kept as open: an open deal "
              "has no close date, and that is not a data problem."] if by_outcome["open"] else []
     if deals["unreadable_created_date"]:
         notes.append(f"{deals['unreadable_created_date']:,} deals have a created date that does not read as a date: "

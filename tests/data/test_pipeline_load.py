@@ -40,7 +40,9 @@ def test_crm_open_deals_are_kept_as_open():
     assert [(s["stage"], s["deals"], s["without_created_date"]) for s in q.deals["open_by_stage"]] == [
         ("Engaging", 1589, 0), ("Prospecting", 500, 500)]
     assert q.deals["won_value"] == 10005534.0
-    assert (q.first_date, q.last_date) == ("2016-10-20", "2017-12-31")
+    # the data's range is the close dates' (README: 2017-03-01 .. 2017-12-31); deals were created from 2016-10-20
+    assert (q.first_date, q.last_date) == ("2017-03-01", "2017-12-31")
+    assert any("created from 2016-10-20" in n for n in q.notes)
 
 
 def test_validate_cli_reports_open_deals_as_open():
