@@ -23,6 +23,7 @@ import shutil
 from ..config import Config
 from ..config_pipeline import PIPELINE_TEXT_ROLES, unmapped_filter_error
 from ..errors import DataError, NoDataError
+from ..fmt import fmt_count
 from .backends import POSTGRES, SPARK, engine_kind
 from .dataset import Dataset, EngineDataset
 from .parsing import EXAMPLES, _MONEY_STRIP, _NUMBER, convert_date_format, infer_date_format
@@ -214,13 +215,13 @@ def _quality(config: Config, per, counts: dict, examples: dict, formats: dict, s
     if created and min(created).date() < first:
         notes.append(f"The date range is that of the close dates; deals were created from "
                      f"{min(created).date().isoformat()} on.")
-    notes += [f"{by_outcome['open']:,} open deals (a stage neither won nor lost) are kept as open: an open deal "
+    notes += [f"{fmt_count(by_outcome['open'])} open deals (a stage neither won nor lost) are kept as open: an open deal "
              "has no close date, and that is not a data problem."] if by_outcome["open"] else []
     if deals["unreadable_created_date"]:
-        notes.append(f"{deals['unreadable_created_date']:,} deals have a created date that does not read as a date: "
+        notes.append(f"{fmt_count(deals['unreadable_created_date'])} deals have a created date that does not read as a date: "
                      "they are kept, in the age band 'unknown' and out of the cycle times.")
     if deals["unreadable_value"]:
-        notes.append(f"{deals['unreadable_value']:,} deals have a value that does not read as a number: kept "
+        notes.append(f"{fmt_count(deals['unreadable_value'])} deals have a value that does not read as a number: kept "
                      "with no value (they add 0).")
     rows_used = sum(by_outcome.values())
     shown_formats = ", ".join(f"{r} {f}" for r, f in formats.items() if f)
@@ -238,7 +239,6 @@ def load_pipeline(config: Config, with_table: bool = True):
     kind = engine_kind(config.engine) if config.engine not in ("duckdb", "", None) else "duckdb"
     if kind == "duckdb":
         return _load_duckdb(config, with_table)
-    from .rules_ibis import load_on_engine  # noqa: F401 - the engines' session helpers load with it
     if kind == SPARK:
         from .backends import spark
         session = spark.spark_session(config.engine)
@@ -317,7 +317,7 @@ def _finish(config, con, kind, raw, desc, source, sha, encoding, state, tmpdir):
                              f"{counts['rows']}".encode()).hexdigest()
     quality = _quality(config, per, counts, examples, formats, source, sha, encoding)
     if quality.rows_used == 0:
-        raise NoDataError(f"No usable deal in {desc}: " + ", ".join(f"{k} {v:,}" for k, v in quality.rows_dropped.items()),
+        raise NoDataError(f"No usable deal in {desc}: " + ", ".join(f"{k} {fmt_count(v)}" for k, v in quality.rows_dropped.items()),
                           hint="check columns.stage, stages: and the filters in the params file")
     if kind == "duckdb":
         return Dataset(config=config, con=con, table=table, quality=quality, _tmpdir=tmpdir, source_state=state)
