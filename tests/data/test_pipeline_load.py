@@ -209,3 +209,11 @@ def test_findings_json_of_a_pipeline_is_deterministic(tmp_path):
     a = json.dumps(build_findings(config, "2024Q1").data, sort_keys=True)
     b = json.dumps(build_findings(config, "2024Q1").data, sort_keys=True)
     assert a == b and json.loads(a)["pipeline"]["open"]["deals"] == 1
+
+
+def test_salesnb_open_refuses_pipeline_params_with_a_clear_message(tmp_path):
+    import salesnb
+    config = _pipeline(tmp_path, "stage,created,closed,value\nWon,2024-01-02,2024-02-01,100\n")
+    with pytest.raises(ConfigError) as err:
+        salesnb.open(config)
+    assert "kind: pipeline" in err.value.message and "notebooks/pipeline.ipynb" in err.value.hint
