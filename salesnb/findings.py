@@ -243,13 +243,23 @@ def default_params_file(params_file=None) -> Path:
     return sample_params()
 
 
-def notebook_findings(params_file=None, period=None, run_dir=None, *, sections=SECTIONS) -> Findings:
+def notebook_findings(params_file=None, period=None, run_dir=None, *, sections=SECTIONS, kind: str = "sales") -> Findings:
     """What a notebook's setup cell needs: the findings of a report run (``run_dir``, as papermill
     passes it), else those of ``params_file`` (default: the kit's sample) for ``period``, built for
-    ``sections`` only and through the on-disk cache (:func:`build_findings` with ``cache=True``)."""
+    ``sections`` only and through the on-disk cache (:func:`build_findings` with ``cache=True``).
+    ``kind``: the kind of params the notebook reads (``pipeline`` for notebooks/pipeline.ipynb);
+    findings of the other kind are one clear error."""
     if run_dir:
-        return load_findings(run_dir)
-    return build_findings(load_config(default_params_file(params_file)), period, sections=sections, cache=True)
+        found = load_findings(run_dir)
+    else:
+        found = build_findings(load_config(default_params_file(params_file)), period, sections=sections, cache=True)
+    if found.data.get("kind", "sales") != kind:
+        from .errors import ConfigError
+        other = found.data.get("kind", "sales")
+        raise ConfigError(f"These findings are of {other} params; this notebook reads {kind} params.",
+                          hint="open notebooks/pipeline.ipynb for kind: pipeline params, notebooks/revenue.ipynb "
+                               "(customers, recommendations) for sales params")
+    return found
 
 
 # --------------------------------------------------------------------------- the on-disk cache

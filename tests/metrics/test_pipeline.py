@@ -225,3 +225,55 @@ def test_quantiles_of_a_histogram_equal_numpy():
     assert got == pytest.approx([np.quantile(values, q) for q in (0.1, 0.5, 0.9)])
     assert quantiles([], [], (0.5,)) == [None]
 
+
+
+# --------------------------------------------------------------------------- invariants on random deals
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_DEAL = st.tuples(st.sampled_from(["Won", "Lost", "Engaging", "Prospecting"]),
+                  st.one_of(st.none(), st.integers(0, 500)),       # created: days after 2023-01-01
+                  st.integers(0, 300),                               # cycle days (closed deals)
+                  st.one_of(st.none(), st.integers(0, 5000)),       # value
+                  st.sampled_from(["Ann", "Bob", "Cy"]))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(deals=st.lists(_DEAL, min_size=1, max_size=40))
+def test_pipeline_invariants_on_random_deals(deals, tmp_path_factory):
+    import datetime as dt
+    base = dt.date(2023, 1, 1)
+    lines = ["stage,created,closed,value,rep"]
+    closes = []
+    for stage, created, cycle, value, rep in deals:
+        c = base + dt.timedelta(days=created) if created is not None else None
+        closed = (c or base) + dt.timedelta(days=cycle) if stage in ("Won", "Lost") else None
+        closes.append(closed)
+        lines.append(f"{stage},{c or ''},{closed or ''},{'' if value is None else value},{rep}")
+    if not any(closes):   # no close date at all: the data's range comes from the created dates
+        lines.append("Won,2023-06-01,2023-06-02,10,Ann")
+    folder = tmp_path_factory.mktemp("random")
+    (folder / "deals.csv").write_text("\n".join(lines) + "\n")
+    config = config_from_dict({
+        "name": "r", "kind": "pipeline", "source": "deals.csv", "date_format": "%Y-%m-%d",
+        "columns": {"stage": "stage", "created_date": "created", "close_date": "closed", "value": "value",
+                    "sales_rep": "rep"}, "stages": {"won": ["Won"], "lost": ["Lost"]}}, base_dir=folder)
+    p = build_findings(config, "all").data["pipeline"]
+    o = p["open"]
+    assert sum(r["deals"] for r in o["by_age"]) == o["deals"] == sum(r["deals"] for r in o["by_stage"])
+    assert sum(r["value"] for r in o["by_age"]) == pytest.approx(o["value"])
+    assert sum(r["won"] for r in p["by_rep"]) == p["won"]["deals"]
+    assert sum(r["lost"] for r in p["by_rep"]) == p["lost"]["deals"]
+    assert sum(r["won_revenue"] for r in p["by_rep"]) == pytest.approx(p["won"]["revenue"])
+    closed = p["won"]["deals"] + p["lost"]["deals"]
+    assert (p["win_rate_pct"] is None) == (closed == 0)
+    if closed:
+        assert 0 <= p["win_rate_pct"] <= 100
+    ev = p["expected_value"]["value"]
+    assert ev is None or 0 <= ev <= o["value"] + 1e-9
+    unknown = next(r for r in o["by_age"] if r["band"] == "unknown")["deals"]
+    assert p["stalled"]["deals"] <= o["deals"] - unknown
+    cd = p["cycle_days"]
+    if cd["median"] is not None:
+        assert cd["p25"] <= cd["median"] <= cd["p75"]
