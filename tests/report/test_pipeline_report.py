@@ -129,3 +129,19 @@ def test_pipeline_notebook_executes_without_errors_or_warnings(tmp_path):
     assert problems == []
     images = sum(1 for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {}))
     assert images >= 6   # funnel, win rate × 2, cycle × 2, open by age
+
+
+def test_a_sales_notebook_on_pipeline_params_is_one_clear_error(tmp_path, monkeypatch):
+    from salesnb.errors import ConfigError
+    from salesnb.findings import notebook_findings
+    monkeypatch.setenv("SALESNB_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "deals.csv").write_text("stage,created,closed,value\nWon,2024-01-02,2024-02-01,100\n"
+                                        "Lost,2024-01-03,2024-03-01,0\nOpen,2024-02-01,,9\n")
+    params = tmp_path / "p.yaml"
+    params.write_text("name: p\nkind: pipeline\nsource: deals.csv\nstages: {won: [Won], lost: [Lost]}\n"
+                      "columns: {stage: stage, created_date: created, close_date: closed, value: value}\n")
+    with pytest.raises(ConfigError) as err:
+        notebook_findings(str(params), "2024Q1", sections=("revenue",))
+    assert "pipeline params" in err.value.message and "pipeline.ipynb" in err.value.hint
+    found = notebook_findings(str(params), "2024Q1", kind="pipeline")
+    assert found["pipeline"]["win_rate_pct"] == 50.0
