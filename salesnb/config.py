@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from .config_pipeline import (PIPELINE_COLUMNS, PIPELINE_DIMENSIONS, PIPELINE_TEXT_ROLES, check_kind,
+                              check_pipeline_columns, check_stages, unmapped_filter_error)
 from .errors import ConfigError, PeriodError
 from .periods import parse_period
 
@@ -28,7 +30,7 @@ REQUIRED_COLUMNS = ("order_id", "order_date")
 VALID_KEYS = (
     "name", "source", "table", "query", "engine", "columns", "date_format", "decimal",
     "currency", "filters", "dedupe", "fiscal_year_start", "rfm_lookback_months", "targets",
-    "period", "pvm_dimension",
+    "period", "pvm_dimension", "kind", "stages",
     # salesnb extensions
     "encoding", "delimiter", "sheet", "memory_limit", "title",
 )
@@ -74,6 +76,8 @@ class Config:
     # ``columns.order_id`` given as a list (data without an order id, e.g. CDNOW): an order is one
     # combination of these source columns; ``columns["order_id"]`` then shows them as "a + b"
     order_id_parts: tuple[str, ...] = ()
+    kind: str = "sales"   # or "pipeline" (SPEC 10: one row per deal, ``stages``)
+    stages: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def mapped(self) -> dict[str, str]:
@@ -97,11 +101,13 @@ class Config:
 
     @property
     def dimensions(self) -> list[str]:
-        return [d for d in DIMENSIONS if d in self.columns]
+        return [d for d in (PIPELINE_DIMENSIONS if self.kind == "pipeline" else DIMENSIONS) if d in self.columns]
 
     def to_dict(self) -> dict:
         out = asdict(self)
         out.pop("base_dir", None)
+        if self.kind == "sales":   # the keys of version 1 only: sales findings stay as they were
+            out.pop("kind"), out.pop("stages")
         return out
 
     def target_for(self, period_label: str, metric: str = "revenue") -> float | None:
@@ -174,16 +180,18 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
                           "connection URL.", hint="omit engine: (duckdb is the default), or write e.g. "
                           "postgresql://user@host/db or local[*] for Spark")
 
+    kind = check_kind(data.get("kind"), _where(path))
+    stages = check_stages(data.get("stages"), kind, _where(path))
+    roles = PIPELINE_COLUMNS if kind == "pipeline" else CANONICAL_COLUMNS
     columns = data.get("columns") or {}
     if not isinstance(columns, dict):
         raise ConfigError(f"Key 'columns'{_where(path)} must be a mapping like 'order_id: Invoice'.")
-    bad = [k for k in columns if k not in CANONICAL_COLUMNS]
+    bad = [k for k in columns if k not in roles]
     if bad:
         raise ConfigError(f"Unknown column role {_short(bad[0])} under 'columns'{_where(path)}."
-                          f"{_closest(bad[0], CANONICAL_COLUMNS)}",
-                          hint="roles are: " + ", ".join(CANONICAL_COLUMNS))
+                          f"{_closest(bad[0], roles)}", hint="roles are: " + ", ".join(roles))
     order_id_parts: tuple[str, ...] = ()
-    if isinstance(columns.get("order_id"), list):
+    if kind == "sales" and isinstance(columns.get("order_id"), list):
         order_id_parts = _order_id_parts(columns["order_id"], path)
         columns = dict(columns)
         columns["order_id"] = ORDER_ID_PARTS_SHOWN.join(order_id_parts)
@@ -194,11 +202,13 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
             raise ConfigError(f"columns.{role}{_where(path)} must be one column name, not {_short(value)}.",
                               hint=f"write {role}: <your column name>")
     columns = {k: str(v) for k, v in columns.items() if v is not None and str(v) != ""}
-    for req in REQUIRED_COLUMNS:
+    if kind == "pipeline":
+        check_pipeline_columns(columns, _where(path))
+    for req in REQUIRED_COLUMNS if kind == "sales" else ():
         if req not in columns:
             raise ConfigError(f"columns.{req} is missing{_where(path)}.",
                               hint=f"map it to your column, e.g. {req}: <your column name>")
-    if "revenue" not in columns and not {"quantity", "unit_price"} <= set(columns):
+    if kind == "sales" and "revenue" not in columns and not {"quantity", "unit_price"} <= set(columns):
         raise ConfigError(f"columns{_where(path)} must map 'revenue', or both 'quantity' and 'unit_price'.",
                           hint="add revenue: <your amount column>")
 
@@ -219,28 +229,28 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
                           "of column role to a list of values.",
                           hint="e.g. filters: {exclude: {product: [POSTAGE]}}")
     clean_filters: dict[str, dict[str, list]] = {}
-    for kind, spec in filters.items():
+    text_roles = PIPELINE_TEXT_ROLES if kind == "pipeline" else FILTER_ROLES
+    for fkind, spec in filters.items():
         if not isinstance(spec, dict):
-            raise ConfigError(f"filters.{kind}{_where(path)} must map a column role to a list of values.")
-        clean_filters[kind] = {}
+            raise ConfigError(f"filters.{fkind}{_where(path)} must map a column role to a list of values.")
+        clean_filters[fkind] = {}
         for role, values in spec.items():
-            if role in CANONICAL_COLUMNS and role not in FILTER_ROLES:
-                raise ConfigError(f"filters.{kind}.{role}{_where(path)}: filters keep or drop rows by a text "
+            if role in roles and role not in text_roles:
+                raise ConfigError(f"filters.{fkind}.{role}{_where(path)}: filters keep or drop rows by a text "
                                   f"value, and {_short(role)} is not one.",
-                                  hint="filter on one of: " + ", ".join(FILTER_ROLES))
+                                  hint="filter on one of: " + ", ".join(text_roles))
             if role == "order_id" and order_id_parts:
-                raise ConfigError(f"filters.{kind}.order_id{_where(path)}: the order id is made of several "
+                raise ConfigError(f"filters.{fkind}.order_id{_where(path)}: the order id is made of several "
                                   f"columns ({columns['order_id']}), and a filter matches one column's values.",
                                   hint="filter on customer_id or a dimension, or select the rows with query:")
-            if role not in columns:
-                raise ConfigError(f"filters.{kind}.{role}{_where(path)}: {_short(role)} is not a mapped column."
-                                  f"{_closest(role, columns)}", hint="filter on a role listed under columns:")
+            if kind == "sales" and role not in columns:   # see unmapped_filter_error
+                raise unmapped_filter_error(f"filters.{fkind}.{role}", role, columns, path)
             if not isinstance(values, list):
                 values = [values]
             if any(isinstance(v, (list, dict)) or v is None for v in values):
-                raise ConfigError(f"filters.{kind}.{role}{_where(path)} must be a list of values, "
-                                  f"not {_short(values)}.", hint=f"e.g. filters: {{{kind}: {{{role}: [A, B]}}}}")
-            clean_filters[kind][role] = [str(v).strip() for v in values]
+                raise ConfigError(f"filters.{fkind}.{role}{_where(path)} must be a list of values, "
+                                  f"not {_short(values)}.", hint=f"e.g. filters: {{{fkind}: {{{role}: [A, B]}}}}")
+            clean_filters[fkind][role] = [str(v).strip() for v in values]
 
     dedupe = data.get("dedupe", False)
     if not isinstance(dedupe, bool):
@@ -329,7 +339,8 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
                   delimiter=None if delimiter is None else str(delimiter), sheet=sheet,
                   memory_limit=None if memory_limit is None else str(memory_limit),
                   title=None if title is None else str(title), pvm_dimension=pvm_dimension,
-                  params_path=params_path, base_dir=str(base), order_id_parts=order_id_parts)
+                  params_path=params_path, base_dir=str(base), order_id_parts=order_id_parts, kind=kind, stages=stages)
+
 
 
 def _order_id_parts(value: list, path) -> tuple[str, ...]:

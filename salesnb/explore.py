@@ -54,6 +54,10 @@ def open(params=None, **overrides) -> "Explorer":  # noqa: A001 - salesnb.open, 
             config = _replace(config, **overrides)
     else:
         config = load_config(default_params_file(params), **overrides)
+    if config.kind == "pipeline":   # deals, not order lines: no sales table to explore
+        raise ConfigError(f"{config.params_path or config.name} has kind: pipeline; salesnb.open explores "
+                          "sales params.", hint="use salesnb.build_findings(params)['pipeline'], or open "
+                                                "notebooks/pipeline.ipynb")
     return Explorer(config)
 
 

@@ -243,13 +243,23 @@ def default_params_file(params_file=None) -> Path:
     return sample_params()
 
 
-def notebook_findings(params_file=None, period=None, run_dir=None, *, sections=SECTIONS) -> Findings:
+def notebook_findings(params_file=None, period=None, run_dir=None, *, sections=SECTIONS, kind: str = "sales") -> Findings:
     """What a notebook's setup cell needs: the findings of a report run (``run_dir``, as papermill
     passes it), else those of ``params_file`` (default: the kit's sample) for ``period``, built for
-    ``sections`` only and through the on-disk cache (:func:`build_findings` with ``cache=True``)."""
+    ``sections`` only and through the on-disk cache (:func:`build_findings` with ``cache=True``).
+    ``kind``: the kind of params the notebook reads (``pipeline`` for notebooks/pipeline.ipynb);
+    findings of the other kind are one clear error."""
     if run_dir:
-        return load_findings(run_dir)
-    return build_findings(load_config(default_params_file(params_file)), period, sections=sections, cache=True)
+        found = load_findings(run_dir)
+    else:
+        found = build_findings(load_config(default_params_file(params_file)), period, sections=sections, cache=True)
+    if found.data.get("kind", "sales") != kind:
+        from .errors import ConfigError
+        other = found.data.get("kind", "sales")
+        raise ConfigError(f"These findings are of {other} params; this notebook reads {kind} params.",
+                          hint="open notebooks/pipeline.ipynb for kind: pipeline params, notebooks/revenue.ipynb "
+                               "(customers, recommendations) for sales params")
+    return found
 
 
 # --------------------------------------------------------------------------- the on-disk cache
@@ -405,6 +415,8 @@ def _build(config: Config, period: Period, dataset, progress, sections) -> Findi
         "generated_by": f"salesnb {__version__}",
     }
     tables: dict = {}
+    if config.kind == "pipeline":   # CRM deals (SPEC 10)
+        return _build_pipeline(config, period, dataset, progress, data)
     _progress(progress, f"revenue findings for {period.label}")
     rev, rev_tables = revenue_metrics.revenue_findings(dataset, period)
     data["period"] = rev.pop("period")
@@ -431,6 +443,21 @@ def _build(config: Config, period: Period, dataset, progress, sections) -> Findi
         _progress(progress, "recommendations")
         from . import recommend
         data["recommendations"] = recommend.recommendations(data)
+    data["method"] = method_section(config, dataset)
+    return Findings(_clean(data), tables)
+
+
+def _build_pipeline(config: Config, period: Period, dataset, progress, data: dict) -> Findings:
+    """The findings of ``kind: pipeline`` params: ``pipeline`` and its recommendations."""
+    from .metrics.pipeline import pipeline_findings
+    from .recommend.pipeline import pipeline_recommendations
+    _progress(progress, f"pipeline findings for {period.label}")
+    pipe, keys, tables = pipeline_findings(dataset, period)
+    data.update(kind="pipeline", **keys)
+    data["data"] = dict(data_section(dataset), deals=dataset.quality.deals)
+    data["pipeline"] = pipe
+    _progress(progress, "recommendations")
+    data["recommendations"] = pipeline_recommendations(_clean(data))
     data["method"] = method_section(config, dataset)
     return Findings(_clean(data), tables)
 

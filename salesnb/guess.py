@@ -39,6 +39,17 @@ ALIASES = {
     # only names that say "channel": a shipping mode or a lead source is not a sales channel
     "channel": ["channel", "saleschannel", "orderchannel", "distributionchannel", "marketingchannel"],
 }
+# kind: pipeline (SPEC 10): a file with a stage column is one row per deal
+STAGE_ALIASES = ["dealstage", "stage", "opportunitystage", "salesstage", "pipelinestage", "stagename"]
+PIPELINE_ALIASES = {
+    "deal_id": ["opportunityid", "dealid", "opportunity", "deal", "id"],
+    "created_date": ["engagedate", "createddate", "createdate", "created", "opendate", "createdat", "startdate"],
+    "close_date": ["closedate", "closingdate", "closeddate", "closed", "wondate", "enddate"],
+    "value": ["closevalue", "dealvalue", "amount", "value", "dealamount", "opportunityamount", "revenue"],
+    "sales_rep": ALIASES["sales_rep"], "account": ["account", "accountname", "company", "customer", "client"],
+    "product": ALIASES["product"], "region": ALIASES["region"], "team": ["team", "salesteam", "manager"],
+}
+_WON, _LOST = re.compile(r"\bwon\b|\bwin\b", re.I), re.compile(r"\blost\b|\bloss\b", re.I)
 CURRENCY_ALIASES = ["currency", "currencycode", "curr", "ccy", "currencyiso", "isocurrency"]
 _ISO = re.compile(r"^[A-Za-z]{3}$")
 
@@ -76,6 +87,71 @@ def guess_columns(names: list[str]) -> dict[str, str]:
                 used.add(hit)
                 break
     return chosen
+
+
+def stage_column(names: list[str]) -> str | None:
+    """The deal-stage column of a CRM export (``deal_stage``, ``Stage`` …), if any."""
+    normed = {n: _norm(n) for n in names}
+    return next((n for alias in STAGE_ALIASES for n, k in normed.items() if k == alias), None)
+
+
+def guess_pipeline_columns(names: list[str], stage: str) -> dict[str, str]:
+    """Pipeline roles → column names (the stage given), best alias first, each column used once."""
+    normed = {n: _norm(n) for n in names}
+    chosen, used = {"stage": stage}, {stage}
+    for role, aliases in PIPELINE_ALIASES.items():
+        hit = next((n for alias in aliases for n, k in normed.items() if k == alias and n not in used), None)
+        if hit:
+            chosen[role] = hit
+            used.add(hit)
+    return chosen
+
+
+def read_stages(path: Path, column: str) -> tuple[list[str], list[str], list[str]]:
+    """(won, lost, other) stage values of ``column``: won / lost by the words in them."""
+    from .data import quote_ident
+    with _raw_view(path) as db:
+        values = [r[0] for r in db.execute(f"SELECT DISTINCT trim(CAST({quote_ident(column)} AS VARCHAR)) AS v "
+                                           "FROM raw WHERE v IS NOT NULL AND v <> '' ORDER BY v LIMIT 200").fetchall()]
+    won = [v for v in values if _WON.search(v)]
+    lost = [v for v in values if _LOST.search(v) and v not in won]
+    return won, lost, [v for v in values if v not in won and v not in lost]
+
+
+def pipeline_params_text(datafile: Path, out: Path, names: list[str], stage: str, *, probe: bool = True) -> str:
+    """The params text for a CRM export: ``kind: pipeline`` (SPEC 10)."""
+    from .config_pipeline import PIPELINE_COLUMNS
+    cols = guess_pipeline_columns(names, stage)
+    name = suggested_name(datafile)
+    lines = ["# salesnb params file written by `salesnb init`: a pipeline (one row per deal, found by the stage "
+             "column); check every guess below.",
+             f"# Columns found in {comment_text(Path(datafile).name)}: {', '.join(comment_text(n) for n in names)}",
+             f"name: {name}", f"title: {yaml_scalar(suggested_title(datafile))}", "kind: pipeline",
+             f"source: {yaml_scalar(_source_for(datafile, out))}", "columns:"]
+    for role in PIPELINE_COLUMNS:
+        lines.append(f"  {role}: {yaml_scalar(cols[role])}" if role in cols
+                     else f"  # {role}:  (not guessed; map it to your column if you have one)")
+    won, lost, other = read_stages(Path(datafile), stage) if probe else ([], [], [])
+    flow = lambda vs: "[" + ", ".join(yaml_scalar(v) for v in vs) + "]"  # noqa: E731
+    if won and lost:
+        lines.append(f"stages: {{won: {flow(won)}, lost: {flow(lost)}}}   # every other stage is open"
+                     + (f": {comment_text(', '.join(other))}" if other else ""))
+    else:
+        lines.append(f"stages: {{won: [Won], lost: [Lost]}}   # TODO: not guessed; the stages found: "
+                     f"{comment_text(', '.join(won + lost + other)) or 'none read'}")
+    if "close_date" not in cols:
+        lines.append("# TODO: close_date is required and could not be guessed.")
+    if "value" not in cols:
+        lines.append("# A deal value (value:) can come from a query: that joins a price list; see "
+                     "params/crm_pipeline.yaml.")
+    lines += ["date_format: auto", _currency_line(datafile, names, probe), "fiscal_year_start: 1"]
+    period, why = (None, "not read")
+    if probe and "close_date" in cols and won and lost:
+        period, why = guess_period({"name": name, "kind": "pipeline", "source": str(Path(os.path.abspath(datafile))),
+                                    "columns": cols, "stages": {"won": won, "lost": lost}})
+    lines.append(f"period: {period}          # the default period of `salesnb run`: {comment_text(why)}" if period
+                 else f"# period: 2024Q3         # not guessed: {comment_text(why)}")
+    return "\n".join(lines + [""])
 
 
 def currency_column(names: list[str]) -> str | None:
@@ -233,6 +309,16 @@ def _source_for(datafile: Path, out: Path) -> str:
     return os.path.relpath(data, out_dir)
 
 
+def _currency_line(datafile: Path, names: list[str], probe: bool) -> str:
+    cur_col = currency_column(names)
+    currency = read_currency(Path(datafile), cur_col) if probe and cur_col else None
+    if currency:
+        return f"currency: {currency}            # the most frequent value of {comment_text(cur_col)}"
+    why = f"{comment_text(cur_col)} holds no ISO code" if cur_col else "the data has no currency column"
+    return (f"# currency: USD          # NOT GUESSED ({why}): write your ISO 4217 code "
+            "(USD, GBP, EUR …); reports show USD until you do")
+
+
 def params_text(datafile: Path, out: Path, names: list[str], *, probe: bool = True) -> str:
     """The text of a params file for ``datafile``, to be written at ``out``.
 
@@ -248,6 +334,9 @@ def params_text(datafile: Path, out: Path, names: list[str], *, probe: bool = Tr
         Also read the data: the currency from a currency column and ``period:`` from the data's last
         complete quarter. Without it both are left as comments for the user.
     """
+    stage = stage_column(names)
+    if stage is not None:   # a CRM export: one row per deal
+        return pipeline_params_text(datafile, out, names, stage, probe=probe)
     cols = guess_columns(names)
     name = suggested_name(datafile)
     source = _source_for(datafile, out)
@@ -281,15 +370,7 @@ def params_text(datafile: Path, out: Path, names: list[str], *, probe: bool = Tr
         "date_format: auto        # or dayfirst, monthfirst, or a pattern such as '%d/%m/%Y'",
         "decimal: \".\"             # ',' for numbers written 1.234,56",
     ]
-    cur_col = currency_column(names)
-    currency = read_currency(Path(datafile), cur_col) if probe and cur_col else None
-    if currency:
-        lines.append(f"currency: {currency}            # the most frequent value of {comment_text(cur_col)}")
-    else:
-        why = (f"{comment_text(cur_col)} holds no ISO code" if cur_col
-               else "the data has no currency column")
-        lines.append(f"# currency: USD          # NOT GUESSED ({why}): write your ISO 4217 code "
-                     "(USD, GBP, EUR …); reports show USD until you do")
+    lines.append(_currency_line(datafile, names, probe))
     lines += [
         "dedupe: false            # true drops exact duplicate rows",
         "fiscal_year_start: 1",

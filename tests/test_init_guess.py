@@ -40,9 +40,11 @@ REAL = {
     "cdnow": (CDNOW, {
         "order_id": ["customer_id", "date"], "order_date": "date", "customer_id": "customer_id",
         "revenue": "dollar_value", "quantity": "number_of_cds"}, "CDNOW Master", "1998Q2"),
+    # a stage column: pipeline params (SPEC 10)
     "crm": (CRM, {
-        "order_id": "opportunity_id", "order_date": "close_date", "customer_id": "account", "revenue": "close_value",
-        "product": "product", "sales_rep": "sales_agent"}, "Sales Pipeline", "2017Q4"),
+        "deal_id": "opportunity_id", "stage": "deal_stage", "created_date": "engage_date", "close_date": "close_date",
+        "value": "close_value", "sales_rep": "sales_agent", "account": "account", "product": "product"},
+        "Sales Pipeline", "2017Q4"),
 }
 
 

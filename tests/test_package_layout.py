@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "salesnb"
 
 # Top to bottom, the flow of ARCHITECTURE.md; a module's layer is its longest matching prefix.
 LAYERS = (
-    ("config", ("salesnb.config", "salesnb.periods")),
+    ("config", ("salesnb.config", "salesnb.config_pipeline", "salesnb.periods")),
     ("data", ("salesnb.data",)),
     ("guess", ("salesnb.guess",)),
     ("metrics", ("salesnb.metrics",)),

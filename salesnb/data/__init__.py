@@ -67,13 +67,16 @@ def _import_in_background(modules):
 def check_data(config: Config) -> DataQuality:
     """Load and check the source like :func:`load_data`, return only what loading found, and
     release everything (``salesnb validate``: no Ibis table is built)."""
-    if config.engine not in ("duckdb", "", None):
+    if config.engine not in ("duckdb", "", None) and config.kind != "pipeline":
         with load_data(config) as dataset:
             return dataset.quality
     return _load(config, with_table=False)
 
 
 def _load(config: Config, with_table: bool):
+    if config.kind == "pipeline":   # one row per deal (SPEC 10)
+        from .pipeline import load_pipeline
+        return load_pipeline(config, with_table)
     if config.engine not in ("duckdb", "", None):
         from .rules_ibis import load_on_engine
         return load_on_engine(config)

@@ -39,6 +39,8 @@ class DataQuality:
     dimensions: list[str] = field(default_factory=list)
     revenue_total: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # kind: pipeline params only (salesnb.data.pipeline): deals won, lost and open, open by stage
+    deals: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

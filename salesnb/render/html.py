@@ -261,6 +261,9 @@ def title_context(findings: dict, generated: str, by: dict | None = None) -> dic
 
 def executive_summary(findings: dict) -> Markup:
     """The report's executive summary: :func:`salesnb.render.summary.executive_summary_html`."""
+    if findings.get("kind") == "pipeline":   # SPEC 10
+        from .narrative.pipeline import executive_summary_html as pipeline_summary
+        return Markup(pipeline_summary(findings))
     from .summary import executive_summary_html
     return Markup(executive_summary_html(findings))
 
@@ -322,12 +325,17 @@ def data_quality(findings: dict) -> Markup:
     checks.append("Months without any row inside the data's range (gaps): " + (", ".join(gaps) if gaps else "none") + ".")
     for note in d.get("notes") or []:
         checks.append(str(note))
+    definitions = METRIC_DEFINITIONS
+    if findings.get("kind") == "pipeline":   # deals, not order lines (SPEC 10)
+        from .labels import PIPELINE_DEFINITIONS
+        from .narrative.pipeline import quality_checks
+        checks, definitions = quality_checks(findings), PIPELINE_DEFINITIONS
     params = [(k, _param_value(v)) for k, v in (method.get("params") or {}).items()]
     versions = [(k, v or MISSING) for k, v in (method.get("versions") or {}).items()]
     if method.get("python"):
         versions.append(("python", method["python"]))
     return render("quality.html.j2", source_rows=source_rows, row_rows=row_rows, dropped=dropped, checks=checks,
-                  params=params, definitions=METRIC_DEFINITIONS, versions=versions)
+                  params=params, definitions=definitions, versions=versions)
 
 
 def report_page(findings: dict, sections: list[dict], *, generated: str, by: dict | None = None) -> str:
@@ -412,17 +420,36 @@ def revenue_chart_svg(labels: list[str], series: list[tuple[str, list]], currenc
 
 
 def index_page(*, title: str, periods: str, by: str | None, rows: list[dict], chart: Markup, generated: str,
-               any_like_for_like: bool = False, track_record: dict | None = None) -> str:
+               any_like_for_like: bool = False, track_record: dict | None = None, kind: str = "sales") -> str:
     """The batch index; ``track_record``: {rows, summary} of formatted forecasts and actuals."""
     ok = sum(1 for r in rows if r.get("ok"))
     return str(render("index.html.j2", css=Markup(css()), csp=CSP, generator=generator(), title=title,
+                      headers=INDEX_HEADERS.get(kind, INDEX_HEADERS["sales"]),
                       periods=periods, by=by, rows=rows, chart=chart, generated=generated, ok_count=ok,
                       failed_count=len(rows) - ok, any_like_for_like=any_like_for_like, track_record=track_record))
 
 
+def index_revenue(findings: dict):
+    """The revenue the index chart shows: revenue, or a pipeline's won revenue."""
+    if findings.get("kind") == "pipeline":
+        return ((findings.get("pipeline") or {}).get("won") or {}).get("revenue")
+    return (findings.get("revenue") or {}).get("total")
+
+
+#: the index table's KPI columns per kind of params (each followed by "vs previous")
+INDEX_HEADERS = {"sales": ("Revenue", "Orders", "Average order value", "Customers"),
+                 "pipeline": ("Won revenue", "Deals won", "Average deal size", "Win rate")}
+
+
 def index_kpis(findings: dict) -> list[dict]:
-    """The index row's KPIs (revenue, orders, AOV, customers) with their change vs previous."""
+    """The index row's KPIs (revenue, orders, AOV, customers; a pipeline's :data:`INDEX_HEADERS`)
+    with their change vs previous."""
     cur = findings.get("currency", "USD")
+    if findings.get("kind") == "pipeline":
+        from .narrative.pipeline import kpis
+        rows = {k["key"]: k for k in kpis(findings)}
+        keys = ("pipeline.won.revenue", "pipeline.won.deals", "pipeline.avg_deal_size", "pipeline.win_rate_pct")
+        return [{"value": rows[k]["formatted"], "delta": rows[k]["vs_previous"], "cls": ""} for k in keys]
     rev = findings.get("revenue") or {}
     change = rev.get("change") or {}
     out = []
@@ -434,4 +461,4 @@ def index_kpis(findings: dict) -> list[dict]:
 
 __all__ = ["CSP", "SECTIONS", "SECTION_TITLES", "notebook_body", "clean_notebook",
            "rework_headings", "executive_summary", "data_quality", "report_page", "revenue_chart_svg",
-           "index_page", "index_kpis", "skip_slow_imports"]
+           "index_page", "index_kpis", "index_revenue", "skip_slow_imports"]

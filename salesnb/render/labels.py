@@ -109,3 +109,31 @@ FORECAST_BENCHMARKS = {"seasonal_naive": "same-month-last-year", "naive": "last-
 def forecast_method_name(method) -> str:
     """A forecast method's name in the report: ``ets`` → ``Exponential smoothing (ETS)``."""
     return FORECAST_METHODS.get(method, str(method or ""))
+
+
+# --------------------------------------------------------------------------- pipeline (SPEC 10)
+
+#: The pipeline's headline KPIs in report order: (label, ``pipeline.<key>`` path, kind).
+PIPELINE_KPI_ROWS = (
+    ("Won revenue", "won.revenue", "money"), ("Deals won", "won.deals", "count"),
+    ("Deals lost", "lost.deals", "count"), ("Win rate", "win_rate_pct", "pct"),
+    ("Average deal size", "avg_deal_size", "money"), ("Median sales cycle (days)", "cycle_days.median", "days"),
+)
+#: SPEC 10 in the report's words
+PIPELINE_DEFINITIONS = (
+    ("deal", "One row of the source: an opportunity with a stage. Won and lost stages are named in the params "
+             "(stages:); every other stage is open."),
+    ("won / lost", "Deals whose close date is in the period, by stage; won revenue = the sum of their values."),
+    ("win_rate_pct", "Won / (won + lost) × 100 of the deals closed in the period."),
+    ("avg_deal_size", "Won revenue / deals won."),
+    ("cycle_days", "Days from the created date to the close date of the deals won in the period (those with a "
+                   "created date): median and quartiles."),
+    ("open", "Deals whose stage is neither won nor lost, created by the period's last day or without a created "
+             "date; their age is counted to the period's last day (no created date: age band unknown)."),
+    ("expected_value", "Σ value × win rate of the open deals: without stage history, the win rate of the deals "
+                       "closed in the 12 months up to the period's end applies to every open deal."),
+    ("stalled", "Open deals older than the 90th percentile of the cycle days of the deals won in the 12 months "
+                "up to the period's end."),
+    ("material (leaderboard)", "A rep with at least 20 closed deals in the period (another dimension value: 30); "
+                               "reps below that are listed, flagged, and left out of the win-rate comparisons."),
+)

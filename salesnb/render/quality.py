@@ -16,6 +16,8 @@ def quality_rows(q, config) -> list[tuple[str, str]]:
     for reason, n in q.rows_dropped.items():
         ex = q.examples.get(reason)
         rows.append((f"dropped: {reason}", fmt_count(n) + (f"  e.g. {', '.join(map(repr, ex))}" if ex else "")))
+    if getattr(q, "deals", None) is not None:   # kind: pipeline
+        return rows + pipeline_quality_rows(q, config)
     rows += [
         ("date range", f"{q.first_date} .. {q.last_date}"),
         ("revenue (net)", fmt_money(q.revenue_total, cur)),
@@ -32,6 +34,22 @@ def quality_rows(q, config) -> list[tuple[str, str]]:
     rows.append(("dimensions", ", ".join(q.dimensions) or "none"))
     for note in q.notes:
         rows.append(("note", note))
+    return rows
+
+
+def pipeline_quality_rows(q, config) -> list[tuple[str, str]]:
+    """Deals won, lost and open (by stage): an open deal is a state, never a dropped row."""
+    d = q.deals
+    rows = [("date range", f"{q.first_date} .. {q.last_date}"),
+            ("deals won", f"{fmt_count(d['won'])} ({fmt_money(d['won_value'], config.currency)})"),
+            ("deals lost", fmt_count(d["lost"])),
+            ("deals open", fmt_count(d["open"]) + " (kept: an open deal has no close date)")]
+    for s in d["open_by_stage"]:
+        extra = [f"{fmt_count(s[k])} without {k.split('_', 1)[1].replace('_', ' ')}"
+                 for k in ("without_created_date", "without_value") if s[k]]
+        rows.append((f"open: {s['stage']}", fmt_count(s["deals"]) + (f" ({', '.join(extra)})" if extra else "")))
+    rows.append(("dimensions", ", ".join(q.dimensions) or "none"))
+    rows += [("note", note) for note in q.notes]
     return rows
 
 

@@ -116,7 +116,7 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
     name_dir = writable_folder(root / safe_folder_name(config.name))
     timings: dict = {}
     all_jobs: list[Job] = []
-    nbs = notebook_paths(notebooks, progress, "")
+    nbs = notebook_paths(notebooks, progress, "", kind=config.kind)
     n_nb = sum(1 for p in nbs.values() if p is not None)
     jobs = max(1, int(jobs or 1))
     # no more kernels than cores: on 2 cores a third kernel only contends with the next report's

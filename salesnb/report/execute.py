@@ -13,15 +13,23 @@ from .publish import disk_full
 NOTEBOOKS = ("revenue", "customers", "recommendations")
 
 
-NOTEBOOK_SECTIONS = {"revenue": "Revenue", "customers": "Customers", "recommendations": "Recommendations"}
+NOTEBOOK_SECTIONS = {"revenue": "Revenue", "customers": "Customers", "recommendations": "Recommendations",
+                     "pipeline": "Pipeline"}
+#: the notebooks of a ``kind: pipeline`` report (SPEC 10)
+PIPELINE_NOTEBOOKS = ("pipeline",)
 
 
-def notebook_paths(folder=None, progress=None, label: str = "") -> dict[str, Path | None]:
-    """The kit's notebooks in report order; a missing one maps to None (and is logged)."""
+def notebooks_for(kind: str | None) -> tuple[str, ...]:
+    """The notebooks of a report on params of this kind, in report order."""
+    return PIPELINE_NOTEBOOKS if kind == "pipeline" else NOTEBOOKS
+
+
+def notebook_paths(folder=None, progress=None, label: str = "", kind: str | None = None) -> dict[str, Path | None]:
+    """The kit's notebooks (of params of ``kind``) in report order; a missing one maps to None (and is logged)."""
     from ..paths import notebooks_dir
     folder = Path(folder) if folder else notebooks_dir()
     out: dict[str, Path | None] = {}
-    for name in NOTEBOOKS:
+    for name in notebooks_for(kind):
         path = folder / f"{name}.ipynb"
         out[name] = path if path.is_file() else None
         if out[name] is None:

@@ -38,7 +38,7 @@ def index_rows(jobs: list[Job], name_dir: Path, by: str | None) -> tuple[list, l
                          "partial": bool((f.get("period") or {}).get("partial")),
                          "kpis": H.index_kpis(f), "href": quote(rel + "/report.html"),
                          "pdf_href": quote(pdf_rel) if pdf_rel else None})
-            series_map.setdefault(value, {})[job.label] = (f.get("revenue") or {}).get("total")
+            series_map.setdefault(value, {})[job.label] = H.index_revenue(f)
         else:
             failed_href = None
             if job.failed_dir is not None and job.failed_dir.exists():
@@ -132,7 +132,7 @@ def write_index(config, period_list, by, name_dir, all_jobs, timings, t_start, p
                            for job in all_jobs if job.path is not None])
     page = H.index_page(title=title, periods=f"{period_list[0].label} … {period_list[-1].label}"
                         if len(period_list) > 1 else period_list[0].label, by=by, rows=rows, chart=chart,
-                        generated=now_text(), any_like_for_like=any_lfl,
+                        generated=now_text(), any_like_for_like=any_lfl, kind=config.kind,
                         track_record=track_record_view(record, currency) if record else None)
     index_path = write_atomic(name_dir / "index.html", page)
     failures = []

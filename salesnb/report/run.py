@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import ReportError, SalesnbError, check_interrupted, clear_interrupted, interrupted, mark_interrupted
 from ..periods import safe_folder_name
-from .execute import NOTEBOOK_SECTIONS, NOTEBOOKS, NotebookFailed, execute_notebook, notebook_paths
+from .execute import NOTEBOOK_SECTIONS, NotebookFailed, execute_notebook, notebook_paths, notebooks_for
 from .messages import error_line, now_text, say
 from .pdf import render_pdf, require_chromium
 from .publish import (RunLock, clean_leftovers, disk_full, disown_tmp, own_tmp, publish, remove_our_tmp, rmtree,
@@ -28,7 +28,7 @@ def assemble(findings: dict, executed: dict[str, Path | None], *, by: dict | Non
     body, toc = H.rework_headings(str(H.executive_summary(findings)), "executive-summary", drop_title=False)
     sections.append({"id": "executive-summary", "title": "Executive summary", "body": H.Markup(body),
                      "toc": toc, "note": None})
-    for name in NOTEBOOKS:
+    for name in notebooks_for(findings.get("kind")):
         sid = name
         title = NOTEBOOK_SECTIONS[name]
         path = executed.get(name)
@@ -289,7 +289,7 @@ def _run_report(params, period, *, out, pdf, timeout, progress, notebooks, worke
     label = findings.data["period"]["label"]
     job = Job(config=config, params_file=Path(params), label=label, parent=root / safe_folder_name(config.name),
                folder=safe_folder_name(label), findings=findings, sources=sources)
-    nbs = notebook_paths(notebooks, progress, job.tag)
+    nbs = notebook_paths(notebooks, progress, job.tag, kind=config.kind)
     n_nb = sum(1 for p in nbs.values() if p is not None)
     with ExitStack() as stack:
         kernels = None
