@@ -475,7 +475,8 @@ def data_section(dataset) -> dict:
         "month_coverage": dict(q.month_coverage), "date_format": q.date_format, "encoding": q.encoding,
         "dimensions": list(q.dimensions), "has_customers": dataset.has_customers,
         "has_quantity": dataset.has_quantity, "revenue_total": q.revenue_total,
-        "notes": list(q.notes) + order_notes(dataset),
+        # a pipeline's rows are deals, not order lines: no order to resolve
+        "notes": list(q.notes) + (order_notes(dataset) if dataset.config.kind != "pipeline" else []),
     }
 
 
