@@ -142,7 +142,7 @@ def loss_makers(t, dim: str, window) -> dict:
 
 def discount_bands(t, window) -> tuple[dict, pd.DataFrame]:
     """Revenue, profit, margin %, lines and orders per discount band in ``window`` (one query
-    for the scale, one for the bands)."""
+    for the scale, one for the bands, one for the orders of the losing bands)."""
     top = finite_or_none(t.discount.max().to_pyarrow().as_py())
     scale = "percent" if top is not None and top > 1 else "rate"
     w = t.filter(_in(t.order_date, window))
@@ -175,12 +175,17 @@ def discount_bands(t, window) -> tuple[dict, pd.DataFrame]:
             break
     negative = ranked[start:] if start is not None else []
     lower = {label: lo for label, lo, _ in DISCOUNT_BANDS}
+    negative_orders = 0   # orders with a line in the losing bands (the rules' sample)
+    if negative:
+        lo = lower[negative[0]["band"]]
+        cond = d.notnull() & ((d > lo) if lo is not None else ibis.literal(True))
+        negative_orders = whole(w.aggregate(n=w.order_id.nunique(where=cond)).to_pandas()["n"].iloc[0])
     out = {"scale": scale, "bands": bands,
            "negative_from": negative[0]["band"] if negative else None,
            "negative_from_pct": (lower[negative[0]["band"]] or 0.0) * 100.0 if negative else None,
            "negative_profit": round(math.fsum(b["profit"] for b in negative), 6) + 0.0,
            "negative_revenue": round(math.fsum(b["revenue"] for b in negative), 6) + 0.0,
-           "negative_lines": sum(b["lines"] for b in negative)}
+           "negative_lines": sum(b["lines"] for b in negative), "negative_orders": negative_orders}
     return out, per
 
 
