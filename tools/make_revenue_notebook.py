@@ -88,6 +88,32 @@ if "revenue_region_segment" in T:
 else:
     display(HTML(tables.note_html("The region × segment heatmap needs both a region and a segment column.")))
 ''')
+code('''
+# Profit and margin: only when the params map profit or cost (nothing is shown otherwise)
+if "profit" in f["revenue"]:
+    from salesnb.render.charts import profit as profit_charts
+    from salesnb.render.narrative import profit as profit_narrative
+    p = f["revenue"]["profit"]
+    display(Markdown("### Profit and margin"))
+    display(HTML(salesnb.fmt.html_list(profit_narrative.profit_sentences(f))))
+    display(HTML(tables.to_html(tables.profit_kpi_table(f))))
+    for dim in p["by_dimension"]:
+        if dim == "product":
+            continue  # the loss-makers below; every product is in findings.tables["profit_by_product"]
+        display(Markdown(f"#### Profit and margin by {labels.dimension_noun(dim)}"))
+        sentence = profit_narrative.margin_range_sentence(f, dim)
+        if sentence:
+            display(HTML(salesnb.fmt.html_text(sentence)))
+        show(profit_charts.margin_chart(p["by_dimension"][dim], labels.dimension_noun(dim), f["period"]["label"]))
+        display(HTML(tables.to_html(tables.profit_breakdown_table(f, dim))))
+    if p["loss_makers"] and p["loss_makers"]["count"]:
+        display(Markdown(f"#### Loss-making {labels.dimension_noun(p['loss_makers']['dimension'])}s"))
+        display(HTML(tables.to_html(tables.loss_table(f))))
+    if p["discount"]:
+        display(Markdown("#### Discounts"))
+        show(profit_charts.discount_chart(p["discount"], currency, f["period"]["label"]))
+        display(HTML(tables.to_html(tables.discount_table(f))))
+''')
 md("### Top products and sales reps")
 code('''
 if "product" in f["revenue"]["dimensions"]:
