@@ -319,3 +319,73 @@ def assert_same(a, b, path="profit"):
         assert b == pytest.approx(a, abs=CENT), path
     else:
         assert a == b, path
+
+
+# --------------------------------------------------------------------------- invariants (hypothesis)
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+LINE = st.tuples(st.sampled_from([0, 1, 2]),                      # window: 0 previous, 1 current, 2 outside
+                 st.sampled_from(["A", "B", "C", None]),           # customer
+                 st.sampled_from(["X", "Y", "Z", None]),           # product
+                 st.integers(-2, 5),                               # quantity
+                 st.integers(-500, 2000),                          # revenue in cents
+                 st.integers(-800, 800) | st.none(),               # profit in cents (None: unreadable)
+                 st.sampled_from([0.0, 0.05, 0.1, 0.2, 0.25, 0.3, 0.45, None]))
+
+
+def _dataset(lines):
+    import datetime as dt
+    from types import SimpleNamespace
+
+    import ibis
+    days = {0: dt.datetime(2024, 2, 10), 1: dt.datetime(2024, 5, 10), 2: dt.datetime(2023, 12, 1)}
+    frame = pd.DataFrame([{"order_id": f"o{i}", "order_date": days[w], "customer_id": c, "product": p,
+                           "region": "R" if i % 2 else "S", "quantity": float(q), "revenue": r / 100,
+                           "profit": None if pr is None else pr / 100, "discount": d}
+                          for i, (w, c, p, q, r, pr, d) in enumerate(lines)])
+    schema = {"order_id": "string", "order_date": "timestamp", "customer_id": "string", "product": "string",
+              "region": "string", "quantity": "float64", "revenue": "float64", "profit": "float64",
+              "discount": "float64"}
+    con = ibis.duckdb.connect()
+    table = con.create_table("lines", ibis.memtable(frame, schema=schema))
+    config = SimpleNamespace(has_profit=True, columns={"profit": "p"}, pvm_dimension=None)
+    return SimpleNamespace(table=table, config=config, dimensions=["region", "product"], has_customers=True,
+                           has_quantity=True), frame
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(LINE, min_size=1, max_size=30))
+def test_parts_always_add_up(lines):
+    """Random lines of two quarters: the bands and every dimension's values sum to the period's
+    profit and revenue, and both bridges to the profit change, to the cent."""
+    import datetime as dt
+
+    from salesnb.metrics.profit import profit_findings
+    from salesnb.metrics.windows import Window
+    ds, frame = _dataset(lines)
+    cur, prev = Window("2024Q2", dt.date(2024, 4, 1), dt.date(2024, 7, 1)), Window("2024Q1", dt.date(2024, 1, 1),
+                                                                                   dt.date(2024, 4, 1))
+    wins = {"current": cur, "previous": {"window": prev}, "year_ago": {"window": None}}
+    p, tables = profit_findings(ds, wins)
+    now, before = frame[frame["order_date"] == "2024-05-10"], frame[frame["order_date"] == "2024-02-10"]
+    assert p["profit"] == pytest.approx(now["profit"].sum(), abs=CENT)
+    assert p["revenue"] == pytest.approx(now["revenue"].sum(), abs=CENT)
+    assert p["lines_without_profit"] == int(now["profit"].isna().sum())
+    assert p["previous"]["profit"] == pytest.approx(before["profit"].sum(), abs=CENT)
+    for dim in ("region", "product"):
+        assert math.fsum(r["profit"] for r in p["by_dimension"][dim]) == pytest.approx(p["profit"], abs=CENT)
+    bands = p["discount"]["bands"]
+    assert math.fsum(b["revenue"] for b in bands) == pytest.approx(p["revenue"], abs=CENT)
+    assert math.fsum(b["profit"] for b in bands) == pytest.approx(p["profit"], abs=CENT)
+    assert sum(b["lines"] for b in bands) == len(now)
+    change = p["change"]["previous"]["profit"]
+    b = p["bridge"]["previous"]
+    assert abs(b["total_change"] - change) < CENT
+    assert abs(math.fsum(b["customers"][k] for k in bridge.CUSTOMER_PARTS) - change) < CENT
+    assert abs(math.fsum(b["pvm"][k] for k in bridge.PVM_PARTS) - change) < CENT
+    lm = p["loss_makers"]
+    per = now.assign(product=now["product"].fillna("(missing)")).groupby("product")["profit"].sum(min_count=1)
+    assert lm["count"] == int((per < 0).sum())
+    assert lm["loss"] == pytest.approx(-per[per < 0].sum(), abs=CENT)

@@ -39,9 +39,10 @@ def profit_sentence(f: dict) -> str | None:
         parts.append(phrase)
     text += (", " + " and ".join(parts)) if parts else ""
     text += "."
-    if p.get("lines_without_profit"):
-        text += (f" {fmt_count(p['lines_without_profit'])} lines without a readable profit or cost are left out of "
-                 "the profit figures.")
+    n = p.get("lines_without_profit")
+    if n:
+        text += (f" {fmt_count(n)} {'line' if n == 1 else 'lines'} without a readable profit or cost "
+                 f"{'is' if n == 1 else 'are'} left out of the profit figures.")
     return text
 
 
