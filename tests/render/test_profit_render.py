@@ -10,6 +10,7 @@ from salesnb.render import tables
 from salesnb.render.charts import profit as charts
 from salesnb.render.charts import theme
 from salesnb.render.narrative import profit as narrative
+from support.textnumbers import unexplained_numbers
 
 DATA = """order,date,cust,item,region,qty,amount,cost,disc
 1,2024-01-01,A,X,North,2,100,60,0
@@ -35,7 +36,7 @@ def test_sentences(f):
         "Profit was $20.00 in 2024Q2 (margin 10.0%), down 42.9% on 2024Q1 (margin -13.3 pts). "
         "1 line without a readable profit or cost is left out of the profit figures.")
     assert narrative.margin_range_sentence(f, "region") == (
-        "By region, the margin ranges from -20.0% (South) to 40.0% (North); 1 of 2 values lost money.")
+        "By region, the margin ranges from -20.0% (South) to 40.0% (North); South lost $20.00.")
     assert narrative.loss_sentence(f) == (
         "1 product lost money in 2024Q2: $20.00 in all, on $100.00 of revenue; the largest loss is Y ($20.00).")
     assert narrative.discount_sentence(f) == (
@@ -45,6 +46,13 @@ def test_sentences(f):
         "mix -$16.67 (price, volume and mix).")
     assert narrative.bridge_sentence(f, "year_ago") is None
     assert len(narrative.profit_sentences(f)) == 4
+
+
+def test_every_number_is_a_finding(f):
+    texts = narrative.profit_sentences(f) + [narrative.margin_range_sentence(f, d) for d in ("region", "product")]
+    assert len(texts) == 6
+    for text in texts:
+        assert unexplained_numbers(text, f) == [], text
 
 
 def test_tables(f):

@@ -57,9 +57,8 @@ def margin_range_sentence(f: dict, dim: str) -> str | None:
     noun = dimension_noun(dim)
     text = (f"By {noun}, the margin ranges from {fmt_pct(worst['margin_pct'])} ({worst['value']}) to "
             f"{fmt_pct(best['margin_pct'])} ({best['value']})")
-    losing = [r for r in rows if r["profit"] < 0]
-    if losing:
-        text += f"; {fmt_count(len(losing))} of {fmt_count(len(rows))} values lost money"
+    if worst["profit"] < 0:
+        text += f"; {worst['value']} lost {fmt_money(-worst['profit'], f.get('currency', 'USD'))}"
     return text + "."
 
 
