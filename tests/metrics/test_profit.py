@@ -9,6 +9,8 @@
 - Data without profit or cost has no ``revenue.profit`` key at all.
 - DuckDB and PostgreSQL (the CSV's own text columns parsed on the server) give the same profit
   findings to the cent.
+- Random lines of two quarters (hypothesis): the discount bands and every dimension's values sum
+  to the period's profit and revenue, and both profit bridges add up to the profit change.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ import math
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from salesnb.config import load_config
 from salesnb.findings import build_findings
@@ -322,9 +326,6 @@ def assert_same(a, b, path="profit"):
 
 
 # --------------------------------------------------------------------------- invariants (hypothesis)
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 LINE = st.tuples(st.sampled_from([0, 1, 2]),                      # window: 0 previous, 1 current, 2 outside
                  st.sampled_from(["A", "B", "C", None]),           # customer
