@@ -18,10 +18,17 @@ from .config_pipeline import (PIPELINE_COLUMNS, PIPELINE_DIMENSIONS, PIPELINE_TE
 from .errors import ConfigError, PeriodError
 from .periods import parse_period
 
+#: optional roles beside revenue (SPEC 9.1): a line's ``profit`` (else revenue − ``cost``) and its
+#: ``discount``, a rate of the list price (0.2 = 20%, as Superstore writes it; a column with a value
+#: above 1 holds percentages, 20 = 20%: salesnb.metrics.profit)
+PROFIT_ROLES = ("profit", "cost", "discount")
 CANONICAL_COLUMNS = (
     "order_id", "order_date", "customer_id", "revenue", "quantity", "unit_price",
     "region", "segment", "category", "product", "sales_rep", "channel",
-)
+) + PROFIT_ROLES
+#: the roles read as numbers (SPEC 2.3), in the order the loaders parse them; revenue is
+#: quantity × unit_price when it is not mapped
+NUMBER_ROLES = ("quantity", "unit_price", "revenue") + PROFIT_ROLES
 DIMENSIONS = ("region", "segment", "category", "product", "sales_rep", "channel")
 #: each dimension as a word in a sentence (the report pages and the recommendations' titles)
 DIMENSION_NOUNS = {dim: dim.replace("_", " ") for dim in DIMENSIONS}
@@ -94,6 +101,11 @@ class Config:
             else:
                 out.append((role, col))
         return out
+
+    @property
+    def has_profit(self) -> bool:
+        """Profit can be computed: ``profit`` is mapped, or ``cost`` (profit = revenue − cost)."""
+        return "profit" in self.columns or "cost" in self.columns
 
     def has(self, canonical: str) -> bool:
         return canonical in self.columns or (canonical == "revenue" and

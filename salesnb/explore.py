@@ -15,7 +15,8 @@ the same metric functions as the report (nothing here does arithmetic of its own
 
 The table behind :meth:`Explorer.sql` is called ``sales``: one row per order line with the
 canonical columns (``order_id``, ``order_date``, ``customer_id``, ``revenue``, ``quantity``,
-``unit_price``, and the dimensions the params map), after the params' filters and the checks.
+``unit_price``, the dimensions and the ``profit`` / ``cost`` / ``discount`` the params map), after the
+params' filters and the checks.
 """
 from __future__ import annotations
 
@@ -228,8 +229,8 @@ class Explorer:
         """Run SQL on the engine and return a DataFrame.
 
         The table is ``sales``: one row per order line with the canonical columns
-        (``order_id``, ``order_date``, ``customer_id``, ``revenue``, ``quantity``, ``unit_price``
-        and the mapped dimensions), after the params' filters. ``params``: values for ``?``
+        (``order_id``, ``order_date``, ``customer_id``, ``revenue``, ``quantity``, ``unit_price``,
+        the mapped dimensions and ``profit`` / ``cost`` / ``discount``), after the params' filters. ``params``: values for ``?``
         placeholders (bound, never pasted into the SQL).
 
         Examples

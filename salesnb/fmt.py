@@ -79,6 +79,13 @@ def fmt_delta(value, kind: str = "pct", currency: str = "USD", decimals: int = 1
     return text if text.startswith("-") else "+" + text
 
 
+def fmt_points(value, decimals: int = 1) -> str:
+    """A change of a percentage in percentage points, signed: ``-3.94`` → ``-3.9 pts``."""
+    if _missing(value):
+        return MISSING
+    return fmt_pct(value, decimals, signed=True).removesuffix("%") + " pts"
+
+
 def direction(value, flat_band: float = 0.5) -> str:
     """Word for a % change: ``up``, ``down`` or ``flat`` (within ±flat_band points)."""
     if _missing(value):

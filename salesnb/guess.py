@@ -38,6 +38,16 @@ ALIASES = {
     "sales_rep": ["salesrep", "salesagent", "salesperson", "owner", "rep", "agent", "accountmanager", "seller"],
     # only names that say "channel": a shipping mode or a lead source is not a sales channel
     "channel": ["channel", "saleschannel", "orderchannel", "distributionchannel", "marketingchannel"],
+    # a line's money amounts, not per-unit ones ("unit cost" is not a line's cost) nor a margin %
+    "profit": ["profit", "grossprofit", "netprofit", "lineprofit", "profitamount"],
+    "cost": ["cost", "cogs", "costofgoodssold", "costofsales", "totalcost", "linecost", "costamount"],
+    "discount": ["discount", "discountrate", "discountpct", "discountpercent", "discountpercentage"],
+}
+#: what an optional money role adds, written beside it when it is not guessed
+OPTIONAL_NOTES = {
+    "profit": "a line's profit adds profit and margin to the report",
+    "cost": "a line's cost, when there is no profit column (profit = revenue - cost)",
+    "discount": "a line's discount rate (0.2 = 20%) adds the discount bands",
 }
 # kind: pipeline (SPEC 10): a file with a stage column is one row per deal
 STAGE_ALIASES = ["dealstage", "stage", "opportunitystage", "salesstage", "pipelinestage", "stagename"]
@@ -359,6 +369,8 @@ def params_text(datafile: Path, out: Path, names: list[str], *, probe: bool = Tr
             lines.append(f"  order_id: [{yaml_scalar(cols['customer_id'])}, {yaml_scalar(cols['order_date'])}]"
                          "   # no order id column found: an order is one customer's purchases on one day")
             mapping[role] = [cols["customer_id"], cols["order_date"]]
+        elif role in OPTIONAL_NOTES:
+            lines.append(f"  # {role}:  (not guessed; optional: {OPTIONAL_NOTES[role]})")
         else:
             lines.append(f"  # {role}:  (not guessed; map it to your column if you have one)")
     if "revenue" not in cols and not {"quantity", "unit_price"} <= set(cols):

@@ -30,7 +30,7 @@ SUPERSTORE = SHARED_DATA / "superstore" / "Sample - Superstore.csv"
 PARAMS = ROOT / "tests" / "params" / "superstore.yaml"
 PERIOD = "2017Q4"
 CANONICAL = ("order_id", "order_date", "customer_id", "revenue", "quantity", "region", "segment", "category",
-             "product")
+             "product", "profit", "discount")
 
 needs_superstore = pytest.mark.skipif(not SUPERSTORE.is_file(), reason=f"shared data not found: {SUPERSTORE}")
 
@@ -348,7 +348,7 @@ def pg_superstore(postgres):
     buf = io.BytesIO()
     pacsv.write_csv(arrow, buf)
     types = {"order_date": "timestamp", "revenue": "double precision", "quantity": "double precision",
-             "unit_price": "double precision"}
+             "unit_price": "double precision", "profit": "double precision", "discount": "double precision"}
     typed = ", ".join(f'"{n}" {types.get(n, "text")}' for n in arrow.column_names)
     raw_text = SUPERSTORE.read_bytes().decode("cp1252")
     header = raw_text.splitlines()[0].split(",")

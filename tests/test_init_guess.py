@@ -29,7 +29,7 @@ REAL = {
     "superstore": (SUPERSTORE, {
         "order_id": "Order ID", "order_date": "Order Date", "customer_id": "Customer ID", "revenue": "Sales",
         "quantity": "Quantity", "region": "Region", "segment": "Segment", "category": "Category",
-        "product": "Product Name"}, "Sample - Superstore", "2017Q4"),
+        "product": "Product Name", "profit": "Profit", "discount": "Discount"}, "Sample - Superstore", "2017Q4"),
     "online-retail": (ONLINE_RETAIL, {
         "order_id": "InvoiceNo", "order_date": "InvoiceDate", "customer_id": "CustomerID", "quantity": "Quantity",
         "unit_price": "UnitPrice", "region": "Country", "product": "Description"}, "Online Retail", "2011Q3"),

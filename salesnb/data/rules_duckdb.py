@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from ..config import DIMENSIONS, ORDER_ID_PARTS_SHOWN, Config
+from ..config import DIMENSIONS, NUMBER_ROLES, ORDER_ID_PARTS_SHOWN, PROFIT_ROLES, Config
 from ..errors import DataError, NoDataError
 from .backends.duckdb import _Reader, _columns
 from .dataset import Dataset
@@ -304,12 +304,10 @@ def _selects(config: Config, raw_cols: dict[str, str], date_expr: str, clean: se
     if "customer_id" in cols:
         selects["customer_id"] = _id_sql(cols["customer_id"], raw_cols[cols["customer_id"]], missing_words=True,
                                          clean=cols["customer_id"] in clean)
-    for role in ("quantity", "unit_price"):
+    for role in NUMBER_ROLES:
         if role in cols:
             selects[role] = _number_sql(cols[role], raw_cols[cols[role]], config.decimal)
-    if "revenue" in cols:
-        selects["revenue"] = _number_sql(cols["revenue"], raw_cols[cols["revenue"]], config.decimal)
-    else:
+    if "revenue" not in cols:
         selects["revenue"] = "quantity * unit_price"
     for dim in DIMENSIONS:
         if dim in cols:
@@ -340,7 +338,7 @@ def _parse(db, config: Config, raw_cols: dict[str, str], rows_read: int | None, 
             first.append(f"{selects[role]} AS {role}")
     if "revenue" in cols:
         first.append(f"{selects['revenue']} AS revenue")
-    first += [f"{selects[d]} AS {d}" for d in DIMENSIONS if d in selects]
+    first += [f"{selects[d]} AS {d}" for d in DIMENSIONS + PROFIT_ROLES if d in selects]
     raw_keep = {"order_date": cols["order_date"]}
     if "revenue" in cols:
         raw_keep["revenue"] = cols["revenue"]
@@ -361,7 +359,7 @@ def _parse(db, config: Config, raw_cols: dict[str, str], rows_read: int | None, 
     if "revenue" not in cols:
         inner = f"SELECT *, quantity * unit_price AS revenue FROM ({inner})"
     canonical = ["order_id", "order_date"] + [k for k in ("customer_id", "quantity", "unit_price") if k in selects]
-    canonical += ["revenue"] + [d for d in DIMENSIONS if d in selects]
+    canonical += ["revenue"] + [d for d in DIMENSIONS + PROFIT_ROLES if d in selects]
     stored_raw = [k for k, c in raw_keep.items() if k != "order_id" and raw_cols[c].upper() == "VARCHAR"]
     helpers = [f"_raw_{k}" for k in stored_raw] + (["_row_hash"] if keep_hash else [])
     # The rows are parsed and stored once: "parsed" becomes "sales" in place below. The raw text is

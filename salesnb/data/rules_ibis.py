@@ -35,7 +35,7 @@ import datetime as dt
 import hashlib
 import math
 
-from ..config import DIMENSIONS, ORDER_ID_PARTS_SHOWN, Config
+from ..config import DIMENSIONS, NUMBER_ROLES, ORDER_ID_PARTS_SHOWN, PROFIT_ROLES, Config
 from .backends import POSTGRES, SPARK, _Source, engine_kind, mask_url
 from .dataset import EngineDataset
 from .parsing import (
@@ -51,7 +51,6 @@ from .sources import DUCKDB_SETTINGS, fingerprint
 
 DATE_SAMPLE = 200_000
 
-NUMBER_ROLES = ("quantity", "unit_price", "revenue")
 
 
 class _Dialect:
@@ -324,7 +323,7 @@ def _load(config: Config, con, kind: str, source: _Source) -> EngineDataset:
             kept = kept.distinct()
         canonical = ["order_id", "order_date"] + [k for k in ("customer_id", "quantity", "unit_price")
                                                   if f"_c_{k}" in parsed.columns]
-        canonical += ["revenue"] + [d for d in DIMENSIONS if f"_c_{d}" in parsed.columns]
+        canonical += ["revenue"] + [d for d in DIMENSIONS + PROFIT_ROLES if f"_c_{d}" in parsed.columns]
         out = kept.select(**{k: kept[f"_c_{k}"] for k in canonical})
         table, table_name, release = _materialise(con, kind, out, collate=True)
         releases.append(release)

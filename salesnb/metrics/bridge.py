@@ -83,13 +83,15 @@ def _any(t, windows):
 
 # --------------------------------------------------------------------------- customers
 
-def customer_bridges(src, current, comparisons: list) -> list[dict]:
+def customer_bridges(src, current, comparisons: list, amount: str = "revenue") -> list[dict]:
     """The customer bridge of ``current`` against each window of ``comparisons``, from one
     per-customer aggregate (``src``: order rows or lines with ``customer_id``, ``order_date``,
-    ``revenue``) and one engine query. Returns one dict of exact Decimals and counts per comparison."""
+    ``revenue``) and one engine query. Returns one dict of exact Decimals and counts per comparison.
+    ``amount``: the column bridged (``profit`` for the profit bridge); a customer has a line in a
+    window whatever its amount."""
     windows = [current] + list(comparisons)
     w = src.filter(_any(src, windows))
-    rev = w.revenue.cast(MONEY)
+    rev = w[amount].cast(MONEY)
     aggs = {}
     for i, win in enumerate(windows):  # windows may overlap (a range period's year ago): one test each
         c = _in(w.order_date, win)
@@ -136,12 +138,13 @@ def customer_bridges(src, current, comparisons: list) -> list[dict]:
 
 # --------------------------------------------------------------------------- price, volume, mix
 
-def item_aggregate(t, dim: str, windows: list) -> pd.DataFrame:
+def item_aggregate(t, dim: str, windows: list, amount: str = "revenue") -> pd.DataFrame:
     """One row per item (value of ``dim``, ``(missing)`` for none) with its exact net revenue
-    ``r{i}``, net units ``q{i}`` (a missing quantity counts as 0) and lines ``n{i}`` in each window."""
+    ``r{i}`` (net ``amount``: ``profit`` for the profit bridge), net units ``q{i}`` (a missing
+    quantity counts as 0) and lines ``n{i}`` in each window."""
     from .missing import MISSING_LABEL
     w = t.filter(_any(t, windows))
-    rev = w.revenue.cast(MONEY)
+    rev = w[amount].cast(MONEY)
     qty = w.quantity.cast(MONEY).fill_null(ibis.literal(0).cast(MONEY))
     aggs = {}
     for i, win in enumerate(windows):  # windows may overlap: one test each

@@ -153,6 +153,10 @@ def revenue_findings(dataset, period: Period) -> tuple[dict, dict]:
     tables.update(more)
     out["leaders"], more = leaders_findings(dataset, period)
     tables.update(more)
+    if dataset.config.has_profit:  # profit and margin (SPEC 9.1): the key only when mapped
+        from .profit import profit_findings
+        out["profit"], more = profit_findings(dataset, wins)
+        tables.update(more)
     tables["revenue_trend"] = trend
     tables["revenue_by_quarter"] = quarterly
     tables["revenue_monthly_all"] = full_monthly

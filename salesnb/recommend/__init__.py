@@ -53,6 +53,9 @@ Opportunities
                        rests on >= 100 eligible customers and there are >= 30 one-time buyers, else low.
   ``returns``          return rate (returns / gross revenue) above the previous period's -> returns
                        − previous rate × gross revenue. medium.
+  ``loss_makers``      (profit mapped) the loss-making products (finest dimension) -> their loss;
+  ``discount_cap``     the discount bands that lose money -> the profit lost there
+                       (:mod:`salesnb.recommend.margin`).
 Risks
   ``revenue_trend``    least-squares fit (scipy.stats.linregress) of monthly revenue on the
                        trailing complete months (>= 6; gap months left out): negative slope with
@@ -94,6 +97,7 @@ from __future__ import annotations
 
 from .actions import _make_action, _shown_first, actions_note, select_actions
 from .evidence import _Ctx
+from .margin import rule_discount_cap, rule_loss_makers
 from .opportunities import (rule_aov_recovery, rule_aov_uplift, rule_dimension_gap, rule_recover_decline,
                             rule_repeat_purchase, rule_returns, rule_win_back)
 from .risks import (rule_churn_exposure, rule_customer_concentration, rule_data_quality,
@@ -102,7 +106,7 @@ from .risks import (rule_churn_exposure, rule_customer_concentration, rule_data_
 
 
 OPPORTUNITY_RULES = (rule_aov_uplift, rule_aov_recovery, rule_dimension_gap, rule_recover_decline, rule_win_back,
-                     rule_repeat_purchase, rule_returns)
+                     rule_repeat_purchase, rule_returns, rule_loss_makers, rule_discount_cap)
 RISK_RULES = (rule_revenue_trend, rule_revenue_decline, rule_no_acquisition, rule_target_gap, rule_forecast_target,
               rule_churn_exposure,
               rule_customer_concentration, rule_dimension_concentration, rule_retention_decline, rule_data_quality)

@@ -51,7 +51,7 @@ MIN_REP_ORDERS = 20           # a sales rep
 MIN_CUSTOMERS = 30            # a customer rate (reactivation, repeat orders, churn) rests on >= 30 customers
 MIN_RETURN_LINES = 30         # a return rate rests on >= 30 return lines
 
-_SELECTOR_FIELDS = ("value", "month", "quarter", "segment", "sales_rep", "cohort", "name")
+_SELECTOR_FIELDS = ("value", "month", "quarter", "segment", "sales_rep", "cohort", "name", "band")
 
 
 # --------------------------------------------------------------------------- evidence paths

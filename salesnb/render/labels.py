@@ -47,6 +47,18 @@ METRIC_DEFINITIONS = (
             "from a BG/NBD purchase model with a Gamma-Gamma spend model."),
 )
 
+#: The profit KPIs (``revenue.profit.<key>``, shown when profit or cost is mapped): label, key, kind.
+PROFIT_KPI_ROWS = (("Profit", "profit", "money"), ("Margin", "margin_pct", "pct"))
+#: the discount bands of ``revenue.profit.discount`` in words
+DISCOUNT_BAND_LABELS = {"0%": "no discount", "0-10%": "up to 10%", "10-20%": "over 10% to 20%",
+                        "20-30%": "over 20% to 30%", ">30%": "over 30%", "(missing)": "no discount value"}
+PROFIT_DEFINITIONS = (
+    ("profit", "Sum of the lines' profit (the profit column, else revenue − cost); net of returns."),
+    ("margin", "Profit / revenue × 100, over the lines that have a profit."),
+    ("loss-making", "A value whose profit in the period, summed over its lines, is below zero."),
+    ("discount band", "The lines by their discount rate (a rate of the list price: 0.2 = 20%)."),
+)
+
 
 #: The revenue bridge's parts (SPEC 9.1) in waterfall order, in words: (chart label, phrase in a
 #: sentence). ``{items}`` is the price-volume-mix dimension's plural noun ("products").

@@ -5,8 +5,8 @@ import re
 
 import pandas as pd
 
-from ..fmt import NO_MATH_CLASSES, esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
-from .labels import KPI_ROWS, OPTIONAL_KPIS, dimension_noun, format_kpi
+from ..fmt import NO_MATH_CLASSES, esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct, fmt_points
+from .labels import DISCOUNT_BAND_LABELS, KPI_ROWS, OPTIONAL_KPIS, PROFIT_KPI_ROWS, dimension_noun, format_kpi
 
 def kpi_table(f: dict) -> pd.DataFrame:
     """Headline KPIs with change vs the previous period and vs a year ago."""
@@ -144,6 +144,50 @@ _LONG = re.compile(r"[^\s$]{15,}")
 
 def _soft_breaks(m) -> str:
     return re.sub(r"([._\]/])(?=.)", lambda c: c.group(1) + _WBR, m.group(0))
+
+
+
+def profit_kpi_table(f: dict) -> pd.DataFrame:
+    """Profit and margin with their change vs the previous period and vs a year ago."""
+    p, cur = f["revenue"]["profit"], f.get("currency", "USD")
+    cmp = f.get("comparison", {})
+    cols = [(name, f"vs {(cmp.get(name) or {}).get('label') or name.replace('_', ' ')}")
+            for name in ("previous", "year_ago")]
+    rows = []
+    for label, key, kind in PROFIT_KPI_ROWS:
+        row = {"KPI": label, f["period"]["label"]: fmt_money(p[key], cur) if kind == "money" else fmt_pct(p[key])}
+        for name, col in cols:
+            ch = p["change"].get(name) or {}
+            row[col] = fmt_delta(ch.get("profit_pct")) if key == "profit" else fmt_points(ch.get("margin_pct_points"))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def profit_breakdown_table(f: dict, dim: str, limit: int | None = 15) -> pd.DataFrame:
+    rows = f["revenue"]["profit"]["by_dimension"].get(dim, [])
+    cur = f.get("currency", "USD")
+    return pd.DataFrame([{
+        dim.replace("_", " ").capitalize(): r["value"], "Revenue": fmt_money(r["revenue"], cur),
+        "Profit": fmt_money(r["profit"], cur), "Margin": fmt_pct(r["margin_pct"]),
+        "Profit change": fmt_delta(r.get("profit_change"), "money", cur),
+        "Previous margin": fmt_pct(r.get("previous_margin_pct")),
+    } for r in (rows if limit is None else rows[:limit])])
+
+
+def loss_table(f: dict) -> pd.DataFrame:
+    lm, cur = f["revenue"]["profit"]["loss_makers"], f.get("currency", "USD")
+    return pd.DataFrame([{
+        lm["dimension"].replace("_", " ").capitalize(): r["value"], "Revenue": fmt_money(r["revenue"], cur),
+        "Loss": fmt_money(-r["profit"], cur), "Margin": fmt_pct(r["margin_pct"]), "Orders": fmt_count(r["orders"]),
+    } for r in lm["items"]])
+
+
+def discount_table(f: dict) -> pd.DataFrame:
+    d, cur = f["revenue"]["profit"]["discount"], f.get("currency", "USD")
+    return pd.DataFrame([{
+        "Discount": DISCOUNT_BAND_LABELS.get(b["band"], b["band"]), "Revenue": fmt_money(b["revenue"], cur),
+        "Profit": fmt_money(b["profit"], cur), "Margin": fmt_pct(b["margin_pct"]), "Orders": fmt_count(b["orders"]),
+    } for b in d["bands"]])
 
 
 
