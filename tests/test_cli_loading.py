@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-CORPUS = Path(__file__).resolve().parent / "bad_inputs"
+from support.paths import TESTS
+
+CORPUS = TESTS / "bad_inputs"
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
 
 

@@ -1,13 +1,10 @@
 """Notebooks: stored without outputs, and they execute under papermill with no error or warning."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 import pytest
-from support.paths import require_shared_data
+from support.paths import ROOT, require_shared_data
 
-ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 

@@ -4,7 +4,6 @@ measured on the right population, CDNOW's no-acquisition risk, seasonality-aware
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,9 +13,8 @@ from salesnb.render import recommendations as render_recs, summary
 from salesnb.render.narrative import revenue as narrative
 from salesnb.recommend import actions, evidence
 from salesnb.metrics.trend import stl_fit, stl_outliers, volatility_and_anomalies
-from support.paths import SHARED_DATA
+from support.paths import ROOT, SHARED_DATA
 
-ROOT = Path(__file__).resolve().parents[1]
 CASES = {
     "superstore_2017Q4": ("tests/params/superstore.yaml", "2017Q4"),
     "superstore_2017": ("tests/params/superstore.yaml", "2017"),

@@ -18,9 +18,8 @@ from salesnb.metrics import customers, rfm
 from salesnb.models.clv_findings import clv_findings
 from salesnb.periods import parse_period
 from support.golden_customers import GOLDEN_ROWS, make_dataset
-from support.paths import SHARED_DATA, require_shared_data
+from support.paths import PARAMS, SHARED_DATA, require_shared_data
 
-PARAMS = Path(__file__).resolve().parent / "params"
 
 TABLES = {"customers_rfm_segments", "customers_rf_heatmap", "customers_cohorts", "customers_cohort_revenue",
           "customers_pareto", "customers_top_clv", "customers_clv_distribution"}
@@ -305,7 +304,7 @@ def test_superstore_clv(superstore):
     out, tables, _, _ = superstore
     clv = out["clv"]
     # the holdout fit is degenerate (a < 1e-3: nobody ever lapses), so no prediction is used
-    # (tests/test_clv_validation.py holds the check's figures)
+    # (tests/models/test_clv_validation.py holds the check's figures)
     assert clv["validation"]["reason"] == "degenerate_parameters" and not clv["validation"]["used"]
     assert clv["params"] is None and clv["predicted_revenue"] is None
     top = tables["customers_top_clv"]
