@@ -331,6 +331,8 @@ def online_retail():
     ds.close()
 
 
+@pytest.mark.slow  # the full Online Retail file; fast: the hand-computed goldens above and the extract's
+# findings built twice byte-identical (tests/test_fixture_data.py)
 def test_online_retail_count_and_missing_share(online_retail):
     out, _, lines, rev, _ = online_retail
     expected = _expected_customers(lines, "2011-10-01", "2012-01-01")
@@ -344,6 +346,8 @@ def test_online_retail_count_and_missing_share(online_retail):
     assert out["identified_revenue"] == pytest.approx(w[w.customer.notna()].revenue.sum())
 
 
+@pytest.mark.slow  # the full Online Retail file; fast: the hand-computed goldens above and the extract's
+# findings built twice byte-identical (tests/test_fixture_data.py)
 def test_online_retail_rfm(online_retail):
     out, tables, lines, _, _ = online_retail
     net = lines.groupby("order").revenue.sum()
@@ -363,6 +367,8 @@ def test_online_retail_rfm(online_retail):
     assert tables["customers_top_clv"].p_alive.isna().all()
 
 
+@pytest.mark.slow  # the full Online Retail file; fast: the hand-computed goldens above and the extract's
+# findings built twice byte-identical (tests/test_fixture_data.py)
 def test_online_retail_is_deterministic(online_retail):
     """The same data gives the same findings, CLV fit included (money sums are exact)."""
     out, _, _, _, ds = online_retail
@@ -374,7 +380,7 @@ def test_online_retail_is_deterministic(online_retail):
 
 # --------------------------------------------------------------------------- sentences
 
-@pytest.mark.parametrize("case", ["superstore", "online_retail", "golden"])
+@pytest.mark.parametrize("case", ["superstore", pytest.param("online_retail", marks=pytest.mark.slow), "golden"])
 def test_every_number_in_the_sentences_is_a_finding(case, request):
     from support.textnumbers import unexplained_numbers
     from salesnb.render.narrative import customers as nc

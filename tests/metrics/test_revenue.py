@@ -186,7 +186,8 @@ def test_breakdowns_sum_to_total_and_shares_to_100(period):
 
 # --------------------------------------------------------------------------- Online Retail
 
-@needs_shared_data
+@pytest.mark.slow  # the full Online Retail file; fast: test_hand_partial_last_month and the 2011Q4 extract's
+@needs_shared_data  # pandas figures (tests/test_fixture_data.py)
 def test_online_retail_2011q4_partial_december():
     f = revenue_only(PARAMS / "online_retail.yaml", "2011Q4")
     r = f["revenue"]

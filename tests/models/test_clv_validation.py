@@ -30,9 +30,8 @@ from salesnb.findings import dumps
 from salesnb.metrics import customers, orders
 from salesnb.periods import parse_period
 from support.golden_customers import make_dataset
-from support.paths import ROOT, SHARED_DATA, shared_file
+from support.paths import PARAMS, ROOT, SHARED_DATA, shared_file
 
-PARAMS = ROOT / "tests" / "params"
 
 # --------------------------------------------------------------------------- purchase rules
 

@@ -12,9 +12,8 @@ from urllib.parse import unquote
 import pytest
 
 from salesnb.fmt import fmt_count, fmt_money
-from support.paths import ROOT, needs_shared_data
+from support.paths import PARAMS, ROOT, needs_shared_data
 
-PARAMS = ROOT / "tests" / "params"
 
 pytestmark = [needs_shared_data, pytest.mark.slow]   # every test runs reports
 
