@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from support.paths import TESTS
 
 CORPUS = TESTS / "bad_inputs"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from support.paths import ROOT
 
+from support.paths import ROOT
 
 PACKAGE = ROOT / "salesnb"
 

@@ -13,7 +13,6 @@ import pytest
 import yaml
 from support.paths import ROOT
 
-
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>alert(1)</script>"
 SVG = "<svg onload=alert(2)>"
