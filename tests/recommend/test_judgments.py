@@ -13,6 +13,7 @@ from salesnb.render import recommendations as render_recs, summary
 from salesnb.render.narrative import revenue as narrative
 from salesnb.recommend import actions, evidence
 from salesnb.metrics.trend import stl_fit, stl_outliers, volatility_and_anomalies
+from support.findings import built_findings
 from support.paths import ROOT, SHARED_DATA
 
 CASES = {
@@ -27,13 +28,12 @@ CASES = {
 
 @functools.lru_cache(maxsize=None)
 def findings(case: str) -> dict:
-    from salesnb.findings import build_findings
     params, period = CASES[case]
     if params.startswith("tests/") and not SHARED_DATA.exists():
         pytest.skip("../shared/data is not beside this checkout")
     if params.startswith("params/") and not (ROOT / "data" / "sample.parquet").exists():
         pytest.skip("data/sample.parquet is missing (make sample)")
-    return build_findings(str(ROOT / params), period).data
+    return built_findings(params, period)
 
 
 def _all_items(recs: dict) -> list[dict]:
