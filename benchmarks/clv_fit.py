@@ -5,7 +5,7 @@ tests/fixtures/cdnow/CDNOW_sample.txt): the median of ``--runs`` fits against a 
     .venv/bin/python benchmarks/clv_fit.py [--runs 5] [--budget 2.0]
 
 Exit 1 when the median BG/NBD fit takes longer than the budget (seconds). The tests hold the
-fitted values to the published ones (tests/test_clv.py); their speed is measured here, where a
+fitted values to the published ones (tests/models/test_clv.py); their speed is measured here, where a
 loaded machine gives a slow figure, not a failing test.
 """
 from __future__ import annotations

@@ -58,6 +58,15 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def postgres():
+    """A throw-away PostgreSQL server (tests/support/postgres.py) with an empty database ``salesnb``;
+    skips the test, with the reason, when the server binaries or psycopg are missing."""
+    from support.postgres import running_server
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def bad_inputs(tmp_path_factory):
     """(folder, cases): a prepared copy of the bad-input corpus in tests/bad_inputs/ and its cases."""
     from support import corpus

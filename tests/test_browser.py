@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 SECTION_TITLES = ("Executive summary", "Revenue", "Customers", "Recommendations", "Data quality and method")
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.paths import TESTS
 
-CORPUS = Path(__file__).resolve().parent / "bad_inputs"
+CORPUS = TESTS / "bad_inputs"
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
 
 

@@ -8,8 +8,9 @@ import yaml
 
 from salesnb.config import VALID_KEYS, config_from_dict, load_config
 from salesnb.errors import ConfigError, SalesnbError
+from support.paths import ROOT
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "params" / "template.yaml"
+TEMPLATE = ROOT / "params" / "template.yaml"
 BASE = {"name": "acme", "source": "sales.csv",
         "columns": {"order_id": "Invoice", "order_date": "Date", "revenue": "Sales"}}
 

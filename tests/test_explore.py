@@ -13,8 +13,8 @@ import yaml
 
 import salesnb
 from salesnb.errors import ConfigError, SalesnbError
+from support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 
 ROWS = [  # order, date, customer, amount, region, category
     ("1", "2024-01-03", "a", 100.50, "West", "Chairs"), ("2", "2024-01-20", "b", 20.00, "East", "Desks"),

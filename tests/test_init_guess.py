@@ -203,7 +203,7 @@ _aliases = st.sampled_from(["Order ID", "InvoiceDate", "Sales", "Customer ID", "
                             "Sales Channel", "Quantity", "Price"])
 
 
-@settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(names=_names, extra=st.lists(_aliases, unique=True, max_size=5),
        file_name=st.text(min_size=1, max_size=20).filter(lambda s: "/" not in s and "\x00" not in s))
 def test_any_column_names_give_params_that_load_with_exactly_those_columns(names, extra, file_name):

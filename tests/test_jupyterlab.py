@@ -14,10 +14,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from support.paths import PARAMS, ROOT, SHARED_DATA
+from support.paths import PARAMS, ROOT, SHARED_DATA, TESTS
 from support.jupyterlab import CHROMIUM, CHROMIUM_ARGS, JupyterLab, run_all
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "jupyterlab"
+ARTIFACTS = TESTS / "artifacts" / "jupyterlab"
 SUPERSTORE_PARAMS = PARAMS / "superstore.yaml"
 SUPERSTORE_DATA = SHARED_DATA / "superstore"
 NOTEBOOKS = ("revenue", "customers", "recommendations")

@@ -1,13 +1,10 @@
 """Notebooks: stored without outputs, and they execute under papermill with no error or warning."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 import pytest
-from support.paths import require_shared_data
+from support.paths import PARAMS, ROOT, require_shared_data
 
-ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
@@ -53,7 +50,7 @@ def test_executes_without_errors_or_warnings(path, params, period, tmp_path):
         params_file = None
     else:
         require_shared_data()
-        params_file = str(ROOT / "tests" / "params" / params)
+        params_file = str(PARAMS / params)
     out = tmp_path / path.name
     pm.execute_notebook(str(path), str(out), parameters={"params_file": params_file, "period": period},
                         kernel_name="python3", progress_bar=False, cwd=str(ROOT / "notebooks"))

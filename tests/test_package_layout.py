@@ -6,8 +6,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from support.paths import ROOT
 
-PACKAGE = Path(__file__).resolve().parents[1] / "salesnb"
+PACKAGE = ROOT / "salesnb"
 
 # Top to bottom, the flow of ARCHITECTURE.md; a module's layer is its longest matching prefix.
 LAYERS = (

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
 
 import yaml
+from support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 # conda-forge names of PyPI packages where they differ
 CONDA_NAMES = {"ibis-framework": "ibis-framework-core"}
 

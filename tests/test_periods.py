@@ -1,4 +1,4 @@
-"""Periods (SPEC 3) by example; the arithmetic's properties are in test_parsers.py."""
+"""Periods (SPEC 3) by example; the arithmetic's properties are in data/test_parsers.py."""
 from __future__ import annotations
 
 import datetime as dt

@@ -13,9 +13,8 @@ import pytest
 from salesnb.config import load_config
 from salesnb.data import load_data
 from salesnb.findings import build_findings
-from support.paths import SHARED_DATA, needs_shared_data
+from support.paths import PARAMS, SHARED_DATA, needs_shared_data
 
-PARAMS = Path(__file__).resolve().parent / "params"
 
 
 

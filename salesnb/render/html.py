@@ -93,7 +93,7 @@ def _exporter():
             # As nbconvert's, but without the $…$ math parser: amounts such as "$1,200/$1,500"
             # must stay text (its math renderer would also escape already-escaped data twice).
             # nbconvert has no public switch for that parser, hence its renderer classes here
-            # (kept for correctness, not speed: tests/test_escaping.py shows the amounts).
+            # (kept for correctness, not speed: tests/render/test_escaping.py shows the amounts).
             import mistune
             cell = context.get("cell", {})
             renderer = IPythonRenderer(escape=False, attachments=cell.get("attachments", {}),

@@ -136,7 +136,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 # Not filelock: it is not installed with jupyter here, and an flock lock would not show the pid that holds
-# it nor refuse a lock file that names a live process (tests/test_report.py: a live lock refuses a second writer)
+# it nor refuse a lock file that names a live process (tests/report/test_run.py: a live lock refuses a second writer)
 class RunLock:
     """``<period>.lock`` next to the report folder: created with O_EXCL, holds the pid.
 

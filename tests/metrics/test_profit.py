@@ -283,11 +283,7 @@ def test_discount_without_profit_shows_nothing(make_params):
 
 # --------------------------------------------------------------------------- PostgreSQL
 
-@pytest.fixture(scope="module")
-def postgres():
-    from support.pg_server import pg_server
-    yield from pg_server()
-
+# the server: tests/conftest.py's ``postgres`` fixture
 
 @pytest.mark.slow
 @pytest.mark.postgres

@@ -104,8 +104,13 @@ def item_values(item: dict) -> list:
 
 
 @functools.lru_cache(maxsize=None)
+def built_findings(params: str, period: str) -> dict:
+    """The findings of a params file (its path from the repository root) for a period, built once per
+    test run and shared by every test module that reads them (none may change them)."""
+    from salesnb.findings import build_findings
+    return build_findings(str(ROOT / params), period).data
+
+
 def real_findings(name: str) -> dict:
     """Findings of a real data set, built once per test session."""
-    from salesnb.findings import build_findings
-    params, period = REAL[name]
-    return build_findings(str(ROOT / params), period).data
+    return built_findings(*REAL[name])

@@ -11,8 +11,8 @@ from salesnb.config import load_config
 from salesnb.data import load_data
 from salesnb.metrics import cohorts
 from support.golden_customers import GOLDEN_ROWS, make_dataset
+from support.paths import PARAMS
 
-PARAMS = Path(__file__).resolve().parent / "params"
 
 END = dt.date(2024, 4, 1)
 

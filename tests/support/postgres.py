@@ -1,10 +1,6 @@
-"""A throw-away PostgreSQL server for the engine tests: a cluster on a Unix socket in a temp
-folder (no TCP), started from the server binaries when they are installed.
-
-``yield from pg_server()`` in a fixture gives the running :class:`PgServer` (and stops it
-afterwards), or skips with the reason (no binaries, no psycopg, cannot start). The same steps as
-tests/test_engines.py's ``postgres`` fixture, kept here so that a test module never imports another.
-"""
+"""A throw-away PostgreSQL server for the tests that compare PostgreSQL with DuckDB (the ``postgres``
+fixture in tests/conftest.py starts one per test run). It skips the calling test, with the reason,
+when the server binaries, psycopg or (as root) ``runuser`` are missing."""
 from __future__ import annotations
 
 import os
@@ -12,12 +8,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 
-def pg_bin() -> Path | None:
+def _pg_bin() -> Path | None:
     for cand in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
         if (cand / "initdb").exists() and (cand / "pg_ctl").exists():
             return cand
@@ -27,14 +24,20 @@ def pg_bin() -> Path | None:
     return None
 
 
-class PgServer:
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A throw-away PostgreSQL cluster on a Unix socket in a temp folder (no TCP)."""
+
     def __init__(self, bindir: Path):
         self.bindir = bindir
         self.root = Path(tempfile.mkdtemp(prefix="salesnb-pg-"))
         self.data = self.root / "data"
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = _free_port()
         self.as_root = os.geteuid() == 0
         if self.as_root:  # PostgreSQL refuses to run as root
             shutil.chown(self.root, "postgres")
@@ -47,13 +50,19 @@ class PgServer:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
     def start(self):
-        r = self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale")
+        # an ICU en-US default collation (punctuation sorts unlike DuckDB) when the server has ICU
+        r = self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                      "--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=en-US")
+        if r.returncode != 0:
+            shutil.rmtree(self.data, ignore_errors=True)
+            r = self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale")
         if r.returncode != 0:
             raise RuntimeError(f"initdb failed: {r.stderr[-500:]}")
         r = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-t", "60",
                       "-o", f"-k {self.root} -p {self.port} -c listen_addresses='' -c fsync=off", "start")
         if r.returncode != 0:
-            raise RuntimeError(f"pg_ctl start failed: {r.stderr[-300:]}")
+            log = (self.root / "log").read_text(errors="replace")[-500:] if (self.root / "log").exists() else ""
+            raise RuntimeError(f"pg_ctl start failed: {r.stderr[-300:]} {log}")
 
     def stop(self):
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
@@ -66,10 +75,12 @@ class PgServer:
         return f"host={self.root} port={self.port} user=postgres dbname={db}"
 
 
-def pg_server(database: str = "salesnb"):
-    """Start a server with an empty ``database``; yield it; stop it (or skip with the reason)."""
-    bindir = pg_bin()
+@contextmanager
+def running_server():
+    """A started server with an empty database ``salesnb``; stopped and removed on exit."""
+    bindir = _pg_bin()
     if bindir is None:
+        print("skipping the PostgreSQL tests: initdb / pg_ctl not found")
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found")
     try:
         import psycopg
@@ -77,7 +88,7 @@ def pg_server(database: str = "salesnb"):
         pytest.skip("psycopg (v3) is not installed (pip install 'salesnb[postgres]')")
     if os.geteuid() == 0 and not shutil.which("runuser"):
         pytest.skip("running as root without runuser: cannot start PostgreSQL as its own user")
-    server = PgServer(bindir)
+    server = Server(bindir)
     try:
         server.start()
     except Exception as exc:  # noqa: BLE001 - report why and skip, as without the binaries
@@ -85,7 +96,7 @@ def pg_server(database: str = "salesnb"):
         pytest.skip(f"could not start PostgreSQL: {exc}")
     try:
         with psycopg.connect(server.conninfo("postgres"), autocommit=True) as con:
-            con.execute(f"CREATE DATABASE {database}")
+            con.execute("CREATE DATABASE salesnb")
         yield server
     finally:
         server.stop()

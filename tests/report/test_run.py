@@ -20,10 +20,8 @@ from salesnb.errors import ReportError
 from salesnb.fmt import fmt_count, fmt_money
 from salesnb.paths import notebooks_dir
 from support.notebooks import file_tree, throwaway_notebook, tiny_params
-from support.paths import needs_shared_data
+from support.paths import PARAMS, ROOT, needs_shared_data
 
-ROOT = Path(__file__).resolve().parents[1]
-PARAMS = ROOT / "tests" / "params"
 SECTION_TITLES = ("Executive summary", "Revenue", "Customers", "Recommendations", "Data quality and method")
 
 

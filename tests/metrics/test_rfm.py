@@ -12,8 +12,8 @@ from salesnb.data import load_data
 from salesnb.metrics import rfm
 from salesnb.periods import parse_period
 from support.golden_customers import GOLDEN_ROWS, make_dataset
+from support.paths import PARAMS
 
-PARAMS = Path(__file__).resolve().parent / "params"
 
 
 # Worked by hand (see the module docstring of salesnb.metrics.rfm for the rules):

@@ -18,9 +18,8 @@ from salesnb.metrics import customers, rfm
 from salesnb.models.clv_findings import clv_findings
 from salesnb.periods import parse_period
 from support.golden_customers import GOLDEN_ROWS, make_dataset
-from support.paths import SHARED_DATA, require_shared_data
+from support.paths import PARAMS, SHARED_DATA, require_shared_data
 
-PARAMS = Path(__file__).resolve().parent / "params"
 
 TABLES = {"customers_rfm_segments", "customers_rf_heatmap", "customers_cohorts", "customers_cohort_revenue",
           "customers_pareto", "customers_top_clv", "customers_clv_distribution"}
@@ -305,7 +304,7 @@ def test_superstore_clv(superstore):
     out, tables, _, _ = superstore
     clv = out["clv"]
     # the holdout fit is degenerate (a < 1e-3: nobody ever lapses), so no prediction is used
-    # (tests/test_clv_validation.py holds the check's figures)
+    # (tests/models/test_clv_validation.py holds the check's figures)
     assert clv["validation"]["reason"] == "degenerate_parameters" and not clv["validation"]["used"]
     assert clv["params"] is None and clv["predicted_revenue"] is None
     top = tables["customers_top_clv"]
@@ -332,6 +331,8 @@ def online_retail():
     ds.close()
 
 
+@pytest.mark.slow  # the full Online Retail file; fast: the hand-computed goldens above and the extract's
+# findings built twice byte-identical (tests/test_fixture_data.py)
 def test_online_retail_count_and_missing_share(online_retail):
     out, _, lines, rev, _ = online_retail
     expected = _expected_customers(lines, "2011-10-01", "2012-01-01")
@@ -345,6 +346,8 @@ def test_online_retail_count_and_missing_share(online_retail):
     assert out["identified_revenue"] == pytest.approx(w[w.customer.notna()].revenue.sum())
 
 
+@pytest.mark.slow  # the full Online Retail file; fast: the hand-computed goldens above and the extract's
+# findings built twice byte-identical (tests/test_fixture_data.py)
 def test_online_retail_rfm(online_retail):
     out, tables, lines, _, _ = online_retail
     net = lines.groupby("order").revenue.sum()
@@ -364,6 +367,8 @@ def test_online_retail_rfm(online_retail):
     assert tables["customers_top_clv"].p_alive.isna().all()
 
 
+@pytest.mark.slow  # the full Online Retail file; fast: the hand-computed goldens above and the extract's
+# findings built twice byte-identical (tests/test_fixture_data.py)
 def test_online_retail_is_deterministic(online_retail):
     """The same data gives the same findings, CLV fit included (money sums are exact)."""
     out, _, _, _, ds = online_retail
@@ -375,7 +380,7 @@ def test_online_retail_is_deterministic(online_retail):
 
 # --------------------------------------------------------------------------- sentences
 
-@pytest.mark.parametrize("case", ["superstore", "online_retail", "golden"])
+@pytest.mark.parametrize("case", ["superstore", pytest.param("online_retail", marks=pytest.mark.slow), "golden"])
 def test_every_number_in_the_sentences_is_a_finding(case, request):
     from support.textnumbers import unexplained_numbers
     from salesnb.render.narrative import customers as nc

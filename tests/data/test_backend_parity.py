@@ -12,10 +12,6 @@ import io
 import math
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -23,9 +19,8 @@ from salesnb.config import config_from_dict, load_config
 from salesnb.data import load_data
 from salesnb.errors import DataError, NoDataError
 from salesnb.findings import build_findings
-from support.paths import SHARED_DATA
+from support.paths import ROOT, SHARED_DATA
 
-ROOT = Path(__file__).resolve().parents[1]
 SUPERSTORE = SHARED_DATA / "superstore" / "Sample - Superstore.csv"
 PARAMS = ROOT / "tests" / "params" / "superstore.yaml"
 PERIOD = "2017Q4"
@@ -199,7 +194,7 @@ def test_spark_composite_order_id_equals_duckdb(spark_superstore, duckdb_composi
     assert_same_findings(duckdb_composite_findings, got)
 
 
-# The composite-id log of tests/test_orders.py: a row without its customer has no order id, and
+# The composite-id log of tests/metrics/test_orders.py: a row without its customer has no order id, and
 # its example shows the parts as written. Every engine must count and show it as DuckDB does.
 COMPOSITE_LOG = [("2024-01-05 09:00", "x", 10.0), ("2024-01-05 17:30", "x", -2.5), ("2024-01-06 08:00", "x", 7.0),
                  ("2024-01-05 10:00", "y", 3.0), ("2024-01-07 10:00", "", 4.0), ("2024-01-08 10:00", "a b", 1.0),
@@ -247,93 +242,6 @@ def test_spark_reads_parquet_with_native_timestamps(spark_superstore, tmp_path):
 
 
 # --------------------------------------------------------------------------- PostgreSQL
-
-def _pg_bin() -> Path | None:
-    for cand in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-        if (cand / "initdb").exists() and (cand / "pg_ctl").exists():
-            return cand
-    initdb = shutil.which("initdb")
-    if initdb and shutil.which("pg_ctl"):
-        return Path(initdb).resolve().parent
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Server:
-    """A throw-away PostgreSQL cluster on a Unix socket in a temp folder (no TCP)."""
-
-    def __init__(self, bindir: Path):
-        self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="salesnb-pg-"))
-        self.data = self.root / "data"
-        self.port = _free_port()
-        self.as_root = os.geteuid() == 0
-        if self.as_root:  # PostgreSQL refuses to run as root
-            shutil.chown(self.root, "postgres")
-        os.chmod(self.root, 0o700)
-
-    def _run(self, *args):
-        cmd = [str(self.bindir / args[0]), *args[1:]]
-        if self.as_root:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-
-    def start(self):
-        # an ICU en-US default collation (punctuation sorts unlike DuckDB) when the server has ICU
-        r = self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                      "--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=en-US")
-        if r.returncode != 0:
-            shutil.rmtree(self.data, ignore_errors=True)
-            r = self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale")
-        if r.returncode != 0:
-            raise RuntimeError(f"initdb failed: {r.stderr[-500:]}")
-        r = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-t", "60",
-                      "-o", f"-k {self.root} -p {self.port} -c listen_addresses='' -c fsync=off", "start")
-        if r.returncode != 0:
-            log = (self.root / "log").read_text(errors="replace")[-500:] if (self.root / "log").exists() else ""
-            raise RuntimeError(f"pg_ctl start failed: {r.stderr[-300:]} {log}")
-
-    def stop(self):
-        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def url(self, db: str) -> str:
-        return f"postgresql://postgres@/{db}?host={self.root}&port={self.port}"
-
-    def conninfo(self, db: str) -> str:
-        return f"host={self.root} port={self.port} user=postgres dbname={db}"
-
-
-@pytest.fixture(scope="session")
-def postgres():
-    bindir = _pg_bin()
-    if bindir is None:
-        print("skipping the PostgreSQL tests: initdb / pg_ctl not found")
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found")
-    try:
-        import psycopg
-    except ImportError:
-        pytest.skip("psycopg (v3) is not installed (pip install 'salesnb[postgres]')")
-    if os.geteuid() == 0 and not shutil.which("runuser"):
-        pytest.skip("running as root without runuser: cannot start PostgreSQL as its own user")
-    server = _Server(bindir)
-    try:
-        server.start()
-    except Exception as exc:  # noqa: BLE001 - report why and skip, as without the binaries
-        server.stop()
-        pytest.skip(f"could not start PostgreSQL: {exc}")
-    try:
-        with psycopg.connect(server.conninfo("postgres"), autocommit=True) as con:
-            con.execute("CREATE DATABASE salesnb")
-        yield server
-    finally:
-        server.stop()
-
 
 @pytest.fixture(scope="module")
 def pg_superstore(postgres):

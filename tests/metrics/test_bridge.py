@@ -4,7 +4,7 @@
   customer or an item, missing, zero and negative quantities, lines outside both windows) → the
   customer bridge and the price-volume-mix parts equal an independent exact computation (Python
   fractions of the SPEC's formulas) and add up to the change, on DuckDB, on PostgreSQL (when its
-  binaries and psycopg are installed; tests/test_engines.py starts the server) and on Spark (when
+  binaries and psycopg are installed; tests/conftest.py starts the server) and on Spark (when
   pyspark and Java are installed).
 - Hand-worked golden case: new item, discontinued item, item with returns only, item without a
   value, customer without id, through load_data and build_findings (order rows and lines).
@@ -159,14 +159,8 @@ def test_bridges_reconcile_on_duckdb(lines):
     check_identities(ibis.memtable(_frame(lines), schema=SCHEMA), lines)
 
 
-try:  # the PostgreSQL server fixture (skips itself without the binaries or psycopg)
-    from test_engines import postgres  # noqa: F401
-except ImportError:  # pragma: no cover - run from another folder
-    postgres = None
-
-
 @pytest.fixture(scope="module")
-def pg_con(postgres):  # noqa: F811
+def pg_con(postgres):
     import ibis
     con = ibis.postgres.connect(host=str(postgres.root), port=postgres.port, user="postgres", database="salesnb")
     yield con

@@ -12,10 +12,8 @@ from urllib.parse import unquote
 import pytest
 
 from salesnb.fmt import fmt_count, fmt_money
-from support.paths import needs_shared_data
+from support.paths import PARAMS, ROOT, needs_shared_data
 
-ROOT = Path(__file__).resolve().parents[1]
-PARAMS = ROOT / "tests" / "params"
 
 pytestmark = [needs_shared_data, pytest.mark.slow]   # every test runs reports
 

@@ -30,10 +30,8 @@ from salesnb.findings import dumps
 from salesnb.metrics import customers, orders
 from salesnb.periods import parse_period
 from support.golden_customers import make_dataset
-from support.paths import SHARED_DATA, shared_file
+from support.paths import PARAMS, ROOT, SHARED_DATA, shared_file
 
-ROOT = Path(__file__).resolve().parents[1]
-PARAMS = ROOT / "tests" / "params"
 
 # --------------------------------------------------------------------------- purchase rules
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,9 +10,8 @@ from salesnb.config import config_from_dict, load_config
 from salesnb.data import load_data
 from salesnb.errors import NoDataError
 from salesnb.findings import build_findings
-from support.paths import SHARED_DATA, needs_shared_data
+from support.paths import PARAMS, SHARED_DATA, needs_shared_data
 
-HERE = Path(__file__).resolve().parent
 SUPERSTORE = SHARED_DATA / "superstore" / "Sample - Superstore.csv"
 RETAIL = SHARED_DATA / "online-retail" / "online_retail.parquet"
 
@@ -126,7 +124,7 @@ def _kpis(frame):
 @pytest.mark.slow  # a full real data set: in make test-all
 @needs_shared_data
 def test_superstore_2017q4_golden(superstore_raw):
-    f = revenue_only(HERE / "params" / "superstore.yaml", "2017Q4")
+    f = revenue_only(PARAMS / "superstore.yaml", "2017Q4")
     r = f["revenue"]
     cur = _kpis(_window(superstore_raw, "2017-10-01", "2018-01-01"))
     prev = _kpis(_window(superstore_raw, "2017-07-01", "2017-10-01"))
@@ -157,12 +155,12 @@ def test_superstore_2017q4_golden(superstore_raw):
 @pytest.mark.slow  # a full real data set: in make test-all
 @needs_shared_data
 def test_superstore_whole_data_and_year(superstore_raw):
-    f = revenue_only(HERE / "params" / "superstore.yaml", "all")
+    f = revenue_only(PARAMS / "superstore.yaml", "all")
     assert f["revenue"]["total"] == pytest.approx(2297200.8603)
     assert f["revenue"]["orders"] == 5009
     assert f["revenue"]["customers"] == 793
     assert f["comparison"]["previous"]["available"] is False
-    y = revenue_only(HERE / "params" / "superstore.yaml", "2016")
+    y = revenue_only(PARAMS / "superstore.yaml", "2016")
     exp = _kpis(_window(superstore_raw, "2016-01-01", "2017-01-01"))
     assert y["revenue"]["total"] == pytest.approx(exp["total"])
     assert len(y["revenue"]["by_month"]) == 12
@@ -173,7 +171,7 @@ def test_superstore_whole_data_and_year(superstore_raw):
 @needs_shared_data
 @pytest.mark.parametrize("period", ["2017Q4", "2016", "2015-06"])
 def test_breakdowns_sum_to_total_and_shares_to_100(period):
-    r = revenue_only(HERE / "params" / "superstore.yaml", period)["revenue"]
+    r = revenue_only(PARAMS / "superstore.yaml", period)["revenue"]
     for dim, rows in r["by_dimension"].items():
         assert sum(x["revenue"] for x in rows) == pytest.approx(r["total"]), dim
         assert sum(x["share_pct"] for x in rows) == pytest.approx(100.0), dim
@@ -188,9 +186,10 @@ def test_breakdowns_sum_to_total_and_shares_to_100(period):
 
 # --------------------------------------------------------------------------- Online Retail
 
-@needs_shared_data
+@pytest.mark.slow  # the full Online Retail file; fast: test_hand_partial_last_month and the 2011Q4 extract's
+@needs_shared_data  # pandas figures (tests/test_fixture_data.py)
 def test_online_retail_2011q4_partial_december():
-    f = revenue_only(HERE / "params" / "online_retail.yaml", "2011Q4")
+    f = revenue_only(PARAMS / "online_retail.yaml", "2011Q4")
     r = f["revenue"]
     raw = pd.read_parquet(RETAIL)
     raw["rev"] = raw["Quantity"] * raw["UnitPrice"]
@@ -231,8 +230,8 @@ def test_findings_json_is_byte_identical_and_valid(params, period):
     """The same data gives the same findings.json, byte for byte (exact money sums)."""
     import json
     from salesnb.findings import dumps
-    a = dumps(build_findings(HERE / "params" / params, period).data)
-    b = dumps(build_findings(HERE / "params" / params, period).data)
+    a = dumps(build_findings(PARAMS / params, period).data)
+    b = dumps(build_findings(PARAMS / params, period).data)
     assert a == b
     a_data = json.loads(a)
     assert "NaN" not in a and "Infinity" not in a
@@ -248,7 +247,7 @@ def test_findings_json_is_byte_identical_and_valid(params, period):
 
 @needs_shared_data
 def test_sales_reps_on_crm_pipeline():
-    r = revenue_only(HERE / "params" / "crm_pipeline.yaml", "2017Q4")["revenue"]
+    r = revenue_only(PARAMS / "crm_pipeline.yaml", "2017Q4")["revenue"]
     raw = pd.read_csv(SHARED_DATA / "crm-sales-opportunities" / "sales_pipeline.csv")
     won = raw[(raw["deal_stage"] == "Won") & (raw["close_date"] >= "2017-10-01") & (raw["close_date"] <= "2017-12-31")]
     by_rep = won.groupby("sales_agent")["close_value"].sum().sort_values(ascending=False)

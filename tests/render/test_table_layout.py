@@ -2,15 +2,12 @@
 only sections with content, and the volatility text's real month count."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 import pandas as pd
 
 from salesnb.render import recommendations as render_recs, tables
 from salesnb.render.narrative import revenue as narrative
-
-ROOT = Path(__file__).resolve().parents[1]
+from support.paths import ROOT
 
 
 def _evidence(n: int) -> list[dict]:

@@ -4,7 +4,6 @@ measured on the right population, CDNOW's no-acquisition risk, seasonality-aware
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,9 +13,9 @@ from salesnb.render import recommendations as render_recs, summary
 from salesnb.render.narrative import revenue as narrative
 from salesnb.recommend import actions, evidence
 from salesnb.metrics.trend import stl_fit, stl_outliers, volatility_and_anomalies
-from support.paths import SHARED_DATA
+from support.findings import built_findings
+from support.paths import ROOT, SHARED_DATA
 
-ROOT = Path(__file__).resolve().parents[1]
 CASES = {
     "superstore_2017Q4": ("tests/params/superstore.yaml", "2017Q4"),
     "superstore_2017": ("tests/params/superstore.yaml", "2017"),
@@ -29,13 +28,12 @@ CASES = {
 
 @functools.lru_cache(maxsize=None)
 def findings(case: str) -> dict:
-    from salesnb.findings import build_findings
     params, period = CASES[case]
     if params.startswith("tests/") and not SHARED_DATA.exists():
         pytest.skip("../shared/data is not beside this checkout")
     if params.startswith("params/") and not (ROOT / "data" / "sample.parquet").exists():
         pytest.skip("data/sample.parquet is missing (make sample)")
-    return build_findings(str(ROOT / params), period).data
+    return built_findings(params, period)
 
 
 def _all_items(recs: dict) -> list[dict]:

@@ -7,8 +7,6 @@ orders span days and customers (where the lines must be used).
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -16,9 +14,8 @@ from salesnb.config import load_config
 from salesnb.data import load_data
 from salesnb.findings import build_findings, dumps
 from salesnb.metrics import orders as order_rows
-from support.paths import needs_shared_data
+from support.paths import PARAMS, needs_shared_data
 
-HERE = Path(__file__).resolve().parent
 
 
 def _findings(params, period, use_orders: bool, monkeypatch) -> tuple[str, object]:
@@ -38,8 +35,8 @@ def _findings(params, period, use_orders: bool, monkeypatch) -> tuple[str, objec
 ])
 @pytest.mark.slow
 def test_order_rows_give_the_same_findings(params, period, atomic, monkeypatch):
-    fast, built = _findings(HERE / "params" / params, period, True, monkeypatch)
-    slow, none = _findings(HERE / "params" / params, period, False, monkeypatch)
+    fast, built = _findings(PARAMS / params, period, True, monkeypatch)
+    slow, none = _findings(PARAMS / params, period, False, monkeypatch)
     assert none is None                               # the lines were used
     assert built is not None and built.atomic is atomic
     assert fast == slow
@@ -105,7 +102,7 @@ def test_atomic_orders_are_cached_on_the_dataset(load):
 def test_aggregates_shared_between_periods_change_nothing(params, first, second):
     """A batch builds every period on one load, reusing cached aggregates: the second period's
     findings equal those of a fresh load."""
-    config = load_config(HERE / "params" / params)
+    config = load_config(PARAMS / params)
     with load_data(config) as ds:
         build_findings(config, first, dataset=ds)
         assert set(ds._shared) >= {"customer_months", "clv_days"}
@@ -132,7 +129,7 @@ def test_a_quarter_after_another_groups_only_its_own_window(monkeypatch):
     """2017Q4's previous window is 2017Q3, grouped already for 2017Q3's report: each dimension
     groups one window (2017Q4's), not two."""
     from salesnb.metrics import breakdowns
-    config = load_config(HERE / "params" / "superstore.yaml")
+    config = load_config(PARAMS / "superstore.yaml")
     with load_data(config) as ds:
         build_findings(config, "2017Q3", dataset=ds)
         grouped = []
@@ -150,7 +147,7 @@ def test_a_quarter_after_another_computes_the_kpis_of_new_windows_only(monkeypat
     """2017Q4 after 2017Q3 on one load: the KPIs of 2017Q3 (its previous window) are kept; only
     2017Q4 and 2016Q4 (its year-ago window) are scanned. The findings equal a fresh load's."""
     from salesnb.metrics import revenue as rev
-    config = load_config(HERE / "params" / "superstore.yaml")
+    config = load_config(PARAMS / "superstore.yaml")
     with load_data(config) as ds:
         build_findings(config, "2017Q3", dataset=ds)
         scanned = []

@@ -3,8 +3,6 @@ the same expectations as test_cli_loading.py, with a readable failure when one b
 library-level errors behind them (every user error is a SalesnbError subclass)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
@@ -12,8 +10,9 @@ from salesnb import cli
 from salesnb.config import load_config
 from salesnb.data import load_data
 from salesnb.errors import ColumnError, ConfigError, DataError, NoDataError, SalesnbError
+from support.paths import TESTS
 
-CASES = yaml.safe_load((Path(__file__).resolve().parent / "bad_inputs" / "cases.yaml").read_text(encoding="utf-8"))
+CASES = yaml.safe_load((TESTS / "bad_inputs" / "cases.yaml").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
 
@@ -10,8 +9,8 @@ from salesnb.render.narrative import revenue as narrative
 from salesnb.findings import build_findings
 
 from support.textnumbers import unexplained_numbers
+from support.paths import PARAMS
 
-HERE = Path(__file__).resolve().parent
 CASES = [("superstore.yaml", "2017Q4"), ("superstore.yaml", "2015-03"), ("online_retail.yaml", "2011Q4"),
          ("online_retail_ii.yaml", "2010Q2"), ("crm_pipeline.yaml", "2017Q3"), ("cdnow.yaml", "1997Q2")]
 
@@ -22,7 +21,7 @@ CASES = [("superstore.yaml", "2017Q4"), ("superstore.yaml", "2015-03"), ("online
                         for c in CASES])
 def findings(request, shared_data):
     name, period = request.param
-    return build_findings(HERE / "params" / name, period, sections=("revenue",)).data
+    return build_findings(PARAMS / name, period, sections=("revenue",)).data
 
 
 @pytest.mark.slow  # a full real data set: in make test-all
