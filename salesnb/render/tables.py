@@ -51,12 +51,13 @@ def _profit_cells(f: dict, dim: str):
 
 def breakdown_table(f: dict, dim: str, limit: int | None = 15) -> pd.DataFrame:
     """Revenue by the values of ``dim`` (largest first); Profit and Margin beside revenue when
-    profit or cost is mapped (a value without a profit row: —)."""
+    profit or cost is mapped. A value sold only in the previous period has no profit row (it has
+    no line in the period): its profit is 0, its margin —."""
     rows = f["revenue"]["by_dimension"].get(dim, [])
     cur = f.get("currency", "USD")
     shown = rows if limit is None else rows[:limit]
     profit = _profit_cells(f, dim)
-    none = {"Profit": MISSING, "Margin": MISSING}
+    none = {"Profit": fmt_money(0.0, cur), "Margin": MISSING}
     return pd.DataFrame([{
         dim.replace("_", " ").capitalize(): r["value"], "Revenue": fmt_money(r["revenue"], cur),
         **({} if profit is None else profit.get(str(r["value"]), none)),
