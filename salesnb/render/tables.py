@@ -199,8 +199,8 @@ def to_html(frame: pd.DataFrame) -> str:
     return text.replace(_BREAK, "<br>").replace(_WBR, "<wbr>")
 
 
-# a formatted number: money, a count, a percentage or a change ("$1,234.56", "−3.2%", "+12", "—")
-_NUMBER_CELL = re.compile(r"^[+\-\u2212]?(?:[A-Z]{3}\s)?[^\d\s]{0,3}\d[\d,.]*(?:\s?[%KMB]|\s?pp)?$|^[\u2014\-]?$")
+# a formatted number: money, a count, a percentage or a change ("$1,234.56", "−3.2%", "+12", "-3.9 pts", "—")
+_NUMBER_CELL = re.compile(r"^[+\-\u2212]?(?:[A-Z]{3}\s)?[^\d\s]{0,3}\d[\d,.]*(?:\s?[%KMB]|\s?pp|\spts)?$|^[\u2014\-]?$")
 
 
 def _text_columns(frame: pd.DataFrame) -> set[int]:

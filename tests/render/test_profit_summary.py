@@ -129,6 +129,8 @@ def test_kpi_table_rows(f, expected):
         assert rows.loc["Profit", f"vs {label}"] == fmt_delta(e[name]["pct"])
         assert rows.loc["Margin", f"vs {label}"] == fmt_points(e[name]["points"])
     assert rows.loc["Profit", "vs 2016Q4"] == "-28.0%"
+    # a change in points is a number: the change columns stay right-aligned
+    assert 'class="text"' not in tables.to_html(table)
 
 
 @slow
