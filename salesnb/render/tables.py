@@ -6,7 +6,7 @@ import re
 import pandas as pd
 
 from ..fmt import MISSING, NO_MATH_CLASSES, esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
-from .labels import DISCOUNT_BAND_LABELS, KPI_ROWS, OPTIONAL_KPIS, dimension_noun, format_kpi
+from .labels import DISCOUNT_BAND_LABELS, KPI_ROWS, OPTIONAL_KPIS, PROFIT_KPI_ROWS, dimension_noun, format_kpi
 from .narrative import profit as profit_narrative
 
 
@@ -44,8 +44,8 @@ def _profit_cells(f: dict, dim: str):
     p = (f.get("revenue") or {}).get("profit")
     if not isinstance(p, dict):
         return None
-    cur = f.get("currency", "USD")
-    return {r["value"]: {"Profit": fmt_money(r["profit"], cur), "Margin": fmt_pct(r["margin_pct"])}
+    cur, (profit, margin) = f.get("currency", "USD"), [label for label, _, _ in PROFIT_KPI_ROWS]
+    return {r["value"]: {profit: fmt_money(r["profit"], cur), margin: fmt_pct(r["margin_pct"])}
             for r in (p.get("by_dimension") or {}).get(dim, [])}
 
 
@@ -57,7 +57,7 @@ def breakdown_table(f: dict, dim: str, limit: int | None = 15) -> pd.DataFrame:
     cur = f.get("currency", "USD")
     shown = rows if limit is None else rows[:limit]
     profit = _profit_cells(f, dim)
-    none = {"Profit": fmt_money(0.0, cur), "Margin": MISSING}
+    none = dict(zip([label for label, _, _ in PROFIT_KPI_ROWS], (fmt_money(0.0, cur), MISSING)))
     return pd.DataFrame([{
         dim.replace("_", " ").capitalize(): r["value"], "Revenue": fmt_money(r["revenue"], cur),
         **({} if profit is None else profit.get(str(r["value"]), none)),
