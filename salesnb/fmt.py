@@ -79,11 +79,12 @@ def fmt_delta(value, kind: str = "pct", currency: str = "USD", decimals: int = 1
     return text if text.startswith("-") else "+" + text
 
 
-def fmt_points(value, decimals: int = 1) -> str:
-    """A change of a percentage in percentage points, signed: ``-3.94`` → ``-3.9 pts``."""
+def fmt_points(value, decimals: int = 1, *, signed: bool = True) -> str:
+    """A change of a percentage in percentage points, signed: ``-3.94`` → ``-3.9 pts`` (``signed=False``
+    for a size the words give the direction of: ``3.9 pts``)."""
     if _missing(value):
         return MISSING
-    return fmt_pct(value, decimals, signed=True).removesuffix("%") + " pts"
+    return fmt_pct(value, decimals, signed=signed).removesuffix("%") + " pts"
 
 
 def direction(value, flat_band: float = 0.5) -> str:

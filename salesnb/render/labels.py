@@ -60,14 +60,15 @@ PROFIT_DEFINITIONS = (
 )
 
 
-#: The revenue bridge's parts (SPEC 9.1) in waterfall order, in words: (chart label, phrase in a
-#: sentence). ``{items}`` is the price-volume-mix dimension's plural noun ("products").
+#: The bridge's parts (SPEC 9.1) in waterfall order, in words: (chart label, phrase in a sentence).
+#: ``{items}`` is the price-volume-mix dimension's plural noun ("products"), ``{amount}`` what the
+#: bridge splits (revenue, or profit for ``revenue.profit.bridge``).
 CUSTOMER_PART_WORDS = {
     "gained": ("New customers", "new customers"),
     "lost": ("Lost customers", "lost customers"),
     "expansion": ("Customers buying more", "customers buying more"),
     "contraction": ("Customers buying less", "customers buying less or the same"),
-    "unidentified": ("No customer id", "revenue without a customer id"),
+    "unidentified": ("No customer id", "{amount} without a customer id"),
 }
 PVM_PART_WORDS = {
     "volume": ("Volume", "volume"),
@@ -85,11 +86,11 @@ def plural_noun(dim) -> str:
     return noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
 
 
-def bridge_part_words(part: str, dim=None) -> tuple[str, str]:
+def bridge_part_words(part: str, dim=None, amount: str = "revenue") -> tuple[str, str]:
     """(chart label, phrase) of a bridge part; item parts name ``dim``'s plural noun."""
     label, phrase = {**CUSTOMER_PART_WORDS, **PVM_PART_WORDS}[part]
     items = plural_noun(dim) if dim else "items"
-    return label.format(items=items), phrase.format(items=items)
+    return label.format(items=items, amount=amount), phrase.format(items=items, amount=amount)
 
 
 def format_kpi(key: str, value, currency: str) -> str:

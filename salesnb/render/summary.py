@@ -24,9 +24,11 @@ anomalous months            the largest |residual| of an anomalous month (STL, S
 churn exposure              at-risk share / 100 × at-risk customers' 12-month revenue
 customer concentration      (top-20% share − 50) / 100 × customers' revenue, when above 50%
 revenue without customer id unidentified share / 100 × unidentified revenue
+profit and margin           the larger |margin change| (points) / 100 × revenue
 ==========================  ===============================================================
 
-The five highest scores are kept (ties broken by the sentence text), in score order.
+The five highest scores are kept (ties broken by the sentence text), in score order. When profit
+is mapped its sentence always has a place: ranked below the five, it takes the fifth one's.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ from .labels import KPI_ROWS, OPTIONAL_KPIS, delta_class, dimension_noun, format
 from .narrative import bridge as bridge_narrative
 from .narrative import customers as customer_narrative
 from .narrative import forecast as forecast_narrative
+from .narrative import profit as profit_narrative
 from .narrative import revenue as narrative
 from .recommendations import format_value, recommendations_of, shown
 
@@ -84,6 +87,8 @@ def kpis(findings) -> list[dict]:
                 f"{fmt_delta(p)} ({fmt_delta(a, 'money' if kind == 'money' else 'count', cur)})"
                 if p is not None else fmt.MISSING)
         rows.append(row)
+        if key == "total":   # profit and margin beside revenue, when profit or cost is mapped
+            rows += [profit_kpi(k, prev_label, yago_label) for k in profit_narrative.kpi_rows(f)]
     t = rev.get("targets") or {}
     if t.get("attainment_pct") is not None:
         rows.append({"label": "Target attainment", "key": "revenue.targets.attainment_pct", "kind": "pct",
@@ -98,6 +103,18 @@ def kpis(findings) -> list[dict]:
     if card is not None:
         rows.append({**card, "previous_label": prev_label, "year_ago_label": yago_label})
     return rows
+
+
+def profit_kpi(k: dict, prev_label, yago_label) -> dict:
+    """A :func:`salesnb.render.narrative.profit.kpi_rows` row as a KPI row: the margin's changes are
+    in points (``vs_<which>_points``, no %)."""
+    row = {key: k[key] for key in ("label", "key", "kind", "value", "formatted")}
+    row.update({"previous_label": prev_label, "year_ago_label": yago_label})
+    for which in ("previous", "year_ago"):
+        ch = k[which]
+        row.update({f"vs_{which}_abs": ch["abs"], f"vs_{which}_pct": ch["pct"], f"vs_{which}_points": ch["points"],
+                    f"formatted_vs_{which}": ch["formatted"]})
+    return row
 
 
 def forecast_kpi(findings) -> dict | None:
@@ -193,6 +210,10 @@ def _candidates(f: dict) -> list[tuple[float, str, str]]:
             add("concentration", customer_narrative.concentration_sentence(f), (share - 50) / 100 * base)
         add("missing_customer", missing_customer_sentence(f),
             _abs(cust.get("unidentified_revenue_share_pct")) / 100 * _abs(cust.get("unidentified_revenue")))
+    profit = rev.get("profit")
+    if isinstance(profit, dict):
+        moves = [_abs((ch or {}).get("margin_pct_points")) for ch in (profit.get("change") or {}).values()]
+        add("profit", profit_narrative.finding_sentence(f), max(moves, default=0.0) / 100 * total)
     return out
 
 
@@ -208,6 +229,9 @@ def top_findings(findings, n: int = TOP_FINDINGS) -> list[dict]:
         out.append({"sentence": sentence, "score": score, "source": source})
         if len(out) == n:
             break
+    profit = next(({"sentence": t, "score": sc, "source": src} for sc, t, src in ranked if src == "profit"), None)
+    if profit is not None and n > 0 and profit not in out:   # the profit sentence always has a place
+        out[-1:] = [profit] if len(out) == n else out[-1:] + [profit]
     return out
 
 
@@ -371,8 +395,9 @@ def executive_summary_html(findings) -> str:
             lines.append(f'<div class="snb-kpi-delta">{esc_html(k["formatted_interval"])}</div>')
         for which in ("previous", "year_ago"):
             label = k.get(f"{which}_label")
-            if label and k.get(f"vs_{which}_pct") is not None:
-                lines.append(f'<div class="snb-kpi-delta{_delta_css(k[f"vs_{which}_pct"])}">'
+            if label and k.get(f"formatted_vs_{which}", fmt.MISSING) != fmt.MISSING:
+                move = k.get(f"vs_{which}_pct") if k.get(f"vs_{which}_pct") is not None else k.get(f"vs_{which}_points")
+                lines.append(f'<div class="snb-kpi-delta{_delta_css(move)}">'
                              f'{esc_html(k[f"formatted_vs_{which}"])} vs {esc_html(label)}</div>')
         lines.append("</div>")
         parts.append("".join(lines))

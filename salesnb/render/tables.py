@@ -5,11 +5,14 @@ import re
 
 import pandas as pd
 
-from ..fmt import NO_MATH_CLASSES, esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct, fmt_points
+from ..fmt import MISSING, NO_MATH_CLASSES, esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
 from .labels import DISCOUNT_BAND_LABELS, KPI_ROWS, OPTIONAL_KPIS, PROFIT_KPI_ROWS, dimension_noun, format_kpi
+from .narrative import profit as profit_narrative
+
 
 def kpi_table(f: dict) -> pd.DataFrame:
-    """Headline KPIs with change vs the previous period and vs a year ago."""
+    """Headline KPIs with change vs the previous period and vs a year ago; profit and margin after
+    revenue when profit or cost is mapped (the margin's change in points)."""
     rev, cur = f["revenue"], f.get("currency", "USD")
     cmp = f.get("comparison", {})
     prev_label = (cmp.get("previous") or {}).get("label") or "previous"
@@ -25,6 +28,9 @@ def kpi_table(f: dict) -> pd.DataFrame:
             f"vs {prev_label}": fmt_delta(ch.get("vs_previous_pct")),
             f"vs {yago_label}": fmt_delta(ch.get("vs_year_ago_pct")),
         })
+        if key == "total":
+            rows += [{"KPI": k["label"], f["period"]["label"]: k["formatted"], f"vs {prev_label}": k["previous"]["short"],
+                      f"vs {yago_label}": k["year_ago"]["short"]} for k in profit_narrative.kpi_rows(f)]
     t = rev.get("targets")
     if t:
         rows.append({"KPI": "Target attainment", f["period"]["label"]: fmt_pct(t.get("attainment_pct")),
@@ -32,12 +38,29 @@ def kpi_table(f: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _profit_cells(f: dict, dim: str):
+    """value → {Profit, Margin} cells from ``revenue.profit.by_dimension.<dim>`` (matched by value),
+    or None when profit is not mapped."""
+    p = (f.get("revenue") or {}).get("profit")
+    if not isinstance(p, dict):
+        return None
+    cur, (profit, margin) = f.get("currency", "USD"), [label for label, _, _ in PROFIT_KPI_ROWS]
+    return {r["value"]: {profit: fmt_money(r["profit"], cur), margin: fmt_pct(r["margin_pct"])}
+            for r in (p.get("by_dimension") or {}).get(dim, [])}
+
+
 def breakdown_table(f: dict, dim: str, limit: int | None = 15) -> pd.DataFrame:
+    """Revenue by the values of ``dim`` (largest first); Profit and Margin beside revenue when
+    profit or cost is mapped. A value sold only in the previous period has no profit row (it has
+    no line in the period): its profit is 0, its margin —."""
     rows = f["revenue"]["by_dimension"].get(dim, [])
     cur = f.get("currency", "USD")
     shown = rows if limit is None else rows[:limit]
+    profit = _profit_cells(f, dim)
+    none = dict(zip([label for label, _, _ in PROFIT_KPI_ROWS], (fmt_money(0.0, cur), MISSING)))
     return pd.DataFrame([{
         dim.replace("_", " ").capitalize(): r["value"], "Revenue": fmt_money(r["revenue"], cur),
+        **({} if profit is None else profit.get(str(r["value"]), none)),
         "Share": fmt_pct(r["share_pct"]), "Growth": fmt_delta(r["growth_pct"]),
         "Change": fmt_delta(r.get("change"), "money", cur),
         "Contribution (pts)": fmt_delta(r.get("contribution_pct_points"), "count") if r.get("contribution_pct_points") is None
@@ -147,33 +170,6 @@ def _soft_breaks(m) -> str:
 
 
 
-def profit_kpi_table(f: dict) -> pd.DataFrame:
-    """Profit and margin with their change vs the previous period and vs a year ago."""
-    p, cur = f["revenue"]["profit"], f.get("currency", "USD")
-    cmp = f.get("comparison", {})
-    cols = [(name, f"vs {(cmp.get(name) or {}).get('label') or name.replace('_', ' ')}")
-            for name in ("previous", "year_ago")]
-    rows = []
-    for label, key, kind in PROFIT_KPI_ROWS:
-        row = {"KPI": label, f["period"]["label"]: fmt_money(p[key], cur) if kind == "money" else fmt_pct(p[key])}
-        for name, col in cols:
-            ch = p["change"].get(name) or {}
-            row[col] = fmt_delta(ch.get("profit_pct")) if key == "profit" else fmt_points(ch.get("margin_pct_points"))
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def profit_breakdown_table(f: dict, dim: str, limit: int | None = 15) -> pd.DataFrame:
-    rows = f["revenue"]["profit"]["by_dimension"].get(dim, [])
-    cur = f.get("currency", "USD")
-    return pd.DataFrame([{
-        dim.replace("_", " ").capitalize(): r["value"], "Revenue": fmt_money(r["revenue"], cur),
-        "Profit": fmt_money(r["profit"], cur), "Margin": fmt_pct(r["margin_pct"]),
-        "Profit change": fmt_delta(r.get("profit_change"), "money", cur),
-        "Previous margin": fmt_pct(r.get("previous_margin_pct")),
-    } for r in (rows if limit is None else rows[:limit])])
-
-
 def loss_table(f: dict) -> pd.DataFrame:
     lm, cur = f["revenue"]["profit"]["loss_makers"], f.get("currency", "USD")
     return pd.DataFrame([{
@@ -203,8 +199,8 @@ def to_html(frame: pd.DataFrame) -> str:
     return text.replace(_BREAK, "<br>").replace(_WBR, "<wbr>")
 
 
-# a formatted number: money, a count, a percentage or a change ("$1,234.56", "−3.2%", "+12", "—")
-_NUMBER_CELL = re.compile(r"^[+\-\u2212]?(?:[A-Z]{3}\s)?[^\d\s]{0,3}\d[\d,.]*(?:\s?[%KMB]|\s?pp)?$|^[\u2014\-]?$")
+# a formatted number: money, a count, a percentage or a change ("$1,234.56", "−3.2%", "+12", "-3.9 pts", "—")
+_NUMBER_CELL = re.compile(r"^[+\-\u2212]?(?:[A-Z]{3}\s)?[^\d\s]{0,3}\d[\d,.]*(?:\s?[%KMB]|\s?pp|\spts)?$|^[\u2014\-]?$")
 
 
 def _text_columns(frame: pd.DataFrame) -> set[int]:

@@ -9,6 +9,7 @@ from salesnb.findings import build_findings
 from salesnb.render import tables
 from salesnb.render.charts import profit as charts
 from salesnb.render.charts import theme
+from salesnb.render.narrative import bridge as bridge_narrative
 from salesnb.render.narrative import profit as narrative
 from support.textnumbers import unexplained_numbers
 
@@ -41,28 +42,30 @@ def test_sentences(f):
         "1 product lost money in 2024Q2: $20.00 in all, on $100.00 of revenue; the largest loss is Y ($20.00).")
     assert narrative.discount_sentence(f) == (
         "Lines discounted more than 30% lose money: they lost $20.00 on $100.00 of revenue.")
-    assert narrative.bridge_sentence(f) == (
-        "Against 2024Q1 profit fell by $15.00; the largest parts: gained -$20.00 (customers), "
-        "mix -$16.67 (price, volume and mix).")
-    assert narrative.bridge_sentence(f, "year_ago") is None
-    assert len(narrative.profit_sentences(f)) == 4
+    assert bridge_narrative.bridge_sentence(f, "previous", "customers", "profit") == (
+        "Profit fell $15.00 vs 2024Q1; by customer: new customers -$20.00 (1 customer), "
+        "customers buying more +$5.00 (1 customer).")
+    assert bridge_narrative.bridge_sentence(f, "year_ago", "customers", "profit") is None
+    assert len(narrative.profit_sentences(f)) == 3
 
 
 def test_every_number_is_a_finding(f):
     texts = narrative.profit_sentences(f) + [narrative.margin_range_sentence(f, d) for d in ("region", "product")]
-    assert len(texts) == 6
+    texts += [bridge_narrative.bridge_sentence(f, "previous", kind, "profit") for kind in bridge_narrative.KINDS]
+    assert len(texts) == 7
     for text in texts:
         assert unexplained_numbers(text, f) == [], text
 
 
 def test_tables(f):
-    kpi = tables.profit_kpi_table(f)
-    assert kpi.to_dict("records")[0] == {"KPI": "Profit", "2024Q2": "$20.00", "vs 2024Q1": "-42.9%",
-                                         "vs 2023Q2": "—"}
-    assert kpi.to_dict("records")[1]["vs 2024Q1"] == "-13.3 pts"
-    region = tables.profit_breakdown_table(f, "region").to_dict("records")
-    assert [(r["Region"], r["Profit"], r["Margin"]) for r in region] == [("North", "$40.00", "40.0%"),
-                                                                         ("South", "-$20.00", "-20.0%")]
+    kpi = tables.kpi_table(f).to_dict("records")
+    assert [r["KPI"] for r in kpi[:3]] == ["Revenue", "Profit", "Margin"]
+    assert kpi[1] == {"KPI": "Profit", "2024Q2": "$20.00", "vs 2024Q1": "-42.9%", "vs 2023Q2": "—"}
+    assert kpi[2]["vs 2024Q1"] == "-13.3 pts"
+    region = tables.breakdown_table(f, "region").to_dict("records")
+    # the breakdown's order (revenue: South 140, North 100), each value's profit matched by value
+    assert [(r["Region"], r["Profit"], r["Margin"]) for r in region] == [("South", "-$20.00", "-20.0%"),
+                                                                         ("North", "$40.00", "40.0%")]
     assert tables.loss_table(f).to_dict("records") == [
         {"Product": "Y", "Revenue": "$100.00", "Loss": "$20.00", "Margin": "-20.0%", "Orders": "1"}]
     assert tables.discount_table(f)["Discount"].tolist() == ["no discount", "up to 10%", "over 30%"]

@@ -1,7 +1,7 @@
-"""Waterfall charts of the revenue bridge (SPEC 9.1): one figure per comparison, the customer
-bridge above the price-volume-mix bridge, each read top to bottom from the comparison window's
-revenue through every part that moved to the period's revenue. Amounts are findings values; bar
-labels go through :mod:`salesnb.fmt`."""
+"""Waterfall charts of the revenue bridge (SPEC 9.1), and of the profit bridge with
+``amount="profit"``: one figure per comparison, the customer bridge above the price-volume-mix
+bridge, each read top to bottom from the comparison window's revenue (profit) through every part
+that moved to the period's. Amounts are findings values; bar labels go through :mod:`salesnb.fmt`."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -15,15 +15,17 @@ TOTAL = BASE
 PANEL_TITLES = {"customers": "By customer", "pvm": "By {noun}: price, volume and mix"}
 
 
-def waterfall_steps(entry: dict | None, kind: str, period_label: str = "Period") -> list[dict]:
-    """The bars of one bridge's waterfall, top to bottom: the comparison revenue (from 0), each
-    part that moved (from the running total), the period's revenue (from 0). Each
-    {label, part, value, start, end, total: bool}; [] without that bridge."""
-    parts = bridge_parts(entry, kind)
-    if not parts or entry.get("comparison_revenue") is None:
+def waterfall_steps(entry: dict | None, kind: str, period_label: str = "Period",
+                    amount: str = "revenue") -> list[dict]:
+    """The bars of one bridge's waterfall, top to bottom: the comparison revenue (or profit: the
+    entry's ``comparison_<amount>``, from 0), each part that moved (from the running total), the
+    period's (``current_<amount>``, from 0). Each {label, part, value, start, end, total: bool};
+    [] without that bridge."""
+    parts = bridge_parts(entry, kind, amount)
+    if not parts or entry.get(f"comparison_{amount}") is None or entry.get(f"current_{amount}") is None:
         return []
-    base = float(entry["comparison_revenue"])
-    steps = [{"label": f"{entry['label']} revenue", "part": None, "value": base, "start": 0.0, "end": base,
+    base = float(entry[f"comparison_{amount}"])
+    steps = [{"label": f"{entry['label']} {amount}", "part": None, "value": base, "start": 0.0, "end": base,
               "total": True}]
     running = base
     for p in parts:
@@ -33,8 +35,8 @@ def waterfall_steps(entry: dict | None, kind: str, period_label: str = "Period")
         steps.append({"label": p["label"], "part": p["part"], "value": float(v), "start": running,
                       "end": running + float(v), "total": False})
         running += float(v)
-    current = float(entry["current_revenue"])
-    steps.append({"label": f"{period_label} revenue", "part": None, "value": current, "start": 0.0,
+    current = float(entry[f"current_{amount}"])
+    steps.append({"label": f"{period_label} {amount}", "part": None, "value": current, "start": 0.0,
                   "end": current, "total": True})
     return steps
 
@@ -64,17 +66,18 @@ def _panel(ax, steps: list[dict], currency: str, title: str) -> None:
     ax.set_title(chart_text(title), fontsize=10, loc="left")
 
 
-def bridge_chart(f: dict, which: str):
+def bridge_chart(f: dict, which: str, amount: str = "revenue"):
     """The waterfalls of ``revenue.bridge.<which>`` (customers, then price-volume-mix; a panel
-    for each bridge the findings hold), or None without that comparison."""
-    entry = bridge_entry(f, which)
+    for each bridge the findings hold), or None without that comparison; ``amount="profit"``:
+    those of ``revenue.profit.bridge.<which>``."""
+    entry = bridge_entry(f, which, amount)
     if entry is None:
         return None
     currency = f.get("currency", "USD")
     period = (f.get("period") or {}).get("label") or "Period"
     panels = []
     for kind in ("customers", "pvm"):
-        steps = waterfall_steps(entry, kind, period)
+        steps = waterfall_steps(entry, kind, period, amount)
         if steps:
             noun = (entry.get("pvm") or {}).get("dimension") or "item"
             panels.append((kind, steps, PANEL_TITLES[kind].format(noun=noun.replace("_", " "))))
@@ -85,8 +88,8 @@ def bridge_chart(f: dict, which: str):
                              gridspec_kw={"height_ratios": heights})
     for ax, (_kind, steps, title) in zip(axes[:, 0], panels):
         _panel(ax, steps, currency, title)
-    title = f"Why revenue changed: {entry['label']} to {period}"
-    if (f.get("comparison") or {}).get("like_for_like"):  # partial period: say which days are compared
+    title = f"Why {amount} changed: {entry['label']} to {period}"
+    if (f.get("comparison") or {}).get("like_for_like") and entry.get("current_window"):  # partial period: say which days are compared
         w, c = entry["window"], entry["current_window"]
         title += f"\n(like for like: {w['start']} to {w['end']} against {c['start']} to {c['end']})"
     fig.suptitle(chart_text(title), fontsize=12, fontweight="bold")

@@ -1,4 +1,5 @@
-"""Sentences of the revenue bridge (SPEC 9.1, findings ``revenue.bridge``) and of leaders over time
+"""Sentences of the revenue bridge (SPEC 9.1, findings ``revenue.bridge``), of the profit bridge
+(``revenue.profit.bridge``: the same parts, ``amount="profit"``) and of leaders over time
 (``revenue.leaders``): words chosen by the findings, every number a findings value formatted by
 :mod:`salesnb.fmt`.
 
@@ -22,12 +23,23 @@ def _cur(f) -> str:
     return f.get("currency", "USD")
 
 
-def bridge_entry(f: dict, which: str) -> dict | None:
-    """``revenue.bridge.<which>``, or None (no such comparison)."""
-    return (((f.get("revenue") or {}).get("bridge") or {}).get(which)) or None
+def bridge_entry(f: dict, which: str, amount: str = "revenue") -> dict | None:
+    """``revenue.bridge.<which>``, or None (no such comparison). ``amount="profit"``:
+    ``revenue.profit.bridge.<which>`` with the amounts its waterfall runs between,
+    ``comparison_profit`` and ``current_profit`` (the profit of the comparison window and of the
+    period, ``revenue.profit``), and the revenue bridge's ``current_window`` (the same windows)."""
+    rev = f.get("revenue") or {}
+    if amount == "revenue":
+        return ((rev.get("bridge") or {}).get(which)) or None
+    p = rev.get("profit") if isinstance(rev.get("profit"), dict) else {}
+    entry = (p.get("bridge") or {}).get(which)
+    if not entry:
+        return None
+    return {**entry, "comparison_profit": (p.get(which) or {}).get("profit"), "current_profit": p.get("profit"),
+            "current_window": ((rev.get("bridge") or {}).get(which) or {}).get("current_window")}
 
 
-def bridge_parts(entry: dict | None, kind: str) -> list[dict]:
+def bridge_parts(entry: dict | None, kind: str, amount: str = "revenue") -> list[dict]:
     """One bridge's parts in waterfall order: {part, value, count (or None), label, phrase}; [] when
     the entry has no such bridge."""
     body = (entry or {}).get(kind)
@@ -36,7 +48,7 @@ def bridge_parts(entry: dict | None, kind: str) -> list[dict]:
     dim = body.get("dimension") if kind == "pvm" else None
     out = []
     for part in KINDS[kind]:
-        label, phrase = bridge_part_words(part, dim)
+        label, phrase = bridge_part_words(part, dim, amount)
         count = (body.get("counts") or {}).get(part) if part in _COUNTED[kind] else None
         out.append({"part": part, "value": body.get(part), "count": count, "label": label, "phrase": phrase})
     return out
@@ -52,24 +64,24 @@ def _count_phrase(kind: str, count, dim) -> str:
     return f" ({fmt_count(count)} {noun})"
 
 
-def change_clause(f: dict, which: str) -> str | None:
-    """"Revenue rose $83,802.11 vs 2017Q3" (fell, or did not change)."""
-    entry = bridge_entry(f, which)
+def change_clause(f: dict, which: str, amount: str = "revenue") -> str | None:
+    """"Revenue rose $83,802.11 vs 2017Q3" (fell, or did not change; "Profit …" for the profit bridge)."""
+    entry = bridge_entry(f, which, amount)
     if entry is None or entry.get("total_change") is None:
         return None
     change = entry["total_change"]
     if abs(change) < CENT:
-        return f"Revenue did not change vs {entry['label']}"
+        return f"{amount.capitalize()} did not change vs {entry['label']}"
     verb = "rose" if change > 0 else "fell"
-    return f"Revenue {verb} {fmt_money(abs(change), _cur(f))} vs {entry['label']}"
+    return f"{amount.capitalize()} {verb} {fmt_money(abs(change), _cur(f))} vs {entry['label']}"
 
 
-def bridge_sentence(f: dict, which: str, kind: str) -> str | None:
+def bridge_sentence(f: dict, which: str, kind: str, amount: str = "revenue") -> str | None:
     """"Revenue rose $X vs 2017Q3; by customer: new customers +$a (251 customers), lost customers
     -$b (158 customers), …": the parts that moved, largest first (ties in waterfall order)."""
-    entry = bridge_entry(f, which)
-    parts = bridge_parts(entry, kind)
-    head = change_clause(f, which)
+    entry = bridge_entry(f, which, amount)
+    parts = bridge_parts(entry, kind, amount)
+    head = change_clause(f, which, amount)
     if not parts or head is None:
         return None
     dim = (entry.get("pvm") or {}).get("dimension") if kind == "pvm" else None
@@ -113,9 +125,9 @@ NO_BRIDGE = "Neither comparison period is inside the data (or the period is all 
 NO_LEADERS = "Leaders over time need a dimension column (sales rep, region, segment, category, product or channel)."
 
 
-def bridge_notes(f: dict, which: str) -> list[str]:
+def bridge_notes(f: dict, which: str, amount: str = "revenue") -> list[str]:
     """Why a bridge vs ``which`` is missing: no customer ids, or the price-volume-mix note."""
-    entry = bridge_entry(f, which)
+    entry = bridge_entry(f, which, amount)
     if entry is None:
         return []
     out = []

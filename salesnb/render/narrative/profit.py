@@ -6,9 +6,12 @@ picks words by comparing the figures it is given. Data strings are returned raw.
 """
 from __future__ import annotations
 
-from ...fmt import direction, fmt_count, fmt_delta, fmt_money, fmt_pct, fmt_points
-from ..labels import dimension_noun
+from ...fmt import MISSING, direction, fmt_count, fmt_delta, fmt_money, fmt_pct, fmt_points
+from ..labels import PROFIT_KPI_ROWS, dimension_noun
 from .revenue import comparisons
+
+#: the comparisons a KPI states its change against
+KPI_COMPARISONS = ("previous", "year_ago")
 
 
 def _profit(f: dict) -> dict | None:
@@ -44,6 +47,58 @@ def profit_sentence(f: dict) -> str | None:
         text += (f" {fmt_count(n)} {'line' if n == 1 else 'lines'} without a readable profit or cost "
                  f"{'is' if n == 1 else 'are'} left out of the profit figures.")
     return text
+
+
+def finding_sentence(f: dict) -> str | None:
+    """The key finding on profit: "Profit was $X in P (margin y%); the margin is down z pts on Q and
+    up w pts on R." (each comparison once, :func:`comparisons`)."""
+    p = _profit(f)
+    if p is None:
+        return None
+    cmp = f.get("comparison") or {}
+    text = f"Profit was {fmt_money(p['profit'], f.get('currency', 'USD'))} in {f['period']['label']}"
+    text += f" (margin {fmt_pct(p['margin_pct'])})" if p.get("margin_pct") is not None else ""
+    moves = []
+    for key in comparisons(f):
+        pts, label = ((p.get("change") or {}).get(key) or {}).get("margin_pct_points"), (cmp.get(key) or {}).get("label")
+        if pts is None or label is None:
+            continue
+        word = direction(pts)
+        moves.append(f"flat on {label} ({fmt_points(pts)})" if word == "flat"
+                     else f"{word} {fmt_points(abs(pts), signed=False)} on {label}")
+    if moves:
+        text += "; the margin is " + " and ".join(moves)
+    return text + "."
+
+
+def kpi_rows(f: dict) -> list[dict]:
+    """The profit KPIs (:data:`~salesnb.render.labels.PROFIT_KPI_ROWS`), [] without profit: each
+    ``{label, key, kind, value, formatted, previous, year_ago}``, a comparison being
+    ``{abs, pct, points, formatted, short}``: profit changes in % and money, the margin in points
+    (``abs`` = ``points``, ``pct`` None); ``short`` is the one figure a table cell holds."""
+    p = _profit(f)
+    if p is None:
+        return []
+    cur, out = f.get("currency", "USD"), []
+    for label, key, kind in PROFIT_KPI_ROWS:
+        value = p.get(key)
+        row = {"label": label, "key": f"revenue.profit.{key}", "kind": kind, "value": value,
+               "formatted": fmt_money(value, cur) if kind == "money" else fmt_pct(value)}
+        for which in KPI_COMPARISONS:
+            ch = (p.get("change") or {}).get(which) or {}
+            if key == "profit":
+                a, pct, pts = ch.get("profit"), ch.get("profit_pct"), None
+                money = fmt_delta(a, "money", cur)
+                full = f"{fmt_delta(pct)} ({money})" if pct is not None else money
+                short = fmt_delta(pct) if pct is not None else money   # no % change from a zero profit
+            else:
+                pts = ch.get("margin_pct_points")
+                a, pct, full = pts, None, fmt_points(pts)
+                short = full
+            row[which] = {"abs": a, "pct": pct, "points": pts, "formatted": full if a is not None else MISSING,
+                          "short": short if a is not None else MISSING}
+        out.append(row)
+    return out
 
 
 def margin_range_sentence(f: dict, dim: str) -> str | None:
@@ -95,28 +150,7 @@ def discount_sentence(f: dict) -> str | None:
     return f"Lines discounted more than {fmt_pct(d['negative_from_pct'], 0)} lose money: they lost {lost}."
 
 
-def bridge_sentence(f: dict, which: str = "previous") -> str | None:
-    """The profit change against ``which`` by the largest part of each bridge."""
-    p = _profit(f)
-    b = ((p or {}).get("bridge") or {}).get(which)
-    if not b:
-        return None
-    cur = f.get("currency", "USD")
-    change = b["total_change"]
-    word = "rose" if change > 0 else "fell" if change < 0 else "did not change"
-    text = f"Against {b['label']} profit {word}" + (f" by {fmt_money(abs(change), cur)}" if change else "")
-    drivers = []
-    for part, words in (("customers", "customers"), ("pvm", "price, volume and mix")):
-        entry = b.get(part)
-        if entry and entry.get("largest"):
-            name = entry["largest"]
-            drivers.append(f"{name.replace('_', ' ')} {fmt_delta(entry[name], 'money', cur)} ({words})")
-    if drivers:
-        text += "; the largest parts: " + ", ".join(drivers)
-    return text + "."
-
-
 def profit_sentences(f: dict) -> list[str]:
     """The section's opening sentences (none without profit)."""
-    out = [profit_sentence(f), bridge_sentence(f, "previous"), loss_sentence(f), discount_sentence(f)]
+    out = [profit_sentence(f), loss_sentence(f), discount_sentence(f)]
     return [s for s in out if s]
