@@ -36,6 +36,12 @@ OUTPUTS_JS = r"""
     links: Array.from(o.querySelectorAll('a[href]')).map(a => a.getAttribute('href')),
     items: Array.from(o.querySelectorAll('li, p')).map(e => e.innerText.trim()).filter(t => t),
     images: o.querySelectorAll('img').length,
+    // what a reader sees of the tables and charts: the header row, how far the output scrolls
+    // sideways (0: it fits), each image's drawn width beside its own
+    tables: Array.from(o.querySelectorAll('table')).map(t => Array.from(t.querySelectorAll('thead th')).map(th => th.innerText.trim())),
+    overflow: o.scrollWidth - o.clientWidth,
+    width: o.clientWidth,
+    drawn: Array.from(o.querySelectorAll('img')).map(i => [Math.round(i.getBoundingClientRect().width), i.naturalWidth]),
   })),
 }))
 """
@@ -147,3 +153,22 @@ def run_all(page, url: str, *, timeout_s: float = 240) -> dict:
     page.evaluate("() => document.querySelectorAll('.jp-WindowedPanel-outer, .jp-NotebookPanel-notebook')"
                   ".forEach(e => { e.scrollTop = 0; })")
     return {"cells": page.evaluate(OUTPUTS_JS), "console": console, "outside": outside, "seconds": seconds}
+
+
+def shoot_outputs(page, folder: Path, stem: str) -> list[Path]:
+    """A screenshot of each code cell's outputs (``<stem>-NN.png``, NN its index): the full-page
+    screenshot shows only the top, as JupyterLab scrolls inside its own panel. The window is made
+    as tall as the cell (up to 16,000 px), or what is out of view would come out blank."""
+    shots = []
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    width = page.viewport_size["width"]
+    for index in range(cells.count()):
+        if not cells.nth(index).locator(".jp-Cell-outputWrapper .jp-OutputArea-child").count():
+            continue
+        wrapper = cells.nth(index).locator(".jp-Cell-outputWrapper")
+        height = wrapper.evaluate("e => e.getBoundingClientRect().height")
+        page.set_viewport_size({"width": width, "height": int(min(max(1600, height + 400), 16_000))})
+        path = folder / f"{stem}-{index:02d}.png"
+        wrapper.screenshot(path=str(path))
+        shots.append(path)
+    return shots
