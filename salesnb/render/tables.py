@@ -216,13 +216,18 @@ def _text_columns(frame: pd.DataFrame) -> set[int]:
     return text
 
 
+# the class for the report's stylesheet; the inline alignment for JupyterLab, whose own table style
+# right-aligns every cell and never sees report.css
+_TEXT_CELL = '<td class="text" style="text-align: left">'
+
+
 def _mark_text_columns(html: str, positions: set[int]) -> str:
     if not positions:
         return html
 
     def row(m: re.Match) -> str:
         cells = iter(range(10_000))
-        return re.sub(r"<td>", lambda _: '<td class="text">' if next(cells) in positions else "<td>", m.group(0))
+        return re.sub(r"<td>", lambda _: _TEXT_CELL if next(cells) in positions else "<td>", m.group(0))
     return re.sub(r"<tr>.*?</tr>", row, html, flags=re.S)
 
 

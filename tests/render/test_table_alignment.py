@@ -24,7 +24,7 @@ def test_text_columns_after_the_first_are_marked_and_number_columns_are_not():
     assert len(rows) == 2
     for row in rows:
         # Quarter (first column: the stylesheet aligns it), Region marked; the four numbers not
-        assert row == ["", ' class="text"', "", "", "", ""]
+        assert row == ["", ' class="text" style="text-align: left"', "", "", "", ""]
 
 
 def test_a_table_of_numbers_only_has_no_marks():
