@@ -150,31 +150,27 @@ def duckdb_crm():
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_postgres_gives_the_same_pipeline_findings(duckdb_crm):
+def test_postgres_gives_the_same_pipeline_findings(duckdb_crm, postgres):
     import psycopg
-    from support.pgserver import start_server
     folder = shared_file("crm-sales-opportunities", "sales_pipeline.csv").parent
-    server = start_server()
-    try:
-        with psycopg.connect(server.conninfo("salesnb"), autocommit=True) as con:
-            for name in ("sales_pipeline", "sales_teams", "products"):
-                text = (folder / f"{name}.csv").read_text()
-                cols = ", ".join(f'"{c}" text' for c in text.splitlines()[0].split(","))
-                con.execute(f"CREATE TABLE {name} ({cols})")
-                with con.cursor().copy(f"COPY {name} FROM STDIN WITH (FORMAT csv, HEADER true)") as cp:
-                    cp.write(text.encode())
-        data = dict(load_config(CRM_PARAMS).to_dict())
-        query = ("SELECT p.*, t.regional_office, t.manager, COALESCE(p.close_value, pr.sales_price) AS deal_value "
-                 "FROM sales_pipeline p LEFT JOIN sales_teams t USING (sales_agent) LEFT JOIN products pr "
-                 "ON pr.product = CASE WHEN p.product = 'GTXPro' THEN 'GTX Pro' ELSE p.product END")
-        config = config_from_dict({"name": "crm", "kind": "pipeline", "engine": server.url("salesnb"),
-                                   "query": query, "columns": data["columns"], "stages": STAGES})
-        with load_data(config) as ds:
-            assert ds.quality.deals["open"] == 2089 and ds.quality.rows_dropped == {}
-            for q, expected in duckdb_crm.items():
-                assert_same(expected, build_findings(config, q, dataset=ds).data["pipeline"])
-    finally:
-        server.stop()
+    server = postgres   # tests/conftest.py's, shared by the run
+    with psycopg.connect(server.conninfo("salesnb"), autocommit=True) as con:
+        for name in ("sales_pipeline", "sales_teams", "products"):
+            text = (folder / f"{name}.csv").read_text()
+            cols = ", ".join(f'"{c}" text' for c in text.splitlines()[0].split(","))
+            con.execute(f"CREATE TABLE {name} ({cols})")
+            with con.cursor().copy(f"COPY {name} FROM STDIN WITH (FORMAT csv, HEADER true)") as cp:
+                cp.write(text.encode())
+    data = dict(load_config(CRM_PARAMS).to_dict())
+    query = ("SELECT p.*, t.regional_office, t.manager, COALESCE(p.close_value, pr.sales_price) AS deal_value "
+             "FROM sales_pipeline p LEFT JOIN sales_teams t USING (sales_agent) LEFT JOIN products pr "
+             "ON pr.product = CASE WHEN p.product = 'GTXPro' THEN 'GTX Pro' ELSE p.product END")
+    config = config_from_dict({"name": "crm", "kind": "pipeline", "engine": server.url("salesnb"),
+                               "query": query, "columns": data["columns"], "stages": STAGES})
+    with load_data(config) as ds:
+        assert ds.quality.deals["open"] == 2089 and ds.quality.rows_dropped == {}
+        for q, expected in duckdb_crm.items():
+            assert_same(expected, build_findings(config, q, dataset=ds).data["pipeline"])
 
 
 @pytest.mark.slow

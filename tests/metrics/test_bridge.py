@@ -30,6 +30,7 @@ from salesnb.errors import ConfigError
 from salesnb.findings import build_findings
 from salesnb.metrics import bridge
 from salesnb.metrics.windows import Window
+from support.bridge_golden import COLUMNS, GOLDEN
 from support.paths import PARAMS, ROOT
 from support.paths import SHARED_DATA as SHARED
 
@@ -205,22 +206,6 @@ def test_bridges_reconcile_on_spark(spark_con, lines):
 
 # --------------------------------------------------------------------------- golden case by hand
 
-GOLDEN = """order,date,cust,item,qty,amount
-1,2024-01-01,A,X,10,100
-2,2024-01-05,B,Y,4,80
-3,2024-01-09,C,Z,6,60
-4,2024-02-01,,,,10
-5,2024-02-03,F,S,-1,-5
-6,2024-04-02,A,X,15,150
-7,2024-04-03,B,Y,2,80
-8,2024-04-04,D,N,2,40
-9,2024-05-01,,,,25
-10,2024-05-02,E,R,-1,-20
-11,2024-05-03,F,S,-1,-8
-12,2024-06-30,A,X,0,0
-"""
-GOLDEN_COLUMNS = {"order_id": "order", "order_date": "date", "customer_id": "cust", "revenue": "amount",
-                  "quantity": "qty", "product": "item"}
 
 
 @pytest.mark.parametrize("order_rows", [True, False])
@@ -234,7 +219,7 @@ def test_golden_bridge_by_hand(make_params, monkeypatch, order_rows):
     (no quantity, 10 → 25) and S (−1 → −1 units) are other: 15 − 3 = 12."""
     from salesnb.metrics import orders
     monkeypatch.setattr(orders, "USE_ORDER_ROWS", order_rows)
-    f = build_findings(make_params(GOLDEN, columns=GOLDEN_COLUMNS), "2024Q2", sections=("revenue",))
+    f = build_findings(make_params(GOLDEN, columns=COLUMNS), "2024Q2", sections=("revenue",))
     b = f["revenue"]["bridge"]
     assert b["year_ago"] is None  # 2023Q2 is outside the data
     p = b["previous"]
@@ -269,26 +254,26 @@ def test_golden_bridge_by_hand(make_params, monkeypatch, order_rows):
 
 
 def test_pvm_needs_quantity_and_items(make_params):
-    cols = {k: v for k, v in GOLDEN_COLUMNS.items() if k != "quantity"}
+    cols = {k: v for k, v in COLUMNS.items() if k != "quantity"}
     p = build_findings(make_params(GOLDEN, columns=cols), "2024Q2", sections=("revenue",))["revenue"]["bridge"]["previous"]
     assert p["pvm"] is None and "quantity" in p["pvm_note"]
     assert p["customers"]["gained"] == 20 and p["total_change"] == pytest.approx(22)
-    cols = {k: v for k, v in GOLDEN_COLUMNS.items() if k != "customer_id"}
+    cols = {k: v for k, v in COLUMNS.items() if k != "customer_id"}
     p = build_findings(make_params(GOLDEN, columns=cols, params_name="p2.yaml"), "2024Q2",
                        sections=("revenue",))["revenue"]["bridge"]["previous"]
     assert p["customers"] is None and p["pvm"]["price"] == 40 and p["total_change"] == pytest.approx(22)
 
 
 def test_pvm_dimension_key(make_params):
-    cols = {**GOLDEN_COLUMNS, "category": "item"}
+    cols = {**COLUMNS, "category": "item"}
     f = build_findings(make_params(GOLDEN, columns=cols, pvm_dimension="category"), "2024Q2", sections=("revenue",))
     assert f["revenue"]["bridge"]["previous"]["pvm"]["dimension"] == "category"
     with pytest.raises(ConfigError, match="pvm_dimension 'segment'.*not a dimension mapped"):
-        load_config(make_params(GOLDEN, columns=GOLDEN_COLUMNS, pvm_dimension="segment", params_name="p3.yaml"))
+        load_config(make_params(GOLDEN, columns=COLUMNS, pvm_dimension="segment", params_name="p3.yaml"))
 
 
 def test_all_history_has_no_bridge(make_params):
-    f = build_findings(make_params(GOLDEN, columns=GOLDEN_COLUMNS), "all", sections=("revenue",))
+    f = build_findings(make_params(GOLDEN, columns=COLUMNS), "all", sections=("revenue",))
     assert f["revenue"]["bridge"] == {"previous": None, "year_ago": None}
 
 
@@ -450,7 +435,7 @@ def test_sample_leaders_are_reps_equal_pandas():
 
 
 def test_leaders_quarters_stop_at_the_data_and_the_period(make_params):
-    f = build_findings(make_params(GOLDEN, columns={**GOLDEN_COLUMNS, "sales_rep": "cust"}), "2024-05",
+    f = build_findings(make_params(GOLDEN, columns={**COLUMNS, "sales_rep": "cust"}), "2024-05",
                        sections=("revenue",))
     lead = f["revenue"]["leaders"]
     assert [(e["quarter"], e["start"], e["end"], e["partial"]) for e in lead["quarters"]] == \

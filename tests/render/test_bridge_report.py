@@ -25,6 +25,7 @@ from salesnb.metrics import bridge as metric_bridge  # noqa: E402
 from salesnb.render import labels, summary, tables  # noqa: E402
 from salesnb.render.charts import bridge as charts  # noqa: E402
 from salesnb.render.narrative import bridge as narrative  # noqa: E402
+from support.bridge_golden import COLUMNS, GOLDEN  # noqa: E402
 from support.paths import PARAMS, SHARED_DATA  # noqa: E402
 from support.textnumbers import unexplained_numbers  # noqa: E402
 
@@ -37,22 +38,6 @@ SUPERSTORE = SHARED_DATA / "superstore" / "Sample - Superstore.csv"
 # continue (Q0 14, Q1 17, P̄0 = 180/14): volume 3·90/7 = +38.57, mix 190 − 17·90/7 = −28.57, price
 # 2·20 = +40; N (+40) and R (−20) new: +20; Z discontinued −60; (missing) 10 → 25 and S −5 → −8
 # (Q ≤ 0): other +12.
-GOLDEN = """order,date,cust,item,qty,amount
-1,2024-01-01,A,X,10,100
-2,2024-01-05,B,Y,4,80
-3,2024-01-09,C,Z,6,60
-4,2024-02-01,,,,10
-5,2024-02-03,F,S,-1,-5
-6,2024-04-02,A,X,15,150
-7,2024-04-03,B,Y,2,80
-8,2024-04-04,D,N,2,40
-9,2024-05-01,,,,25
-10,2024-05-02,E,R,-1,-20
-11,2024-05-03,F,S,-1,-8
-12,2024-06-30,A,X,0,0
-"""
-COLUMNS = {"order_id": "order", "order_date": "date", "customer_id": "cust", "revenue": "amount",
-           "quantity": "qty", "product": "item"}
 
 
 def test_part_words_follow_the_metrics_waterfall_order():
