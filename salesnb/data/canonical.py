@@ -19,8 +19,6 @@ from .rules import MISSING_ID_WORDS, ORDER_ID_SEPARATOR, date_format_unused
 ID_ROLES = ("order_id", "customer_id")
 #: every canonical role that is not an id, the date or a dimension: a number (money grammar)
 NUMBER_ROLES = tuple(r for r in CANONICAL_COLUMNS if r not in ID_ROLES + ("order_date",) + DIMENSIONS)
-#: the roles whose dropped rows are shown by their source text (the examples)
-RAW_KEPT = ("order_date", "revenue", "quantity", "unit_price", "order_id")
 
 
 def canonical_order(present) -> list[str]:
@@ -71,6 +69,15 @@ class Dialect:
         from .parsing import convert_date_format
         convert_date_format(fmt)
 
+    def full_match(self, text, pattern: str):
+        """Whether the whole text matches the regular expression."""
+        return text.re_search(f"^(?:{pattern})$")
+
+    def whole_number_text(self, text):
+        """``"17850.00"`` → ``"17850"``; any other text as it is."""
+        import ibis
+        return ibis.cases((text.re_search(r"^[0-9]+\.0+$"), text.substr(0, text.find("."))), else_=text)
+
     def is_whole(self, x):
         return x == x.floor()
 
@@ -101,9 +108,7 @@ def id_expr(d: Dialect, col, dtype, missing_words: bool = False, clean: bool = F
     if dtype.is_string():
         # text ids exported from a float column: "17850.0" → "17850" (the regular expression
         # runs only on the ids that hold a '.': most hold none)
-        whole = text.re_search(r"^[0-9]+\.0+$")
-        text = ibis.cases((text.contains("."), ibis.cases((whole, text.substr(0, text.find("."))), else_=text)),
-                          else_=text)
+        text = ibis.cases((text.contains("."), d.whole_number_text(text)), else_=text)
     if missing_words:
         return ibis.cases((text.lower().isin(MISSING_ID_WORDS), ibis.null("string")), else_=text.nullif(""))
     return text.nullif("")
@@ -145,10 +150,11 @@ def money_expr(d: Dialect, col, decimal: str):
     minus = (n > 1) & clean.endswith("-") & ~paren
     body = ibis.cases((paren, clean.substr(1, n - 2)), (minus, clean.substr(0, n - 1)), else_=clean)
     number = body.replace(",", "") if decimal == "." else body.replace(".", "").replace(",", ".")
-    value = ibis.cases((body.re_search(f"^(?:{_NUMBER[decimal]})$"), d.to_float(number)), else_=ibis.null("float64"))
+    value = ibis.cases((d.full_match(body, _NUMBER[decimal]), d.to_float(number)), else_=ibis.null("float64"))
     signed = ibis.cases((value.isnan() | value.isinf(), ibis.null("float64")), (paren | minus, -value.abs()),
                         else_=value)
-    return ibis.cases((text.re_search(f"^(?:{_PLAIN[decimal]})$"), text.cast("float64")), else_=signed)
+    return ibis.cases((text.isnull(), ibis.null("float64")),
+                      (d.full_match(text, _PLAIN[decimal]), text.cast("float64")), else_=signed)
 
 
 def number_expr(d: Dialect, col, dtype, decimal: str):
@@ -208,10 +214,11 @@ def parsed_columns(d: Dialect, raw, config: Config, clean: set[str], infer):
     for dim in DIMENSIONS:
         if dim in cols:
             out[dim] = dim_expr(d, raw[cols[dim]], clean=cols[dim] in clean)
-    raw_text = {}
-    for role in RAW_KEPT:
-        if role in cols and (role != "order_id" or not config.order_id_parts):
-            raw_text[role] = raw[cols[role]]
+    # the money shown for a dropped row: the revenue column, or quantity and unit price
+    shown = ("order_date", "revenue") if "revenue" in cols else ("order_date", "quantity", "unit_price")
+    raw_text = {role: raw[cols[role]] for role in shown}
+    if not config.order_id_parts:
+        raw_text["order_id"] = raw[cols["order_id"]]
     if config.order_id_parts:   # the parts as written, for the examples of rows without an order id
         import ibis
         raw_text["order_id"] = ibis.literal(ORDER_ID_PARTS_SHOWN).join(

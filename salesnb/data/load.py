@@ -148,7 +148,7 @@ def _prescan(run: Runner, config: Config) -> tuple[set[str], int]:
         """The column's cleaning flag, then its non-ASCII flag, over ``v``."""
         # ASCII spaces by pattern (cheap); trim() also strips Unicode spaces, so a column with
         # any non-ASCII text is checked with trim() itself below
-        cond = v.startswith(" ") | v.endswith(" ") | (v == "")
+        cond = v.like(" %") | v.like("% ") | (v == "")
         if col in ids:
             cond = cond | v.contains(".")
         if col == config.columns.get("customer_id"):
