@@ -69,6 +69,11 @@ class Dialect:
         from .parsing import convert_date_format
         convert_date_format(fmt)
 
+    def finite_or_null(self, x):
+        """A float64 value, NULL when it is not finite (inf, NaN)."""
+        import ibis
+        return ibis.cases((x.isnan() | x.isinf(), ibis.null("float64")), else_=x)
+
     def full_match(self, text, pattern: str):
         """Whether the whole text matches the regular expression."""
         return text.re_search(f"^(?:{pattern})$")
@@ -151,8 +156,8 @@ def money_expr(d: Dialect, col, decimal: str):
     body = ibis.cases((paren, clean.substr(1, n - 2)), (minus, clean.substr(0, n - 1)), else_=clean)
     number = body.replace(",", "") if decimal == "." else body.replace(".", "").replace(",", ".")
     value = ibis.cases((d.full_match(body, _NUMBER[decimal]), d.to_float(number)), else_=ibis.null("float64"))
-    signed = ibis.cases((value.isnan() | value.isinf(), ibis.null("float64")), (paren | minus, -value.abs()),
-                        else_=value)
+    value = d.finite_or_null(value)
+    signed = ibis.cases((paren | minus, -value.abs()), else_=value)
     return ibis.cases((text.isnull(), ibis.null("float64")),
                       (d.full_match(text, _PLAIN[decimal]), text.cast("float64")), else_=signed)
 
@@ -161,9 +166,10 @@ def number_expr(d: Dialect, col, dtype, decimal: str):
     import ibis
     if dtype.is_boolean():
         return col.cast("float64")
+    if dtype.is_integer():   # always finite
+        return col.cast("float64")
     if dtype.is_numeric():
-        x = col.try_cast("float64")
-        return ibis.cases((x.isnan() | x.isinf(), ibis.null("float64")), else_=x)
+        return d.finite_or_null(col.try_cast("float64"))
     return money_expr(d, col, decimal)
 
 
