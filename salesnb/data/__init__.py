@@ -8,10 +8,11 @@ table``, in these modules, in that order:
 * :mod:`.parsing` — money and date text, the same grammar on every engine;
 * :mod:`.quality` — the :class:`DataQuality` record, built once for every engine;
 * :mod:`.rules` — SPEC 2.3: reasons, columns, implausible dates, duplicates, their messages;
+* :mod:`.canonical` — the canonical columns as Ibis expressions, and the engine :class:`Dialect`;
+* :mod:`.load` — SPEC 2.3 run once for every engine: dropped rows, filters, duplicates, figures;
 * :mod:`.dataset` — :class:`Dataset`;
-* :mod:`.backends` — connect and read raw rows: DuckDB (default), Spark, PostgreSQL;
-* :mod:`.rules_duckdb` / :mod:`.rules_ibis` — the rules evaluated on DuckDB (SQL) and on the
-  Ibis engines;
+* :mod:`.backends` — connect, read raw rows, and run the rules: DuckDB (default), Spark,
+  PostgreSQL;
 * :mod:`.sample` — the synthetic sample data set.
 """
 from __future__ import annotations
@@ -21,10 +22,10 @@ import shutil
 from ..config import Config
 from ..errors import DataError, SalesnbError
 from .backends.duckdb import _Reader, _connect
+from .backends.duckdb_run import load_duckdb
 from .dataset import Dataset
 from .parsing import quote_ident
 from .quality import DataQuality
-from .rules_duckdb import _load_duckdb
 from .sources import DUCKDB_SETTINGS, _source_files, fingerprint, source_changes
 
 # the underscored names are what guess, cli, findings and a test import from here today
@@ -42,9 +43,11 @@ def load_data(config: Config) -> Dataset:
 
 
 # What the findings import once the data has loaded: Ibis, pandas, scipy (about 2 s in all).
-# The DuckDB loader needs none of it, so a thread imports it while the engine scans (DuckDB
-# releases the GIL), and load_data waits for that thread before it returns.
-WARM_MODULES = ("ibis", "ibis.backends.duckdb", "salesnb.metrics.revenue", "salesnb.metrics.customers",
+# The DuckDB loader needs only Ibis' expressions and its SQL compiler (RULES_MODULES), so a
+# thread imports them while DuckDB reads the source (it releases the GIL), then the rest, and
+# load_data waits for that thread before it returns.
+RULES_MODULES = ("ibis", "ibis.backends.sql.compilers.duckdb")
+WARM_MODULES = RULES_MODULES + ("ibis.backends.duckdb", "salesnb.metrics.revenue", "salesnb.metrics.customers",
                 "salesnb.models.clv_findings", "salesnb.recommend")
 
 
@@ -70,7 +73,10 @@ def check_data(config: Config) -> DataQuality:
     if config.engine not in ("duckdb", "", None) and config.kind != "pipeline":
         with load_data(config) as dataset:
             return dataset.quality
-    return _load(config, with_table=False)
+    warm = _import_in_background(RULES_MODULES)
+    quality = _load(config, with_table=False)
+    warm.join()
+    return quality
 
 
 def _load(config: Config, with_table: bool):
@@ -78,14 +84,14 @@ def _load(config: Config, with_table: bool):
         from .pipeline import load_pipeline
         return load_pipeline(config, with_table)
     if config.engine not in ("duckdb", "", None):
-        from .rules_ibis import load_on_engine
+        from .backends.engines import load_on_engine
         return load_on_engine(config)
     from ..paths import owned_temp_folder
     tmpdir = str(owned_temp_folder("salesnb-"))   # swept by a later run if this one is killed
     db = None
     try:
         db = _connect(config, tmpdir)
-        dataset = _load_duckdb(config, db, tmpdir, with_table)
+        dataset = load_duckdb(config, db, tmpdir, with_table)
         if not with_table:
             db.close()
             shutil.rmtree(tmpdir, ignore_errors=True)

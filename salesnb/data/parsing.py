@@ -1,5 +1,5 @@
-"""Parsing text the same way on every engine: money and numbers (one grammar, a Python twin
-and a DuckDB SQL form), and dates (the candidate formats of ``date_format: auto``, their
+"""Parsing text the same way on every engine: money and numbers (one grammar: its Python form
+here, its Ibis form in :mod:`salesnb.data.canonical`), and dates (the candidate formats of ``date_format: auto``, their
 inference by value shape, and strftime patterns as Spark/PostgreSQL patterns).
 
 * Dates (``auto``): one family of formats per column (a date part, with or without a time of
@@ -36,7 +36,7 @@ def _path_list(paths) -> str:
 
 # --------------------------------------------------------------------------- money
 
-# Money and numbers as text (SPEC 2.2). The Python and SQL versions follow one grammar:
+# Money and numbers as text (SPEC 2.2). The Python and Ibis versions follow one grammar:
 #  1. a Unicode minus becomes '-';
 #  2. currency symbols and codes, spaces (any kind) and apostrophes are removed: every
 #     non-ASCII character, '$', ASCII whitespace, "'", a run of 2+ ASCII letters (EUR, kr, CHF)
@@ -55,7 +55,7 @@ _NUMBER = {
 # the cleaned text: "(number)" → p, "number-" → t, "number" → n (exactly one group matches)
 _MONEY = {d: rf"^(?:\((?P<p>{n})\)|(?P<t>{n})-|(?P<n>{n}))$" for d, n in _NUMBER.items()}
 
-# plain numbers ("12.50", "-3") need none of that: a fast path in SQL (same result)
+# plain numbers ("12.50", "-3") need none of that: a fast path on the engines (same result)
 _PLAIN = {".": r"-?[0-9]{1,15}(\.[0-9]{1,15})?", ",": r"-?[0-9]{1,15}"}
 _MONEY_STRIP_RE = re.compile(_MONEY_STRIP)
 _MONEY_RE = {d: re.compile(p) for d, p in _MONEY.items()}
@@ -68,7 +68,7 @@ def _to_float(number: str, decimal: str) -> float | None:
 
 
 def parse_money(text, decimal: str = ".") -> float | None:
-    """Python twin of :func:`money_sql`: ``"$1,234.56"`` → 1234.56, ``"(12.00)"`` → -12.0,
+    """Python twin of :func:`salesnb.data.canonical.money_expr`: ``"$1,234.56"`` → 1234.56, ``"(12.00)"`` → -12.0,
     ``"1.234,56 €"`` with ``decimal=","`` → 1234.56, ``"5-"`` → -5.0. Unreadable → None."""
     if text is None:
         return None
@@ -79,34 +79,6 @@ def parse_money(text, decimal: str = ".") -> float | None:
     if value is None:
         return None
     return -abs(value) if (m["p"] or m["t"]) else value
-
-
-def money_sql(col: str, decimal: str = ".") -> str:
-    """SQL expression turning the text column ``col`` into DOUBLE (NULL when unreadable).
-
-    The text is cleaned and matched once (``list_transform`` over a one-element list binds the
-    match to a name, so DuckDB does not repeat the regular expressions)."""
-    text = f"CAST({col} AS VARCHAR)"
-    clean = f"regexp_replace(replace({text}, '\u2212', '-'), {sql_literal(_MONEY_STRIP)}, '', 'g')"
-    match = f"regexp_extract({clean}, {sql_literal(_MONEY[decimal])}, ['p', 't', 'n'])"
-    number = "m.p || m.t || m.n"
-    number = (f"replace({number}, ',', '')" if decimal == "." else
-              f"replace(replace({number}, '.', ''), ',', '.')")
-    parsed = (f"list_transform([{match}], lambda m: list_transform([TRY_CAST({number} AS DOUBLE)], lambda v: "
-              f"CASE WHEN isfinite(v) THEN CASE WHEN m.p <> '' OR m.t <> '' THEN -abs(v) ELSE v END END)[1])[1]")
-    return (f"(CASE WHEN {col} IS NULL THEN NULL "
-            f"WHEN regexp_full_match({text}, {sql_literal(_PLAIN[decimal])}) THEN CAST({text} AS DOUBLE) "
-            f"ELSE {parsed} END)")
-
-
-def trimmed_sql(text_sql: str) -> str:
-    """``trim(text_sql)``, called only on the values it can change. trim() strips spaces and
-    Unicode space separators (not tabs) and copies every value; most values have none, and
-    checking for a space at either end or any non-ASCII character is about 3 × cheaper
-    (10M lines: 0.2 s against 0.55 s a column)."""
-    v = text_sql
-    return (f"(CASE WHEN {v} LIKE ' %' OR {v} LIKE '% ' OR strlen({v}) <> length({v}) "
-            f"THEN trim({v}) ELSE {v} END)")
 
 
 # --------------------------------------------------------------------------- dates
@@ -141,13 +113,6 @@ def _strptime_sql(value_sql: str, fmt: str) -> str:
     if "%z" in fmt:
         expr = f"CAST(timezone('UTC', {expr}) AS TIMESTAMP)"
     return expr
-
-
-def _family_sql(value_sql: str, family) -> str:
-    parts = [_strptime_sql(value_sql, f) for f in family]
-    expr = parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
-    lo, hi = YEAR_RANGE
-    return f"(CASE WHEN year({expr}) BETWEEN {lo} AND {hi} THEN {expr} END)"
 
 
 # At most this many value shapes are matched against the formats; past it every value is tried

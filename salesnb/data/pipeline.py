@@ -37,15 +37,15 @@ REASONS = {"missing stage": "no stage", "closed deal without close date": "won o
 
 class _Dates:
     """Text → timestamp, NULL when it does not read: DuckDB ``try_strptime``, else the engine's
-    own form (:class:`salesnb.data.rules_ibis._Dialect`)."""
+    own form (:class:`salesnb.data.backends.engines.EngineDialect`)."""
 
     def __init__(self, kind: str):
         import ibis
         import ibis.expr.datatypes as dt_
         self.kind = kind
         if kind in (SPARK, POSTGRES):
-            from .rules_ibis import _Dialect
-            self._dialect = _Dialect(kind)
+            from .backends.engines import EngineDialect
+            self._dialect = EngineDialect(kind)
         else:
             self._try = ibis.udf.scalar.builtin(lambda v, f: None, name="try_strptime",
                                                 signature=((dt_.string, dt_.string), dt_.Timestamp()))

@@ -13,9 +13,8 @@ The rules, in the order they apply:
 5. Rows without a customer id are kept for revenue; customer analyses leave them out.
 
 Each row counts under its *first* failing reason (:data:`REASONS` order), so the counts add up
-to the rows dropped. The expressions that evaluate the rules are written per engine family:
-DuckDB SQL in :mod:`salesnb.data.rules_duckdb`, Ibis (Spark, PostgreSQL) in
-:mod:`salesnb.data.rules_ibis`.
+to the rows dropped. The expressions that evaluate the rules are written once, in Ibis, in
+:mod:`salesnb.data.canonical` and :mod:`salesnb.data.load`, and every backend runs them.
 """
 from __future__ import annotations
 

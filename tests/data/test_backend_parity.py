@@ -1,4 +1,4 @@
-"""Other engines (salesnb.data.rules_ibis): the same findings on PySpark and PostgreSQL as on DuckDB.
+"""Other engines (salesnb.data.backends.engines): the same findings on PySpark and PostgreSQL as on DuckDB.
 
 Superstore's revenue (and customers) findings for 2017Q4 are computed on DuckDB, on PySpark in
 local mode (reading the cp1252 CSV itself) and on a real PostgreSQL server started here (a typed

@@ -10,7 +10,7 @@ def test_an_engine_source_without_files_is_fingerprinted_by_its_own_label():
     """A Spark file source that is not local (hdfs://) has no files to hash: its label is
     ``source:<path>`` (it read ``table:None`` before issue 23), a table ``table:<name>``."""
     from salesnb.data.backends import _Source
-    from salesnb.data.rules_ibis import _fingerprint
+    from salesnb.data.backends.engines import _fingerprint
 
     def expected(engine, what, rows, total):
         return hashlib.sha256("\n".join([engine, what, str(rows), f"{total:.2f}"]).encode("utf-8")).hexdigest()

@@ -303,7 +303,7 @@ def test_big_parquet_read_in_place_loads_the_same(tmp_path, case, monkeypatch):
     """Above VIEW_MIN_ROWS a columnar source is read in place (views, no copy): same rows, same
     quality record as the copied table."""
     import pandas as pd
-    from salesnb.data import rules_duckdb as data_module
+    from salesnb.data.backends import duckdb_run as data_module
     cols = dict(_PRESCAN_CASES[case])
     cols["date"] = pd.to_datetime(["2024-01-05", "2024-01-05", "bad", "2024-03-09"], errors="coerce")
     cols["amount"] = [10.0, 11.0, -2.5, float("inf")]

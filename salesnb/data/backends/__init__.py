@@ -6,9 +6,11 @@
   ``table:``/``query:`` of the session's catalog.
 * :mod:`.postgres` — a libpq URL: a ``table:`` or ``query:``.
 
-The canonical columns and the data rules are applied to what a backend reads by
-:mod:`salesnb.data.rules_duckdb` (DuckDB) and :mod:`salesnb.data.rules_ibis` (the others).
-Here: which backend an ``engine:`` value names, and what the Ibis backends share.
+The canonical columns and the data rules (:mod:`salesnb.data.canonical`, :mod:`salesnb.data.load`,
+Ibis expressions written once) are run on what a backend reads by :mod:`.duckdb_run` (DuckDB:
+compiled to SQL on its own connection) and :mod:`.engines` (Spark, PostgreSQL: their Ibis
+backends), each with its dialect. Here: which backend an ``engine:`` value names, and what the
+Ibis backends share.
 """
 from __future__ import annotations
 
