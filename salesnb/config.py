@@ -26,10 +26,10 @@ CANONICAL_COLUMNS = (
     "order_id", "order_date", "customer_id", "revenue", "quantity", "unit_price",
     "region", "segment", "category", "product", "sales_rep", "channel",
 ) + PROFIT_ROLES
-#: the roles read as numbers (SPEC 2.3), in the order the loaders parse them; revenue is
-#: quantity × unit_price when it is not mapped
-NUMBER_ROLES = ("quantity", "unit_price", "revenue") + PROFIT_ROLES
 DIMENSIONS = ("region", "segment", "category", "product", "sales_rep", "channel")
+#: every canonical role that is not an id, the date or a dimension: read as a number (SPEC 2.3's
+#: money grammar); revenue is quantity × unit_price when it is not mapped
+NUMBER_ROLES = tuple(r for r in CANONICAL_COLUMNS if r not in ("order_id", "customer_id", "order_date") + DIMENSIONS)
 #: each dimension as a word in a sentence (the report pages and the recommendations' titles)
 DIMENSION_NOUNS = {dim: dim.replace("_", " ") for dim in DIMENSIONS}
 REQUIRED_COLUMNS = ("order_id", "order_date")

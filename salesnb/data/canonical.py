@@ -12,13 +12,11 @@ Roles are handled from :mod:`salesnb.config` alone: the ids, the date, the dimen
 """
 from __future__ import annotations
 
-from ..config import CANONICAL_COLUMNS, DIMENSIONS, ORDER_ID_PARTS_SHOWN, Config
+from ..config import DIMENSIONS, NUMBER_ROLES, ORDER_ID_PARTS_SHOWN, Config
 from .parsing import _MONEY_STRIP, _NUMBER, _PLAIN, YEAR_RANGE
 from .rules import MISSING_ID_WORDS, ORDER_ID_SEPARATOR, date_format_unused
 
 ID_ROLES = ("order_id", "customer_id")
-#: every canonical role that is not an id, the date or a dimension: a number (money grammar)
-NUMBER_ROLES = tuple(r for r in CANONICAL_COLUMNS if r not in ID_ROLES + ("order_date",) + DIMENSIONS)
 
 
 def canonical_order(present) -> list[str]:
