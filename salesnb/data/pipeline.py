@@ -263,11 +263,15 @@ def load_pipeline(config: Config, with_table: bool = True):
         source = postgres._postgres_source(con, config)
     desc = repr(source.description)
     try:
-        return _finish(config, con, kind, source.table, desc, source.description, None, source.encoding, (), None)
+        dataset = _finish(config, con, kind, source.table, desc, source.description, None, source.encoding, (), None)
     except BaseException:
         if kind == POSTGRES:
             con.disconnect()
         raise
+    if not with_table:   # check_data (salesnb validate): only the quality record
+        dataset.close()
+        return dataset.quality
+    return dataset
 
 
 def _load_duckdb(config: Config, with_table: bool):
