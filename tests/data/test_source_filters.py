@@ -110,6 +110,17 @@ def test_the_report_and_validate_say_what_each_filter_did(make_params):
     assert line.replace("'", "&#39;") in str(data_quality(found.data))
 
 
+def test_the_explorer_filters_on_a_source_column(make_params):
+    import salesnb
+    sb = salesnb.open(make_params(HAND_CSV))
+    air = sb.filter(**{"Ship Mode": "Air"}, exclude={"Carrier": ["UPS"]})
+    assert air.config.filters == {"include": {"Ship Mode": ["Air"]}, "exclude": {"Carrier": ["UPS"]}}
+    assert air.kpis("2024-01").loc["total", "2024-01"] == 10.0                # order 1 (order 4 goes by UPS)
+    with pytest.raises(DataError, match="Did you mean 'Ship Mode'"):
+        sb.filter(**{"ShipMode": "Air"}).kpis("2024-01")
+    sb.close(), air.close()
+
+
 # --------------------------------------------------------------------------- typed columns
 
 def _typed_parquet(folder):
