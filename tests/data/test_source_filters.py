@@ -210,6 +210,9 @@ def test_pipeline_filters_say_what_each_kept(tmp_path):
     assert [(f["column"], f["role"], f["rows"], f["kept"], f["removed"]) for f in q.filters] == [
         ("office", None, 3, 2, 1), ("stage", "stage", 2, 1, 1)]
     assert (q.deals["won"], q.deals["lost"], q.deals["open"]) == (1, 0, 0)
+    from salesnb.render.narrative.pipeline import quality_checks
+    checks = quality_checks({"data": {"deals": q.deals, "filters": q.filters, "notes": q.notes}})
+    assert "Filter exclude stage (column 'stage') in ['Open']: kept 1 of 2 rows, removed 1." in checks
 
 
 # --------------------------------------------------------------------------- Superstore
