@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from .config_pipeline import (PIPELINE_COLUMNS, PIPELINE_DIMENSIONS, PIPELINE_TEXT_ROLES, check_kind,
-                              check_pipeline_columns, check_stages, unmapped_filter_error)
+                              check_pipeline_columns, check_stages)
 from .errors import ConfigError, PeriodError
 from .periods import parse_period
 
@@ -45,7 +45,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 DATE_FORMATS = ("auto", "dayfirst", "monthfirst")
 URL_PREFIXES = ("postgres://", "postgresql://", "spark://", "sc://", "local[", "local", "yarn", "duckdb://")
-# roles whose values are text, so that filters can name them
+# roles whose values are text, so that filters can name them (and any source column no role maps)
 FILTER_ROLES = ("order_id", "customer_id") + DIMENSIONS
 DELIMITER_WORDS = {"tab": "\t", "\\t": "\t", "whitespace": "whitespace"}
 # how a composite order id's parts are shown: its label under columns, and the example values of
@@ -238,13 +238,13 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
     filters = data.get("filters") or {}
     if not isinstance(filters, dict) or any(k not in ("include", "exclude") for k in filters):
         raise ConfigError(f"filters{_where(path)} takes 'include' and/or 'exclude', each a mapping "
-                          "of column role to a list of values.",
+                          "of a column role (or any source column) to a list of values.",
                           hint="e.g. filters: {exclude: {product: [POSTAGE]}}")
     clean_filters: dict[str, dict[str, list]] = {}
     text_roles = PIPELINE_TEXT_ROLES if kind == "pipeline" else FILTER_ROLES
     for fkind, spec in filters.items():
         if not isinstance(spec, dict):
-            raise ConfigError(f"filters.{fkind}{_where(path)} must map a column role to a list of values.")
+            raise ConfigError(f"filters.{fkind}{_where(path)} must map a column role (or any source column) to a list of values.")
         clean_filters[fkind] = {}
         for role, values in spec.items():
             if role in roles and role not in text_roles:
@@ -255,8 +255,7 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
                 raise ConfigError(f"filters.{fkind}.order_id{_where(path)}: the order id is made of several "
                                   f"columns ({columns['order_id']}), and a filter matches one column's values.",
                                   hint="filter on customer_id or a dimension, or select the rows with query:")
-            if kind == "sales" and role not in columns:   # see unmapped_filter_error
-                raise unmapped_filter_error(f"filters.{fkind}.{role}", role, columns, path)
+            # a key that no role maps names a source column: checked when the source is read
             if not isinstance(values, list):
                 values = [values]
             if any(isinstance(v, (list, dict)) or v is None for v in values):

@@ -61,22 +61,25 @@ def check_stages(stages, kind: str, where: str) -> dict[str, list[str]]:
     return out
 
 
-def unmapped_filter_error(key: str, name: str, columns: dict, path, source_columns=None) -> ConfigError:
-    """A filter that names neither a mapped role nor a column of the source. Pipeline params may
-    filter on any source column (checked when the source is read: ``source_columns``); sales
-    params on the roles they map."""
+def unmapped_filter_error(key: str, name: str, columns: dict, path, source_columns, source_desc: str):
+    """A filter (``key``: ``filters.include.<name>``) whose column is neither a mapped role nor a
+    column of the source ``source_desc``: a DataError when the source is read (filters of both
+    kinds of params may name any source column)."""
+    from .errors import DataError
     where = f" in {path}" if path else ""
-    if source_columns is None:
-        what, known = "a mapped role", "the mapped roles are: " + ", ".join(columns)
-    else:
-        what = "a mapped role nor a column of the source"
-        known = "the source's columns are: " + ", ".join(repr(str(c)) for c in source_columns)
-    return ConfigError(f"{key}{where}: {name!r} is not {what}.{_closest(name, list(source_columns or []) + list(columns))}",
-                       hint=f"{known}; to filter on another column (or a joined table's), select the rows "
-                            "with query: SELECT ... WHERE <column> IN (...)")
+    source_columns = [str(c) for c in source_columns]
+    return DataError(f"{key}{where}: {name!r} is neither a mapped role nor a column of {source_desc}."
+                     f"{_closest(name, source_columns)}",
+                     hint="filter on a column of the source (" + ", ".join(repr(c) for c in source_columns)
+                          + ") or a mapped role (" + (", ".join(columns) or "none") + "); to filter on a derived "
+                          "column (or a joined table's), select the rows with query: SELECT ... WHERE <column> IN (...)")
 
 
 def _closest(word: str, choices) -> str:
+    """" Did you mean 'a' or 'b'?" with the closest of ``choices`` (up to three), or nothing."""
     import difflib
-    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.5)
-    return f" Did you mean {match[0]!r}?" if match else ""
+    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=3, cutoff=0.5)
+    if not match:
+        return ""
+    shown = [repr(m) for m in match]
+    return " Did you mean " + (", ".join(shown[:-1]) + " or " if len(shown) > 1 else "") + shown[-1] + "?"

@@ -20,7 +20,7 @@ params' filters and the checks.
 """
 from __future__ import annotations
 
-from .config import DIMENSIONS, FILTER_ROLES, Config, load_config
+from .config import CANONICAL_COLUMNS, DIMENSIONS, FILTER_ROLES, Config, load_config
 from .errors import ConfigError, SalesnbError
 
 _KPI_ROWS = ("total", "orders", "units", "aov", "revenue_per_unit", "customers", "revenue_per_customer")
@@ -253,10 +253,10 @@ class Explorer:
         Parameters
         ----------
         exclude : dict, optional
-            Role → value or list of values to drop, e.g. ``{"product": ["POSTAGE"]}``.
+            Role (or source column) → value or list of values to drop, e.g. ``{"product": ["POSTAGE"]}``.
         **include
-            Role → value or list of values to keep, e.g. ``region="West"`` or
-            ``segment=["Consumer", "Corporate"]``. Filters already in the params stay: an
+            Role or source column → value or list of values to keep, e.g. ``region="West"``,
+            ``segment=["Consumer", "Corporate"]`` or ``**{"Ship Mode": "Same Day"}``. Filters already in the params stay: an
             include on a role they also include keeps only the values in both.
 
         Returns
@@ -267,8 +267,9 @@ class Explorer:
         filters = {k: {r: list(v) for r, v in spec.items()} for k, spec in self.config.filters.items()}
         for kind, spec in (("include", include), ("exclude", exclude or {})):
             for role, values in spec.items():
-                if role not in FILTER_ROLES:
-                    raise ConfigError(f"Cannot filter on {role!r}.", hint="filter on one of: " + ", ".join(FILTER_ROLES))
+                if role in CANONICAL_COLUMNS and role not in FILTER_ROLES:   # any source column is checked on load
+                    raise ConfigError(f"Cannot filter on {role!r}.", hint="filter on one of: " + ", ".join(FILTER_ROLES)
+                                      + ", or a column of the source")
                 values = [values] if isinstance(values, (str, int, float)) else list(values)
                 values = [str(v).strip() for v in values]
                 have = filters.setdefault(kind, {})

@@ -477,6 +477,8 @@ def data_section(dataset) -> dict:
         "has_quantity": dataset.has_quantity, "revenue_total": q.revenue_total,
         # a pipeline's rows are deals, not order lines: no order to resolve
         "notes": list(q.notes) + (order_notes(dataset) if dataset.config.kind != "pipeline" else []),
+        # what each filter kept and removed (only with filters: findings without them are unchanged)
+        **({"filters": [dict(f) for f in q.filters]} if q.filters else {}),
     }
 
 

@@ -71,7 +71,6 @@ def test_unknown_column_role():
     ({"memory_limit": "lots"}, "memory_limit"),
     ({"engine": "oracle"}, "engine"),
     ({"filters": {"keep": {"region": ["A"]}}}, "filters"),
-    ({"filters": {"include": {"region": ["A"]}}}, "filters.include.region"),
     ({"filters": {"exclude": {"revenue": [0]}}}, "filters.exclude.revenue"),
     ({"filters": {"exclude": {"order_id": [None]}}}, "filters.exclude.order_id"),
     ({"title": ["a"]}, "title"),

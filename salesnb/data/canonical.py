@@ -245,3 +245,79 @@ def raw_examples(config: Config, t) -> dict:
     elif "quantity" in raw and "unit_price" in raw and "revenue" not in config.columns:
         out["unparseable revenue"] = raw["quantity"].fill_null("(empty)") + " × " + raw["unit_price"].fill_null("(empty)")
     return out
+
+
+# --------------------------------------------------------------------------- filters
+
+def filter_keys(config: Config, raw, source_desc: str) -> list[tuple[str, str, list[str], str | None]]:
+    """The ``filters`` in the order they apply (include, then exclude): (kind, key, values, the
+    role or None). A key that no role maps is a column of the source; one that is neither is a
+    DataError naming the closest source columns."""
+    from ..config_pipeline import unmapped_filter_error
+    out = []
+    for kind in ("include", "exclude"):
+        for key, values in config.filters.get(kind, {}).items():
+            if key in config.columns:
+                out.append((kind, key, list(values), key))
+                continue
+            if key not in raw.columns:
+                raise unmapped_filter_error(f"filters.{kind}.{key}", key, config.columns, config.params_path,
+                                            list(raw.columns), source_desc)
+            out.append((kind, key, list(values), None))
+    return out
+
+
+def source_filter_match(d: Dialect, raw, key: str, values: list[str], where: str, source_desc: str):
+    """Whether a row's source column ``key`` holds one of ``values`` (never NULL). Text compares
+    trimmed (SPEC 2.1, as for roles; ``""`` matches an empty or missing value); a typed column
+    compares as the source holds it: numbers as numbers, dates and timestamps by ISO date
+    (``2017-11-08``, the whole day) or timestamp, booleans as true/false."""
+    import ibis
+    col, dtype = raw[key], raw.schema()[key]
+    wanted = [v for v in values if v != ""]
+    empty = "" in values
+    if dtype.is_numeric() or dtype.is_boolean() or dtype.is_date() or dtype.is_timestamp():
+        match = _typed_match(d, col, dtype, wanted, where, source_desc)
+        if empty:
+            match = col.isnull() if match is None else (match | col.isnull())
+        return ibis.literal(False) if match is None else match.fill_null(False)
+    return d.trimmed(col.cast("string")).fill_null("").isin(values)
+
+
+def _typed_match(d: Dialect, col, dtype, wanted: list[str], where: str, source_desc: str):
+    import datetime as dt_
+
+    from ..errors import DataError
+
+    def bad(value, what, example):
+        return DataError(f"{where}: column {col.get_name()!r} of {source_desc} holds {what}, and {value!r} is not one.",
+                         hint=f"write the values as the column holds them (e.g. {example}), or select the rows "
+                              "with query: SELECT ... WHERE <column> IN (...)")
+    if not wanted:
+        return None
+    if dtype.is_boolean():
+        words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+        if any(v.lower() not in words for v in wanted):
+            raise bad(next(v for v in wanted if v.lower() not in words), "true/false values", "true")
+        return col.isin(sorted({words[v.lower()] for v in wanted}))
+    if dtype.is_numeric():
+        numbers = []
+        for v in wanted:
+            try:
+                numbers.append(float(v))
+            except ValueError:
+                raise bad(v, "numbers", "42 or 2.5") from None
+        return col.cast("float64").isin(sorted(set(numbers)))
+    days, moments = [], []
+    for v in wanted:
+        try:
+            (days if len(v) == 10 else moments).append(
+                dt_.date.fromisoformat(v) if len(v) == 10 else dt_.datetime.fromisoformat(v))
+        except ValueError:
+            raise bad(v, "dates", "2017-11-08 or 2017-11-08 14:30:00") from None
+    if dtype.is_date():
+        return col.isin(days + [m.date() for m in moments if m == dt_.datetime.combine(m.date(), dt_.time())])
+    ts = d.native_timestamp(col, dtype)[0]
+    moments = [m.astimezone(dt_.timezone.utc).replace(tzinfo=None) if m.tzinfo else m for m in moments]   # as read: UTC
+    parts = ([ts.date().isin(days)] if days else []) + ([ts.isin(moments)] if moments else [])
+    return parts[0] if len(parts) == 1 else parts[0] | parts[1]

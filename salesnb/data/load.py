@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..config import DIMENSIONS, Config
-from .canonical import ID_ROLES, Dialect, parsed_columns, raw_examples
+from .canonical import ID_ROLES, Dialect, filter_keys, parsed_columns, raw_examples, source_filter_match
 from .parsing import EXAMPLES, _infer_date_family, _strptime_sql
 from .quality import Stats, build_quality
 from .rules import (
@@ -81,10 +81,14 @@ def load_rows(config: Config, run: Runner):
     keep_hash = d.row_hash and (dup_rows is None or (config.dedupe and dup_rows > 0))
     extra = {"_row_hash": d.row_hash_expr(raw)} if keep_hash else {}
     source_cols = {} if d.row_hash else {f"_src_{i}": raw[c] for i, c in enumerate(raw.columns)}
-    expr = raw.select(**canonical, **stored, **extra, **source_cols)
+    # a filter on a source column that no role maps: its match is stored beside the parsed rows
+    filters = filter_keys(config, raw, run.source_desc)
+    at = f" in {config.params_path}" if config.params_path else ""
+    matches = {f"_flt{i}": source_filter_match(d, raw, key, values, f"filters.{kind}.{key}{at}", run.source_desc)
+               for i, (kind, key, values, role) in enumerate(filters) if role is None}
+    expr = raw.select(**canonical, **stored, **extra, **source_cols, **matches)
     inner = raw.select(**full)
-    has_filters = any(config.filters.get(k) for k in ("include", "exclude"))
-    parsed = run.store_parsed(expr, as_view=prescan and not keep_hash and not has_filters)
+    parsed = run.store_parsed(expr, as_view=prescan and not keep_hash and not filters)
     rows_read = run.rows_read
     if rows_read is None:
         rows_read = int(run.one(parsed.aggregate(n=parsed.count()))["n"] or 0)
@@ -101,15 +105,9 @@ def load_rows(config: Config, run: Runner):
     mixed = currency_note(run, config, parsed) if d.money_notes else None
     if mixed:
         notes.append(mixed)
-    keep = valid
-    for kind, include in (("include", True), ("exclude", False)):
-        for role, values in config.filters.get(kind, {}).items():
-            v = parsed[role].cast("string").fill_null("")
-            keep = keep & (v.isin(values) if include else v.notin(values))
-    if keep is not valid:
-        n = int(run.one(parsed.aggregate(n=parsed.count(where=valid & ~keep)))["n"] or 0)
-        if n:
-            dropped["filtered"] = n
+    keep, applied = _apply_filters(run, config, parsed, valid, filters)
+    if sum(f["removed"] for f in applied):
+        dropped["filtered"] = sum(f["removed"] for f in applied)
     kept = parsed.filter(keep.fill_null(False))
     table = run.store_sales(parsed, kept, list(canonical), config.dedupe and bool(dup_rows), bool(dropped))
     stats, rows_used = _stats(run, config, table)
@@ -117,7 +115,7 @@ def load_rows(config: Config, run: Runner):
     if rows_used == 0:
         raise no_usable_rows(config, run.source_desc, rows_read, dropped, examples, decimal_hint)
     return table, dict(stats=stats, rows_read=rows_read, rows_used=rows_used, dropped=dropped, examples=examples,
-                       dup_rows=dup_rows, dup_dropped=dup_dropped, date_format=date_fmt, notes=notes)
+                       dup_rows=dup_rows, dup_dropped=dup_dropped, date_format=date_fmt, notes=notes, filters=applied)
 
 
 def quality_of(config: Config, found: dict, **source):
@@ -126,6 +124,33 @@ def quality_of(config: Config, found: dict, **source):
     read_notes = source.pop("read_notes", [])
     found = dict(found, notes=list(read_notes) + found["notes"])
     return build_quality(config, found.pop("stats"), **source, **found)
+
+
+def _apply_filters(run: Runner, config: Config, parsed, valid, filters):
+    """The condition of a kept row, and per filter (in the order they apply, one aggregate) the
+    usable rows it saw, kept and removed (:func:`filter_record`). A role compares its canonical
+    value; a source column its stored match."""
+    if not filters:
+        return valid, []
+    keep, aggs = valid, {"n": parsed.count(where=valid)}
+    for i, (kind, key, values, role) in enumerate(filters):
+        match = parsed[role].cast("string").fill_null("").isin(values) if role else parsed[f"_flt{i}"]
+        cond = match if kind == "include" else ~match
+        aggs[f"r{i}"] = parsed.count(where=keep & ~cond)
+        keep = keep & cond
+    row = run.one(parsed.aggregate(**aggs))
+    rows, applied = int(row["n"] or 0), []
+    for i, spec in enumerate(filters):
+        applied.append(filter_record(config, spec, rows, int(row[f"r{i}"] or 0)))
+        rows -= applied[-1]["removed"]
+    return keep, applied
+
+
+def filter_record(config: Config, spec, rows: int, removed: int) -> dict:
+    """What one filter did, for the quality record: ``spec`` (kind, key, values, role or None)."""
+    kind, key, values, role = spec
+    return {"kind": kind, "column": str(config.columns[role]) if role else key, "role": role,
+            "values": list(values), "rows": rows, "kept": rows - removed, "removed": removed}
 
 
 # --------------------------------------------------------------------------- stage 1: prescan
@@ -372,4 +397,4 @@ def infer_on_duckdb(db, table: str, every_value: bool, what: str, date_format: s
     return family, main
 
 
-__all__ = ["Runner", "load_rows", "quality_of", "currency_note", "infer_on_duckdb"]
+__all__ = ["Runner", "load_rows", "quality_of", "currency_note", "infer_on_duckdb", "filter_record"]

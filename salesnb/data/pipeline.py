@@ -21,12 +21,14 @@ import hashlib
 import shutil
 
 from ..config import Config
-from ..config_pipeline import PIPELINE_TEXT_ROLES, unmapped_filter_error
+from ..config_pipeline import PIPELINE_TEXT_ROLES
 from ..errors import DataError, NoDataError
 from ..fmt import fmt_count
 from .backends import POSTGRES, SPARK, engine_kind
+from .canonical import Dialect, filter_keys, source_filter_match
 from .dataset import Dataset, EngineDataset
 from .parsing import EXAMPLES, _MONEY_STRIP, _NUMBER, convert_date_format, infer_date_format
+from .load import filter_record
 from .quality import DataQuality, month_coverage, partial_months
 from .rules import _check_columns
 
@@ -95,24 +97,25 @@ def _value_expr(raw, col: str, config: Config, dates: _Dates):
     return ibis.cases((valid, dates.to_float(number)), else_=ibis.null("float64"))
 
 
-def _filter_condition(raw, config: Config, desc: str):
-    """The ``filters`` as one condition on the source's rows (None without filters): a key is a
-    mapped role (its column) or any column of the source."""
-    cond = None
-    for kind_, include in (("include", True), ("exclude", False)):
-        for key, values in config.filters.get(kind_, {}).items():
-            col = config.columns.get(key, key)
-            if col not in raw.columns:
-                raise unmapped_filter_error(f"filters.{kind_}.{key}", key, config.columns, config.params_path,
-                                            source_columns=list(raw.columns))
-            v = raw[col].cast("string").strip().fill_null("")
-            c = v.isin(values) if include else v.notin(values)
-            cond = c if cond is None else cond & c
-    return cond
+def _filter_conditions(raw, config: Config, desc: str) -> tuple[list, list]:
+    """The ``filters`` (:func:`~.canonical.filter_keys`) and, for each, the condition of a row it
+    keeps: a role compares its column's trimmed text, a source column as
+    :func:`~.canonical.source_filter_match` does (the same rules as sales params)."""
+    filters = filter_keys(config, raw, desc)
+    at = f" in {config.params_path}" if config.params_path else ""
+    conds = []
+    for kind_, key, values, role in filters:
+        if role:
+            match = raw[config.columns[role]].cast("string").strip().fill_null("").isin(values)
+        else:
+            match = source_filter_match(Dialect(), raw, key, values, f"filters.{kind_}.{key}{at}", desc)
+        conds.append(match if kind_ == "include" else ~match)
+    return filters, conds
 
 
 def canonical_deals(raw, config: Config, kind: str, desc: str):
-    """(the source rows with the canonical ``_c_*`` columns and ``_keep``, date formats)."""
+    """(the source rows with the canonical ``_c_*`` columns, ``_keep`` and each filter's ``_keep<i>``,
+    date formats, the filters)."""
     import ibis
     cols = config.columns
     dates = _Dates(kind)
@@ -129,9 +132,13 @@ def canonical_deals(raw, config: Config, kind: str, desc: str):
     stage = out["_c_stage"]
     out["_c_outcome"] = ibis.cases((stage.isin(config.stages["won"]), "won"),
                                    (stage.isin(config.stages["lost"]), "lost"), else_="open")
-    keep = _filter_condition(raw, config, desc)
-    out["_keep"] = ibis.literal(True) if keep is None else keep
-    return raw.mutate(**out), formats
+    filters, conds = _filter_conditions(raw, config, desc)
+    keep = ibis.literal(True)
+    for i, cond in enumerate(conds):
+        out[f"_keep{i}"] = cond
+        keep = cond if i == 0 else keep & cond
+    out["_keep"] = keep
+    return raw.mutate(**out), formats, filters
 
 
 def _select_deals(t, config: Config):
@@ -148,14 +155,19 @@ def _select_deals(t, config: Config):
     return t.select(**names)
 
 
-def _counts(t, config: Config):
+def _counts(t, config: Config, n_filters: int):
     """One aggregate: rows, dropped per reason, filtered, unreadable created dates and values."""
     cols = config.columns
     no_stage = t._c_stage.isnull()
     closed_no_date = ~no_stage & (t._c_outcome != "open") & t._c_close_date.isnull()
     usable = ~no_stage & ~closed_no_date
     aggs = {"rows": t.count(), "missing_stage": no_stage.sum(), "closed_no_date": closed_no_date.sum(),
-            "filtered": (usable & ~t._keep).sum()}
+            "filtered": (usable & ~t._keep).sum(), "usable": usable.sum()}
+    # each filter's removed rows, in the order they apply (salesnb.data.load.filter_record)
+    before = usable
+    for i in range(n_filters):
+        aggs[f"removed{i}"] = (before & ~t[f"_keep{i}"]).sum()
+        before = before & t[f"_keep{i}"]
     for role in ("created_date", "value"):
         if role in cols:
             raw_text = t[cols[role]].cast("string").strip()
@@ -251,11 +263,15 @@ def load_pipeline(config: Config, with_table: bool = True):
         source = postgres._postgres_source(con, config)
     desc = repr(source.description)
     try:
-        return _finish(config, con, kind, source.table, desc, source.description, None, source.encoding, (), None)
+        dataset = _finish(config, con, kind, source.table, desc, source.description, None, source.encoding, (), None)
     except BaseException:
         if kind == POSTGRES:
             con.disconnect()
         raise
+    if not with_table:   # check_data (salesnb validate): only the quality record
+        dataset.close()
+        return dataset.quality
+    return dataset
 
 
 def _load_duckdb(config: Config, with_table: bool):
@@ -289,8 +305,12 @@ def _load_duckdb(config: Config, with_table: bool):
 
 def _finish(config, con, kind, raw, desc, source, sha, encoding, state, tmpdir):
     _check_columns(config, {n: str(t) for n, t in raw.schema().items()}, desc)
-    t, formats = canonical_deals(raw, config, kind, desc)
-    counts, usable = _counts(t, config)
+    t, formats, filters = canonical_deals(raw, config, kind, desc)
+    counts, usable = _counts(t, config, len(filters))
+    applied, rows = [], counts["usable"]
+    for i, spec in enumerate(filters):
+        applied.append(filter_record(config, spec, rows, counts[f"removed{i}"]))
+        rows -= applied[-1]["removed"]
     if counts["rows"] == 0:
         raise NoDataError(f"{desc} has no rows.", hint="export the data again with its rows")
     examples = {}
@@ -316,6 +336,7 @@ def _finish(config, con, kind, raw, desc, source, sha, encoding, state, tmpdir):
         sha = hashlib.sha256(f"{config.engine} {config.query or config.table or config.source} "
                              f"{counts['rows']}".encode()).hexdigest()
     quality = _quality(config, per, counts, examples, formats, source, sha, encoding)
+    quality.filters = applied
     if quality.rows_used == 0:
         raise NoDataError(f"No usable deal in {desc}: " + ", ".join(f"{k} {fmt_count(v)}" for k, v in quality.rows_dropped.items()),
                           hint="check columns.stage, stages: and the filters in the params file")

@@ -41,6 +41,9 @@ class DataQuality:
     notes: list[str] = field(default_factory=list)
     # kind: pipeline params only (salesnb.data.pipeline): deals won, lost and open, open by stage
     deals: dict | None = None
+    # what each filter of the params did, in the order they apply: {kind, column, role (None for
+    # a source column), values, rows (usable rows it saw), kept, removed}
+    filters: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -118,7 +121,8 @@ def resolved_orders_note(count: int, examples: list) -> str:
 
 def build_quality(config, stats: Stats, *, source: str, source_label: str, sha256: str, encoding: str | None,
                   rows_read: int, rows_used: int, dropped: dict[str, int], examples: dict[str, list[str]],
-                  dup_rows: int, dup_dropped: int, date_format: str | None, notes: list[str]) -> DataQuality:
+                  dup_rows: int, dup_dropped: int, date_format: str | None, notes: list[str],
+                  filters: list[dict] | None = None) -> DataQuality:
     """The record of one load. ``source``: what the record names; ``source_label``: the source
     as messages name it."""
     from ..periods import month_index, month_label
@@ -150,4 +154,4 @@ def build_quality(config, stats: Stats, *, source: str, source_label: str, sha25
         partial_months=partial_months(first, last), gap_months=gaps,
         month_coverage={k: round(v, 4) for k, v in coverage.items()}, date_format=date_format,
         encoding=encoding, columns=dict(config.columns), dimensions=config.dimensions,
-        revenue_total=float(total), notes=notes)
+        revenue_total=float(total), notes=notes, filters=list(filters or []))

@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from ..fmt import MISSING, esc_html, fmt_count, fmt_delta, fmt_money, fmt_pct
 from .labels import METRIC_DEFINITIONS, delta_class, format_kpi
+from .quality import filter_lines
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NBCONVERT_TEMPLATES = TEMPLATES / "nbconvert"
@@ -325,6 +326,7 @@ def data_quality(findings: dict) -> Markup:
     checks.append("Months without any row inside the data's range (gaps): " + (", ".join(gaps) if gaps else "none") + ".")
     for note in d.get("notes") or []:
         checks.append(str(note))
+    checks += filter_lines(d.get("filters"))
     definitions = METRIC_DEFINITIONS
     if findings.get("kind") == "pipeline":   # deals, not order lines (SPEC 10)
         from .labels import PIPELINE_DEFINITIONS

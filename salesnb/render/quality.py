@@ -4,6 +4,19 @@ from __future__ import annotations
 from ..fmt import fmt_count, fmt_money, fmt_pct
 
 
+def filter_lines(filters) -> list[str]:
+    """One sentence per filter of the params (the quality record's / findings' ``filters``): what
+    it matched and how many rows it kept and removed, in the order the filters apply."""
+    lines = []
+    for f in filters or []:
+        what = (f"{f['role']} (column {f['column']!r})" if f.get("role")
+                else f"the source column {f['column']!r}")
+        values = ", ".join(repr(v) for v in f["values"])
+        lines.append(f"Filter {f['kind']} {what} in [{values}]: kept {fmt_count(f['kept'])} of "
+                     f"{fmt_count(f['rows'])} rows, removed {fmt_count(f['removed'])}.")
+    return lines
+
+
 def quality_rows(q, config) -> list[tuple[str, str]]:
     cur = config.currency
     rows = [
@@ -16,6 +29,7 @@ def quality_rows(q, config) -> list[tuple[str, str]]:
     for reason, n in q.rows_dropped.items():
         ex = q.examples.get(reason)
         rows.append((f"dropped: {reason}", fmt_count(n) + (f"  e.g. {', '.join(map(repr, ex))}" if ex else "")))
+    rows += [("filter", line) for line in filter_lines(getattr(q, "filters", None))]
     if getattr(q, "deals", None) is not None:   # kind: pipeline
         return rows + pipeline_quality_rows(q, config)
     rows += [

@@ -187,4 +187,5 @@ def quality_checks(f: dict) -> list[str]:
         checks.append("The source is a query (see the params below): values and dimensions may come from joined "
                       "tables, such as the list price of an open deal's product.")
     checks += [str(n) for n in d.get("notes") or [] if "open deals" not in str(n)]
-    return checks
+    from ..quality import filter_lines
+    return checks + filter_lines(d.get("filters"))
