@@ -106,7 +106,8 @@ def _whole_orders(table):
             "last_date": table.order_date.max(), "revenue": table.revenue.cast(MONEY).sum(), "lines": table.count()}
     if "customer_id" in table.columns:
         aggs["customer_id"] = table.customer_id.min()
-        aggs["_last_customer"] = table.customer_id.max()
+        # a flag, not the largest id: the customer may be resolved in place later (_set_first_customers)
+        aggs["_two_customers"] = (table.customer_id.max() != table.customer_id.min()).fill_null(False)
         aggs["_identified"] = table.customer_id.count()
     return table.group_by(table.order_id).aggregate(**aggs)
 
@@ -123,13 +124,14 @@ def build_orders(table) -> Orders:
     lines without a customer id) is resolved once: its day is its first line's (the earliest
     date) and its customer the first line's that names one (earliest date, on a tie the smallest
     customer id). Only the orders that name two customers read their lines again (few: a
-    semi-join of the lines with their ids).
+    semi-join of the lines with their ids); on DuckDB their customer is then set in the
+    materialised rows in place, elsewhere the rows are written again with it.
     """
     whole = cache_table(_whole_orders(table))
     single = whole._last_day == whole.day
     two_customers = None
     if "customer_id" in whole.columns:
-        two_customers = (whole._last_customer != whole.customer_id).fill_null(False)
+        two_customers = whole._two_customers
         single = single & ~two_customers & ((whole._identified == 0) | (whole._identified == whole.lines))
     aggs = {"rows": whole.count(), "split": (~single).sum()}
     if two_customers is not None:
@@ -141,9 +143,13 @@ def build_orders(table) -> Orders:
         return Orders(table=whole.select(*keep), atomic=True, rows=rows, cached=whole)
     examples = [v.item() if hasattr(v, "item") else v for v in
                 whole.filter(~single).order_by("order_id").limit(EXAMPLES).order_id.to_pandas()]
-    resolved = whole.select(*keep)
-    if two_customers is not None and int(row["two_customers"] or 0):
-        resolved = _first_customers(table, whole, two_customers, keep)
+    # An order over two days already has its first line's day (the minimum): only the orders that
+    # name two customers need another customer. Their rows are set in the materialised table in
+    # place (a few rows) rather than every order row written again.
+    if two_customers is None or not int(row["two_customers"] or 0) or _set_first_customers(table, whole, two_customers):
+        return Orders(table=whole.select(*keep), atomic=False, rows=rows, cached=whole, split=split,
+                      examples=examples)
+    resolved = _first_customers(table, whole, two_customers, keep)
     expr = cache_table(resolved)
     if expr is not resolved:
         release_table(whole)
@@ -152,16 +158,45 @@ def build_orders(table) -> Orders:
                   split=split, examples=examples)
 
 
-def _first_customers(table, whole, two_customers, keep):
-    """``whole`` with the customer of each order that names two customers set to that of its
-    first line with a customer id (earliest date, then the smallest customer id)."""
+def _first_line_customers(table, whole, two_customers):
+    """``_order``, ``_first_customer``: the customer of the first line with a customer id (earliest
+    date, then the smallest customer id) of each order that names two customers."""
     import ibis
     ids = whole.filter(two_customers).select("order_id")
     lines = table.semi_join(ids, "order_id").select("order_id", "order_date", "customer_id")
     lines = lines.filter(lines.customer_id.notnull())
     rank = ibis.row_number().over(group_by=lines.order_id, order_by=[lines.order_date, lines.customer_id])
     first = lines.mutate(_rank=rank)
-    first = first.filter(first._rank == 0).select(_order=first.order_id, _first_customer=first.customer_id)
+    return first.filter(first._rank == 0).select(_order=first.order_id, _first_customer=first.customer_id)
+
+
+def _set_first_customers(table, whole, two_customers) -> bool:
+    """On DuckDB, where ``whole`` is a materialised table: update the customer of the orders that
+    name two customers to their first line's, in place. False (nothing done) elsewhere."""
+    import ibis
+    try:
+        backend = ibis.get_backend(whole)
+        name = whole.op().name
+    except Exception:  # noqa: BLE001 - not a table of a backend
+        return False
+    if backend.name != "duckdb" or not name.startswith("ibis_cache"):
+        return False
+    first = cache_table(_first_line_customers(table, whole, two_customers))
+    if not hasattr(first.op(), "name") or not first.op().name.startswith("ibis_cache"):
+        return False           # not materialised: the general path computes it
+    quote = (lambda n: '"' + n.replace('"', '""') + '"')
+    try:
+        backend.raw_sql(f"UPDATE {quote(name)} SET customer_id = f._first_customer FROM {quote(first.op().name)} f "
+                        f"WHERE {quote(name)}.order_id = f._order")  # DuckDB returns the connection: not closed
+    finally:
+        release_table(first)
+    return True
+
+
+def _first_customers(table, whole, two_customers, keep):
+    """``whole`` with the customer of each order that names two customers set to that of its
+    first line with a customer id (earliest date, then the smallest customer id)."""
+    first = _first_line_customers(table, whole, two_customers)
     joined = whole.left_join(first, whole.order_id == first._order)
     return joined.select(*[joined._first_customer.fill_null(joined.customer_id).name("customer_id")
                            if c == "customer_id" else joined[c] for c in keep])

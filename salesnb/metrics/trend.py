@@ -9,7 +9,7 @@ import ibis
 import pandas as pd
 
 from ..periods import month_label
-from .money import money_sum
+from .money import MONEY, money_sum
 ANOMALY_SD = 3.0
 STL_MIN_MONTHS = 24
 STL_PERIOD = 12
@@ -24,11 +24,19 @@ def monthly_series(t, orders=None) -> pd.DataFrame:
     """
     month = t.order_date.truncate("M").cast("date").name("month")
     has_q = "quantity" in t.columns
-    aggs = {"revenue": money_sum(t.revenue), "lines": t.count(),
-            "return_value": -money_sum(t.revenue, where=t.revenue < 0)}
+    # per day first (exact DECIMAL sums), then per month: truncating each line's timestamp to its
+    # month costs more than taking its date (measured: 0.3 s CPU of 0.85 s at 10M lines)
+    rev = t.revenue.cast(MONEY)
+    aggs = {"revenue": rev.sum(), "lines": t.count(), "returns": rev.sum(where=t.revenue < 0)}
     if has_q:
         aggs["units"] = t.quantity.sum()
-    lines = t.group_by(month).aggregate(**aggs)
+    days = t.group_by(t.order_date.date().name("day")).aggregate(**aggs)
+    month_of_day = days.day.truncate("M").cast("date").name("month")
+    aggs = {"revenue": days.revenue.sum().cast("float64"), "lines": days.lines.sum(),
+            "return_value": -days.returns.sum().cast("float64")}
+    if has_q:
+        aggs["units"] = days.units.sum()
+    lines = days.group_by(month_of_day).aggregate(**aggs)
     if orders is not None:
         o = orders.filter(orders.revenue > 0)
         counts = o.group_by(o.order_date.truncate("M").cast("date").name("month")).aggregate(orders=o.count())
