@@ -17,32 +17,17 @@ import datetime as dt
 import numpy as np
 
 from ..periods import _label_for, month_label, month_start
+from . import forecast_backtest, forecast_models
 from .forecast_backtest import HORIZON, MAX_ORIGINS, MIN_TRAIN, Backtest, backtest, backtest_origins, choose, mase_scale
 from .forecast_models import (CANDIDATES, ETS_MAXITER, LEVELS, SEASON, SEASONAL_MIN, SEED, SIMULATIONS,
                               ETSForecastModel, ForecastFitError, Prediction, SeasonalNaiveModel,
                               ThetaForecastModel, ets_configurations, ets_label, quantile_intervals,
                               single_thread)
 
-__all__ = [
-    "ForecastFitError",
-    "Prediction",
-    "SeasonalNaiveModel",
-    "ETSForecastModel",
-    "ThetaForecastModel",
-    "CANDIDATES",
-    "ets_configurations",
-    "ets_label",
-    "Backtest",
-    "backtest_origins",
-    "backtest",
-    "mase_scale",
-    "choose",
-    "next_quarter",
-    "forecast_findings",
-    # the constants of the candidates and the backtest, for callers of this module
-    "SEASON", "SEASONAL_MIN", "LEVELS", "SIMULATIONS", "ETS_MAXITER", "SEED", "HORIZON", "MIN_TRAIN",
-    "MAX_ORIGINS", "MIN_MODEL_MONTHS", "RUN_RATE_MONTHS",
-]
+__all__ = [*forecast_models.__all__, *forecast_backtest.__all__, "next_quarter", "forecast_findings",
+           # the constants of the candidates and the backtest, for callers of this module
+           "SEASON", "SEASONAL_MIN", "LEVELS", "SIMULATIONS", "ETS_MAXITER", "SEED", "HORIZON", "MIN_TRAIN",
+           "MAX_ORIGINS", "MIN_MODEL_MONTHS", "RUN_RATE_MONTHS"]
 
 MIN_MODEL_MONTHS = 18   #: with fewer complete months: run-rate only
 RUN_RATE_MONTHS = 3     #: the run-rate is the mean of this many last complete months
