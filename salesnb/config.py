@@ -11,10 +11,9 @@ import re
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
-import yaml
-
 from .config_pipeline import (PIPELINE_COLUMNS, PIPELINE_DIMENSIONS, PIPELINE_TEXT_ROLES, check_kind,
                               check_pipeline_columns, check_stages)
+from .config_yaml import read_params
 from .errors import ConfigError, PeriodError
 from .periods import parse_period
 
@@ -150,8 +149,38 @@ def is_url(text: str) -> bool:
 
 
 def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str | None = None) -> Config:
-    """Validate a params mapping (the parsed YAML) into a Config."""
+    """Validate a params mapping (the parsed YAML) into a Config: the keys are checked in the
+    order below, so the first problem of a file is the one reported."""
     path = params_path
+    name = _check_name(data, path)
+    base = Path(base_dir).resolve()
+    source, query, table, engine = _source_keys(data, path, base)
+    kind, stages, roles, columns, order_id_parts = _column_keys(data, path)
+    date_format, decimal, currency = _format_keys(data, path)
+    clean_filters = _filter_keys(data, path, kind, roles, columns, order_id_parts)
+    dedupe, fys, lookback = _flag_keys(data, path)
+    clean_targets = _target_keys(data, path, fys)
+    period = data.get("period")
+    if period is not None:
+        period = str(period)
+        try:
+            parse_period(period, fys)
+        except PeriodError as exc:
+            raise ConfigError(f"period{_where(path)}: {exc.message}", hint=exc.hint) from None
+    encoding, delimiter, sheet, memory_limit, title = _reading_keys(data, path)
+    pvm_dimension = _pvm_dimension(data, path, columns)
+    return Config(name=name, source=source, table=table, query=query, engine=engine, columns=columns,
+                  date_format=date_format, decimal=decimal, currency=currency, filters=clean_filters,
+                  dedupe=dedupe, fiscal_year_start=fys, rfm_lookback_months=lookback,
+                  targets=clean_targets, period=period, encoding=encoding,
+                  delimiter=None if delimiter is None else str(delimiter), sheet=sheet,
+                  memory_limit=None if memory_limit is None else str(memory_limit),
+                  title=None if title is None else str(title), pvm_dimension=pvm_dimension,
+                  params_path=params_path, base_dir=str(base), order_id_parts=order_id_parts, kind=kind, stages=stages)
+
+
+def _check_name(data, path) -> str:
+    """The mapping has only known keys, and a valid ``name``."""
     if not isinstance(data, dict):
         raise ConfigError(f"The params file{_where(path)} must be a mapping of keys to values, "
                           f"not {type(data).__name__}.", hint="start from params/template.yaml")
@@ -169,8 +198,11 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
         raise ConfigError(f"Key 'name'{_where(path)} is {_short(name)}: only letters, digits, '-' and '_' "
                           "are allowed (it names the output folder).",
                           hint="rename it, e.g. " + (re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "acme"))
-    base = Path(base_dir).resolve()
+    return name
 
+
+def _source_keys(data: dict, path, base: Path) -> tuple:
+    """``source`` (absolute), ``query``, ``table`` and ``engine``."""
     source = _expect(data, "source", str, path, "a file path, glob or URL")
     query = _expect(data, "query", str, path, "a SQL SELECT")
     table = _expect(data, "table", str, path, "a table name")
@@ -191,7 +223,12 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
         raise ConfigError(f"engine {_short(engine)}{_where(path)} is not duckdb or a PySpark / PostgreSQL "
                           "connection URL.", hint="omit engine: (duckdb is the default), or write e.g. "
                           "postgresql://user@host/db or local[*] for Spark")
+    return source, query, table, engine
 
+
+def _column_keys(data: dict, path) -> tuple:
+    """``kind``, ``stages``, the roles of that kind, ``columns`` (role → source column) and a
+    composite order id's parts."""
     kind = check_kind(data.get("kind"), _where(path))
     stages = check_stages(data.get("stages"), kind, _where(path))
     roles = PIPELINE_COLUMNS if kind == "pipeline" else CANONICAL_COLUMNS
@@ -223,7 +260,11 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
     if kind == "sales" and "revenue" not in columns and not {"quantity", "unit_price"} <= set(columns):
         raise ConfigError(f"columns{_where(path)} must map 'revenue', or both 'quantity' and 'unit_price'.",
                           hint="add revenue: <your amount column>")
+    return kind, stages, roles, columns, order_id_parts
 
+
+def _format_keys(data: dict, path) -> tuple[str, str, str]:
+    """``date_format``, ``decimal`` and ``currency``."""
     date_format = str(data.get("date_format") or "auto")
     if date_format not in DATE_FORMATS and "%" not in date_format:
         raise ConfigError(f"date_format {_short(date_format)}{_where(path)} is not auto, dayfirst, monthfirst "
@@ -234,7 +275,11 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
     currency = str(data.get("currency") or "USD").upper()
     if not _CURRENCY.match(currency):
         raise ConfigError(f"currency {_short(currency)}{_where(path)} is not an ISO 4217 code.", hint="e.g. USD, EUR, GBP")
+    return date_format, decimal, currency
 
+
+def _filter_keys(data: dict, path, kind: str, roles, columns: dict, order_id_parts) -> dict[str, dict[str, list]]:
+    """``filters``: include / exclude, each a text role or source column → its values as text."""
     filters = data.get("filters") or {}
     if not isinstance(filters, dict) or any(k not in ("include", "exclude") for k in filters):
         raise ConfigError(f"filters{_where(path)} takes 'include' and/or 'exclude', each a mapping "
@@ -262,7 +307,11 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
                 raise ConfigError(f"filters.{fkind}.{role}{_where(path)} must be a list of values, "
                                   f"not {_short(values)}.", hint=f"e.g. filters: {{{fkind}: {{{role}: [A, B]}}}}")
             clean_filters[fkind][role] = [str(v).strip() for v in values]
+    return clean_filters
 
+
+def _flag_keys(data: dict, path) -> tuple:
+    """``dedupe``, ``fiscal_year_start`` and ``rfm_lookback_months``."""
     dedupe = data.get("dedupe", False)
     if not isinstance(dedupe, bool):
         raise ConfigError(f"dedupe{_where(path)} must be true or false, not {_short(dedupe)}.")
@@ -273,7 +322,11 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
     if lookback is not None and (isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1):
         raise ConfigError(f"rfm_lookback_months{_where(path)} must be a positive whole number of months "
                           f"or null, not {_short(lookback)}.")
+    return dedupe, fys, lookback
 
+
+def _target_keys(data: dict, path, fys: int) -> dict[str, dict[str, float]]:
+    """``targets``: metric → {period label: number}."""
     targets = data.get("targets") or {}
     if not isinstance(targets, dict):
         raise ConfigError(f"targets{_where(path)} must map a metric to {{period: value}}.",
@@ -296,15 +349,11 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
                 raise ConfigError(f"targets.{metric}.{label}{_where(path)} must be a number, not {_short(value)}.")
             clean_targets[str(metric)][p.label] = float(value)
+    return clean_targets
 
-    period = data.get("period")
-    if period is not None:
-        period = str(period)
-        try:
-            parse_period(period, fys)
-        except PeriodError as exc:
-            raise ConfigError(f"period{_where(path)}: {exc.message}", hint=exc.hint) from None
 
+def _reading_keys(data: dict, path) -> tuple:
+    """How the source is read: ``encoding``, ``delimiter``, ``sheet``, ``memory_limit``; and ``title``."""
     encoding = str(data.get("encoding") or "auto")
     if encoding != "auto":
         import codecs
@@ -334,6 +383,10 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
     title = data.get("title")
     if title is not None and isinstance(title, (list, dict)):
         raise ConfigError(f"title{_where(path)} must be text, not {type(title).__name__}.")
+    return encoding, delimiter, sheet, memory_limit, title
+
+
+def _pvm_dimension(data: dict, path, columns: dict) -> str | None:
     pvm_dimension = data.get("pvm_dimension")
     if pvm_dimension is not None:
         pvm_dimension = str(pvm_dimension)
@@ -343,15 +396,7 @@ def config_from_dict(data: dict, *, base_dir: str | Path = ".", params_path: str
                               f"columns.{_closest(pvm_dimension, mapped)}",
                               hint="mapped dimensions: " + (", ".join(mapped) or "none") +
                               "; or omit pvm_dimension (product, else category)")
-    return Config(name=name, source=source, table=table, query=query, engine=engine, columns=columns,
-                  date_format=date_format, decimal=decimal, currency=currency, filters=clean_filters,
-                  dedupe=dedupe, fiscal_year_start=fys, rfm_lookback_months=lookback,
-                  targets=clean_targets, period=period, encoding=encoding,
-                  delimiter=None if delimiter is None else str(delimiter), sheet=sheet,
-                  memory_limit=None if memory_limit is None else str(memory_limit),
-                  title=None if title is None else str(title), pvm_dimension=pvm_dimension,
-                  params_path=params_path, base_dir=str(base), order_id_parts=order_id_parts, kind=kind, stages=stages)
-
+    return pvm_dimension
 
 
 def _order_id_parts(value: list, path) -> tuple[str, ...]:
@@ -371,74 +416,6 @@ def _order_id_parts(value: list, path) -> tuple[str, ...]:
         raise ConfigError(f"columns.order_id{_where(path)} names {_short(twice)} twice.",
                           hint=f"list each column once, e.g. {example}")
     return tuple(parts)
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML's safe loader, except that a key given twice in one mapping is an error (plain
-    YAML keeps the last one silently: two ``columns:`` blocks would lose the first)."""
-
-    def construct_mapping(self, node, deep=False):
-        if isinstance(node, yaml.MappingNode):
-            seen: dict = {}
-            for key_node, _ in node.value:
-                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
-                    continue
-                key = self.construct_object(key_node, deep=deep)
-                if key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"the key {key!r} is given twice (first on line {seen[key] + 1})",
-                        key_node.start_mark)
-                seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep)
-
-
-# A params file is a few dozen lines: these limits stop a hostile or broken one (a "billion
-# laughs" of YAML aliases, 20,000 nested brackets, a 100 MB file) before it can exhaust the machine.
-MAX_PARAMS_BYTES = 1_000_000
-MAX_YAML_NODES = 100_000     # values after alias expansion
-MAX_YAML_DEPTH = 50          # nested lists / mappings
-
-
-def _check_yaml_size(text: str, where: str) -> None:
-    """Walk the YAML event stream (no recursion, nothing expanded) and count the values the
-    document would hold once its aliases are expanded, and how deep it nests."""
-    stack: list[int] = []           # values counted in each open collection
-    anchors: dict[str, int] = {}    # anchor → expanded size of what it names
-    open_anchor: list[str | None] = []
-    total = 0
-
-    def add(n: int) -> None:
-        nonlocal total
-        total += n
-        if stack:
-            stack[-1] += n
-        if total > MAX_YAML_NODES:
-            raise ConfigError(f"Params file {where} expands to more than {MAX_YAML_NODES:,} values "
-                              "(through YAML aliases such as *name).",
-                              hint="a params file needs a few dozen values: remove the aliases") from None
-
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            stack.append(1)
-            open_anchor.append(event.anchor)
-            if len(stack) > MAX_YAML_DEPTH:
-                mark = event.start_mark
-                raise ConfigError(f"Params file {where} nests lists or mappings more than {MAX_YAML_DEPTH} "
-                                  f"deep (line {mark.line + 1}).",
-                                  hint="a params file nests two or three levels: fix the brackets there")
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            size = stack.pop()
-            anchor = open_anchor.pop()
-            total -= size  # counted again as a whole below
-            if anchor is not None:
-                anchors[anchor] = size
-            add(size)
-        elif isinstance(event, yaml.ScalarEvent):
-            if event.anchor is not None:
-                anchors[event.anchor] = 1
-            add(1)
-        elif isinstance(event, yaml.AliasEvent):
-            add(anchors.get(event.anchor, 1))
 
 
 def _short(value, limit: int = 80) -> str:
@@ -483,35 +460,7 @@ def load_config(path: str | Path, **overrides) -> Config:
     p = find_params(path)
     if p.is_dir():
         raise ConfigError(f"Params path {str(p)!r} is a folder, not a YAML file.")
-    try:
-        size = p.stat().st_size
-        if size > MAX_PARAMS_BYTES:
-            raise ConfigError(f"Params file {str(p)!r} is {size:,} bytes; a params file is at most "
-                              f"{MAX_PARAMS_BYTES:,} bytes.",
-                              hint="check that this is the params file (a YAML file of a few dozen lines)")
-        with open(p, "rb") as fh:   # read no more than the limit, even if the file grows meanwhile
-            raw = fh.read(MAX_PARAMS_BYTES + 1)
-        if len(raw) > MAX_PARAMS_BYTES:
-            raise ConfigError(f"Params file {str(p)!r} is more than {MAX_PARAMS_BYTES:,} bytes.",
-                              hint="check that this is the params file (a YAML file of a few dozen lines)")
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"Params file {str(p)!r} is not UTF-8 text.", hint="save it as UTF-8") from None
-    except OSError as exc:
-        raise ConfigError(f"Params file {str(p)!r} cannot be read: {exc.strerror or exc}.",
-                          hint="check that you may read it") from None
-    try:
-        _check_yaml_size(text, repr(str(p)))
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except RecursionError:   # deep nesting inside one flow value: not caught by the depth limit
-        raise ConfigError(f"Params file {str(p)!r} nests too deep to read.",
-                          hint="a params file nests two or three levels: fix the brackets") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"Params file {str(p)!r} is not valid YAML{where}: {problem}.",
-                          hint="fix the YAML syntax there (indentation, a missing ':' or quote)") from None
+    data = read_params(p)
     if data is None:
         raise ConfigError(f"Params file {str(p)!r} is empty.", hint="start from params/template.yaml")
     if isinstance(data, dict):

@@ -12,7 +12,7 @@ PACKAGE = ROOT / "salesnb"
 
 # Top to bottom, the flow of ARCHITECTURE.md; a module's layer is its longest matching prefix.
 LAYERS = (
-    ("config", ("salesnb.config", "salesnb.config_pipeline", "salesnb.periods")),
+    ("config", ("salesnb.config", "salesnb.config_pipeline", "salesnb.config_yaml", "salesnb.periods")),
     ("data", ("salesnb.data",)),
     ("guess", ("salesnb.guess",)),
     ("metrics", ("salesnb.metrics",)),

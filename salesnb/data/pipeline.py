@@ -251,16 +251,8 @@ def load_pipeline(config: Config, with_table: bool = True):
     kind = engine_kind(config.engine) if config.engine not in ("duckdb", "", None) else "duckdb"
     if kind == "duckdb":
         return _load_duckdb(config, with_table)
-    if kind == SPARK:
-        from .backends import spark
-        session = spark.spark_session(config.engine)
-        import ibis
-        con = ibis.pyspark.connect(session)
-        source = spark._spark_source(con, session, config)
-    else:
-        from .backends import postgres
-        con = postgres.postgres_connect(config.engine)
-        source = postgres._postgres_source(con, config)
+    from .backends.engines import open_source
+    con, source = open_source(config, kind)
     desc = repr(source.description)
     try:
         dataset = _finish(config, con, kind, source.table, desc, source.description, None, source.encoding, (), None)

@@ -60,15 +60,23 @@ def _figures(revenue, base, profit, lines_without) -> dict:
             "margin_pct": pct(profit, base), "lines_without_profit": whole(lines_without)}
 
 
-def totals(t, windows: list) -> list[dict]:
-    """Profit, revenue, margin % and the lines without a profit, per window (one query)."""
-    w = t.filter(_any_window(t, [win for _, win in windows]))
+def _window_sums(w, windows: list, extra) -> dict:
+    """The aggregates of each window ``i``: ``r{i}`` revenue, ``b{i}`` the revenue of the lines
+    with a profit (the margin's base), ``p{i}`` profit, and what ``extra(i, in_window,
+    has_profit)`` adds."""
     has = w.profit.notnull()
     aggs = {}
     for i, (_, win) in enumerate(windows):
         c = _in(w.order_date, win)
         aggs.update({f"r{i}": money_sum(w.revenue, where=c), f"b{i}": money_sum(w.revenue, where=c & has),
-                     f"p{i}": money_sum(w.profit, where=c), f"x{i}": w.count(where=c & ~has)})
+                     f"p{i}": money_sum(w.profit, where=c), **extra(i, c, has)})
+    return aggs
+
+
+def totals(t, windows: list) -> list[dict]:
+    """Profit, revenue, margin % and the lines without a profit, per window (one query)."""
+    w = t.filter(_any_window(t, [win for _, win in windows]))
+    aggs = _window_sums(w, windows, lambda i, c, has: {f"x{i}": w.count(where=c & ~has)})
     row = w.aggregate(**aggs).to_pandas().iloc[0].to_dict()
     return [_figures(row[f"r{i}"], row[f"b{i}"], row[f"p{i}"], row[f"x{i}"]) for i in range(len(windows))]
 
@@ -87,12 +95,7 @@ def by_value(t, dim: str, windows: list) -> pd.DataFrame:
     in the period, and profit and margin % in the previous period when there is one (one query)."""
     wanted = windows[:1] + [(n, w) for n, w in windows if n == "previous"]
     w = t.filter(_any_window(t, [win for _, win in wanted]))
-    has = w.profit.notnull()
-    aggs = {}
-    for i, (_, win) in enumerate(wanted):
-        c = _in(w.order_date, win)
-        aggs.update({f"r{i}": money_sum(w.revenue, where=c), f"b{i}": money_sum(w.revenue, where=c & has),
-                     f"p{i}": money_sum(w.profit, where=c), f"o{i}": w.order_id.nunique(where=c)})
+    aggs = _window_sums(w, wanted, lambda i, c, has: {f"o{i}": w.order_id.nunique(where=c)})
     key = w[dim].cast("string").fill_null(MISSING_LABEL).name("value")
     frame = w.group_by(key).aggregate(**aggs).to_pandas()
     out = pd.DataFrame({"value": frame["value"].astype(str), "revenue": frame["r0"].fillna(0.0),

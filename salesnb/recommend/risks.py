@@ -361,7 +361,20 @@ def _months_in_data(d: dict) -> int:
 
 # one function (~85 lines): one rule, a flat list of independent data checks in the order the report lists them
 def rule_data_quality(ctx: _Ctx) -> list:
-    d, out = ctx.data, []
+    """The data-quality risks, in this order: partial months, gap months, dropped rows, revenue
+    without a customer id, duplicate rows."""
+    d = ctx.data
+    read = _num(d.get("rows_read"))
+    out = []
+    for check in (_partial_months_risk, _gap_months_risk, _dropped_rows_risk, _missing_customer_risk,
+                  _duplicates_risk):
+        out += check(ctx, d, read)
+    return out
+
+
+def _partial_months_risk(ctx: _Ctx, d: dict, read) -> list:
+    """A data-quality risk: partial months of the period: their share of its revenue."""
+    out = []
     period_months = {m.get("month"): m for m in ctx.rev.get("by_month") or []}
     partial = [m for m in (ctx.rev.get("partial_months_excluded") or []) if m in period_months]
     if partial and ctx.total:
@@ -383,6 +396,12 @@ def rule_data_quality(ctx: _Ctx) -> list:
                     for m in partial if m in (d.get("month_coverage") or {})]
         out.append(ctx.item("risk", "data_quality", title, evidence, None, formula, "high", severity=share,
                             derived=derived, material=share >= DATA_QUALITY_MATERIAL_PCT))
+    return out
+
+
+def _gap_months_risk(ctx: _Ctx, d: dict, read) -> list:
+    """A data-quality risk: calendar months inside the data's range without rows."""
+    out = []
     gaps = d.get("gap_months") or []
     if gaps:
         title = f"{fmt_count(len(gaps))} calendar month(s) inside the data's range have no rows: {', '.join(gaps)}"
@@ -395,9 +414,14 @@ def rule_data_quality(ctx: _Ctx) -> list:
                             derived=[_derived("gap_month_share_pct", _r1(gap_share),
                                               "gap months / calendar months from the first to the last date")],
                             material=gap_share >= DATA_QUALITY_MATERIAL_PCT))
+    return out
+
+
+def _dropped_rows_risk(ctx: _Ctx, d: dict, read) -> list:
+    """A data-quality risk: rows dropped by the data rules."""
+    out = []
     dropped = d.get("rows_dropped") or {}
     n_dropped = sum(_num(v) or 0 for v in dropped.values())
-    read = _num(d.get("rows_read"))
     if n_dropped > 0 and read:
         share = n_dropped / read * 100.0
         evidence = [_ev("data.rows_read", d["rows_read"])] + [_ev(f"data.rows_dropped.{k}", v) for k, v in sorted(dropped.items())]
@@ -410,6 +434,12 @@ def rule_data_quality(ctx: _Ctx) -> list:
                             derived=[_derived("dropped_rows", int(n_dropped), "sum of data.rows_dropped"),
                                      _derived("dropped_share_pct", _r1(share), "dropped / read")], action=act,
                             material=share >= DATA_QUALITY_MATERIAL_PCT))
+    return out
+
+
+def _missing_customer_risk(ctx: _Ctx, d: dict, read) -> list:
+    """A data-quality risk: revenue without a customer id."""
+    out = []
     miss = d.get("missing_customer") or {}
     mshare = _num(miss.get("revenue_share_pct"))
     if mshare is not None and mshare > MISSING_CUSTOMER_PCT and d.get("has_customers", True):
@@ -429,6 +459,12 @@ def rule_data_quality(ctx: _Ctx) -> list:
         row_share = 100.0 * (_num(miss.get("rows")) or 0.0) / read if read else 0.0
         out.append(ctx.item("risk", "data_quality", title, evidence, None, formula, "high", severity=mshare, action=act,
                             material=max(mshare, row_share) >= DATA_QUALITY_MATERIAL_PCT))
+    return out
+
+
+def _duplicates_risk(ctx: _Ctx, d: dict, read) -> list:
+    """A data-quality risk: exact duplicate rows, kept or dropped."""
+    out = []
     dup = d.get("duplicates") or {}
     rows = _num(dup.get("rows"))
     if rows and read:

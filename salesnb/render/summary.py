@@ -153,6 +153,7 @@ def _abs(v) -> float:
 
 
 def _candidates(f: dict) -> list[tuple[float, str, str]]:
+    # long: one flat list of (score, sentence, source), one add() per kind of finding, in the page's order
     rev = f.get("revenue") or {}
     cust = f.get("customers") or {}
     total = _num(rev.get("total")) or 0.0

@@ -95,6 +95,7 @@ def run_batch(params, periods, *, by: str | None = None, jobs: int = 2, out=None
     (``warm_kernels``; one kernel per notebook of a report, at most ``workers``; by default at
     most three and no more than the machine's cores).
     """
+    # long: the report pool, the kernel pool and their Ctrl-C handling share one try block
     from ..paths import reports_dir
     t_start = time.perf_counter()
     clear_interrupted()

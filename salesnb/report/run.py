@@ -116,6 +116,7 @@ def check_source_unchanged(job: "Job") -> None:
 def produce_report(job: Job, notebooks: dict[str, Path | None], *, pdf: bool, timeout: int | None, progress,
                    workers: int, kernels=None) -> Path:
     """Lock, run the notebooks into a temp folder, assemble, publish. Returns report.html's path."""
+    # long: the temp folder's whole life (run, assemble, publish, or keep as .failed) under one lock and one try
     findings = job.findings
     with RunLock(job.parent / f"{job.folder}.lock"):
         clean_leftovers(job.parent, job.folder)

@@ -15,6 +15,7 @@ from salesnb.data import check_data, load_data
 from salesnb.errors import ConfigError, DataError
 from salesnb.findings import build_findings
 from support.paths import ROOT, shared_file
+from support.spark import skip_without_spark
 
 CRM_PARAMS = ROOT / "params" / "crm_pipeline.yaml"
 STAGES = {"won": ["Won"], "lost": ["Lost"]}
@@ -166,14 +167,7 @@ def test_postgres_gives_the_same_pipeline_findings(duckdb_crm, postgres):
 @pytest.mark.slow
 @pytest.mark.spark
 def test_spark_gives_the_same_pipeline_findings(tmp_path):
-    import os
-    import shutil
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        pytest.skip("pyspark is not installed")
-    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
-        pytest.skip("Java is not installed")
+    skip_without_spark()
     source = shared_file("crm-sales-opportunities", "sales_pipeline.csv")
     data = {"name": "crm", "kind": "pipeline", "source": str(source), "columns": CRM_COLUMNS, "stages": STAGES}
     duck = config_from_dict(data)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
-import shutil
 
 import pandas as pd
 import pytest
@@ -24,6 +22,7 @@ from salesnb.data import check_data, load_data
 from salesnb.errors import DataError
 from salesnb.findings import build_findings
 from support.paths import ROOT, SHARED_DATA
+from support.spark import skip_without_spark
 
 SUPERSTORE = SHARED_DATA / "superstore" / "Sample - Superstore.csv"
 PARAMS = ROOT / "tests" / "params" / "superstore.yaml"
@@ -308,22 +307,10 @@ def test_postgres_filters_on_source_columns_as_duckdb(postgres, same_day, tmp_pa
     assert b.quality.filters[0]["kept"] == len(shipped)
 
 
-def _spark_missing() -> str | None:
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        return "pyspark is not installed (pip install 'salesnb[spark]')"
-    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
-        return "Java is not installed (PySpark needs Java 17)"
-    return None
-
-
 @pytest.mark.spark
 @needs_superstore
 def test_spark_filters_on_source_columns_as_duckdb(same_day):
-    reason = _spark_missing()
-    if reason:
-        pytest.skip(reason)
+    skip_without_spark()
     from salesnb.data.backends import spark as engines
     found, _ = same_day
     config = _superstore(engine="local[2]", filters=SHIP)

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections import defaultdict
 from decimal import Decimal
 from fractions import Fraction
@@ -30,9 +29,10 @@ from salesnb.errors import ConfigError
 from salesnb.findings import build_findings
 from salesnb.metrics import bridge
 from salesnb.metrics.windows import Window
-from support.bridge_golden import COLUMNS, GOLDEN
+from support.bridge_golden import COLUMNS, GOLDEN, superstore_lines
 from support.paths import PARAMS, ROOT
 from support.paths import SHARED_DATA as SHARED
+from support.spark import skip_without_spark
 
 SUPERSTORE = SHARED / "superstore" / "Sample - Superstore.csv"
 ONLINE_RETAIL = SHARED / "online-retail" / "online_retail.parquet"
@@ -181,13 +181,7 @@ def test_bridges_reconcile_on_postgres(pg_con, lines):
 @pytest.fixture(scope="module")
 def spark_con():
     """An Ibis connection to the process's one SparkSession (local[1]); skips without pyspark or Java."""
-    import shutil
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        pytest.skip("pyspark is not installed (pip install 'salesnb[spark]')")
-    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
-        pytest.skip("Java is not installed (PySpark needs Java 17)")
+    skip_without_spark()
     import ibis
     from salesnb.data.backends import spark as engines
     yield ibis.pyspark.connect(engines.spark_session("local[1]"))
@@ -307,12 +301,7 @@ def _check_against_pandas(entry, want, revenue, which):
 
 @pytest.fixture(scope="module")
 def superstore_frame():
-    if not SUPERSTORE.is_file():
-        pytest.skip(f"shared data not found: {SUPERSTORE}")
-    d = pd.read_csv(SUPERSTORE, encoding="cp1252")
-    return pd.DataFrame({"date": pd.to_datetime(d["Order Date"], format="%m/%d/%Y"), "customer": d["Customer ID"],
-                         "item": d["Product Name"], "quantity": d["Quantity"].astype(float), "revenue": d["Sales"],
-                         "region": d["Region"], "segment": d["Segment"], "category": d["Category"]})
+    return superstore_lines()
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from salesnb.metrics import bridge as metric_bridge  # noqa: E402
 from salesnb.render import labels, summary, tables  # noqa: E402
 from salesnb.render.charts import bridge as charts  # noqa: E402
 from salesnb.render.narrative import bridge as narrative  # noqa: E402
-from support.bridge_golden import COLUMNS, GOLDEN  # noqa: E402
+from support.bridge_golden import COLUMNS, GOLDEN, superstore_lines  # noqa: E402
 from support.paths import PARAMS, SHARED_DATA  # noqa: E402
 from support.textnumbers import unexplained_numbers  # noqa: E402
 
@@ -172,12 +172,7 @@ def _pandas_parts(frame: pd.DataFrame, w0: tuple, w1: tuple) -> dict:
 
 @pytest.fixture(scope="module")
 def superstore_frame():
-    if not SUPERSTORE.is_file():
-        pytest.skip(f"shared data not found: {SUPERSTORE}")
-    d = pd.read_csv(SUPERSTORE, encoding="cp1252")
-    return pd.DataFrame({"date": pd.to_datetime(d["Order Date"], format="%m/%d/%Y"), "customer": d["Customer ID"],
-                         "item": d["Product Name"], "quantity": d["Quantity"].astype(float), "revenue": d["Sales"],
-                         "region": d["Region"], "segment": d["Segment"], "category": d["Category"]})
+    return superstore_lines()
 
 
 @pytest.fixture(scope="module")

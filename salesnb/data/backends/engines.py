@@ -106,23 +106,29 @@ class EngineRunner(Runner):
             release()
 
 
-def load_on_engine(config: Config) -> EngineDataset:
-    """Load the config's source on its Spark or PostgreSQL engine (SPEC 2.2, 2.3)."""
-    kind = engine_kind(config.engine)
+def open_source(config: Config, kind: str) -> tuple[object, _Source]:
+    """The Ibis connection to the config's Spark or PostgreSQL engine (``kind``) and its source's
+    raw rows (sales and pipeline params alike); a PostgreSQL connection is closed again when the
+    source cannot be read."""
     if kind == SPARK:
         from . import spark
         session = spark.spark_session(config.engine)
         import ibis
         con = ibis.pyspark.connect(session)
-        source = spark._spark_source(con, session, config)
-    else:
-        from . import postgres
-        con = postgres.postgres_connect(config.engine)
-        try:
-            source = postgres._postgres_source(con, config)
-        except BaseException:
-            con.disconnect()
-            raise
+        return con, spark._spark_source(con, session, config)
+    from . import postgres
+    con = postgres.postgres_connect(config.engine)
+    try:
+        return con, postgres._postgres_source(con, config)
+    except BaseException:
+        con.disconnect()
+        raise
+
+
+def load_on_engine(config: Config) -> EngineDataset:
+    """Load the config's source on its Spark or PostgreSQL engine (SPEC 2.2, 2.3)."""
+    kind = engine_kind(config.engine)
+    con, source = open_source(config, kind)
     try:
         return _load(config, con, kind, source)
     except BaseException:
