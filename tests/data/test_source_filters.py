@@ -244,6 +244,7 @@ def same_day():
     return found, expected
 
 
+@pytest.mark.slow   # full Superstore findings; the fast set has the hand-worked CSV
 @needs_superstore
 def test_superstore_same_day_revenue_equals_pandas(same_day):
     found, expected = same_day

@@ -108,6 +108,7 @@ PERIODS = {  # period: (current, previous, year ago) as [start, end)
 }
 
 
+@pytest.mark.slow   # full Superstore findings; the fast set has the hand-worked cases and the property test
 @needs_superstore
 @pytest.mark.parametrize("period", PERIODS)
 def test_superstore_profit_equals_pandas(superstore, frame, period):
@@ -138,6 +139,7 @@ def test_superstore_profit_equals_pandas(superstore, frame, period):
         assert math.fsum(r["profit"] for r in rows) == pytest.approx(p["profit"], abs=CENT)
 
 
+@pytest.mark.slow   # full Superstore findings; the fast set has the hand-worked cases and the property test
 @needs_superstore
 @pytest.mark.parametrize("period", PERIODS)
 def test_superstore_loss_makers_and_discount_bands_equal_pandas(superstore, frame, period):
@@ -173,6 +175,7 @@ def test_superstore_loss_makers_and_discount_bands_equal_pandas(superstore, fram
     assert d["negative_profit"] == pytest.approx(bands.loc[losing_bands, "profit"].sum(), abs=CENT)
 
 
+@pytest.mark.slow   # full Superstore findings; the fast set has the hand-worked cases and the property test
 @needs_superstore
 @pytest.mark.parametrize("which", ["previous", "year_ago"])
 def test_superstore_2017q4_profit_bridge_equals_pandas_and_reconciles(superstore, frame, which):

@@ -40,6 +40,7 @@ def quarter_revenue(label: str) -> float:
     return float(raw.loc[(dates.dt.year == year) & (dates.dt.quarter == q), "Sales"].sum())
 
 
+@pytest.mark.slow   # four Superstore findings; the fast set has the synthetic track record
 @needs_shared_data
 def test_superstore_forecasts_beside_the_actuals(superstore):
     rows = track_record([(None, f) for f in superstore])
