@@ -39,9 +39,15 @@ def _ibis_sql(db, build) -> str:
     return sql.replace('"raw"', "(SELECT ?::VARCHAR AS x)")
 
 
+_MONEY_SQL: dict = {}
+
+
 def _sql_money(db, text, decimal):
+    # the expression is compiled once per decimal mark: compiling it per example cost most of the time
     from salesnb.data.canonical import money_expr
-    return db.execute(_ibis_sql(db, lambda d, x: money_expr(d, x, decimal)), [text]).fetchone()[0]
+    if decimal not in _MONEY_SQL:
+        _MONEY_SQL[decimal] = _ibis_sql(db, lambda d, x: money_expr(d, x, decimal))
+    return db.execute(_MONEY_SQL[decimal], [text]).fetchone()[0]
 
 
 # --------------------------------------------------------------------------- money
