@@ -132,8 +132,8 @@ def expected_tables(f: dict) -> dict[str, list[list[str]]]:
         dim = tables.leaders_region_dimension(f)
         if dim:
             frames.append(tables.leaders_by_region_table(f, dim))
-    if "profit" in f["revenue"]:
-        frames.append(tables.profit_kpi_table(f))
+    if (f["revenue"].get("profit") or {}).get("discount"):
+        frames.append(tables.discount_table(f))   # profit's own KPIs are rows of the KPI table
     if f.get("forecast"):
         frames.append(forecast.months_table(f))
         if forecast.backtest_note(f):

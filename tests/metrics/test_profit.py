@@ -298,12 +298,12 @@ def test_postgres_profit_findings_equal_duckdb(postgres, superstore, tmp_path):
     raw_text = SUPERSTORE.read_bytes().decode("cp1252")
     header = raw_text.splitlines()[0].split(",")
     with psycopg.connect(postgres.conninfo("salesnb"), autocommit=True) as con:
-        con.execute("CREATE TABLE superstore_raw (" + ", ".join('"' + h + '" text' for h in header) + ")")
-        with con.cursor().copy("COPY superstore_raw FROM STDIN WITH (FORMAT csv, HEADER true)") as cp:
+        con.execute("CREATE TABLE profit_superstore_raw (" + ", ".join('"' + h + '" text' for h in header) + ")")
+        with con.cursor().copy("COPY profit_superstore_raw FROM STDIN WITH (FORMAT csv, HEADER true)") as cp:
             cp.write(raw_text.encode("utf-8"))
     params = yaml.safe_load(SUPERSTORE_PARAMS.read_text())
     config = config_from_dict({"name": "superstore", "engine": postgres.url("salesnb"),
-                               "query": "SELECT * FROM superstore_raw", "columns": params["columns"]})
+                               "query": "SELECT * FROM profit_superstore_raw", "columns": params["columns"]})
     got = build_findings(config, "2017Q4", sections=("revenue",))["revenue"]["profit"]
     assert_same(superstore["2017Q4"]["revenue"]["profit"], got)
 
