@@ -2,7 +2,7 @@
 leaderboard and the data-quality checks, each from the findings (numbers by :mod:`salesnb.fmt`)."""
 from __future__ import annotations
 
-from ...fmt import MISSING, esc, esc_html, fmt_count, fmt_delta, fmt_money, fmt_number, fmt_pct
+from ...fmt import MISSING, esc, esc_html, fmt_count, fmt_delta, fmt_money, fmt_number, fmt_pct, fmt_points
 from ..labels import PIPELINE_KPI_ROWS
 
 TOP_ACTIONS = 3
@@ -30,8 +30,7 @@ def _change(kind: str, now, then) -> str:
     if now is None or then is None:
         return MISSING
     if kind == "pct":   # a change of a rate: in percentage points
-        d = now - then
-        return ("+" if d >= 0 else "") + fmt_number(d, 1) + " pts"
+        return fmt_points(now - then)
     if not then:
         return MISSING
     return fmt_delta((now - then) / abs(then) * 100.0)
