@@ -94,13 +94,15 @@ class Dialect:
 # --------------------------------------------------------------------------- ids, dimensions
 
 def id_expr(d: Dialect, col, dtype, missing_words: bool = False, clean: bool = False):
-    """An id column as text, NULL when missing. ``clean``: a text column the prescan found
-    needs none of the cleaning below, read as it is. Integers are cast and need none either."""
+    """An id column, NULL when missing: text, or the integers of an integer column (read as they
+    are: no cleaning, and no cast in every query of a view; :mod:`salesnb.metrics.ids` says how
+    the metrics compare and show them). ``clean``: a text column the prescan found needs none of
+    the cleaning below, read as it is."""
     import ibis
     if clean and dtype.is_string():
         return col
     if dtype.is_integer():
-        return col.cast("string")
+        return col
     if dtype.is_floating() or dtype.is_decimal():
         # float ids such as 17850.0 (a NaN made the column float) become "17850"
         x = col.cast("float64")

@@ -68,6 +68,7 @@ import pandas as pd
 from ..periods import Period, month_index
 from . import cohorts as cohort_metrics
 from . import rfm
+from .ids import id_order
 from .literals import date_literal, midnight
 from .missing import MISSING_LABEL, finite_or_none as _f, one_row as _row, pct as _pct, ratio as _div, whole as _i
 from .money import MONEY
@@ -388,7 +389,7 @@ def concentration(summary) -> tuple[dict, pd.DataFrame]:
            "top_customer_share_pct": None, "concentration_basis": "revenue of the period's customers"}
     if n == 0:
         return out, empty
-    order = [s.rev.desc(), s.customer_id.asc()]
+    order = [s.rev.desc(), id_order(s.customer_id).asc()]
     ranked = s.mutate(rank=ibis.row_number().over(order_by=order) + 1,
                       cum=money_cumsum(s.rev, order))
     ks = sorted({math.ceil(p * n / 100 - 1e-9) for p in range(0, 101)} |
@@ -417,7 +418,7 @@ def high_value(dataset, scored, w_start, end) -> dict:
            "share_pct": 100.0 * HIGH_VALUE_SHARE, "customers": k, "groups": {}, "dimensions": {}}
     if n == 0:
         return out
-    ranked = scored.mutate(_rank=ibis.row_number().over(order_by=[scored.monetary.desc(), scored.customer_id.asc()]))
+    ranked = scored.mutate(_rank=ibis.row_number().over(order_by=[scored.monetary.desc(), id_order(scored.customer_id).asc()]))
     flags = ranked.select("customer_id", "monetary", "frequency", "recency_days", top=ranked._rank < k)
     agg = flags.group_by("top").aggregate(customers=flags.count(), revenue=money_sum(flags.monetary),
                                           orders=flags.frequency.sum(), recency=flags.recency_days.sum()).to_pandas()

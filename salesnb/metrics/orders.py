@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .ids import id_order, id_text
 from .money import MONEY
 
 # Tests switch this off to check that the order rows give the same findings as the lines.
@@ -141,8 +142,8 @@ def build_orders(table) -> Orders:
     keep = list(order_days(table).columns)
     if split == 0:
         return Orders(table=whole.select(*keep), atomic=True, rows=rows, cached=whole)
-    examples = [v.item() if hasattr(v, "item") else v for v in
-                whole.filter(~single).order_by("order_id").limit(EXAMPLES).order_id.to_pandas()]
+    split_rows = whole.filter(~single)
+    examples = [id_text(v) for v in split_rows.order_by(id_order(split_rows.order_id)).limit(EXAMPLES).order_id.to_pandas()]
     # An order over two days already has its first line's day (the minimum): only the orders that
     # name two customers need another customer. Their rows are set in the materialised table in
     # place (a few rows) rather than every order row written again.
@@ -165,7 +166,7 @@ def _first_line_customers(table, whole, two_customers):
     ids = whole.filter(two_customers).select("order_id")
     lines = table.semi_join(ids, "order_id").select("order_id", "order_date", "customer_id")
     lines = lines.filter(lines.customer_id.notnull())
-    rank = ibis.row_number().over(group_by=lines.order_id, order_by=[lines.order_date, lines.customer_id])
+    rank = ibis.row_number().over(group_by=lines.order_id, order_by=[lines.order_date, id_order(lines.customer_id)])
     first = lines.mutate(_rank=rank)
     return first.filter(first._rank == 0).select(_order=first.order_id, _first_customer=first.customer_id)
 

@@ -59,6 +59,7 @@ import ibis
 import pandas as pd
 
 from ..periods import Period, month_index, month_start
+from .ids import id_order
 from .literals import date_literal, midnight
 from .missing import is_missing
 
@@ -257,9 +258,9 @@ def score(summary, window: str, as_of: dt.date, keep: tuple[str, ...] = ()):
         recency_days=date_literal(as_of).delta(s[f"{window}_last"].date(), unit="day"),
     )
     s = s.mutate(
-        r_score=ibis.ntile(5).over(order_by=[s.recency_days.desc(), s.customer_id.asc()]) + 1,
-        f_score=ibis.ntile(5).over(order_by=[s.frequency.asc(), s.customer_id.asc()]) + 1,
-        m_score=ibis.ntile(5).over(order_by=[s.monetary.asc(), s.customer_id.asc()]) + 1,
+        r_score=ibis.ntile(5).over(order_by=[s.recency_days.desc(), id_order(s.customer_id).asc()]) + 1,
+        f_score=ibis.ntile(5).over(order_by=[s.frequency.asc(), id_order(s.customer_id).asc()]) + 1,
+        m_score=ibis.ntile(5).over(order_by=[s.monetary.asc(), id_order(s.customer_id).asc()]) + 1,
     )
     s = s.mutate(fm_score=(s.f_score + s.m_score + 1) // 2)
     return s.mutate(segment=segment_expr(s.r_score, s.fm_score))

@@ -10,6 +10,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from ..metrics.ids import id_order
 from ..metrics.literals import date_literal
 from ..metrics.money import money_sum
 from ..metrics.orders import atomic_orders, shared
@@ -24,8 +25,9 @@ _DAYS_PER_UNIT = {"D": 1.0, "W": 7.0}
 
 
 def _finish_summary(per_customer: pd.DataFrame, observation_end: pd.Timestamp, days: float,
-                    customer_col: str) -> pd.DataFrame:
-    """Shared tail of both paths: per-customer day aggregates -> frequency/recency/T/monetary."""
+                    customer_col: str, sorted_by_engine: bool = False) -> pd.DataFrame:
+    """Shared tail of both paths: per-customer day aggregates -> frequency/recency/T/monetary,
+    in customer id order (``sorted_by_engine``: the rows already are, by the ids' text)."""
     first = pd.to_datetime(per_customer["first_day"]).dt.normalize()
     last = pd.to_datetime(per_customer["last_day"]).dt.normalize()
     frequency = per_customer["n_days"].astype("int64") - 1
@@ -36,10 +38,10 @@ def _finish_summary(per_customer: pd.DataFrame, observation_end: pd.Timestamp, d
         "T": ((observation_end - first).dt.days / days).to_numpy(dtype=float),
         "monetary_value": np.where(frequency > 0, repeat_value / frequency.clip(lower=1), 0.0),
     }, index=pd.Index(per_customer[customer_col].to_numpy(), name=customer_col))
-    return out.sort_index()
+    return out if sorted_by_engine else out.sort_index()
 
 
-def _ibis_summary(table, customer_col, date_col, value_col, start, end, complete=False):
+def _ibis_summary(table, customer_col, date_col, value_col, start, end, complete=False, text_order=False):
     import ibis.expr.datatypes as dt
 
     col = table[date_col]
@@ -74,12 +76,13 @@ def _ibis_summary(table, customer_col, date_col, value_col, start, end, complete
     )
     # sorted by the engine (much faster than pandas on millions of text ids); pandas' sort_index
     # in _finish_summary then finds the index already in order
-    return per_customer.order_by("cust").to_pandas().rename(columns={"cust": customer_col})
+    key = id_order(per_customer.cust) if text_order else per_customer.cust
+    return per_customer.order_by(key).to_pandas().rename(columns={"cust": customer_col})
 
 
 def rfm_summary(transactions, customer_col: str, date_col: str, value_col: str,
                 observation_end, time_unit: str = "W", calibration_start=None,
-                complete: bool = False) -> pd.DataFrame:
+                complete: bool = False, text_order: bool = False) -> pd.DataFrame:
     """Per-customer ``frequency, recency, T, monetary_value`` from a transaction log.
 
     Definitions are those of ``lifetimes.utils.summary_data_from_transaction_data``:
@@ -99,7 +102,9 @@ def rfm_summary(transactions, customer_col: str, date_col: str, value_col: str,
     ``transactions`` is a pandas DataFrame or an Ibis table; with Ibis both grouping steps run
     in the engine and only the one-row-per-customer result is fetched. ``complete=True`` (Ibis
     only) says the caller guarantees one row per customer and day and no missing customer, date
-    or value (skips the scan that checks it and the daily sum).
+    or value (skips the scan that checks it and the daily sum). The rows are in customer id
+    order; ``text_order=True`` (Ibis only) orders them by the ids' text also where the ids are
+    integers, as the report's models sample them (whatever the type of the source's ids).
     """
     if time_unit not in _DAYS_PER_UNIT:
         raise CLVError(f"time_unit must be 'D' or 'W', not {time_unit!r}.")
@@ -119,7 +124,8 @@ def rfm_summary(transactions, customer_col: str, date_col: str, value_col: str,
         raise CLVError(f"Column(s) {absent} not in the transactions; available: {columns}.")
 
     if is_ibis:
-        per_customer = _ibis_summary(transactions, customer_col, date_col, value_col, start, end, complete)
+        per_customer = _ibis_summary(transactions, customer_col, date_col, value_col, start, end, complete,
+                                     text_order)
     elif isinstance(transactions, pd.DataFrame):
         df = transactions[[customer_col, date_col, value_col]]
         n_missing = int(df.isna().any(axis=1).sum())
@@ -149,7 +155,7 @@ def rfm_summary(transactions, customer_col: str, date_col: str, value_col: str,
 
     if per_customer.empty:
         raise CLVError(f"No transactions on or before {end.date()} (and after calibration_start, if given).")
-    return _finish_summary(per_customer, end, days, customer_col)
+    return _finish_summary(per_customer, end, days, customer_col, sorted_by_engine=is_ibis and text_order)
 
 
 def _net_days(source, day):
@@ -208,6 +214,6 @@ def clv_purchases(days, end: dt.date, *, positive_net: bool = True):
 def purchase_summary(purchases, observation_end: dt.date):
     # one row per identified customer and day, exact non-null sums: complete=True
     frame = rfm_summary(purchases, "customer_id", "order_date", "revenue", observation_end=observation_end,
-                        time_unit=TIME_UNIT, complete=True)
+                        time_unit=TIME_UNIT, complete=True, text_order=True)
     frame["monetary_value"] = frame["monetary_value"] / CLV_VALUE_SCALE
     return frame

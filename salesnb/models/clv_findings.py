@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ..metrics.ids import id_order, id_text
 from ..metrics.literals import date_literal
 from ..metrics.missing import finite_or_none as _f, one_row as _row, ratio as _div, whole as _i
 from ..metrics.money import money_sum
@@ -218,16 +219,18 @@ def clv_findings(dataset, period: Period, summary, *, trailing_revenue: float | 
         top = None
     if top is None:
         hist = has.select("customer_id", value=has.h_revenue)
-        top = (hist.order_by([hist.value.desc(), hist.customer_id.asc()]).limit(20).to_pandas()
+        top = (hist.order_by([hist.value.desc(), id_order(hist.customer_id).asc()]).limit(20).to_pandas()
                .rename(columns={"value": "historical_revenue"}))
+        top["customer_id"] = [id_text(v) for v in top["customer_id"]]
         for col in ("predicted_value_12m", "expected_purchases_12m", "p_alive", "frequency", "recency_weeks",
                     "T_weeks", "monetary_value"):
             top[col] = np.nan
         values = has.select(v=has.h_revenue).to_pandas()["v"].to_numpy(float)
         tables["customers_clv_distribution"] = _histogram(values, "historical revenue")
     else:
-        ids = [str(x) for x in top.customer_id]
+        ids = frame.index[cand].tolist()      # as the engine holds them (text or integers)
         hist = has.filter(has.customer_id.isin(ids)).select("customer_id", historical_revenue=has.h_revenue).to_pandas()
+        hist["customer_id"] = [id_text(v) for v in hist["customer_id"]]
         top = top.merge(hist, on="customer_id", how="left")
     cols = ["customer_id", "predicted_value_12m", "expected_purchases_12m", "p_alive", "frequency",
             "recency_weeks", "T_weeks", "monetary_value", "historical_revenue"]

@@ -73,11 +73,11 @@ def test_atomic_orders_get_no_note(load):
 
 def _first_lines(df: pd.DataFrame, text_ids: bool) -> pd.DataFrame:
     """The rule, in pandas: per order its first day, its first line's customer (among the lines
-    that name one: earliest date, then smallest id -- in code-point order where the engine holds
-    the ids as text) and its whole net."""
+    that name one: earliest date, then smallest id by its text, in code-point order, also where the
+    engine holds the ids as integers: salesnb.metrics.ids) and its whole net."""
     per = df.groupby("order_id").agg(day=("order_date", "min"), revenue=("revenue", "sum"))
     named = df[df.customer_id.notna()].copy()
-    named["key"] = named.customer_id.astype("int64").astype(str) if text_ids else named.customer_id
+    named["key"] = named.customer_id.astype("int64").astype(str)
     named = named.sort_values(["order_id", "order_date", "key"])
     per["customer_id"] = named.groupby("order_id").customer_id.first()
     return per

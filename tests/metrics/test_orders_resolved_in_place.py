@@ -34,9 +34,9 @@ def _rows(built) -> pd.DataFrame:
 
 def _pandas_customers(df: pd.DataFrame, text_ids: bool) -> pd.Series:
     """Per order: the customer of its first line that names one (earliest date, then the smallest
-    id, compared as the engine holds the ids)."""
+    id by its text, also where the engine holds the ids as integers: salesnb.metrics.ids)."""
     named = df[df.customer_id.notna()].copy()
-    named["key"] = named.customer_id.astype("int64").astype(str) if text_ids else named.customer_id
+    named["key"] = named.customer_id.astype("int64").astype(str)
     named = named.sort_values(["order_id", "order_date", "key"])
     first = named.groupby("order_id").customer_id.first()
     return first.astype("int64").astype(str) if text_ids else first

@@ -1,8 +1,11 @@
 """The Spark and PostgreSQL backends' side of the load: their dialects, and how they run the
 rules' Ibis expressions (:mod:`salesnb.data.load`) through their Ibis backend.
 
-* Canonical types: ``order_id``/``customer_id``/dimensions text, ``order_date`` a timestamp
-  *without* time zone (Spark ``TIMESTAMP_NTZ``, sessions in UTC), the numbers float64.
+* Canonical types: ``order_id``/``customer_id`` text, or the integers of an integer column;
+  dimensions text, ``order_date`` a timestamp *without* time zone (Spark ``TIMESTAMP_NTZ``,
+  sessions in UTC), the numbers float64. Ties broken by an integer id compare its text
+  (:mod:`salesnb.metrics.ids`); on PostgreSQL that text has the database's collation, which
+  orders negative ids apart from DuckDB's code-point order (ids are rarely negative).
 * Text dates: the format is inferred as on DuckDB (same candidate families, from up to 200,000
   distinct values fetched from the engine), then parsed with a full-match regular expression +
   the engine's own parser in a form that returns NULL instead of failing: Spark
