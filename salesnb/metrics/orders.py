@@ -102,9 +102,10 @@ def _collate_text_by_code_point(table) -> None:
 
 def _whole_orders(table):
     """One row per order id, with what shows whether the order is one customer on one day."""
-    day = table.order_date.date()
-    aggs = {"day": day.min(), "_last_day": day.max(), "order_date": table.order_date.min(),
-            "last_date": table.order_date.max(), "revenue": table.revenue.cast(MONEY).sum(), "lines": table.count()}
+    first, last = table.order_date.min(), table.order_date.max()
+    # the day of the first / last timestamp is the first / last day: two aggregates, not four
+    aggs = {"day": first.date(), "_last_day": last.date(), "order_date": first,
+            "last_date": last, "revenue": table.revenue.cast(MONEY).sum(), "lines": table.count()}
     if "customer_id" in table.columns:
         aggs["customer_id"] = table.customer_id.min()
         # a flag, not the largest id: the customer may be resolved in place later (_set_first_customers)
@@ -159,6 +160,17 @@ def build_orders(table) -> Orders:
                   split=split, examples=examples)
 
 
+def _duckdb_cached_name(expr) -> str | None:
+    """The name of the DuckDB table ``expr`` was materialised as (``Table.cache()``), else None."""
+    import ibis
+    try:
+        backend = ibis.get_backend(expr)
+        name = expr.op().name
+    except Exception:  # noqa: BLE001 - not a table of a backend
+        return None
+    return name if backend.name == "duckdb" and name.startswith("ibis_cache") else None
+
+
 def _first_line_customers(table, whole, two_customers):
     """``_order``, ``_first_customer``: the customer of the first line with a customer id (earliest
     date, then the smallest customer id) of each order that names two customers."""
@@ -175,13 +187,10 @@ def _set_first_customers(table, whole, two_customers) -> bool:
     """On DuckDB, where ``whole`` is a materialised table: update the customer of the orders that
     name two customers to their first line's, in place. False (nothing done) elsewhere."""
     import ibis
-    try:
-        backend = ibis.get_backend(whole)
-        name = whole.op().name
-    except Exception:  # noqa: BLE001 - not a table of a backend
+    name = _duckdb_cached_name(whole)
+    if name is None:
         return False
-    if backend.name != "duckdb" or not name.startswith("ibis_cache"):
-        return False
+    backend = ibis.get_backend(whole)
     first = cache_table(_first_line_customers(table, whole, two_customers))
     if not hasattr(first.op(), "name") or not first.op().name.startswith("ibis_cache"):
         return False           # not materialised: the general path computes it
