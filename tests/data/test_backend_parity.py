@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import math
 
 import pytest
 
@@ -17,6 +16,7 @@ from salesnb.config import config_from_dict, load_config
 from salesnb.data import load_data
 from salesnb.errors import DataError, NoDataError
 from salesnb.findings import build_findings
+from support.compare import assert_same
 from support.paths import ROOT, SHARED_DATA
 from support.spark import spark_missing
 from support.superstore import assert_superstore_loaded
@@ -44,23 +44,6 @@ SECTIONS = _sections()
 DATA_KEYS = ("rows_read", "rows_used", "rows_dropped", "first_date", "last_date", "returns", "zero_revenue_lines",
              "missing_customer", "partial_months", "gap_months", "month_coverage", "dimensions", "revenue_total",
              "has_customers", "has_quantity")
-
-
-def assert_same(a, b, path="findings"):
-    """Equal findings: money and every other float to the cent (0.005), all else exactly."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        assert set(a) == set(b), f"{path}: keys differ: {sorted(set(a) ^ set(b))}"
-        for k in a:
-            assert_same(a[k], b[k], f"{path}.{k}")
-    elif isinstance(a, list) and isinstance(b, list):
-        assert len(a) == len(b), f"{path}: {len(a)} items vs {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same(x, y, f"{path}[{i}]")
-    elif isinstance(a, float) or isinstance(b, float):
-        assert a is not None and b is not None, f"{path}: {a!r} vs {b!r}"
-        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=0.005), f"{path}: {a!r} vs {b!r}"
-    else:
-        assert a == b, f"{path}: {a!r} vs {b!r}"
 
 
 def assert_same_findings(expected, got):

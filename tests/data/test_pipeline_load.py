@@ -4,7 +4,6 @@ column; PostgreSQL and Spark give the findings DuckDB gives."""
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 
@@ -14,6 +13,7 @@ from salesnb.config import config_from_dict, load_config
 from salesnb.data import check_data, load_data
 from salesnb.errors import ConfigError, DataError
 from salesnb.findings import build_findings
+from support.compare import assert_same
 from support.paths import ROOT, shared_file
 from support.spark import skip_without_spark
 
@@ -116,21 +116,6 @@ def test_sales_params_keep_their_method_keys():
 
 
 # --------------------------------------------------------------------------- other engines
-
-def assert_same(a, b, path="pipeline"):
-    if isinstance(a, dict):
-        assert set(a) == set(b), f"{path}: {sorted(set(a) ^ set(b))}"
-        for k in a:
-            assert_same(a[k], b[k], f"{path}.{k}")
-    elif isinstance(a, list):
-        assert len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same(x, y, f"{path}[{i}]")
-    elif isinstance(a, float) and b is not None:
-        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=0.005), f"{path}: {a} != {b}"
-    else:
-        assert a == b, f"{path}: {a!r} != {b!r}"
-
 
 @pytest.fixture(scope="module")
 def duckdb_crm():

@@ -26,6 +26,7 @@ from salesnb.config import load_config
 from salesnb.findings import build_findings
 from salesnb.metrics import bridge
 from salesnb.metrics.profit import DISCOUNT_BANDS, LOSS_ITEMS_SHOWN
+from support.compare import assert_same
 from support.paths import PARAMS, SHARED_DATA
 
 SUPERSTORE = SHARED_DATA / "superstore" / "Sample - Superstore.csv"
@@ -306,22 +307,6 @@ def test_postgres_profit_findings_equal_duckdb(postgres, superstore, tmp_path):
                                "query": "SELECT * FROM profit_superstore_raw", "columns": params["columns"]})
     got = build_findings(config, "2017Q4", sections=("revenue",))["revenue"]["profit"]
     assert_same(superstore["2017Q4"]["revenue"]["profit"], got)
-
-
-def assert_same(a, b, path="profit"):
-    """Equal to the cent (numbers), exactly otherwise."""
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and set(a) == set(b), path
-        for k in a:
-            assert_same(a[k], b[k], f"{path}.{k}")
-    elif isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same(x, y, f"{path}[{i}]")
-    elif isinstance(a, float) and not isinstance(b, str):
-        assert b == pytest.approx(a, abs=CENT), path
-    else:
-        assert a == b, path
 
 
 # --------------------------------------------------------------------------- invariants (hypothesis)
