@@ -67,7 +67,7 @@ CUSTOMER_PART_WORDS = {
     "gained": ("New customers", "new customers"),
     "lost": ("Lost customers", "lost customers"),
     "expansion": ("Customers buying more", "customers buying more"),
-    "contraction": ("Customers buying less", "customers buying less or the same"),
+    "contraction": ("Customers buying less or the same", "customers buying less or the same"),
     "unidentified": ("No customer id", "{amount} without a customer id"),
 }
 PVM_PART_WORDS = {
