@@ -5,7 +5,6 @@ that names the key (and the file) and says what to do.
 """
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass, field, asdict
@@ -14,7 +13,7 @@ from pathlib import Path
 from .config_pipeline import (PIPELINE_COLUMNS, PIPELINE_DIMENSIONS, PIPELINE_TEXT_ROLES, check_kind,
                               check_pipeline_columns, check_stages)
 from .config_yaml import read_params
-from .errors import ConfigError, PeriodError
+from .errors import ConfigError, PeriodError, did_you_mean
 from .periods import parse_period
 
 #: optional roles beside revenue (SPEC 9.1): a line's ``profit`` (else revenue − ``cost``) and its
@@ -125,13 +124,6 @@ class Config:
         return self.targets.get(metric, {}).get(period_label)
 
 
-def _closest(word: str, choices) -> str:
-    if len(str(word)) > 100:
-        return ""
-    match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.5)
-    return f" Did you mean {match[0]!r}?" if match else ""
-
-
 def _where(path) -> str:
     return f" in {path}" if path else ""
 
@@ -187,7 +179,7 @@ def _check_name(data, path) -> str:
     unknown = [k for k in data if k not in VALID_KEYS]
     if unknown:
         key = unknown[0]
-        raise ConfigError(f"Unknown key {_short(key)}{_where(path)}.{_closest(key, VALID_KEYS)}",
+        raise ConfigError(f"Unknown key {_short(key)}{_where(path)}.{did_you_mean(key, VALID_KEYS)}",
                           hint="valid keys are: " + ", ".join(VALID_KEYS))
     name = data.get("name")
     if name is None:
@@ -238,7 +230,7 @@ def _column_keys(data: dict, path) -> tuple:
     bad = [k for k in columns if k not in roles]
     if bad:
         raise ConfigError(f"Unknown column role {_short(bad[0])} under 'columns'{_where(path)}."
-                          f"{_closest(bad[0], roles)}", hint="roles are: " + ", ".join(roles))
+                          f"{did_you_mean(bad[0], roles)}", hint="roles are: " + ", ".join(roles))
     order_id_parts: tuple[str, ...] = ()
     if kind == "sales" and isinstance(columns.get("order_id"), list):
         order_id_parts = _order_id_parts(columns["order_id"], path)
@@ -393,7 +385,7 @@ def _pvm_dimension(data: dict, path, columns: dict) -> str | None:
         if pvm_dimension not in DIMENSIONS or pvm_dimension not in columns:
             mapped = [d for d in DIMENSIONS if d in columns]
             raise ConfigError(f"pvm_dimension {pvm_dimension!r}{_where(path)} is not a dimension mapped under "
-                              f"columns.{_closest(pvm_dimension, mapped)}",
+                              f"columns.{did_you_mean(pvm_dimension, mapped)}",
                               hint="mapped dimensions: " + (", ".join(mapped) or "none") +
                               "; or omit pvm_dimension (product, else category)")
     return pvm_dimension

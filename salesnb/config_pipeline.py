@@ -5,7 +5,7 @@ every problem is a :class:`ConfigError` that names the key.
 """
 from __future__ import annotations
 
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 
 KINDS = ("sales", "pipeline")
 #: the roles a pipeline params file maps under ``columns:`` (each row is one deal)
@@ -69,17 +69,7 @@ def unmapped_filter_error(key: str, name: str, columns: dict, path, source_colum
     where = f" in {path}" if path else ""
     source_columns = [str(c) for c in source_columns]
     return DataError(f"{key}{where}: {name!r} is neither a mapped role nor a column of {source_desc}."
-                     f"{_closest(name, source_columns)}",
+                     f"{did_you_mean(name, source_columns)}",
                      hint="filter on a column of the source (" + ", ".join(repr(c) for c in source_columns)
                           + ") or a mapped role (" + (", ".join(columns) or "none") + "); to filter on a derived "
                           "column (or a joined table's), select the rows with query: SELECT ... WHERE <column> IN (...)")
-
-
-def _closest(word: str, choices) -> str:
-    """" Did you mean 'a' or 'b'?" with the closest of ``choices`` (up to three), or nothing."""
-    import difflib
-    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=3, cutoff=0.5)
-    if not match:
-        return ""
-    shown = [repr(m) for m in match]
-    return " Did you mean " + (", ".join(shown[:-1]) + " or " if len(shown) > 1 else "") + shown[-1] + "?"

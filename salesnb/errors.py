@@ -49,6 +49,44 @@ class ReportError(SalesnbError):
     """A report could not be produced (notebook failure, timeout, missing browser)."""
 
 
+# --------------------------------------------------------------------------- "Did you mean"
+
+#: how alike (difflib's ratio, 0-1) a name must be to a misspelt word to be suggested
+SUGGEST_CUTOFF = 0.6
+
+
+def closest_name(word, choices) -> str | None:
+    """The one of ``choices`` a user most likely meant by ``word``, or None: the same name in
+    another case first, then a name holding ``word`` (3 characters or more: "date" → "Order Date"),
+    then the most alike by difflib (case ignored) at ``SUGGEST_CUTOFF`` or above."""
+    import difflib
+    word = str(word).strip()
+    names = [str(c) for c in choices]
+    if not word or len(word) > 100:   # difflib is quadratic: a pasted paragraph gets no suggestion
+        return None
+    folded: dict[str, str] = {}
+    for name in names:
+        folded.setdefault(name.strip().casefold(), name)
+    key = word.casefold()
+    if key in folded:
+        return folded[key]
+    if len(word) >= 3:
+        holding = [name for name in names if key in name.casefold()]
+        if holding:
+            return holding[0]
+    match = difflib.get_close_matches(key, list(folded), n=1, cutoff=SUGGEST_CUTOFF)
+    return folded[match[0]] if match else None
+
+
+def did_you_mean(word, choices, show=None) -> str:
+    """The text " Did you mean 'x'?" for the closest of ``choices`` (``closest_name``), or "".
+    ``show`` turns the name into the text shown (a path's full form), ``repr`` by default."""
+    name = closest_name(word, choices)
+    if name is None:
+        return ""
+    return f" Did you mean {(show or repr)(name)}?"
+
+
 # --------------------------------------------------------------------------- Ctrl-C
 
 import threading as _threading

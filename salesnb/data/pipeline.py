@@ -27,7 +27,7 @@ from ..fmt import fmt_count
 from .backends import POSTGRES, SPARK, engine_kind
 from .canonical import Dialect, filter_keys, source_filter_match
 from .dataset import Dataset, EngineDataset
-from .parsing import EXAMPLES, _MONEY_STRIP, _NUMBER, convert_date_format, infer_date_format
+from .parsing import EXAMPLES, _MONEY_STRIP, _NUMBER, infer_date_format
 from .load import filter_record
 from .quality import DataQuality, month_coverage, partial_months
 from .rules import _check_columns
@@ -37,43 +37,19 @@ DATE_SAMPLE = 200_000
 REASONS = {"missing stage": "no stage", "closed deal without close date": "won or lost, no readable close date"}
 
 
-class _Dates:
-    """Text → timestamp, NULL when it does not read: DuckDB ``try_strptime``, else the engine's
-    own form (:class:`salesnb.data.backends.engines.EngineDialect`)."""
-
-    def __init__(self, kind: str):
-        import ibis
-        import ibis.expr.datatypes as dt_
-        self.kind = kind
-        if kind in (SPARK, POSTGRES):
-            from .backends.engines import EngineDialect
-            self._dialect = EngineDialect(kind)
-        else:
-            self._try = ibis.udf.scalar.builtin(lambda v, f: None, name="try_strptime",
-                                                signature=((dt_.string, dt_.string), dt_.Timestamp()))
-
-    def parse(self, text, fmt: str):
-        if self.kind in (SPARK, POSTGRES):
-            return self._dialect.parse_timestamp(text, fmt)
-        import ibis
-        regex = convert_date_format(fmt)[2]
-        return ibis.cases((text.re_search(regex), self._try(text, fmt)), else_=ibis.null("timestamp"))
-
-    def to_float(self, text):
-        if self.kind == POSTGRES:
-            return self._dialect.to_float(text)
-        return text.try_cast("float64")
-
-
-def _date_expr(raw, col: str, config: Config, dates: _Dates, desc: str):
-    """(timestamp expression, the format read or None)."""
+def _date_expr(raw, col: str, config: Config, d: Dialect, desc: str):
+    """(timestamp expression, the format read or None): text read by the engine's dialect
+    (:class:`~.backends.duckdb_run.DuckDBDialect`, :class:`~.backends.engines.EngineDialect`),
+    as the sales rules read order dates (:func:`~.canonical.date_plan`)."""
     import ibis
     dtype = raw.schema()[col]
     if dtype.is_timestamp() or dtype.is_date():
-        return raw[col].cast("timestamp"), "native"
+        return d.native_timestamp(raw[col], dtype)[0], "native"
     text = raw[col].cast("string").strip()
     fmt = config.date_format
-    if "%" not in fmt:
+    if "%" in fmt:
+        d.check_date_format(fmt, config.params_path or "the params")
+    else:
         sample = raw.select(v=text).filter(lambda t: t.v.notnull() & (t.v != "")).distinct().limit(DATE_SAMPLE)
         values = [v for v in sample.to_pyarrow().column("v").to_pylist()]
         if not values:
@@ -82,10 +58,10 @@ def _date_expr(raw, col: str, config: Config, dates: _Dates, desc: str):
             fmt = infer_date_format(values, config.date_format)
         except DataError as exc:
             raise DataError(f"Column {col!r} in {desc}: {exc.message}", hint=exc.hint) from None
-    return dates.parse(text, fmt), fmt
+    return d.parse_timestamp(text, fmt), fmt
 
 
-def _value_expr(raw, col: str, config: Config, dates: _Dates):
+def _value_expr(raw, col: str, config: Config, d: Dialect):
     import ibis
     dtype = raw.schema()[col]
     if dtype.is_numeric() or dtype.is_boolean():
@@ -94,10 +70,10 @@ def _value_expr(raw, col: str, config: Config, dates: _Dates):
     body = raw[col].cast("string").replace("\u2212", "-").re_replace(_MONEY_STRIP, "")
     number = body.replace(",", "") if config.decimal == "." else body.replace(".", "").replace(",", ".")
     valid = body.re_search(f"^(?:{_NUMBER[config.decimal]})$")
-    return ibis.cases((valid, dates.to_float(number)), else_=ibis.null("float64"))
+    return ibis.cases((valid, d.to_float(number)), else_=ibis.null("float64"))
 
 
-def _filter_conditions(raw, config: Config, desc: str) -> tuple[list, list]:
+def _filter_conditions(raw, config: Config, d: Dialect, desc: str) -> tuple[list, list]:
     """The ``filters`` (:func:`~.canonical.filter_keys`) and, for each, the condition of a row it
     keeps: a role compares its column's trimmed text, a source column as
     :func:`~.canonical.source_filter_match` does (the same rules as sales params)."""
@@ -108,17 +84,16 @@ def _filter_conditions(raw, config: Config, desc: str) -> tuple[list, list]:
         if role:
             match = raw[config.columns[role]].cast("string").strip().fill_null("").isin(values)
         else:
-            match = source_filter_match(Dialect(), raw, key, values, f"filters.{kind_}.{key}{at}", desc)
+            match = source_filter_match(d, raw, key, values, f"filters.{kind_}.{key}{at}", desc)
         conds.append(match if kind_ == "include" else ~match)
     return filters, conds
 
 
-def canonical_deals(raw, config: Config, kind: str, desc: str):
+def canonical_deals(raw, config: Config, d: Dialect, desc: str):
     """(the source rows with the canonical ``_c_*`` columns, ``_keep`` and each filter's ``_keep<i>``,
-    date formats, the filters)."""
+    date formats, the filters); ``d`` the engine's dialect."""
     import ibis
     cols = config.columns
-    dates = _Dates(kind)
     out: dict = {}
     for role in PIPELINE_TEXT_ROLES:
         if role in cols:
@@ -126,13 +101,13 @@ def canonical_deals(raw, config: Config, kind: str, desc: str):
     formats = {}
     for role in DATE_ROLES:
         if role in cols:
-            out[f"_c_{role}"], formats[role] = _date_expr(raw, cols[role], config, dates, desc)
+            out[f"_c_{role}"], formats[role] = _date_expr(raw, cols[role], config, d, desc)
     if "value" in cols:
-        out["_c_value"] = _value_expr(raw, cols["value"], config, dates)
+        out["_c_value"] = _value_expr(raw, cols["value"], config, d)
     stage = out["_c_stage"]
     out["_c_outcome"] = ibis.cases((stage.isin(config.stages["won"]), "won"),
                                    (stage.isin(config.stages["lost"]), "lost"), else_="open")
-    filters, conds = _filter_conditions(raw, config, desc)
+    filters, conds = _filter_conditions(raw, config, d, desc)
     keep = ibis.literal(True)
     for i, cond in enumerate(conds):
         out[f"_keep{i}"] = cond
@@ -251,11 +226,12 @@ def load_pipeline(config: Config, with_table: bool = True):
     kind = engine_kind(config.engine) if config.engine not in ("duckdb", "", None) else "duckdb"
     if kind == "duckdb":
         return _load_duckdb(config, with_table)
-    from .backends.engines import open_source
+    from .backends.engines import EngineDialect, open_source
     con, source = open_source(config, kind)
     desc = repr(source.description)
     try:
-        dataset = _finish(config, con, kind, source.table, desc, source.description, None, source.encoding, (), None)
+        dataset = _finish(config, con, kind, EngineDialect(kind), source.table, desc, source.description, None,
+                          source.encoding, (), None)
     except BaseException:
         if kind == POSTGRES:
             con.disconnect()
@@ -270,7 +246,8 @@ def _load_duckdb(config: Config, with_table: bool):
     import ibis
 
     from ..paths import owned_temp_folder
-    from .backends.duckdb import _connect, _Reader
+    from .backends.duckdb import _columns, _connect, _Reader
+    from .backends.duckdb_run import DuckDBDialect
     from .sources import fingerprint_later
     tmpdir = str(owned_temp_folder("salesnb-"))
     db = None
@@ -282,8 +259,8 @@ def _load_duckdb(config: Config, with_table: bool):
         con = ibis.duckdb.from_connection(db)
         source = config.source or "query"
         desc = repr(config.source) if config.source else "the query's result"
-        dataset = _finish(config, con, "duckdb", con.table("raw"), desc, source, sha, reader.encoding,
-                          reader.state, tmpdir)
+        dataset = _finish(config, con, "duckdb", DuckDBDialect(db, _columns(db)), con.table("raw"), desc, source,
+                          sha, reader.encoding, reader.state, tmpdir)
         if not with_table:
             dataset.close()
             return dataset.quality
@@ -295,9 +272,9 @@ def _load_duckdb(config: Config, with_table: bool):
         raise
 
 
-def _finish(config, con, kind, raw, desc, source, sha, encoding, state, tmpdir):
+def _finish(config, con, kind, dialect, raw, desc, source, sha, encoding, state, tmpdir):
     _check_columns(config, {n: str(t) for n, t in raw.schema().items()}, desc)
-    t, formats, filters = canonical_deals(raw, config, kind, desc)
+    t, formats, filters = canonical_deals(raw, config, dialect, desc)
     counts, usable = _counts(t, config, len(filters))
     applied, rows = [], counts["usable"]
     for i, spec in enumerate(filters):

@@ -18,11 +18,10 @@ to the rows dropped. The expressions that evaluate the rules are written once, i
 """
 from __future__ import annotations
 
-import difflib
 import re
 
 from ..config import Config
-from ..errors import ColumnError, DataError, NoDataError
+from ..errors import ColumnError, DataError, NoDataError, closest_name
 from .parsing import parse_money
 
 # The reasons a row is dropped, in the order they are checked (a row counts under the first).
@@ -131,18 +130,6 @@ def no_usable_rows(config: Config, source_desc: str, rows_read: int, dropped: di
 
 # --------------------------------------------------------------------------- columns
 
-def _closest_column(col: str, names: list[str]) -> str | None:
-    lowered = {n.lower().strip(): n for n in names}
-    if col.strip().lower() in lowered:
-        return lowered[col.strip().lower()]
-    containing = [n for n in names if col.strip().lower() in n.lower()]
-    if containing and len(col.strip()) >= 3:  # "date" → "Order Date"
-        return containing[0]
-    match = difflib.get_close_matches(col, names, n=1, cutoff=0.7) or \
-        difflib.get_close_matches(col.lower(), [n.lower() for n in names], n=1, cutoff=0.7)
-    return lowered.get(match[0].lower(), match[0]) if match else None
-
-
 def _check_columns(config: Config, raw_cols: dict[str, str], source_desc: str) -> None:
     """Every column named under ``columns:`` must exist: one error naming all that are missing,
     each with the closest real column, and a delimiter hint when the header did not split."""
@@ -154,14 +141,14 @@ def _check_columns(config: Config, raw_cols: dict[str, str], source_desc: str) -
     split = next((d for d in (";", "\t", "|", ",") for n in names if d in n and
                   any(m in n.split(d) for _, m in missing)), None)
     # with a wrong delimiter, the "closest" column is the whole header line: no suggestions
-    parts = [(role, col, None if split else _closest_column(col, names)) for role, col in missing]
+    parts = [(role, col, None if split else closest_name(col, names)) for role, col in missing]
     if len(parts) == 1:
         role, col, near = parts[0]
         text = f"Column {col!r} (columns.{role}) is not in {source_desc}."
-        text += f" The closest column is {near!r}." if near else ""
+        text += f" Did you mean {near!r}?" if near else ""
         hint = f"fix columns.{role} in the params file; the source's columns are: {shown}"
     else:
-        listed = ", ".join(f"{col!r} (columns.{role}" + (f"; closest: {near!r})" if near else ")")
+        listed = ", ".join(f"{col!r} (columns.{role}" + (f"; did you mean {near!r}?)" if near else ")")
                            for role, col, near in parts)
         text = f"{len(parts)} mapped columns are not in {source_desc}: {listed}."
         hint = ("fix " + ", ".join(f"columns.{role}" for role, _, _ in parts)

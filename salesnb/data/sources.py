@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
-import difflib
 import errno
 import glob as globlib
 import gzip
@@ -24,7 +23,7 @@ import re
 import shutil
 from pathlib import Path
 
-from ..errors import DataError
+from ..errors import DataError, did_you_mean
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".psv", ".tab")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -64,9 +63,7 @@ def _source_files(source: str) -> list[Path]:
         parent = path.parent
         near = ""
         if parent.is_dir():
-            match = difflib.get_close_matches(path.name, [p.name for p in parent.iterdir()], n=1, cutoff=0.6)
-            if match:
-                near = f" Did you mean {str(parent / match[0])!r}?"
+            near = did_you_mean(path.name, [p.name for p in parent.iterdir()], show=lambda n: repr(str(parent / n)))
         raise DataError(f"Source file {source!r} does not exist.{near}",
                         hint="fix 'source:' in the params file (paths are relative to it)")
     if path.is_dir():

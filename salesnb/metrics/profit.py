@@ -17,7 +17,9 @@ and every part comes from one aggregate query:
 - discount bands (``discount`` mapped): no discount (≤ 0), (0, 10%], (10, 20%], (20, 30%],
   over 30%, and ``(missing)`` for lines without one; the band from which every higher band loses
   money is ``negative_from``. The discount is a rate (0.2 = 20%); a column with any value above 1
-  holds percentages (20 = 20%) and is divided by 100 (``discount.scale``).
+  holds percentages (20 = 20%) and is divided by 100 (``discount.scale``);
+- when there are both: ``margin_overlap``, the lines of loss-making items in the losing discount
+  bands (both margin rules count them, :mod:`salesnb.recommend.margin`): their loss, lines, orders.
 """
 from __future__ import annotations
 
@@ -258,4 +260,23 @@ def profit_findings(dataset, wins: dict) -> tuple[dict | None, dict]:
     out["discount"] = None
     if "discount" in t.columns:
         out["discount"], tables["profit_discount_bands"] = discount_bands(t, wins["current"])
+    out["margin_overlap"] = None
+    if (out["loss_makers"] or {}).get("count") and (out["discount"] or {}).get("negative_from") is not None:
+        out["margin_overlap"] = margin_overlap(t, dim, wins["current"], out["discount"])
     return out, tables
+
+
+def margin_overlap(t, dim: str, window, discount: dict) -> dict:
+    """The lines in ``window`` of a loss-making value of ``dim`` (as :func:`loss_makers`) with a
+    discount in the losing bands (from ``discount["negative_from"]``, as :func:`discount_bands`):
+    their loss (profit negated), lines and orders; one query."""
+    w = t.filter(_in(t.order_date, window)).mutate(_item=t[dim].cast("string").fill_null(MISSING_LABEL))
+    w = w.mutate(_item_profit=w.profit.cast(MONEY).sum().over(group_by=w._item))
+    d = w.discount.cast("float64") / (100.0 if discount["scale"] == "percent" else 1.0)
+    lo = {label: low for label, low, _ in DISCOUNT_BANDS}[discount["negative_from"]]
+    both = (w._item_profit < 0) & d.notnull() & ((d > lo) if lo is not None else ibis.literal(True))
+    row = w.aggregate(profit=money_sum(w.profit, where=both), lines=both.sum(),
+                      orders=w.order_id.nunique(where=both)).to_pandas().iloc[0]
+    return {"dimension": dim, "from_band": discount["negative_from"],
+            "loss": round(-(finite_or_none(row["profit"]) or 0.0), 6) + 0.0, "lines": whole(row["lines"]),
+            "orders": whole(row["orders"])}

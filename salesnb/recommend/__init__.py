@@ -55,7 +55,9 @@ Opportunities
                        − previous rate × gross revenue. medium.
   ``loss_makers``      (profit mapped) the loss-making products (finest dimension) -> their loss;
   ``discount_cap``     the discount bands that lose money -> the profit lost there
-                       (:mod:`salesnb.recommend.margin`).
+                       (:mod:`salesnb.recommend.margin`). The two overlap (loss-making lines
+                       with a losing discount): when both fire, each carries ``overlap`` with
+                       their ``combined_loss``; their impacts are not to be added up.
 Risks
   ``revenue_trend``    least-squares fit (scipy.stats.linregress) of monthly revenue on the
                        trailing complete months (>= 6; gap months left out): negative slope with
@@ -97,7 +99,7 @@ from __future__ import annotations
 
 from .actions import _make_action, _shown_first, actions_note, select_actions
 from .evidence import _Ctx
-from .margin import rule_discount_cap, rule_loss_makers
+from .margin import note_margin_overlap, rule_discount_cap, rule_loss_makers
 from .opportunities import (rule_aov_recovery, rule_aov_uplift, rule_dimension_gap, rule_recover_decline,
                             rule_repeat_purchase, rule_returns, rule_win_back)
 from .risks import (rule_churn_exposure, rule_customer_concentration, rule_data_quality,
@@ -123,6 +125,7 @@ def recommendations(findings: dict) -> dict:
     opportunities, risks = [], []
     for rule in OPPORTUNITY_RULES:
         opportunities.extend(rule(ctx))
+    note_margin_overlap(ctx, opportunities)
     for rule in RISK_RULES:
         risks.extend(rule(ctx))
     candidates = [_make_action(i, ctx) for i in opportunities + risks if "_action" in i]

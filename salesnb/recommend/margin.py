@@ -6,6 +6,12 @@
 ``discount_cap``    the discount bands from which every higher band loses money -> cap discounts
                     at the band's lower bound; impact = the profit lost in those bands. Sample = the
                     orders with a line in them (>= 30). high: >= 100 orders; medium: >= 30; else low.
+
+The two count the same lines where a loss-making value's lines carry a losing discount
+(``revenue.profit.margin_overlap``), so their impacts must not be added up. When both fire, each
+item gets ``overlap``: the other rule, the loss counted by both, and ``combined_loss`` = the
+two impacts minus that loss: the net loss of the lines either rule counts (it can be below
+either impact: a loss-making product's undiscounted lines may make money), as ``derived`` too.
 """
 from __future__ import annotations
 
@@ -52,6 +58,11 @@ def rule_loss_makers(ctx: _Ctx) -> list:
                      sample=orders, min_sample=MIN_VALUE_ORDERS)]
 
 
+def discount_above(cap_pct: float) -> str:
+    """"discounts above 20%" (``cap_pct`` 20), "any discount" (0): the lines a discount cap concerns."""
+    return "any discount" if not cap_pct else f"discounts above {fmt_pct(cap_pct, 0)}"
+
+
 def rule_discount_cap(ctx: _Ctx) -> list:
     p = _profit(ctx)
     d = (p or {}).get("discount")
@@ -68,7 +79,7 @@ def rule_discount_cap(ctx: _Ctx) -> list:
     evidence += [_ev(f"{base}.bands[{b['band']}].margin_pct", b["margin_pct"]) for b in losing]
     derived = [_derived(f"margin_pct_{b['band']}", None if b["margin_pct"] is None else round(b["margin_pct"], 1),
                         f"profit {ctx.money(b['profit'])} / revenue {ctx.money(b['revenue'])}") for b in losing]
-    above = "any discount" if cap == 0 else f"discounts above {fmt_pct(cap, 0)}"
+    above = discount_above(cap)
     formula = (f"profit of the lines with {above} in {ctx.period_label}: {ctx.money(d['negative_profit'])} "
                f"on {ctx.money(d['negative_revenue'])} of revenue; impact = {ctx.money(lost)}")
     title = (f"Cap discounts at {fmt_pct(cap, 0)}: lines with {above} lose money"
@@ -78,3 +89,22 @@ def rule_discount_cap(ctx: _Ctx) -> list:
     return [ctx.item("opportunity", "discount_cap", title, evidence, lost, formula, _confidence(orders),
                      derived=derived, parameters={"cap_pct": cap}, action=act,
                      sample=orders, min_sample=MIN_VALUE_ORDERS)]
+
+
+def note_margin_overlap(ctx: _Ctx, opportunities: list) -> None:
+    """When both margin rules fired: each item's ``overlap`` (see the module), its evidence and a
+    derived ``combined_loss``, so that nothing adds the two impacts up."""
+    found = {i["rule"]: i for i in opportunities if i["rule"] in ("loss_makers", "discount_cap")}
+    overlap = (_profit(ctx) or {}).get("margin_overlap")
+    if len(found) < 2 or not overlap:
+        return
+    lm, dc = found["loss_makers"], found["discount_cap"]
+    shared = _r2(overlap["loss"])
+    combined = _r2(lm["impact"] + dc["impact"] - shared)
+    formula = (f"{ctx.money(lm['impact'])} + {ctx.money(dc['impact'])} − {ctx.money(shared)} counted by both "
+               f"({fmt_count(overlap['lines'])} lines) = {ctx.money(combined)}")
+    for item, other in ((lm, dc), (dc, lm)):
+        item["overlap"] = {"rule": other["rule"], "shared_loss": shared, "lines": overlap["lines"],
+                           "orders": overlap["orders"], "combined_loss": combined}
+        item["evidence"].append(_ev("revenue.profit.margin_overlap.loss", overlap["loss"]))
+        item["derived"].append(_derived("combined_loss", combined, formula))

@@ -52,6 +52,11 @@ PROFIT_KPI_ROWS = (("Profit", "profit", "money"), ("Margin", "margin_pct", "pct"
 #: the discount bands of ``revenue.profit.discount`` in words
 DISCOUNT_BAND_LABELS = {"0%": "no discount", "0-10%": "up to 10%", "10-20%": "over 10% to 20%",
                         "20-30%": "over 20% to 30%", ">30%": "over 30%", "(missing)": "no discount value"}
+#: The note beside the opportunities when both margin rules are shown (their impacts overlap).
+MARGIN_OVERLAP_NOTE = ("The loss-making {items} and the discount cap count some of the same lines: {shared} of "
+                       "the loss is on lines of loss-making {items} with {above} ({lines} lines in {orders} "
+                       "orders). Their impacts are not to be added up: the lines either rule "
+                       "counts lose {combined} in all, not {sum}.")
 PROFIT_DEFINITIONS = (
     ("profit", "Sum of the lines' profit (the profit column, else revenue − cost); net of returns."),
     ("margin", "Profit / revenue × 100, over the lines that have a profit."),
@@ -67,7 +72,7 @@ CUSTOMER_PART_WORDS = {
     "gained": ("New customers", "new customers"),
     "lost": ("Lost customers", "lost customers"),
     "expansion": ("Customers buying more", "customers buying more"),
-    "contraction": ("Customers buying less", "customers buying less or the same"),
+    "contraction": ("Customers buying less or the same", "customers buying less or the same"),
     "unidentified": ("No customer id", "{amount} without a customer id"),
 }
 PVM_PART_WORDS = {

@@ -117,6 +117,24 @@ def actions_note(findings) -> str | None:
     """"Only n actions pass the evidence rules …" when fewer than seven do (else None)."""
     return recommendations_of(_data(findings)).get("actions_note")
 
+def overlap_note(findings) -> str | None:
+    """The sentence beside the opportunities when both margin rules are shown: the loss they both
+    count and the loss of the lines either counts (``overlap``, :mod:`salesnb.recommend.margin`); else None."""
+    from ..recommend.margin import discount_above
+    from .labels import MARGIN_OVERLAP_NOTE, plural_noun
+    f = _data(findings)
+    found = {o["rule"]: o for o in shown(recommendations_of(f).get("opportunities")) if o.get("overlap")}
+    if not {"loss_makers", "discount_cap"} <= set(found):
+        return None
+    lm, dc, cur = found["loss_makers"], found["discount_cap"], f.get("currency", "USD")
+    o = lm["overlap"]
+    return MARGIN_OVERLAP_NOTE.format(
+        items=plural_noun(lm["parameters"].get("dimension")), shared=fmt_money(o["shared_loss"], cur),
+        above=discount_above(dc["parameters"].get("cap_pct")), lines=fmt_count(o["lines"]),
+        orders=fmt_count(o["orders"]), combined=fmt_money(o["combined_loss"], cur),
+        sum=fmt_money(lm["impact"] + dc["impact"], cur))
+
+
 _SHORT = {"aov_uplift": "Raise AOV", "aov_recovery": "Restore AOV to year-ago level", "win_back": "Win back at-risk customers",
           "repeat_purchase": "Second orders from one-time buyers", "returns": "Cut returns"}
 

@@ -6,13 +6,12 @@ No extension is installed or loaded on its own, so a path or query never downloa
 """
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from pathlib import Path
 
 from ...config import Config, is_url
-from ...errors import DataError
+from ...errors import DataError, did_you_mean
 from ..parsing import _path_list, quote_ident, sql_literal
 from ..sources import (
     DUCKDB_SETTINGS, SINGLE_BYTE, UTF8_REPLACED, WEB_SCHEMES, _URL_IN_SQL, _check_encoding, _excel_frame,
@@ -159,8 +158,7 @@ class _Reader:
         tables = [r[0] for r in self.db.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'src'").fetchall()]
         if table not in tables:
-            near = difflib.get_close_matches(table, tables, n=1)
-            raise DataError(f"Table {table!r} is not in {path!r}." + (f" Did you mean {near[0]!r}?" if near else ""),
+            raise DataError(f"Table {table!r} is not in {path!r}.{did_you_mean(table, tables)}",
                             hint="tables there: " + ", ".join(tables[:20]))
         self.db.execute(f"CREATE TEMP VIEW raw AS SELECT * FROM src.{quote_ident(table)}")
 
