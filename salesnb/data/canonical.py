@@ -254,7 +254,7 @@ def raw_examples(config: Config, t) -> dict:
 def filter_keys(config: Config, raw, source_desc: str) -> list[tuple[str, str, list[str], str | None]]:
     """The ``filters`` in the order they apply (include, then exclude): (kind, key, values, the
     role or None). A key that no role maps is a column of the source; one that is neither is a
-    DataError naming the closest source columns."""
+    DataError naming the closest source column (errors.did_you_mean)."""
     from ..config_pipeline import unmapped_filter_error
     out = []
     for kind in ("include", "exclude"):
