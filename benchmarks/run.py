@@ -6,7 +6,7 @@ integer ids, date-typed dates, ~25 orders per customer, 2 lines per order; ``typ
 same with 0.1 % of orders over two days and 0.1 % naming two customers) and size it generates the
 data (seed 7) into ``benchmarks/data/`` (git-ignored; reused when present), writes a params file
 for it from ``benchmarks/params.yaml`` into ``benchmarks/work/``, then measures — each over ``--runs`` runs
-(3; 1 at 100M), reporting the median and the spread (min–max):
+(3; ``--big-runs`` at 100M, also 3), reporting the median and the spread (min–max):
 
 * ``salesnb findings PARAMS --period 2024Q3 -o FILE`` and ``salesnb run PARAMS --period 2024Q3
   --out DIR``, end to end, as subprocesses of the CLI;
@@ -719,7 +719,8 @@ def markdown(results: dict) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--big", action="store_true", help="also 100M order lines (1 run)")
+    ap.add_argument("--big", action="store_true", help="also 100M order lines")
+    ap.add_argument("--big-runs", type=int, default=3, help="runs at 100M order lines (default 3: the median of 3)")
     ap.add_argument("--sizes", help="comma-separated subset of 1M,10M,100M")
     ap.add_argument("--shapes", default=",".join(SHAPES),
                     help=f"comma-separated data shapes (default: all; 100M only for sample): {','.join(SHAPES)}")
@@ -775,7 +776,7 @@ def main(argv=None) -> int:
         for size in sizes:
             if size == "100M" and shape != "sample":
                 continue
-            runs = 1 if size == "100M" else args.runs
+            runs = args.big_runs if size == "100M" else args.runs
             where[size] = bench_size(size, runs, args, env, where.get(size) if args.merge else None, shape)
             results["targets"] = targets(results)
             results_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
