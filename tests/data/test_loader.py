@@ -341,3 +341,36 @@ def test_load_data_imports_the_metric_code_meanwhile_and_leaves_no_thread(tmp_pa
     with pytest.raises(SalesnbError):
         load_data(bad)
     assert not [t for t in threading.enumerate() if t.name == "salesnb-imports"]
+
+
+def test_the_import_thread_starts_after_the_sql_compiler_is_imported(tmp_path):
+    """sqlglot loads its dialects lazily under a lock Python's import-deadlock detection cannot
+    see: a dialect loaded by the import thread and the loading thread at once hung both. In a fresh
+    interpreter, the thread starts only once every sqlglot dialect Ibis' compilers need is loaded,
+    and no sqlglot module is imported while it runs; the model libraries are imported by the end."""
+    import subprocess
+    import sys
+    (tmp_path / "s.csv").write_text("order,date,cust,amount\nA1,2024-01-05,x,10\nA2,2024-02-01,y,5\n",
+                                    encoding="utf-8")
+    code = f"""
+import sys, threading
+import salesnb.data as data
+from salesnb.config import config_from_dict
+seen = {{}}
+start = threading.Thread.start
+def spy(self):
+    if self.name == "salesnb-imports":
+        seen["at_start"] = {{m for m in sys.modules if m.startswith("sqlglot")}}
+    return start(self)
+threading.Thread.start = spy
+config = config_from_dict({{"name": "t", "source": "s.csv", "columns": {COLUMNS!r}}}, base_dir={str(tmp_path)!r})
+with data.load_data(config) as ds:
+    assert ds.quality.rows_used == 2
+after = {{m for m in sys.modules if m.startswith("sqlglot")}}
+assert "sqlglot.dialects.duckdb" in seen["at_start"], sorted(seen["at_start"])
+assert after == seen["at_start"], sorted(after - seen["at_start"])
+assert all(m in sys.modules for m in data.MODEL_MODULES)
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
