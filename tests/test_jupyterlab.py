@@ -138,7 +138,10 @@ def expected_tables(f: dict) -> dict[str, list[list[str]]]:
         frames.append(forecast.months_table(f))
         if forecast.backtest_note(f):
             frames.append(forecast.backtest_table(f))
-    return {"revenue": [list(map(str, frame.columns)) for frame in frames if not frame.empty]}
+    from salesnb.render import recommendations as recs
+    actions = [recs.actions_frame(f)]
+    return {"revenue": [list(map(str, frame.columns)) for frame in frames if not frame.empty],
+            "recommendations": [list(map(str, frame.columns)) for frame in actions if not frame.empty]}
 
 
 def pipeline_expected(f: dict) -> tuple[list[str], list[list[str]]]:
@@ -181,8 +184,7 @@ def check(results: dict, f: dict, expected: dict[str, list[str]] | None = None,
 
 def check_layout(name: str, outputs: list[dict], headers: list[list[str]]) -> None:
     """Every expected table is shown with all its columns and does not scroll sideways at 1400 px;
-    every chart is drawn at its own size, or shrunk only to fit the notebook's width. (The SMART
-    actions table of 11 columns is wider than the notebook on the sample: not checked here.)"""
+    every chart is drawn at its own size, or shrunk only to fit the notebook's width."""
     shown = [h for o in outputs for h in o["tables"]]
     for columns in headers:
         assert columns in shown, f"{name}: no table with the columns {columns}"

@@ -117,6 +117,7 @@ def actions_note(findings) -> str | None:
     """"Only n actions pass the evidence rules …" when fewer than seven do (else None)."""
     return recommendations_of(_data(findings)).get("actions_note")
 
+
 def overlap_note(findings) -> str | None:
     """The sentence beside the opportunities when both margin rules are shown: the loss they both
     count and the loss of the lines either counts (``overlap``, :mod:`salesnb.recommend.margin`); else None."""
@@ -183,7 +184,9 @@ def risks_frame(findings):
 
 
 def actions_frame(findings):
-    """The SMART actions as a plan an analyst can paste: one row per action."""
+    """The SMART actions as a plan an analyst can paste: one row per action. Nine columns: the
+    value now and the target share one ("$1,200.00 → $1,260.00"), the formula heads its evidence
+    lines, so the table fits the width of a notebook in JupyterLab."""
     import pandas as pd
     f = _data(findings)
     cur = f.get("currency", "USD")
@@ -192,11 +195,16 @@ def actions_frame(findings):
         owner = f"{dimension_noun(a.get('owner_dimension'))}: {a['owner']}" if a.get("owner") else fmt.MISSING
         rows.append({
             "#": i, "Action": a["title"], "Metric": a["metric"],
-            "Now": format_value(a["metric"], a.get("current"), cur),
-            "Target": format_value(a["metric"], a.get("target"), cur),
+            ACTION_NOW_TARGET: f"{format_value(a['metric'], a.get('current'), cur)} → "
+                               f"{format_value(a['metric'], a.get('target'), cur)}",
             "Deadline": f"{fmt_count(a['deadline_days'])} days", "Owner": owner,
             "Impact": fmt_money(a["impact"], cur) if a.get("impact") is not None else fmt.MISSING,
-            "Formula": a["formula"], "Evidence": evidence_lines(a, cur), "Confidence": a["confidence"],
+            ACTION_HOW: "\n".join(part for part in (a["formula"], evidence_lines(a, cur)) if part),
+            "Confidence": a["confidence"],
         })
-    return pd.DataFrame(rows, columns=["#", "Action", "Metric", "Now", "Target", "Deadline", "Owner", "Impact",
-                                       "Formula", "Evidence", "Confidence"])
+    return pd.DataFrame(rows, columns=["#", "Action", "Metric", ACTION_NOW_TARGET, "Deadline", "Owner", "Impact",
+                                       ACTION_HOW, "Confidence"])
+
+
+#: the actions table's merged columns
+ACTION_NOW_TARGET, ACTION_HOW = "Now → target", "Formula and evidence"

@@ -132,6 +132,16 @@ def test_real_data_tables_for_the_notebook(name, shared_data):
     f = real_findings(name)
     actions = render_recs.actions_frame(f)
     assert len(actions) == f["recommendations"]["shown_actions"] <= 7
-    assert not actions[["Action", "Metric", "Target", "Deadline"]].isna().any().any()
+    assert not actions[["Action", "Metric", render_recs.ACTION_NOW_TARGET, "Deadline"]].isna().any().any()
+    # nine columns (fits JupyterLab's width): now and target in one, the formula above its evidence
+    assert len(actions.columns) == 9
+    cur = f.get("currency", "USD")
+    shown_actions = render_recs.shown(f["recommendations"]["actions"])
+    for row, a in zip(actions.to_dict("records"), shown_actions):
+        now, target = row[render_recs.ACTION_NOW_TARGET].split(" → ")
+        assert now == render_recs.format_value(a["metric"], a.get("current"), cur)
+        assert target == render_recs.format_value(a["metric"], a.get("target"), cur)
+        how = row[render_recs.ACTION_HOW].split("\n")
+        assert how[0] == a["formula"] and "\n".join(how[1:]) == render_recs.evidence_lines(a, cur)
     assert len(render_recs.impact_frame(f)) == len([o for o in f["recommendations"]["opportunities"]
                                                 if o["impact"] is not None and o["shown"]])
