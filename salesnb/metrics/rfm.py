@@ -28,7 +28,7 @@ Each score is ``ntile(5)`` over all scored customers, plus one, so 1..5:
 * M: ordered by ``monetary`` ascending, then ``customer_id`` -- 5 = highest revenue.
 
 Tie rule: customers with equal values are split between adjacent quintiles by ``customer_id``
-(text order), so the quintiles have equal sizes (``ntile``: the first ``n mod 5`` buckets get one
+(text order, also for integer ids: :func:`salesnb.metrics.ids.id_order`), so the quintiles have equal sizes (``ntile``: the first ``n mod 5`` buckets get one
 customer more) and every engine gives the same scores. With fewer than five customers only the
 scores 1..n occur.
 
