@@ -196,11 +196,12 @@ def _set_first_customers(table, whole, two_customers) -> bool:
         return False
     backend = ibis.get_backend(whole)
     first = cache_table(_first_line_customers(table, whole, two_customers))
-    if not hasattr(first.op(), "name") or not first.op().name.startswith("ibis_cache"):
+    first_name = _duckdb_cached_name(first)
+    if first_name is None:
         return False           # not materialised: the general path computes it
     quote = (lambda n: '"' + n.replace('"', '""') + '"')
     try:
-        backend.raw_sql(f"UPDATE {quote(name)} SET customer_id = f._first_customer FROM {quote(first.op().name)} f "
+        backend.raw_sql(f"UPDATE {quote(name)} SET customer_id = f._first_customer FROM {quote(first_name)} f "
                         f"WHERE {quote(name)}.order_id = f._order")  # DuckDB returns the connection: not closed
     finally:
         release_table(first)

@@ -359,7 +359,6 @@ def _months_in_data(d: dict) -> int:
     return _month_index(last[:7]) - _month_index(first[:7]) + 1
 
 
-# one function (~85 lines): one rule, a flat list of independent data checks in the order the report lists them
 def rule_data_quality(ctx: _Ctx) -> list:
     """The data-quality risks, in this order: partial months, gap months, dropped rows, revenue
     without a customer id, duplicate rows."""

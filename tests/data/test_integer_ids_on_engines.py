@@ -12,10 +12,9 @@ from salesnb.data import load_data
 from salesnb.data.sample_shapes import write_shape
 from salesnb.findings import build_findings
 from support.compare import assert_same
+from support.shapes import COLUMNS
 from support.spark import skip_without_spark
 
-COLUMNS = ["order_id", "order_date", "customer_id", "revenue", "quantity", "unit_price", "region", "segment",
-           "category", "sales_rep"]
 PERIOD = "2024Q3"
 SECTIONS = ("revenue", "customers", "recommendations")
 
@@ -30,6 +29,14 @@ def typed(tmp_path_factory):
         assert ds.table.schema()["customer_id"].is_integer()
         duck = build_findings(config, PERIOD, dataset=ds, sections=SECTIONS).data
     return path, duck
+
+
+def _typed_findings(config) -> dict:
+    """The findings on ``config``'s engine, whose canonical ids must be integers there too."""
+    with load_data(config) as ds:
+        schema = ds.table.schema()
+        assert schema["order_id"].is_integer() and schema["customer_id"].is_integer()
+        return build_findings(config, PERIOD, dataset=ds, sections=SECTIONS).data
 
 
 def _compare(duck, got):
@@ -56,11 +63,7 @@ def test_postgres_typed_ids_give_the_duckdb_findings(typed, postgres):
             cp.write(buf.getvalue())
     config = config_from_dict({"name": "typed", "engine": postgres.url("salesnb"), "query": "SELECT * FROM typed_ids",
                                "columns": {c: c for c in COLUMNS}})
-    with load_data(config) as ds:
-        schema = ds.table.schema()
-        assert schema["order_id"].is_integer() and schema["customer_id"].is_integer()
-        got = build_findings(config, PERIOD, dataset=ds, sections=SECTIONS).data
-    _compare(duck, got)
+    _compare(duck, _typed_findings(config))
 
 
 @pytest.mark.spark
@@ -69,8 +72,4 @@ def test_spark_typed_ids_give_the_duckdb_findings(typed):
     path, duck = typed
     config = config_from_dict({"name": "typed", "source": str(path), "engine": "local[2]",
                                "columns": {c: c for c in COLUMNS}})
-    with load_data(config) as ds:
-        schema = ds.table.schema()
-        assert schema["order_id"].is_integer() and schema["customer_id"].is_integer()
-        got = build_findings(config, PERIOD, dataset=ds, sections=SECTIONS).data
-    _compare(duck, got)
+    _compare(duck, _typed_findings(config))

@@ -10,26 +10,19 @@ import pytest
 from salesnb import build_findings
 from salesnb.config import load_config
 from salesnb.data import load_data
-from salesnb.data.sample_shapes import write_shape
 from salesnb.metrics.ids import id_order, id_text
+from support.shapes import typed_nonatomic, write_params
 
-COLUMNS = ["order_id", "order_date", "customer_id", "revenue", "quantity", "unit_price", "region", "segment",
-           "category", "sales_rep"]
 
 
 @pytest.fixture(scope="module")
 def typed_and_text(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ids")
-    write_shape(folder / "typed.parquet", "typed-nonatomic", rows=30_000, seed=3)
+    typed = typed_nonatomic(folder, "typed", rows=30_000, seed=3)
     df = pd.read_parquet(folder / "typed.parquet")
     df.assign(order_id=df.order_id.astype(str),
               customer_id=df.customer_id.astype("Int64").astype("string")).to_parquet(folder / "text.parquet")
-    params = []
-    for name in ("typed", "text"):
-        (folder / f"{name}.yaml").write_text(f"name: t\nsource: {name}.parquet\ncolumns:\n"
-                                            + "".join(f"  {c}: {c}\n" for c in COLUMNS), encoding="utf-8")
-        params.append(folder / f"{name}.yaml")
-    return params, df
+    return [typed, write_params(folder, "text")], df
 
 
 def _findings(params, period):

@@ -9,9 +9,9 @@ import pytest
 
 from salesnb.config import load_config
 from salesnb.data import load_data
-from salesnb.data.sample_shapes import write_shape
 from salesnb.findings import build_findings
 from salesnb.metrics import orders as order_rows
+from support.shapes import typed_nonatomic
 
 
 def _csv(columns: dict) -> str:
@@ -86,14 +86,10 @@ def _first_lines(df: pd.DataFrame, text_ids: bool) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def typed(tmp_path_factory):
     folder = tmp_path_factory.mktemp("typed")
-    write_shape(folder / "lines.parquet", "typed-nonatomic", rows=60_000, seed=11)
-    cols = ["order_id", "order_date", "customer_id", "revenue", "quantity", "unit_price", "region", "segment",
-            "category", "sales_rep"]
-    (folder / "p.yaml").write_text("name: t\nsource: lines.parquet\ncolumns:\n"
-                                   + "".join(f"  {c}: {c}\n" for c in cols), encoding="utf-8")
+    params = typed_nonatomic(folder, "lines", rows=60_000, seed=11)
     df = pd.read_parquet(folder / "lines.parquet")
     df["order_date"] = pd.to_datetime(df.order_date)
-    return folder / "p.yaml", df
+    return params, df
 
 
 @pytest.mark.parametrize("period,start,end", [("2023Q2", "2023-04-01", "2023-07-01"),

@@ -10,20 +10,16 @@ import pytest
 
 from salesnb.config import load_config
 from salesnb.data import load_data
-from salesnb.data.sample_shapes import write_shape
 from salesnb.metrics import orders as order_rows
+from support.shapes import typed_nonatomic
 
-COLUMNS = ["order_id", "order_date", "customer_id", "revenue", "quantity", "unit_price", "region", "segment",
-           "category", "sales_rep"]
 
 
 @pytest.fixture(scope="module")
 def shape(tmp_path_factory):
     folder = tmp_path_factory.mktemp("inplace")
-    write_shape(folder / "lines.parquet", "typed-nonatomic", rows=40_000, seed=5)
-    (folder / "p.yaml").write_text("name: t\nsource: lines.parquet\ncolumns:\n"
-                                   + "".join(f"  {c}: {c}\n" for c in COLUMNS), encoding="utf-8")
-    return folder / "p.yaml", pd.read_parquet(folder / "lines.parquet")
+    params = typed_nonatomic(folder, "lines", rows=40_000, seed=5)
+    return params, pd.read_parquet(folder / "lines.parquet")
 
 
 def _rows(built) -> pd.DataFrame:

@@ -8,27 +8,7 @@ import pytest
 
 from salesnb.recommend import recommendations
 from salesnb.recommend.evidence import resolve
-
-PROFIT = {
-    "profit": 900.0, "revenue": 10_000.0, "margin_pct": 9.0,
-    "loss_makers": {"dimension": "product", "count": 2, "loss": 250.0, "revenue": 1_000.0, "orders": 40,
-                    "items": [{"value": "P1", "revenue": 600.0, "profit": -200.0, "margin_pct": -33.3, "orders": 25},
-                              {"value": "P2", "revenue": 400.0, "profit": -50.0, "margin_pct": -12.5, "orders": 15}]},
-    "discount": {"scale": "rate", "negative_from": "20-30%", "negative_from_pct": 20.0, "negative_profit": -300.0,
-                 "negative_revenue": 2_000.0, "negative_lines": 60, "negative_orders": 35,
-                 "bands": [{"band": "0%", "revenue": 6_000.0, "profit": 1_000.0, "margin_pct": 16.7},
-                           {"band": "10-20%", "revenue": 2_000.0, "profit": 200.0, "margin_pct": 10.0},
-                           {"band": "20-30%", "revenue": 1_500.0, "profit": -100.0, "margin_pct": -6.7},
-                           {"band": ">30%", "revenue": 500.0, "profit": -200.0, "margin_pct": -40.0}]},
-}
-
-
-def findings(profit=PROFIT) -> dict:
-    rev = {"total": 10_000.0, "by_dimension": {}, "dimensions": []}
-    if profit is not None:
-        rev["profit"] = copy.deepcopy(profit)
-    return {"currency": "USD", "period": {"label": "2024Q2"}, "revenue": rev, "data": {}}
-
+from support.margin import PROFIT, margin_findings
 
 def items(f: dict, rule: str) -> list:
     r = recommendations(f)
@@ -36,7 +16,7 @@ def items(f: dict, rule: str) -> list:
 
 
 def test_loss_makers_rule():
-    f = findings()
+    f = margin_findings()
     [item] = items(f, "loss_makers")
     assert item["impact"] == 250 and item["title"] == "Reprice or drop the 2 loss-making products"
     assert (item["current"], item["target"]) == (250, 0)
@@ -49,7 +29,7 @@ def test_loss_makers_rule():
 
 
 def test_discount_cap_rule():
-    f = findings()
+    f = margin_findings()
     [item] = items(f, "discount_cap")
     assert item["impact"] == 300 and item["parameters"] == {"cap_pct": 20.0}
     assert item["title"] == "Cap discounts at 20%: lines with discounts above 20% lose money"
@@ -66,7 +46,7 @@ def test_thin_or_immaterial_evidence_is_not_shown():
     p = copy.deepcopy(PROFIT)
     p["loss_makers"]["orders"] = 12
     p["discount"]["negative_profit"] = -50.0   # 0.5% of revenue: not material
-    f = findings(p)
+    f = margin_findings(p)
     [lm] = items(f, "loss_makers")
     [dc] = items(f, "discount_cap")
     assert (lm["sample_ok"], lm["shown"], lm["confidence"]) == (False, False, "low")
@@ -80,7 +60,7 @@ def test_silent_without_what_they_need(change):
         p["loss_makers"].update(count=0, loss=0.0, items=[])
     if change == "no_negative_band":
         p["discount"].update(negative_from=None, negative_from_pct=None, negative_profit=0.0)
-    f = findings(None if change == "no_profit" else p)
+    f = margin_findings(None if change == "no_profit" else p)
     if change in ("no_profit", "no_losses"):
         assert not items(f, "loss_makers")
     if change in ("no_profit", "no_negative_band"):

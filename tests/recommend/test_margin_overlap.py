@@ -14,26 +14,12 @@ from salesnb.findings import build_findings
 from salesnb.recommend import recommendations
 from salesnb.recommend.evidence import resolve
 from salesnb.render import recommendations as rec
+from support.margin import PROFIT as MARGIN_PROFIT, margin_findings
 from support.paths import PARAMS, shared_file
 
-PROFIT = {
-    "profit": 900.0, "revenue": 10_000.0, "margin_pct": 9.0,
-    "loss_makers": {"dimension": "product", "count": 2, "loss": 250.0, "revenue": 1_000.0, "orders": 40,
-                    "items": [{"value": "P1", "revenue": 600.0, "profit": -200.0, "margin_pct": -33.3, "orders": 25},
-                              {"value": "P2", "revenue": 400.0, "profit": -50.0, "margin_pct": -12.5, "orders": 15}]},
-    "discount": {"scale": "rate", "negative_from": "20-30%", "negative_from_pct": 20.0, "negative_profit": -300.0,
-                 "negative_revenue": 2_000.0, "negative_lines": 60, "negative_orders": 35,
-                 "bands": [{"band": "0%", "revenue": 6_000.0, "profit": 1_000.0, "margin_pct": 16.7},
-                           {"band": "20-30%", "revenue": 1_500.0, "profit": -100.0, "margin_pct": -6.7},
-                           {"band": ">30%", "revenue": 500.0, "profit": -200.0, "margin_pct": -40.0}]},
-    # P1 and P2 lose $180.25 on 21 lines (17 orders) with discounts above 20%
-    "margin_overlap": {"dimension": "product", "from_band": "20-30%", "loss": 180.254, "lines": 21, "orders": 17},
-}
-
-
-def _findings(profit=PROFIT) -> dict:
-    return {"currency": "USD", "period": {"label": "2024Q2"}, "data": {},
-            "revenue": {"total": 10_000.0, "by_dimension": {}, "dimensions": [], "profit": copy.deepcopy(profit)}}
+# P1 and P2 lose $180.25 on 21 lines (17 orders) with discounts above 20%
+PROFIT = {**MARGIN_PROFIT,
+          "margin_overlap": {"dimension": "product", "from_band": "20-30%", "loss": 180.254, "lines": 21, "orders": 17}}
 
 
 def _margin_items(f: dict) -> dict:
@@ -41,7 +27,7 @@ def _margin_items(f: dict) -> dict:
 
 
 def test_both_rules_say_what_they_share_and_their_combined_loss():
-    f = _findings()
+    f = margin_findings(PROFIT)
     items = _margin_items(f)
     lm, dc = items["loss_makers"], items["discount_cap"]
     assert (lm["impact"], dc["impact"]) == (250.0, 300.0)   # each impact stays its own
@@ -62,14 +48,14 @@ def test_both_rules_say_what_they_share_and_their_combined_loss():
 def test_no_note_unless_both_are_shown():
     p = copy.deepcopy(PROFIT)
     p["discount"]["negative_profit"] = -50.0   # 0.5% of revenue: the discount cap is not material
-    f = _findings(p)
+    f = margin_findings(p)
     items = _margin_items(f)
     assert items["discount_cap"]["shown"] is False and "overlap" in items["loss_makers"]
     assert rec.overlap_note(f) is None
     p = copy.deepcopy(PROFIT)
     p["discount"]["negative_from"] = None        # no losing band: one rule, no overlap
     p["margin_overlap"] = None
-    f = _findings(p)
+    f = margin_findings(p)
     assert set(_margin_items(f)) == {"loss_makers"} and "overlap" not in _margin_items(f)["loss_makers"]
     assert rec.overlap_note(f) is None
     frame = rec.opportunities_frame(f)
